@@ -1,0 +1,176 @@
+"""The target protocol, Tweedie's score and the validation every target shares.
+
+A *target* is the law of the clean data s (spins s ∈ {±1}ⁿ or points of ℝⁿ). It is a small immutable
+pytree with
+
+    n                                 number of degrees of freedom (spins or coordinates)
+    log_weight(s) -> (batch,)         unnormalised log-probability of configurations s of shape (batch, n)
+    sample(key, num) -> (num, n)      exact samples, where they can be drawn
+    posterior_mean(x, alpha, sigma)   the Bayes-optimal denoiser E[s | x_t = x] for x_t = α s + σ ξ
+
+Everything a diffusion sampler needs follows from the denoiser by Tweedie's formula,
+∇ log p_t(x) = (α E[s | x] − x) / σ² (PHYSICS.md, "Score, denoiser, reverse dynamics"), written once here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Protocol, runtime_checkable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = Any
+
+#: Largest n for which the package enumerates all 2ⁿ spin configurations.
+MAX_ENUMERATION_N = 20
+
+
+@runtime_checkable
+class Target(Protocol):
+    """What every target implements (see the module docstring)."""
+
+    n: int
+
+    def log_weight(self, s: Array) -> Array: ...
+
+    def sample(self, key: Array, num: int) -> Array: ...
+
+    def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array: ...
+
+
+def tweedie_score(denoised: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+    """Score of the noised law from its denoiser, ∇ log p_t(x) = (α E[s|x] − x) / σ² (Tweedie)."""
+    return (alpha * denoised - x) / sigma**2
+
+
+def denoiser_from_score(score: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+    """Inverse of Tweedie's formula: E[s|x] = (x + σ² ∇ log p_t(x)) / α."""
+    return (x + sigma**2 * score) / alpha
+
+
+def score(target: Target, x: Array, alpha: Array, sigma: Array) -> Array:
+    """∇ log p_t(x) of a target noised to x_t = α s + σ ξ, from its denoiser."""
+    return tweedie_score(target.posterior_mean(x, alpha, sigma), x, alpha, sigma)
+
+
+def pytree_dataclass(cls=None, *, static: tuple[str, ...] = ()):
+    """Frozen dataclass registered as a pytree; fields named in ``static`` are compile-time constants.
+
+    If the class defines ``_prepare(self)``, it runs after construction to convert and validate fields
+    (use ``object.__setattr__``). It is skipped when JAX rebuilds the object from non-array leaves
+    (tree_map sentinels, vmap axis specs); ``None`` marks an optional field left out, and checks on values are skipped for tracers (`is_concrete`).
+    """
+
+    def wrap(cls):
+        prepare = getattr(cls, "_prepare", None)
+        if prepare is not None:
+
+            def __post_init__(self):
+                leaves = [getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in static]
+                arrays = [leaf for leaf in leaves if leaf is not None]
+                if arrays and all(_is_array_like(leaf) for leaf in arrays):
+                    prepare(self)
+
+            cls.__post_init__ = __post_init__
+        cls = dataclasses.dataclass(frozen=True)(cls)
+        names = [f.name for f in dataclasses.fields(cls)]
+        data = [name for name in names if name not in static]
+        return jax.tree_util.register_dataclass(cls, data_fields=data, meta_fields=list(static))
+
+    return wrap if cls is None else wrap(cls)
+
+
+def _is_array_like(value: Any) -> bool:
+    return isinstance(value, (jax.Array, np.ndarray, np.generic, int, float, list, tuple))
+
+
+def set_fields(obj: Any, **values: Any) -> None:
+    """Assign converted fields of a frozen dataclass inside ``_prepare``."""
+    for name, value in values.items():
+        object.__setattr__(obj, name, value)
+
+
+def is_concrete(*values: Any) -> bool:
+    """True when no value is a tracer, i.e. validation can look at the numbers."""
+    return not any(isinstance(v, jax.core.Tracer) for v in jax.tree_util.tree_leaves(values))
+
+
+def check_positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def check_finite(name: str, value: Any) -> None:
+    if is_concrete(value) and not np.all(np.isfinite(np.asarray(value))):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+
+
+def check_nonnegative(name: str, value: Any, hint: str = "") -> None:
+    check_finite(name, value)
+    if is_concrete(value) and np.any(np.asarray(value) < 0):
+        raise ValueError(f"{name} must be >= 0, got {value!r}{'; ' + hint if hint else ''}")
+
+
+def check_enumerable(n: int, what: str = "exact enumeration") -> None:
+    """Refuse 2ⁿ enumeration beyond MAX_ENUMERATION_N before any compute."""
+    if n > MAX_ENUMERATION_N:
+        raise ValueError(
+            f"n = {n} is too large for {what} of all 2^n states (limit n <= {MAX_ENUMERATION_N}, "
+            f"2^{n} = {2.0**n:.3g} states); use a Monte-Carlo estimate or a model with a closed form"
+        )
+
+
+def check_noise_level(alpha: Any, sigma: Any) -> None:
+    """Denoisers need σ > 0 (the posterior is a point mass at σ = 0)."""
+    if is_concrete(sigma) and np.any(np.asarray(sigma) <= 0):
+        raise ValueError(f"sigma must be > 0 for a denoiser, got {sigma!r}; stop the reverse run at t_min > 0")
+
+
+def spin_states(n: int, dtype=jnp.int8) -> Array:
+    """All 2ⁿ configurations of n Ising spins, shape (2ⁿ, n), state k = bits of k read as (bit=1 → −1).
+
+    The order matches NetKet's ``Spin(0.5, n).all_states()`` (checked in tests); generated from the
+    index so that streamed kernels can build any chunk of the state space without storing it.
+    """
+    check_enumerable(n)
+    return spins_from_index(jnp.arange(2**n, dtype=jnp.int32), n, dtype)
+
+
+def spins_from_index(index: Array, n: int, dtype=jnp.int8) -> Array:
+    """Configurations for integer indices, shape index.shape + (n,); most significant bit is spin 0."""
+    bits = (index[..., None] >> jnp.arange(n - 1, -1, -1, dtype=jnp.int32)) & 1
+    return (1 - 2 * bits).astype(dtype)
+
+
+def log_binomial(n: int, k: Array) -> Array:
+    """ln C(n, k) via ln Γ (scipy-compatible, exact to rounding)."""
+    return jax.scipy.special.gammaln(n + 1.0) - jax.scipy.special.gammaln(k + 1.0) - jax.scipy.special.gammaln(
+        n - k + 1.0
+    )
+
+
+def log_two_cosh(z: Array) -> Array:
+    """ln 2cosh z, stable for large |z|: |z| + ln(1 + e^{−2|z|})."""
+    a = jnp.abs(z)
+    return a + jnp.log1p(jnp.exp(-2.0 * a))
+
+
+LN2 = math.log(2.0)
+
+
+def import_netket():
+    """Import NetKet without changing the package's precision.
+
+    NetKet sets JAX's x64 flag from NETKET_ENABLE_X64 at import time (default: on); match it to the current
+    setting so that importing NetKet neither turns float64 on nor off.
+    """
+    import os
+
+    os.environ["NETKET_ENABLE_X64"] = "1" if jax.config.jax_enable_x64 else "0"
+    import netket
+
+    return netket

@@ -1,0 +1,221 @@
+"""Curie–Weiss model: exact law of the magnetisation, exact sampler, exact denoiser at any N.
+
+P(s) = exp(β M²/(2N) + h M)/Z on s ∈ {±1}ᴺ, M = Σᵢ sᵢ, m = M/N (PHYSICS.md, "Curie–Weiss").
+
+Denoiser through the Hubbard–Stratonovich identity exp(β M²/(2N)) ∝ ∫ dz exp(−N z²/(2β) + z M): with
+uᵢ = h + α xᵢ/σ²,
+    E[sᵢ | x] = ∫ dz w(z) tanh(z + uᵢ) / ∫ dz w(z),   ln w(z) = −N z²/(2β) + Σⱼ ln 2cosh(z + uⱼ).
+The integral is one-dimensional and exact at every N. Quadrature (`_hubbard_stratonovich_mean`): the
+outermost stationary points z_lo ≤ z_hi of ln w (they solve z = β·mean_j tanh(z + u_j) and lie in [−β, β])
+are found by safeguarded Newton iterations from ±β; the support [−β − 8√(β/N), β + 8√(β/N)] is cut into a
+window of ±8 peak widths around each saddle (the width from the local curvature and quartic term) and the
+three gaps around them, and each piece gets Gauss–Legendre nodes. Disjoint pieces covering all the weight
+make the rule converge whatever the shape of w (unimodal, bimodal for β > 1 with a shallow or deep valley,
+a shoulder, quartic at criticality): against enumeration at N ≤ 14 the max-norm relative error is 1e-10
+with 24 nodes per piece (tests). Node values reuse T_j = tanh(z_a + u_j) at the saddle through
+    ln cosh(z_a + δ + u) − ln cosh(z_a + u) = ln cosh δ + ln(1 + tanh δ · T),
+    tanh(z_a + δ + u) = (tanh δ + T)/(1 + tanh δ · T),
+so the node loop costs one log and one division per spin and node, and intermediates stay (batch, n).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.special
+
+from .base import (
+    Array,
+    check_finite,
+    check_noise_level,
+    check_nonnegative,
+    check_positive_int,
+    log_binomial,
+    log_two_cosh,
+    pytree_dataclass,
+    set_fields,
+)
+
+#: 1/s² = Γ(1/4)/Γ(3/4)·√(N|φ''''|/24) matches the variance of a purely quartic peak exp(N φ'''' z⁴/24).
+_QUARTIC_WIDTH = math.gamma(0.25) / math.gamma(0.75) / math.sqrt(24.0)
+#: Half-width of a saddle's quadrature window, in peak widths (the Gaussian tail beyond is < e^{-32}).
+_WINDOW = 8.0
+
+
+@pytree_dataclass(static=("n", "quadrature_points", "newton_steps"))
+class CurieWeiss:
+    """Curie–Weiss target with n spins at inverse temperature beta in field h.
+
+    Args:
+        n: number of spins N (any size: nothing is enumerated).
+        beta: inverse temperature β ≥ 0 (β_c = 1).
+        h: uniform external field.
+        quadrature_points: Gauss–Legendre nodes per interval of the Hubbard–Stratonovich integral (5 intervals).
+        newton_steps: iterations of the saddle-point search.
+    """
+
+    n: int
+    beta: Array
+    h: Array = 0.0
+    quadrature_points: int = 24
+    newton_steps: int = 16
+
+    def _prepare(self):
+        check_positive_int("n", self.n)
+        check_positive_int("quadrature_points", self.quadrature_points)
+        check_nonnegative("beta", self.beta, "beta is an inverse temperature; use h for an ordering field")
+        check_finite("h", self.h)
+        set_fields(self, beta=jnp.asarray(self.beta, dtype=float), h=jnp.asarray(self.h, dtype=float))
+
+    # ---- equilibrium law -------------------------------------------------------------------------------
+    def log_weight(self, s: Array) -> Array:
+        """β M²/(2N) + h M for configurations s of shape (..., n)."""
+        M = jnp.sum(s, axis=-1)
+        return self.beta * M**2 / (2 * self.n) + self.h * M
+
+    def magnetization_log_probs(self) -> Array:
+        """ln P(M) for M = −N, −N+2, …, N (index k = number of up spins): ln C(N,k) + βM²/(2N) + hM − ln Z."""
+        k = jnp.arange(self.n + 1, dtype=self.beta.dtype)
+        M = 2 * k - self.n
+        logp = log_binomial(self.n, k) + self.beta * M**2 / (2 * self.n) + self.h * M
+        return logp - jax.nn.logsumexp(logp)
+
+    def magnetization_law(self) -> tuple[np.ndarray, np.ndarray]:
+        """Exact (m values, P(m)) in float64 NumPy, m = M/N on the N + 1 allowed values."""
+        n, beta, h = self.n, float(self.beta), float(self.h)
+        k = np.arange(n + 1)
+        M = 2 * k - n
+        logp = (
+            scipy.special.gammaln(n + 1) - scipy.special.gammaln(k + 1) - scipy.special.gammaln(n - k + 1)
+        ) + beta * M**2 / (2 * n) + h * M
+        p = np.exp(logp - scipy.special.logsumexp(logp))
+        return M / n, p
+
+    def sample(self, key: Array, num: int) -> Array:
+        """Exact samples: M from P(M), then a uniformly random configuration with (N+M)/2 up spins."""
+        k_m, k_perm = jax.random.split(key)
+        ups = jax.random.categorical(k_m, self.magnetization_log_probs(), shape=(num,))
+        rank = jnp.argsort(jnp.argsort(jax.random.uniform(k_perm, (num, self.n)), axis=-1), axis=-1)
+        return jnp.where(rank < ups[:, None], 1.0, -1.0).astype(self.beta.dtype)
+
+    # ---- denoiser ----------------------------------------------------------------------------------------
+    def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
+        """E[s | x_t = x] for x of shape (batch, n) or (n,): the Hubbard–Stratonovich integral (module doc)."""
+        check_noise_level(alpha, sigma)
+        x = jnp.asarray(x)
+        flat = x.reshape(-1, self.n)
+        u = self.h + alpha * flat / sigma**2
+        out = _hubbard_stratonovich_mean(u, self.beta, self.n, self.quadrature_points, self.newton_steps)
+        return jnp.where(self.beta > 0, out, jnp.tanh(u)).reshape(x.shape)
+
+
+def _saddle(u: Array, beta: Array, z0: Array, upper: bool, steps: int) -> tuple[Array, Array]:
+    """Outermost root of g(z) = β⟨tanh(z+u)⟩ − z from z0 = ±β: Newton steps kept between z and the
+    fixed-point step β⟨tanh(z+u)⟩, so the iterates move monotonically to the root. Returns (z, tanh(z+u))."""
+    T = jnp.tanh(z0[:, None] + u)
+
+    def body(carry, _):
+        z, T = carry
+        mean_t = jnp.mean(T, axis=-1)
+        slope = beta * jnp.mean(1 - T**2, axis=-1) - 1
+        fixed_point = beta * mean_t
+        newton = jnp.where(slope < 0, z - (fixed_point - z) / jnp.where(slope < 0, slope, -1.0), fixed_point)
+        z_new = jnp.clip(newton, fixed_point, z) if upper else jnp.clip(newton, z, fixed_point)
+        tau = jnp.tanh(z_new - z)[:, None]
+        return (z_new, _add_tanh(tau, T)), None
+
+    (z, T), _ = jax.lax.scan(body, (z0, T), None, length=steps)
+    return z, T
+
+
+def _add_tanh(tau: Array, T: Array) -> Array:
+    """tanh(a + δ) from T = tanh a and τ = tanh δ."""
+    return (tau + T) / jnp.maximum(1 + tau * T, jnp.finfo(T.dtype).tiny)
+
+
+def _log1p_tanh_product(tau: Array, T: Array) -> Array:
+    """ln(1 + τT) = ln cosh(a + δ) − ln cosh a − ln cosh δ, summed over spins."""
+    return jnp.sum(jnp.log(jnp.maximum(1 + tau * T, jnp.finfo(T.dtype).tiny)), axis=-1)
+
+
+def _hubbard_stratonovich_mean(u: Array, beta: Array, n: int, num_nodes: int, newton_steps: int) -> Array:
+    """⟨tanh(z + uᵢ)⟩_w for u of shape (batch, n); see the module docstring for the scheme."""
+    dtype = u.dtype
+    beta = jnp.maximum(beta.astype(dtype), jnp.finfo(dtype).tiny)
+    batch = u.shape[0]
+    start = jnp.full((batch,), beta, dtype)
+    z_hi, T_hi = _saddle(u, beta, start, True, newton_steps)
+    z_lo, T_lo = _saddle(u, beta, -start, False, newton_steps)
+
+    def width(T):
+        """Peak width from the curvature N(1/β − ⟨sech²⟩) and the quartic term (criticality), ≥ √(β/N)."""
+        sech2 = 1 - T**2
+        curvature = n * jnp.maximum(1 - beta * jnp.mean(sech2, axis=-1), 0.0)
+        quartic = jnp.abs(jnp.mean(4 * sech2 * T**2 - 2 * sech2**2, axis=-1))
+        precision = curvature + _QUARTIC_WIDTH * beta * jnp.sqrt(n * quartic)
+        return jnp.sqrt(jnp.maximum(beta / jnp.maximum(precision, jnp.finfo(dtype).tiny), beta / n))
+
+    def log_w_from_lo(delta):
+        """ln w(z_lo + δ) − ln w(z_lo), δ of shape (batch,)."""
+        log_w = -n * (2 * z_lo * delta + delta**2) / (2 * beta) + n * (log_two_cosh(delta) - math.log(2.0))
+        return log_w + _log1p_tanh_product(jnp.tanh(delta)[:, None], T_lo)
+
+    half = 0.5 * (z_hi - z_lo)
+    z_mid = z_lo + half
+    log_w_hi = log_w_from_lo(2 * half)
+    # All weight lies in [−β − 8√(β/N), β + 8√(β/N)] (every stationary point of ln w is in [−β, β] and the
+    # tails fall at least as fast as the Gaussian factor). Split it into disjoint intervals: a window of
+    # ± _WINDOW peak widths around each saddle (stopped at their midpoint) and the three gaps between,
+    # which hold shoulders and the valley of a bimodal w. Gauss–Legendre on each.
+    s_hi, s_lo = width(T_hi), width(T_lo)
+    margin = _WINDOW * jnp.sqrt(beta / n)
+    left, right = -beta - margin, beta + margin
+    lo_a, lo_b = jnp.maximum(left, z_lo - _WINDOW * s_lo), jnp.minimum(z_mid, z_lo + _WINDOW * s_lo)
+    hi_a, hi_b = jnp.maximum(z_mid, z_hi - _WINDOW * s_hi), jnp.minimum(right, z_hi + _WINDOW * s_hi)
+    intervals = (  # (left end, right end, reference saddle, tanh(saddle + u), ln w(saddle) − ln w(z_lo))
+        (hi_a, hi_b, z_hi, T_hi, log_w_hi),
+        (lo_a, lo_b, z_lo, T_lo, 0.0),
+        (left, lo_a, z_lo, T_lo, 0.0),
+        (lo_b, hi_a, z_lo, T_lo, 0.0),
+        (hi_b, right, z_hi, T_hi, log_w_hi),
+    )
+
+    x_k, w_k = np.polynomial.legendre.leggauss(num_nodes)
+    x_k, log_w_k = jnp.asarray(x_k, dtype), jnp.asarray(np.log(w_k), dtype)
+
+    def interval_rule(a, b, mode, T, offset):
+        centre, half_length = 0.5 * (a + b), 0.5 * (b - a)
+        log_length = jnp.log(half_length)
+
+        def node(carry, xk_wk):
+            running_max, denominator, numerator = carry
+            xk, log_wk = xk_wk
+            delta = centre + half_length * xk - mode
+            tau = jnp.tanh(delta)
+            log_w = -n * (2 * mode * delta + delta**2) / (2 * beta) + n * (log_two_cosh(delta) - math.log(2.0))
+            lw = log_wk + log_length + offset + log_w + _log1p_tanh_product(tau[:, None], T)
+            new_max = jnp.maximum(running_max, lw)
+            scale, weight = jnp.exp(running_max - new_max), jnp.exp(lw - new_max)
+            numerator = numerator * scale[:, None] + weight[:, None] * _add_tanh(tau[:, None], T)
+            return (new_max, denominator * scale + weight, numerator), None
+
+        return node
+
+    carry = (jnp.full((batch,), -jnp.inf, dtype), jnp.zeros((batch,), dtype), jnp.zeros_like(u))
+    for interval in intervals:  # saddle windows first, so the running maximum is finite from the start
+        carry, _ = jax.lax.scan(interval_rule(*interval), carry, (x_k, log_w_k))
+    _, denominator, numerator = carry
+    return numerator / denominator[:, None]
+
+
+def mean_field_magnetization(beta: float, h: float = 0.0) -> float:
+    """Largest solution of m = tanh(β m + h) (thermodynamic limit), by scipy's brentq."""
+    import scipy.optimize
+
+    if beta <= 1.0 and h == 0.0:
+        return 0.0
+    f = lambda m: m - math.tanh(beta * m + h)  # noqa: E731
+    return float(scipy.optimize.brentq(f, 1e-12 if h == 0 else -1.0, 1.0))

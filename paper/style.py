@@ -1,0 +1,29 @@
+"""One figure style for every plot of the package: mathtext by default, LaTeX when it is installed."""
+
+from __future__ import annotations
+
+import shutil
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+STYLE = {
+    "font.size": 9,
+    "axes.labelsize": 9,
+    "axes.titlesize": 9,
+    "legend.fontsize": 7,
+    "legend.frameon": False,
+    "xtick.direction": "in",
+    "ytick.direction": "in",
+    "lines.linewidth": 1.2,
+    "savefig.bbox": "tight",
+    "text.usetex": shutil.which("latex") is not None,
+}
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 2.6, **kwargs):
+    """(fig, axes) with the package style; width and height are per panel, in inches."""
+    plt.rcParams.update(STYLE)
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), constrained_layout=True, **kwargs)

@@ -1,0 +1,263 @@
+"""Run a study file: validate everything, split the sweep into chunks, compute what is missing, save.
+
+A study file (TOML) names a *kind* (a module in `studies.kinds`) and its parameters:
+
+    kind = "generation"          # studies/kinds/generation.py
+    description = "..."
+    seed = 0
+    precision = "float64"        # or "float32" (the default: fast, GPU-friendly)
+    [params]                     # the kind's PARAMS: name -> (type, default); unknown keys are errors
+    beta = [1.0, 1.2]            # a list for a name in the kind's SWEEP: one chunk per combination
+    [profiles.small]             # overrides of [params], chosen with --profile small
+    n = 16
+
+Results go to <out>/<study>/<profile>/: one netCDF file per finished chunk in chunks/, named by the hash of
+everything that determines it (kind, parameters of the chunk, seed, package version), written atomically
+(temporary file + rename), so an interrupted run resumes where it stopped and a changed configuration never
+reuses old chunks; then the combined dataset <study>.nc (swept parameters as coordinates, provenance in its
+attributes: config, package version, git commit, seed, device, wall time, finished flag) and its figure.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import importlib
+import itertools
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import time
+import tomllib
+from typing import Any
+
+PACKAGE_VERSION = "0.1.0"
+TOP_KEYS = {"kind": str, "description": str, "seed": int, "precision": str, "params": dict, "profiles": dict}
+PRECISIONS = ("float32", "float64")
+PROFILES = ("default", "small", "full")
+STUDIES_DIR = pathlib.Path(__file__).resolve().parent
+
+
+class StudyError(ValueError):
+    """A study file that cannot run; the message names the key and what is allowed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Study:
+    name: str
+    path: pathlib.Path
+    kind: str
+    description: str
+    seed: int
+    precision: str
+    profile: str
+    params: dict  # validated, with defaults filled and the profile applied
+    module: Any
+
+    def points(self) -> list[dict]:
+        """One dict of parameters per chunk: the Cartesian product of the swept lists."""
+        swept = [name for name in self.module.SWEEP if isinstance(self.params[name], list)]
+        values = [self.params[name] for name in swept]
+        return [{**self.params, **dict(zip(swept, combo))} for combo in itertools.product(*values)]
+
+    @property
+    def swept(self) -> list[str]:
+        return [name for name in self.module.SWEEP if isinstance(self.params[name], list)]
+
+
+def kinds() -> dict[str, Any]:
+    """All study kinds: modules in studies/kinds/ with DESCRIPTION, PARAMS, SWEEP, run, plot."""
+    found = {}
+    for file in sorted((STUDIES_DIR / "kinds").glob("*.py")):
+        if file.stem.startswith("_"):
+            continue
+        found[file.stem] = importlib.import_module(f"studies.kinds.{file.stem}")
+    return found
+
+
+def resolve_path(study: str) -> pathlib.Path:
+    """A study given as a path, or as a name of a file in the package's studies/ folder."""
+    path = pathlib.Path(study)
+    if path.suffix != ".toml":
+        path = STUDIES_DIR / f"{study}.toml"
+    if not path.exists():
+        available = ", ".join(sorted(p.stem for p in STUDIES_DIR.glob("*.toml")))
+        raise StudyError(f"no study file {study!r}; available studies: {available}")
+    return path
+
+
+def _type_name(kind: type) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list"}[kind]
+
+
+def _check_value(where: str, name: str, value: Any, kind: type, sweepable: bool) -> Any:
+    if sweepable and isinstance(value, list) and kind is not list:
+        if not value:
+            raise StudyError(f"{where}: {name} is an empty list; give one or more values")
+        return [_check_value(where, name, v, kind, False) for v in value]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        hint = " (a list sweeps it)" if sweepable else ""
+        raise StudyError(f"{where}: {name} must be {_type_name(kind)}{hint}, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def load(study: str, profile: str = "default") -> Study:
+    """Parse and validate a study file completely; raise StudyError before any compute."""
+    path = resolve_path(study)
+    try:
+        config = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise StudyError(f"{path}: not valid TOML: {err}") from None
+    for key in config:
+        if key not in TOP_KEYS:
+            raise StudyError(f"{path}: unknown top-level key {key!r}; allowed: {sorted(TOP_KEYS)}")
+    for key, kind in TOP_KEYS.items():
+        if key in config and not isinstance(config[key], kind):
+            raise StudyError(f"{path}: {key} must be {_type_name(kind) if kind in (int, str) else 'a table'}")
+    if "kind" not in config:
+        raise StudyError(f"{path}: missing key 'kind'; allowed kinds: {sorted(kinds())}")
+    available = kinds()
+    if config["kind"] not in available:
+        raise StudyError(f"{path}: unknown kind {config['kind']!r}; allowed kinds: {sorted(available)}")
+    module = available[config["kind"]]
+    profiles = config.get("profiles", {})
+    for name in profiles:
+        if name not in PROFILES[1:]:
+            raise StudyError(f"{path}: unknown profile [profiles.{name}]; allowed: {list(PROFILES[1:])}")
+    if config.get("precision", "float32") not in PRECISIONS:
+        raise StudyError(f"{path}: precision must be one of {list(PRECISIONS)}, got {config['precision']!r}")
+    if profile not in PROFILES:
+        raise StudyError(f"unknown profile {profile!r}; allowed: {list(PROFILES)}")
+    params = {name: copy.deepcopy(default) for name, (_, default) in module.PARAMS.items()}
+    tables = [("params", config.get("params", {}))]
+    if profile != "default":
+        tables.append((f"profiles.{profile}", profiles.get(profile, {})))
+    for where, table in tables:
+        for name, value in table.items():
+            if name not in module.PARAMS:
+                raise StudyError(
+                    f"{path}: [{where}] has unknown key {name!r} for kind {config['kind']!r}; allowed: {sorted(module.PARAMS)}"
+                )
+            params[name] = _check_value(f"{path} [{where}]", name, value, module.PARAMS[name][0], name in module.SWEEP)
+    validate = getattr(module, "validate", None)
+    if validate is not None:
+        try:
+            validate(params)
+        except ValueError as err:
+            raise StudyError(f"{path}: {err}") from None
+    return Study(
+        path.stem, path, config["kind"], config.get("description", ""), config.get("seed", 0),
+        config.get("precision", "float32"), profile, params, module,
+    )
+
+
+def chunk_id(study: Study, point: dict) -> str:
+    """Hash of everything that determines a chunk's result."""
+    blob = json.dumps(
+        {"kind": study.kind, "params": point, "seed": study.seed, "precision": study.precision, "version": PACKAGE_VERSION},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def output_dir(study: Study, out: pathlib.Path) -> pathlib.Path:
+    return pathlib.Path(out) / study.name / study.profile
+
+
+def _chunk_path(study: Study, out: pathlib.Path, point: dict) -> pathlib.Path:
+    return output_dir(study, out) / "chunks" / f"{chunk_id(study, point)}.nc"
+
+
+def write_atomic(ds, path: pathlib.Path) -> None:
+    """Write a netCDF file so that a crash leaves either the old file or the complete new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    try:
+        ds.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def status(study: Study, out: pathlib.Path) -> tuple[int, int]:
+    """(finished chunks, total chunks)."""
+    points = study.points()
+    return sum(_chunk_path(study, out, p).exists() for p in points), len(points)
+
+
+def provenance(study: Study, wall_time: float) -> dict[str, Any]:
+    import jax
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=STUDIES_DIR, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    device = jax.devices()[0]
+    return {
+        "study": study.name,
+        "kind": study.kind,
+        "description": study.description,
+        "profile": study.profile,
+        "config": json.dumps(study.params, sort_keys=True),
+        "seed": study.seed,
+        "package_version": PACKAGE_VERSION,
+        "git_commit": commit or "unknown",
+        "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
+        "jax_version": jax.__version__,
+        "python": platform.python_version(),
+        "precision": study.precision,
+        "wall_time_s": round(wall_time, 3),
+        "finished": 1,
+    }
+
+
+def run(study: Study, out: pathlib.Path, progress: bool = True):
+    """Compute the missing chunks, combine them, save dataset and figure; returns the dataset.
+
+    JAX runs in the study's precision for the duration of the call (restored afterwards)."""
+    import jax
+
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", study.precision == "float64")
+    try:
+        return _run(study, out, progress)
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+
+
+def _run(study: Study, out: pathlib.Path, progress: bool):
+    import jax
+    import xarray as xr
+    from tqdm import tqdm
+
+    points = study.points()
+    started = time.time()
+    key = jax.random.PRNGKey(study.seed)
+    for stale in (output_dir(study, out) / "chunks").glob("*.tmp*"):  # left by a killed writer
+        stale.unlink(missing_ok=True)
+    with tqdm(total=len(points), desc=study.name, unit="chunk", disable=not progress, file=sys.stderr) as bar:
+        for index, point in enumerate(points):
+            path = _chunk_path(study, out, point)
+            if not path.exists():
+                ds = study.module.run(dict(point), jax.random.fold_in(key, index))
+                ds = ds.expand_dims({name: [point[name]] for name in study.swept})
+                ds.attrs.update({"chunk_id": chunk_id(study, point), "chunk_params": json.dumps(point, sort_keys=True)})
+                write_atomic(ds, path)
+            bar.update(1)
+    chunks = [xr.load_dataset(_chunk_path(study, out, p), engine="h5netcdf") for p in points]
+    for ds in chunks:
+        ds.attrs.clear()
+    combined = xr.combine_by_coords(chunks, combine_attrs="drop") if study.swept else chunks[0]
+    combined.attrs.update(provenance(study, time.time() - started))
+    directory = output_dir(study, out)
+    write_atomic(combined, directory / f"{study.name}.nc")
+    study.module.plot(combined, directory / f"{study.name}.png")
+    return combined

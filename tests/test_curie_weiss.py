@@ -1,0 +1,120 @@
+"""Curie–Weiss: Hubbard–Stratonovich denoiser vs brute-force enumeration, exact sampler vs exact P(M)."""
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.stats
+
+from models import CurieWeiss, FiniteSupport, spin_states
+
+
+def brute_force_denoiser(n, beta, h, x, alpha, sigma):
+    """E[s|x] = Σ_s s P(s) e^{α x·s/σ²} / Σ_s P(s) e^{α x·s/σ²} over all 2ⁿ configurations (NumPy)."""
+    states = np.array(list(itertools.product([1.0, -1.0], repeat=n)))
+    M = states.sum(1)
+    logits = (beta * M**2 / (2 * n) + h * M)[None, :] + alpha * x @ states.T / sigma**2
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    return (p / p.sum(1, keepdims=True)) @ states
+
+
+posterior_mean = jax.jit(lambda model, x, a, s: model.posterior_mean(x, a, s))
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 9, 14])
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0, 1.5, 3.0])
+@pytest.mark.parametrize("h", [0.0, 0.3])
+def test_hubbard_stratonovich_matches_enumeration(n, beta, h):
+    """Max-norm relative error ≤ 1e-6 over noise levels from deep (α/σ² = 100) to weak (α/σ² = 0.01)."""
+    model = CurieWeiss(n, beta, h)
+    rng = np.random.default_rng(n * 100 + int(10 * beta))
+    clean = np.asarray(model.sample(jax.random.PRNGKey(n), 8))
+    for alpha, sigma in [(1.0, 0.1), (0.9, 0.5), (0.5, 1.0), (0.1, 1.0), (0.01, 1.0)]:
+        x = alpha * clean + sigma * rng.standard_normal(clean.shape)
+        exact = brute_force_denoiser(n, beta, h, x, alpha, sigma)
+        got = np.asarray(posterior_mean(model, jnp.asarray(x), alpha, sigma))
+        assert np.max(np.abs(got - exact)) <= 1e-6 * np.max(np.abs(exact)), (alpha, sigma)
+
+
+def test_denoiser_at_criticality_quartic_peak():
+    """β = 1, h = 0, x = 0 is the quartic peak exp(−N z⁴/12); the mean is 0 and a tiny field gives the
+    linear response E[sᵢ|x] ≈ uᵢ + (Σ_j u_j/N)·N⟨m²⟩ − ..., checked here against enumeration at N = 14."""
+    n = 14
+    model = CurieWeiss(n, 1.0)
+    x = 1e-3 * np.random.default_rng(0).standard_normal((3, n))
+    exact = brute_force_denoiser(n, 1.0, 0.0, x, 1.0, 1.0)
+    got = np.asarray(posterior_mean(model, jnp.asarray(x), 1.0, 1.0))
+    np.testing.assert_allclose(got, exact, rtol=1e-6, atol=1e-12)
+
+
+def test_runs_at_large_n_and_matches_mean_field():
+    """N = 10⁵: denoiser of x = α s + σ ξ at weak noise is close to the clean spins, finite, and jit-compiles."""
+    n = 100_000
+    model = CurieWeiss(n, 1.2)
+    s = model.sample(jax.random.PRNGKey(0), 2)
+    x = 0.8 * s + 0.6 * jax.random.normal(jax.random.PRNGKey(1), s.shape)
+    d = np.asarray(posterior_mean(model, x, 0.8, 0.6))
+    assert np.all(np.isfinite(d)) and np.all(np.abs(d) <= 1)
+    # each spin sees the field u = α x/σ² plus the mean field z* = β m: sign agreement with s is high
+    assert np.mean(np.sign(d) == np.asarray(s)) > 0.9
+
+
+def test_exact_sampler_matches_magnetization_law():
+    """χ² test of the sampled M histogram against P(M) (p-value > 1e-4; fails with probability 1e-4)."""
+    model = CurieWeiss(20, 1.3, 0.05)
+    num = 200_000
+    samples = np.asarray(model.sample(jax.random.PRNGKey(3), num))
+    M = samples.sum(1).astype(int)
+    m_values, p = model.magnetization_law()
+    counts = np.array([(M == round(v * 20)).sum() for v in m_values])
+    keep = p * num > 5
+    expected = p[keep] * num
+    chi2 = ((counts[keep] - expected) ** 2 / expected).sum() + (counts[~keep].sum() - (p[~keep] * num).sum()) ** 2 / max(
+        (p[~keep] * num).sum(), 1e-12
+    )
+    assert scipy.stats.chi2.sf(chi2, keep.sum()) > 1e-4
+
+
+def test_magnetization_law_matches_enumeration():
+    n, beta, h = 10, 1.4, -0.2
+    model = CurieWeiss(n, beta, h)
+    states = np.asarray(spin_states(n), float)
+    M = states.sum(1)
+    w = np.exp(beta * M**2 / (2 * n) + h * M)
+    m_values, p = model.magnetization_law()
+    p_enum = np.array([w[M == round(v * n)].sum() for v in m_values]) / w.sum()
+    np.testing.assert_allclose(p, p_enum, rtol=1e-12)
+    np.testing.assert_allclose(np.exp(np.asarray(model.magnetization_log_probs())), p, rtol=1e-10)
+
+
+def test_configurations_within_a_magnetization_are_uniform():
+    """Given M, all C(N, k) configurations are equally likely: each spin is up with probability k/N."""
+    model = CurieWeiss(6, 0.0)
+    s = np.asarray(model.sample(jax.random.PRNGKey(5), 60_000))
+    up_fraction = (s == 1).mean(0)
+    np.testing.assert_allclose(up_fraction, 0.5, atol=5 * 0.5 / np.sqrt(60_000))
+
+
+def test_denoiser_equals_finite_support_over_all_states():
+    n, beta = 8, 1.3
+    model = CurieWeiss(n, beta, 0.1)
+    states = spin_states(n).astype(float)
+    support = FiniteSupport(states, model.log_weight(states), chunk_size=37)
+    x = jax.random.normal(jax.random.PRNGKey(0), (5, n))
+    np.testing.assert_allclose(model.posterior_mean(x, 0.7, 0.8), support.posterior_mean(x, 0.7, 0.8), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [({"n": 0, "beta": 1.0}, "n"), ({"n": 4, "beta": -0.5}, "beta"), ({"n": 4.5, "beta": 1.0}, "n"), ({"n": 4, "beta": float("nan")}, "beta")],
+)
+def test_bad_parameters_name_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        CurieWeiss(**kwargs)
+
+
+def test_denoiser_needs_positive_sigma():
+    with pytest.raises(ValueError, match="sigma"):
+        CurieWeiss(4, 1.0).posterior_mean(jnp.zeros((1, 4)), 1.0, 0.0)
