@@ -174,3 +174,10 @@ def import_netket():
     import netket
 
     return netket
+
+
+def check_temperature(beta: Any, h: Any) -> tuple[Array, Array]:
+    """Validate an inverse temperature β ≥ 0 and a finite field h; return both as float arrays."""
+    check_nonnegative("beta", beta, "beta is an inverse temperature; use h for an ordering field")
+    check_finite("h", h)
+    return jnp.asarray(beta, dtype=float), jnp.asarray(h, dtype=float)

@@ -20,6 +20,7 @@ so the node loop costs one log and one division per spin and node, and intermedi
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -29,10 +30,9 @@ import scipy.special
 
 from .base import (
     Array,
-    check_finite,
     check_noise_level,
-    check_nonnegative,
     check_positive_int,
+    check_temperature,
     log_binomial,
     log_two_cosh,
     pytree_dataclass,
@@ -66,9 +66,8 @@ class CurieWeiss:
     def _prepare(self):
         check_positive_int("n", self.n)
         check_positive_int("quadrature_points", self.quadrature_points)
-        check_nonnegative("beta", self.beta, "beta is an inverse temperature; use h for an ordering field")
-        check_finite("h", self.h)
-        set_fields(self, beta=jnp.asarray(self.beta, dtype=float), h=jnp.asarray(self.h, dtype=float))
+        beta, h = check_temperature(self.beta, self.h)
+        set_fields(self, beta=beta, h=h)
 
     # ---- equilibrium law -------------------------------------------------------------------------------
     def log_weight(self, s: Array) -> Array:
@@ -141,6 +140,7 @@ def _log1p_tanh_product(tau: Array, T: Array) -> Array:
     return jnp.sum(jnp.log(jnp.maximum(1 + tau * T, jnp.finfo(T.dtype).tiny)), axis=-1)
 
 
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
 def _hubbard_stratonovich_mean(u: Array, beta: Array, n: int, num_nodes: int, newton_steps: int) -> Array:
     """⟨tanh(z + uᵢ)⟩_w for u of shape (batch, n); see the module docstring for the scheme."""
     dtype = u.dtype

@@ -58,6 +58,7 @@ def reverse_sample(
     n: int | None = None,
     x_init: Array | None = None,
     sampler: str = "euler_maruyama",
+    spacing: str = "uniform",
     observables: Mapping[str, Observable] | None = None,
     record_every: int | None = None,
     record_path: bool = False,
@@ -68,15 +69,17 @@ def reverse_sample(
     Args:
         key: PRNG key; step k uses fold_in(key, k), the prior uses fold_in(key, 2**31 - 1).
         score_fn: pytree-callable score_fn(x, t) (e.g. `physics.scores.ExactScore`) or a plain function.
-        schedule: the noise schedule; its `time_grid(num_steps)` gives the times.
+        schedule: the noise schedule; its `time_grid(num_steps, spacing)` gives the times.
         num_steps: number of steps from T to t_min.
         batch, n: number of trajectories and dimension (when x_init is not given).
         sampler: a name in `physics.samplers.SAMPLERS`.
+        spacing: "uniform" or "log" (geometric: needed by deterministic samplers on discrete data).
         observables: name -> obs(x, denoised, t), recorded every ``record_every`` steps and at t_min.
         record_every: recording stride (default: only the start and the end); must divide num_steps.
         record_path: also store x at every recording time.
     """
     get_sampler(sampler)
+    schedule.time_grid(1, spacing)
     if not isinstance(num_steps, int) or num_steps <= 0:
         raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
     record_every = num_steps if record_every is None else record_every
@@ -86,15 +89,15 @@ def reverse_sample(
         if batch is None or n is None:
             raise ValueError("give either x_init or both batch and n")
         dtype = dtype or jnp.zeros(()).dtype
-        x_init = prior_sample(jax.random.fold_in(key, 2**31 - 1), schedule, schedule.time_grid(num_steps)[0], (batch, n), dtype)
+        x_init = prior_sample(jax.random.fold_in(key, 2**31 - 1), schedule, schedule.start_time, (batch, n), dtype)
     observables = tuple(sorted((observables or {}).items()))
     result, bad_step = _run(
-        key, as_pytree_callable(score_fn), jnp.asarray(x_init), schedule, num_steps, sampler, observables,
+        key, as_pytree_callable(score_fn), jnp.asarray(x_init), schedule, num_steps, sampler, spacing, observables,
         record_every, record_path,
     )
     first_bad = int(bad_step)
     if first_bad < num_steps + 1:
-        times = schedule.time_grid(num_steps)
+        times = schedule.time_grid(num_steps, spacing)
         raise FloatingPointError(
             f"non-finite state after step {first_bad} of {num_steps} (t = {float(times[min(first_bad, num_steps)]):.6g}, "
             f"sampler {sampler!r}, schedule {schedule.name!r}); reduce the step size or check the score"
@@ -102,10 +105,10 @@ def reverse_sample(
     return result
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8))
-def _run(key, score_fn, x_init, schedule, num_steps, sampler, observables, record_every, record_path):
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8, 9))
+def _run(key, score_fn, x_init, schedule, num_steps, sampler, spacing, observables, record_every, record_path):
     step = get_sampler(sampler)
-    times = schedule.time_grid(num_steps).astype(x_init.dtype)
+    times = schedule.time_grid(num_steps, spacing).astype(x_init.dtype)
 
     def record(x, score, t):
         denoised = denoiser_from_score(score, x, schedule.alpha(t), schedule.sigma(t))

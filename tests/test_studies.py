@@ -1,7 +1,6 @@
 """Study files: validation before compute, chunked runs, resume after a killed process, provenance."""
 
 import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -42,6 +41,8 @@ def write(tmp_path, text, name="tiny"):
         ('kind = "generation"\n[params]\nsamplers = ["leapfrog"]\n', "unknown sampler 'leapfrog'"),
         ('kind = "generation"\n[params]\nbeta = -1.0\n', "beta must be >= 0"),
         ('kind = "generation"\n[params]\nschedule = "linear"\n', "unknown schedule"),
+        ('kind = "generation"\n[params]\nspacing = "cubic"\n', "unknown time spacing"),
+        ('kind = "generation"\nprecision = "float16"\n', "precision must be one of"),
         ('kind = "generation"\n[profiles.huge]\nn = 2\n', "unknown profile"),
         ('kind = "generation"\n[params\n', "not valid TOML"),
     ],

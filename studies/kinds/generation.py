@@ -27,6 +27,7 @@ PARAMS = {
     "t_min": (float, 1e-3),
     "samplers": (list, ["euler_maruyama", "pf_heun"]),
     "num_steps": (int, 200),
+    "spacing": (str, "log"),
     "num_samples": (int, 4096),
     "batch_size": (int, 4096),
     "bootstrap": (int, 200),
@@ -45,7 +46,7 @@ def validate(params: dict) -> None:
     for name in ("n", "num_steps", "num_samples", "batch_size", "bootstrap"):
         if np.min(params[name]) <= 0:
             raise ValueError(f"[params] {name} must be positive, got {params[name]}")
-    make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"])
+    make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"]).time_grid(1, params["spacing"])
 
 
 def total_variation(counts: np.ndarray, p: np.ndarray) -> float:
@@ -66,7 +67,7 @@ def run(params: dict, key) -> xr.Dataset:
             size = min(params["batch_size"], num - start)
             out = reverse_sample(
                 jax.random.fold_in(jax.random.fold_in(key, index), start), score, schedule,
-                num_steps=params["num_steps"], batch=size, n=n, sampler=sampler,
+                num_steps=params["num_steps"], batch=size, n=n, sampler=sampler, spacing=params["spacing"],
             )
             M.append(np.sign(np.asarray(out.x)).sum(1))
         k = ((np.concatenate(M) + n) / 2).round().astype(int)

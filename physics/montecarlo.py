@@ -1,0 +1,331 @@
+"""Single-spin-flip Monte Carlo for pairwise Ising targets, parallel tempering, and a Monte-Carlo denoiser.
+
+Generic target (any model in the form, e.g. SK, Hopfield, Edwards–Anderson, Curie–Weiss with J = (11ᵀ − I)/N):
+    ln P(s) = β E_J(s) + b·s + const,   E_J(s) = ½ sᵀJs,
+J symmetric with zero diagonal (n, n), b the field (n,) or per chain (chains, n), β a scalar or one per chain.
+The field is not multiplied by β (the package's convention, as in CurieWeiss), so a posterior
+P(s | x_t) ∝ P(s) exp(α x·s/σ²) is the same model with b → b + α x/σ² (PHYSICS.md, "Score, denoiser").
+
+Kernel. Each chain stores its spins s and coupling fields g = J s; flipping spin i changes
+ln P by Δ_i = −2 s_i (β g_i + b_i). Metropolis accepts with min(1, e^{Δ_i}); heat bath sets s_i = +1 with
+probability 1/(1 + e^{−2(β g_i + b_i)}). After a flip g ← g + (s_i' − s_i) J[:, i]: O(N) per flip, O(N²) per
+sweep. A sweep is N updates at independently uniform random sites (random-site Metropolis is aperiodic even
+at β = 0, where a sequential sweep would not be). Chains are the leading axis of every array; disorder
+samples are vmapped over by the caller.
+
+Parallel tempering (Hukushima & Nemoto, J. Phys. Soc. Jpn. 65, 1604 (1996)): replicas r at β_r; after each
+sweep, neighbours (r, r+1) with r ≡ sweep (mod 2) exchange configurations with probability
+min(1, exp[(β_r − β_{r+1})(E_J(s_{r+1}) − E_J(s_r))]) (the field term is the same at every β and cancels).
+
+Errors: `integrated_time` (Sokal's self-consistent window M ≥ 5τ, autocovariance pooled over chains)
+and effective sample size chains × steps/τ; the denoiser's standard error uses the spread of independent
+chains' time averages, which accounts for autocorrelation without estimating τ.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+Array = Any
+
+RULES = ("metropolis", "heat_bath")
+
+
+class ChainState(NamedTuple):
+    spins: Array  # (chains, n), ±1 floats
+    coupling_field: Array  # (chains, n), g = J s
+
+
+class SweepInfo(NamedTuple):
+    acceptance: Array  # (chains,), fraction of the N proposals that flipped a spin
+
+
+class MCEstimate(NamedTuple):
+    mean: Array  # (batch, n) estimate of E[s | x]
+    stderr: Array  # (batch, n) standard error from the spread of independent chains
+    state: ChainState  # final chains, (batch · chains_per_x, n): pass back as ``init_state`` to warm-start
+    acceptance: Array  # mean acceptance rate
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
+
+
+def check_model(couplings: Array, beta: Array) -> None:
+    """J square, symmetric, zero diagonal; β ≥ 0 (checked on concrete values only)."""
+    J = jnp.asarray(couplings)
+    if J.ndim != 2 or J.shape[0] != J.shape[1]:
+        raise ValueError(f"couplings must be a square (n, n) matrix, got shape {J.shape}")
+    if not isinstance(J, jax.core.Tracer):
+        a = np.asarray(J)
+        if not np.all(np.isfinite(a)) or not np.allclose(a, a.T, rtol=0, atol=1e-10) or np.any(np.diag(a) != 0):
+            raise ValueError("couplings must be finite, symmetric, with a zero diagonal")
+    if not isinstance(beta, jax.core.Tracer):
+        b = np.asarray(beta)
+        if not np.all(np.isfinite(b)) or np.any(b < 0):
+            raise ValueError(f"beta must be finite and >= 0, got {beta!r}")
+
+
+def init(couplings: Array, spins: Array) -> ChainState:
+    """Chain state from spins (chains, n): g = J s (J symmetric)."""
+    spins = jnp.asarray(spins, dtype=jnp.result_type(couplings, float))
+    return ChainState(spins, spins @ couplings)
+
+
+def coupling_energy(state: ChainState) -> Array:
+    """E_J(s) = ½ sᵀJs per chain, shape (chains,)."""
+    return 0.5 * jnp.sum(state.spins * state.coupling_field, axis=-1)
+
+
+def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: Array, rule: str = "metropolis"):
+    """N single-spin updates at uniform random sites for every chain → (ChainState, SweepInfo).
+
+    field broadcasts to (chains, n), beta to (chains,) (module docstring for the acceptance rules).
+    """
+    spins, g = state
+    chains, n = spins.shape
+    field = jnp.broadcast_to(field, (chains, n)).astype(spins.dtype)
+    beta = jnp.broadcast_to(beta, (chains,)).astype(spins.dtype)
+    k_site, k_u = jax.random.split(key)
+    sites = jax.random.randint(k_site, (n, chains), 0, n)
+    uniforms = jax.random.uniform(k_u, (n, chains), dtype=spins.dtype)
+    rows = jnp.arange(chains)
+
+    def update(carry, inputs):
+        s, g, flips = carry
+        i, u = inputs
+        s_i = s[rows, i]
+        local = beta * g[rows, i] + field[rows, i]
+        if rule == "metropolis":
+            new = jnp.where(u < jnp.exp(-2.0 * s_i * local), -s_i, s_i)
+        else:
+            new = jnp.where(u < jax.nn.sigmoid(2.0 * local), 1.0, -1.0).astype(s.dtype)
+        change = new - s_i
+        s = s.at[rows, i].set(new)
+        g = g + change[:, None] * couplings[i]
+        return (s, g, flips + (change != 0)), None
+
+    (spins, g, flips), _ = jax.lax.scan(update, (spins, g, jnp.zeros((chains,), spins.dtype)), (sites, uniforms))
+    return ChainState(spins, g), SweepInfo(flips / n)
+
+
+def default_observables(state: ChainState) -> dict:
+    """Per chain: coupling energy per spin −E_J/N and magnetisation m = Σs/N."""
+    n = state.spins.shape[-1]
+    return {"energy": -coupling_energy(state) / n, "magnetization": jnp.mean(state.spins, axis=-1)}
+
+
+@functools.partial(jax.jit, static_argnames=("num_sweeps", "rule", "observables", "thin"))
+def run_chains(
+    key: Array,
+    couplings: Array,
+    field: Array,
+    beta: Array,
+    state: ChainState,
+    *,
+    num_sweeps: int,
+    rule: str = "metropolis",
+    observables: Callable[[ChainState], Any] = default_observables,
+    thin: int = 1,
+):
+    """``num_sweeps`` sweeps as one lax.scan; returns (final ChainState, records, acceptance).
+
+    records = observables(state) after every ``thin``-th sweep, leading axis num_sweeps // thin;
+    acceptance (chains,) is averaged over all sweeps. Sweep k uses fold_in(key, k). Drop burn-in by slicing.
+    """
+
+    def block(carry, start):
+        def one(c, k):
+            s, acc = c
+            s, info = sweep(jax.random.fold_in(key, k), s, couplings, field, beta, rule)
+            return (s, acc + info.acceptance), None
+
+        carry, _ = jax.lax.scan(one, carry, start + jnp.arange(thin))
+        return carry, observables(carry[0])
+
+    acc0 = jnp.zeros(state.spins.shape[:1], state.spins.dtype)
+    (state, acc), records = jax.lax.scan(block, (state, acc0), jnp.arange(num_sweeps // thin) * thin)
+    return state, records, acc / (num_sweeps // thin * thin)
+
+
+def sample_chains(
+    key: Array, couplings: Array, field: Array, beta: Array, *, num_chains: int, num_sweeps: int,
+    burn_in: int = 0, rule: str = "metropolis", observables=default_observables, init_spins: Array | None = None,
+    thin: int = 1,
+):
+    """Validated entry point: random (or given) initial spins, burn-in, then recorded sweeps.
+
+    Returns (final ChainState, records (num_sweeps // thin, ...), acceptance (chains,)).
+    """
+    _check_rule(rule)
+    check_model(couplings, beta)
+    for name, value in (("num_chains", num_chains), ("num_sweeps", num_sweeps), ("thin", thin)):
+        if not isinstance(value, (int, np.integer)) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
+        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
+    n = couplings.shape[0]
+    k_init, k_burn, k_run = jax.random.split(key, 3)
+    if init_spins is None:
+        init_spins = jax.random.rademacher(k_init, (num_chains, n), dtype=jnp.result_type(couplings, float))
+    state = init(couplings, init_spins)
+    if burn_in:
+        state, _, _ = run_chains(k_burn, couplings, field, beta, state, num_sweeps=burn_in, rule=rule,
+                                 observables=_nothing)
+    return run_chains(k_run, couplings, field, beta, state, num_sweeps=num_sweeps, rule=rule,
+                      observables=observables, thin=thin)
+
+
+def _nothing(state: ChainState):
+    return ()
+
+
+# ---- parallel tempering --------------------------------------------------------------------------------------
+class TemperingInfo(NamedTuple):
+    acceptance: Array  # (R, chains) single-spin acceptance
+    swap_acceptance: Array  # (R − 1,) fraction of attempted swaps accepted, averaged over chains
+
+
+def tempering_sweep(key, state: ChainState, couplings, field, betas, parity, rule="metropolis"):
+    """One sweep at every β_r, then replica exchange between pairs (r, r+1), r ≡ parity (mod 2).
+
+    state arrays have shape (R, chains, n), betas (R,), field broadcastable to (chains, n).
+    """
+    R, chains, n = state.spins.shape
+    k_sweep, k_swap = jax.random.split(key)
+    flat = ChainState(state.spins.reshape(R * chains, n), state.coupling_field.reshape(R * chains, n))
+    field = jnp.broadcast_to(field, (R, chains, n)).reshape(R * chains, n)
+    flat, info = sweep(k_sweep, flat, couplings, field, jnp.repeat(betas, chains), rule)
+    spins, g = flat.spins.reshape(R, chains, n), flat.coupling_field.reshape(R, chains, n)
+    e = 0.5 * jnp.sum(spins * g, axis=-1)  # (R, chains)
+    log_a = (betas[:-1, None] - betas[1:, None]) * (e[1:] - e[:-1])
+    attempt = (jnp.arange(R - 1) % 2 == parity)[:, None]
+    accept = attempt & (jnp.log(jax.random.uniform(k_swap, log_a.shape, dtype=spins.dtype)) < log_a)
+    pad = jnp.zeros((1, chains), bool)
+    with_next, with_prev = jnp.concatenate([accept, pad])[..., None], jnp.concatenate([pad, accept])[..., None]
+
+    def exchange(a):
+        return jnp.where(with_next, jnp.roll(a, -1, axis=0), jnp.where(with_prev, jnp.roll(a, 1, axis=0), a))
+
+    swap_rate = jnp.sum(accept, axis=1) / chains
+    return ChainState(exchange(spins), exchange(g)), TemperingInfo(info.acceptance.reshape(R, chains), swap_rate)
+
+
+@functools.partial(jax.jit, static_argnames=("num_sweeps", "rule", "observables"))
+def run_tempering(key, couplings, field, betas, state: ChainState, *, num_sweeps: int, rule: str = "metropolis",
+                  observables: Callable[[ChainState], Any] = default_observables):
+    """Parallel tempering for ``num_sweeps`` sweeps; state arrays (R, chains, n), betas (R,) increasing or not.
+
+    Returns (final state, records with leading axes (num_sweeps, R, ...), acceptance (R,), swap acceptance
+    (R − 1,) per attempted swap). observables act on a ChainState of one temperature (vmapped over R).
+    """
+
+    def one(carry, k):
+        state, acc, swaps = carry
+        state, info = tempering_sweep(jax.random.fold_in(key, k), state, couplings, field, betas, k % 2, rule)
+        return (state, acc + info.acceptance.mean(1), swaps + info.swap_acceptance), jax.vmap(observables)(state)
+
+    R = betas.shape[0]
+    zeros = jnp.zeros((R,), state.spins.dtype)
+    (state, acc, swaps), records = jax.lax.scan(one, (state, zeros, zeros[:-1]), jnp.arange(num_sweeps))
+    attempts = jnp.array([(num_sweeps + 1 - r % 2) // 2 for r in range(R - 1)], state.spins.dtype)
+    return state, records, acc / num_sweeps, swaps / jnp.maximum(attempts, 1)
+
+
+def init_tempering(key, couplings, num_replicas: int, num_chains: int) -> ChainState:
+    """Uniformly random spins for R replicas × chains, state arrays (R, chains, n)."""
+    n = couplings.shape[0]
+    spins = jax.random.rademacher(key, (num_replicas * num_chains, n), dtype=jnp.result_type(couplings, float))
+    s = init(couplings, spins)
+    return ChainState(s.spins.reshape(num_replicas, num_chains, n), s.coupling_field.reshape(num_replicas, num_chains, n))
+
+
+# ---- error analysis ------------------------------------------------------------------------------------------
+def integrated_time(series: Array, c: float = 5.0) -> float:
+    """Integrated autocorrelation time τ = 1 + 2 Σ_{t=1}^{M} ρ(t) of a (steps, chains) series, in steps.
+
+    ρ(t) is the autocovariance about the grand mean, averaged over chains (FFT, biased estimator), divided by
+    its value at t = 0; the window is Sokal's self-consistent M = min{M : M ≥ c τ(M)} (Sokal, "Monte Carlo
+    methods in statistical mechanics", 1996, §3; the rule of emcee.autocorr.integrated_time). Pooling the
+    covariance over chains keeps chains that never move (a rare indicator) from giving 0/0. Trust τ only
+    when steps ≫ 50 τ. A constant series has τ = 1.
+    """
+    x = np.asarray(series, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"series must have shape (steps >= 2, chains), got {x.shape}")
+    steps = x.shape[0]
+    x = x - x.mean()
+    spectrum = np.fft.rfft(x, n=2 * steps, axis=0)
+    acov = np.fft.irfft(spectrum * np.conj(spectrum), axis=0)[:steps].mean(axis=1)
+    if acov[0] <= 0:
+        return 1.0
+    taus = 2.0 * np.cumsum(acov / acov[0]) - 1.0
+    window = np.flatnonzero(np.arange(steps) >= c * taus)
+    return float(max(taus[window[0]] if window.size else taus[-1], 1.0 / steps))
+
+
+def effective_sample_size(series: Array, c: float = 5.0) -> float:
+    """ESS = steps × chains / τ for a (steps, chains) series."""
+    x = np.asarray(series)
+    x = x[:, None] if x.ndim == 1 else x
+    return x.shape[0] * x.shape[1] / integrated_time(x, c)
+
+
+def mean_and_stderr(series: Array, c: float = 5.0) -> tuple[float, float]:
+    """Mean of a (steps, chains) series and its standard error √(Var/ESS)."""
+    x = np.asarray(series, dtype=np.float64)
+    x = x[:, None] if x.ndim == 1 else x
+    return float(x.mean()), float(np.sqrt(x.var(ddof=1) / effective_sample_size(x, c)))
+
+
+# ---- Monte-Carlo denoiser ------------------------------------------------------------------------------------
+def posterior_mean(
+    key: Array, couplings: Array, field: Array, beta: Array, x: Array, alpha: Array, sigma: Array, *,
+    chains_per_x: int = 32, num_sweeps: int = 200, burn_in: int = 100, rule: str = "heat_bath",
+    init_state: ChainState | None = None,
+) -> MCEstimate:
+    """E[s | x_t = x] by Monte Carlo on P(s) exp(α x·s/σ²): the target in the field b + α x/σ².
+
+    x of shape (batch, n); chains_per_x ≥ 2 independent chains per row; each chain's time average over the
+    ``num_sweeps`` sweeps after ``burn_in`` is one estimate, the mean over chains the answer, and
+    std(chain averages)/√chains its standard error. ``init_state`` (a previous estimate's state, e.g. at the
+    previous time step of a reverse run) warm-starts the chains.
+    """
+    _check_rule(rule)
+    check_model(couplings, beta)
+    if not isinstance(chains_per_x, (int, np.integer)) or chains_per_x < 2:
+        raise ValueError(f"chains_per_x must be an integer >= 2 (the error bar needs two chains), got {chains_per_x!r}")
+    if not isinstance(sigma, jax.core.Tracer) and np.any(np.asarray(sigma) <= 0):
+        raise ValueError(f"sigma must be > 0 for a denoiser, got {sigma!r}")
+    x = jnp.asarray(x)
+    batch, n = x.reshape(-1, couplings.shape[0]).shape
+    chains = batch * chains_per_x
+    total_field = jnp.repeat(field + alpha * x.reshape(batch, n) / sigma**2, chains_per_x, axis=0)
+    k_init, k_burn, k_run = jax.random.split(key, 3)
+    if init_state is None:
+        state = init(couplings, jax.random.rademacher(k_init, (chains, n), dtype=jnp.result_type(couplings, x.dtype, float)))
+    elif init_state.spins.shape != (chains, n):
+        raise ValueError(f"init_state must hold batch × chains_per_x = {chains} chains of {n} spins, got {init_state.spins.shape}")
+    else:
+        state = init_state
+    if burn_in:
+        state, _, _ = run_chains(k_burn, couplings, total_field, beta, state, num_sweeps=burn_in, rule=rule,
+                                 observables=_nothing)
+    state, spins, acc = run_chains(k_run, couplings, total_field, beta, state, num_sweeps=num_sweeps, rule=rule,
+                                   observables=_spins)
+    chain_means = spins.mean(0).reshape(batch, chains_per_x, n)
+    mean = chain_means.mean(1)
+    stderr = chain_means.std(1, ddof=1) / np.sqrt(chains_per_x)
+    return MCEstimate(mean.reshape(x.shape), stderr.reshape(x.shape), state, acc.mean())
+
+
+def _spins(state: ChainState):
+    return state.spins
