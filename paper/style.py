@@ -27,3 +27,19 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 3.4, height: float = 2
     """(fig, axes) with the package style; width and height are per panel, in inches."""
     plt.rcParams.update(STYLE)
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), constrained_layout=True, **kwargs)
+
+
+def sweep_panels(ds, variable: str, core_dims: tuple[str, ...]):
+    """One (title, sub-dataset) per point of the swept dimensions of ``variable`` other than ``core_dims``.
+
+    Study datasets carry their swept parameters as extra dimensions; a figure draws one panel per point.
+    """
+    extra = [d for d in ds[variable].dims if d not in core_dims]
+    if not extra:
+        return [("", ds)]
+    flat = ds.stack(point=extra)
+    panels = []
+    for point in flat["point"].values:
+        title = ", ".join(f"{d} = {v}" for d, v in zip(extra, point if isinstance(point, tuple) else (point,)))
+        panels.append((title, flat.sel(point=point)))
+    return panels

@@ -219,43 +219,98 @@ def provenance(study: Study, wall_time: float) -> dict[str, Any]:
     }
 
 
-def run(study: Study, out: pathlib.Path, progress: bool = True):
+def process_split(process_index: int | None = None, num_processes: int | None = None) -> tuple[int, int]:
+    """(index, count) of this process among those sharing a sweep: the arguments, else the environment
+    variables JAX_PROCESS_INDEX and JAX_NUM_PROCESSES, else (0, 1). Raises StudyError if inconsistent."""
+    def from_env(name):
+        value = os.environ.get(name)
+        if value is None or value == "":
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise StudyError(f"environment variable {name} must be an integer, got {value!r}") from None
+
+    index = process_index if process_index is not None else from_env("JAX_PROCESS_INDEX")
+    count = num_processes if num_processes is not None else from_env("JAX_NUM_PROCESSES")
+    index, count = (0 if index is None else index), (1 if count is None else count)
+    for name, value in (("process index", index), ("number of processes", count)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise StudyError(f"{name} must be an integer, got {value!r}")
+    if count < 1 or not 0 <= index < count:
+        raise StudyError(f"process index must satisfy 0 <= index < number of processes, got {index} of {count}")
+    return index, count
+
+
+def run(
+    study: Study,
+    out: pathlib.Path,
+    progress: bool = True,
+    *,
+    process_index: int | None = None,
+    num_processes: int | None = None,
+    combine_wait_s: float = 0.0,
+):
     """Compute the missing chunks, combine them, save dataset and figure; returns the dataset.
+
+    Several processes can share a sweep (e.g. one per SLURM task, docs/cluster.md): process p of P
+    (`process_split`: arguments, else JAX_PROCESS_INDEX / JAX_NUM_PROCESSES, else 0 of 1) computes only the
+    chunks whose index i in `Study.points()` has i % P == p; chunk i uses fold_in(key, i) whatever the
+    split, so the results do not depend on P. Only process 0 combines: it waits up to ``combine_wait_s``
+    seconds for the other processes' chunks; if some are still missing it returns None (a later run, e.g.
+    plain `statphys run` with one process, finds every chunk done and combines). Processes p > 0 return None.
 
     JAX runs in the study's precision for the duration of the call (restored afterwards)."""
     import jax
 
+    split = process_split(process_index, num_processes)
     previous = jax.config.jax_enable_x64
     jax.config.update("jax_enable_x64", study.precision == "float64")
     try:
-        return _run(study, out, progress)
+        return _run(study, out, progress, split, combine_wait_s)
     finally:
         jax.config.update("jax_enable_x64", previous)
 
 
-def _run(study: Study, out: pathlib.Path, progress: bool):
+def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int] = (0, 1), combine_wait_s: float = 0.0):
     import jax
     import xarray as xr
     from tqdm import tqdm
 
     points = study.points()
+    process, processes = split
+    mine = [index for index in range(len(points)) if index % processes == process]
     started = time.time()
     key = jax.random.PRNGKey(study.seed)
-    for stale in (output_dir(study, out) / "chunks").glob("*.tmp*"):  # left by a killed writer
-        stale.unlink(missing_ok=True)
-    with tqdm(total=len(points), desc=study.name, unit="chunk", disable=not progress, file=sys.stderr) as bar:
-        for index, point in enumerate(points):
+    if processes == 1:  # with several writers, a .tmp file may belong to a live process
+        for stale in (output_dir(study, out) / "chunks").glob("*.tmp*"):  # left by a killed writer
+            stale.unlink(missing_ok=True)
+    desc = study.name if processes == 1 else f"{study.name} [{process}/{processes}]"
+    with tqdm(total=len(mine), desc=desc, unit="chunk", disable=not progress, file=sys.stderr) as bar:
+        for index in mine:
+            point = points[index]
             path = _chunk_path(study, out, point)
             if not path.exists():
                 ds = study.module.run(dict(point), jax.random.fold_in(key, index))
-                ds = ds.expand_dims({name: [point[name]] for name in study.swept})
+                ds = ds.expand_dims({name: [point[name]] for name in study.swept if name not in ds.dims})
                 ds.attrs.update({"chunk_id": chunk_id(study, point), "chunk_params": json.dumps(point, sort_keys=True)})
                 write_atomic(ds, path)
             bar.update(1)
+    if process != 0:
+        return None
+    deadline = time.time() + combine_wait_s
+    while not all(_chunk_path(study, out, p).exists() for p in points):
+        if time.time() >= deadline:
+            done, total = status(study, out)
+            print(f"{study.name}: {done}/{total} chunks done; not combined yet (run again when the other "
+                  "processes have finished)", file=sys.stderr)
+            return None
+        time.sleep(min(5.0, max(deadline - time.time(), 0.0)))
     chunks = [xr.load_dataset(_chunk_path(study, out, p), engine="h5netcdf") for p in points]
-    for ds in chunks:
-        ds.attrs.clear()
-    combined = xr.combine_by_coords(chunks, combine_attrs="drop") if study.swept else chunks[0]
+    # attributes that every chunk shares (a kind's notes on its variables) are kept; chunk ids are not
+    combined = xr.combine_by_coords(chunks, compat="no_conflicts", combine_attrs="drop_conflicts") if study.swept else chunks[0]
+    for name in ("chunk_id", "chunk_params"):
+        combined.attrs.pop(name, None)
     combined.attrs.update(provenance(study, time.time() - started))
     directory = output_dir(study, out)
     write_atomic(combined, directory / f"{study.name}.nc")

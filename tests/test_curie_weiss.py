@@ -118,3 +118,11 @@ def test_bad_parameters_name_the_field(kwargs, field):
 def test_denoiser_needs_positive_sigma():
     with pytest.raises(ValueError, match="sigma"):
         CurieWeiss(4, 1.0).posterior_mean(jnp.zeros((1, 4)), 1.0, 0.0)
+
+
+def test_pairwise_ising_form_reproduces_the_log_weight():
+    """β M²/(2N) + hM = β·½ sᵀJs + field·s + β/2 for every configuration (N = 7)."""
+    model = CurieWeiss(7, 1.3, 0.2)
+    s = spin_states(7).astype(float)
+    pairwise = 0.5 * model.beta * jnp.einsum("ai,ij,aj->a", s, model.couplings, s) + s @ model.field + model.beta / 2
+    np.testing.assert_allclose(pairwise, model.log_weight(s), rtol=1e-12)

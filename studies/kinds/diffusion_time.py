@@ -56,27 +56,27 @@ def run(params: dict, key) -> xr.Dataset:
             "prior_kl_mixture": (("T",), prior_m),
             "score_term_mixture_learned": (("T",), g_m),
             "bound_mixture_learned": (("T",), g_m + prior_m),
+            "best_T_exact": best_time(Ts, total_g),
+            "best_T_learned": best_time(Ts, g_m + prior_m),
         },
         coords={"T": Ts},
     )
-    ds.attrs.update(best_T_exact=best_time(Ts, total_g), best_T_learned=best_time(Ts, g_m + prior_m),
-                    num_steps=n_steps, sampler=params["sampler"])
+    ds.attrs.update(num_steps=n_steps, sampler=params["sampler"])
     return ds
 
 
 def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    import matplotlib
+    from paper.style import figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = figure(width=4.5, height=3.4)
     T = ds["T"].values
     for name in ds.data_vars:
-        ax.plot(T, ds[name].values, marker="o", label=name)
-    ax.plot(T, ds.prior_kl_gaussian.values[0] * np.exp(-2 * (T - T[0])), ls=":", color="gray", label="∝ e^{-2T}")
-    ax.set(yscale="log", xlabel="diffusion time T", ylabel="KL / bound")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        if ds[name].dims == ("T",):
+            ax.plot(T, ds[name].values, marker="o", label=name.replace("_", " "))
+    for name, style in (("best_T_exact", "--"), ("best_T_learned", ":")):
+        ax.axvline(float(ds[name]), color="k", ls=style, lw=0.8, label=f"{name.replace('_', ' ')} = {float(ds[name]):.3g}")
+    ax.plot(T, ds.prior_kl_gaussian.values[0] * np.exp(-2 * (T - T[0])), ls=":", color="gray", label=r"$\propto e^{-2T}$")
+    ax.set(yscale="log", xlabel="diffusion time $T$", ylabel="KL divergence / bound (nats)")
+    ax.legend(fontsize=6)
+    fig.savefig(path, dpi=150)
+    fig.savefig(path.with_suffix(".pdf"))

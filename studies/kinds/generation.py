@@ -91,30 +91,25 @@ def run(params: dict, key) -> xr.Dataset:
 
 
 def summary(ds: xr.Dataset) -> str:
+    from paper.style import sweep_panels
+
     lines = []
-    extra = [d for d in ds["tv"].dims if d != "sampler"]
-    flat = ds.stack(point=extra) if extra else ds.expand_dims(point=[0])
-    for point in flat["point"].values:
-        sel = flat.sel(point=point)
-        label = ", ".join(f"{d}={v}" for d, v in zip(extra, np.atleast_1d(point))) if extra else ""
+    for title, sel in sweep_panels(ds, "tv", ("sampler",)):
         for sampler in sel["sampler"].values:
             s = sel.sel(sampler=sampler)
             lines.append(
-                f"{label:20s} {sampler:16s} TV = {float(s.tv):.4f} ± {float(s.tv_err):.4f}   "
+                f"{title:20s} {sampler:16s} TV = {float(s.tv):.4f} ± {float(s.tv_err):.4f}   "
                 f"(exact-sampler floor {float(s.tv_floor):.4f} ± {float(s.tv_floor_sd):.4f})"
             )
     return "\n".join(lines)
 
 
 def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
+    from paper.style import figure, sweep_panels
 
-    extra = [d for d in ds["tv"].dims if d != "sampler"]
-    flat = ds.stack(point=extra) if extra else ds.expand_dims(point=[0])
-    points = flat["point"].values
-    fig, axes = figure(ncols=len(points), squeeze=False)
-    for ax, point in zip(axes[0], points):
-        sel = flat.sel(point=point)
+    panels = sweep_panels(ds, "tv", ("sampler",))
+    fig, axes = figure(ncols=len(panels), squeeze=False)
+    for ax, (title, sel) in zip(axes[0], panels):
         m = sel["m"].values
         p = sel["p_exact"].values
         ok = np.isfinite(p)
@@ -128,7 +123,6 @@ def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
             err = np.sqrt(c) / total / width
             ax.errorbar(m[ok], (c / total / width)[ok], yerr=err[ok], fmt="o", ms=2.5, capsize=0,
                         label=f"{sampler}: TV = {float(s.tv):.3f} ± {float(s.tv_err):.3f}")
-        title = ", ".join(f"{d} = {v}" for d, v in zip(extra, np.atleast_1d(point))) if extra else ""
         ax.set_title(title + f"  (TV of as many exact samples: {float(sel.tv_floor):.3f})", fontsize=8)
         ax.set_xlabel("magnetisation $m$")
         ax.set_ylabel("density $P(m)$")

@@ -1,0 +1,558 @@
+"""`statphys paper`: regenerate the paper's headline figures and its numbers from the studies' results.
+
+For every headline figure (FIGURES below: one per result of the paper), the study's combined dataset
+<out>/<study>/<profile>/<study>.nc is loaded and the figure is drawn again by the study kind's plot() into
+<figures>/<name>.png and <name>.pdf. A figure whose results are missing is reported with the command that
+makes them and the build goes on. <figures>/results.tex gets every number the paper states, with its
+error bar, read from the datasets, so that paper.tex never holds a hand-copied number:
+
+    \\result{<study>/<variable>}                      value ± error of a scalar variable (or a posterior
+                                                     median with its interval, from <variable>_lo/_hi)
+    \\result{<study>/<variable>[<dim>=<value>,...]}   one entry of a small array (dims in the variable's order)
+    \\resultvalue{...}, \\resulterror{...}            the value or the error alone
+    \\headline{<figure>.<label>}                     a curated headline number (HEADLINES in FIGURES)
+    \\headlinewhere{<figure>.<label>}                the coordinates it was taken at
+    \\resultstable{<study>}                          a table of all the study's small results
+    \\studyinfo{<study>}{profile|wall_time_s|git_commit|device|package_version|seed}
+    \\headlinefigure{<figure>}{<caption>}            the figure when its results exist, else the command to run
+
+Errors are taken from companion variables (<var>_err, <var>_sd, <var>_stderr, <var>_std, or <base>_sd for
+<base>_mean); a kind may add numbers with an optional summary(ds) that returns a mapping
+name -> value or (value, error) (a summary that returns text is copied into results.tex as a comment).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import pathlib
+import sys
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+PAPER_DIR = pathlib.Path(__file__).resolve().parent
+DEFAULT_FIGURES = PAPER_DIR / "figures"
+ERROR_SUFFIXES = ("_err", "_sd", "_stderr", "_std", "_error")
+MAX_ENTRIES = 16  # arrays with more entries than this (histograms, time series) are left to the figures
+MAX_TABLE_ROWS = 40
+
+
+@dataclasses.dataclass(frozen=True)
+class Headline:
+    """One headline number: `var` (± `err`) at coordinates `sel`; dims not in `sel` take their first value
+    ("last" as a value picks the last one). reduce="argmin:<dim>" gives the coordinate of the minimum instead."""
+
+    label: str
+    var: str
+    err: str | None = None
+    sel: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    reduce: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    name: str  # <figures>/<name>.pdf and .png
+    study: str  # studies/<study>.toml, results in <out>/<study>/<profile>/<study>.nc
+    result: str  # what the figure shows
+    headlines: tuple[Headline, ...] = ()
+
+
+# The paper's headline figures, one per result, in the order of the paper.
+FIGURES: tuple[Figure, ...] = (
+    Figure("curie_weiss_generation", "curie_weiss_generation",
+           "generated vs exact magnetisation law, Curie-Weiss", (
+               Headline("tv_sde", "tv", "tv_err", {"sampler": "euler_maruyama", "beta": 1.2}),
+               Headline("tv_ode", "tv", "tv_err", {"sampler": "pf_heun", "beta": 1.2}),
+               Headline("tv_floor", "tv_floor", "tv_floor_sd", {"beta": 1.2}),
+           )),
+    Figure("spin_glass_generation", "spin_glass_generation",
+           "generated vs exact magnetisation law, spin glasses", (
+               Headline("tv_sk", "tv", None, {"model": "sk", "sampler": "pf_heun"}),
+               Headline("tv_null_sk", "tv_null_mean", "tv_null_sd", {"model": "sk", "sampler": "pf_heun"}),
+               Headline("p_sk", "p_value", None, {"model": "sk", "sampler": "pf_heun"}),
+               Headline("energy_sk", "energy", "energy_err", {"model": "sk", "sampler": "pf_heun"}),
+               Headline("energy_exact_sk", "energy_exact", None, {"model": "sk"}),
+           )),
+    Figure("speed_accuracy", "speed_accuracy", "speed-accuracy trade-off across schedules", (
+        Headline("eta", "eta", None, {"schedule": "cosine", "mu": 1.0, "shift": 1.0}),
+        Headline("c1_cosine", "c1", None, {"schedule": "cosine", "mu": 1.0, "shift": 1.0}),
+        Headline("c2_cosine", "c2", None, {"schedule": "cosine", "mu": 1.0, "shift": 1.0}),
+        Headline("c1_ot", "c1", None, {"schedule": "ot", "mu": 1.0, "shift": 1.0}),
+        Headline("c2_ot", "c2", None, {"schedule": "ot", "mu": 1.0, "shift": 1.0}),
+        Headline("c2_condot", "c2", None, {"schedule": "cond_ot", "mu": 1.0, "shift": 1.0}),
+        Headline("dw1", "delta_w1", None, {"mu": 1.0, "shift": 1.0}),
+        Headline("dw1_samples", "delta_w1_samples", "delta_w1_samples_err", {"mu": 1.0, "shift": 1.0}),
+    )),
+    Figure("diffusion_time", "diffusion_time", "diffusion-time trade-off", (
+        Headline("best_T_exact", "total_kl_gaussian_exact_score", reduce="argmin:T"),
+        Headline("best_T_learned", "bound_mixture_learned", reduce="argmin:T"),
+    )),
+    Figure("sampler_convergence", "sampler_convergence", "sampler convergence rates with theory slopes", (
+        Headline("rate_em", "rate", "rate_err", {"sampler": "euler_maruyama"}),
+        Headline("theory_em", "theory_rate", None, {"sampler": "euler_maruyama"}),
+        Headline("rate_heun", "rate", "rate_err", {"sampler": "pf_heun"}),
+        Headline("theory_heun", "theory_rate", None, {"sampler": "pf_heun"}),
+        Headline("rate_ddpm", "rate", "rate_err", {"sampler": "ddpm"}),
+        Headline("theory_ddpm", "theory_rate", None, {"sampler": "ddpm"}),
+    )),
+    Figure("ode_sde_gap", "ode_sde_gap", "ODE-SDE gap of a learned score vs Fokker-Planck regulariser", (
+        Headline("gap_plain", "w2_ode_sde", None, {"fp_weight": "first"}),
+        Headline("gap_fp", "w2_ode_sde", None, {"fp_weight": "last"}),
+        Headline("fp_weight", "fp_weight", None, {"fp_weight": "last"}),
+        Headline("floor", "w2_floor", None, {"fp_weight": "first"}),
+    )),
+    Figure("fluctuation_theorems", "fluctuation_theorems", "entropy production and fluctuation theorems", (
+        Headline("ift_forward", "ift_forward_path", "ift_forward_path_err", {"schedule": "ou", "target": "mixture"}),
+        Headline("ift_reverse", "ift_reverse_path", "ift_reverse_path_err", {"schedule": "ou", "target": "mixture"}),
+        Headline("crooks", "crooks_slope", "crooks_slope_err", {"schedule": "ou", "target": "mixture"}),
+        Headline("sigma", "mean_sigma_forward", "mean_sigma_forward_err", {"schedule": "ou", "target": "mixture"}),
+        Headline("int_pi", "integrated_rate", None, {"schedule": "ou", "target": "mixture"}),
+    )),
+    Figure("franz_parisi", "franz_parisi", "Franz-Parisi potentials"),
+    Figure("critical_exponents", "critical_exponents",
+           "order parameter, susceptibility and Binder cumulant vs time; FSS collapse and exponent posteriors", (
+               Headline("beta_c", "eq_c_c"),  # posterior median and credible interval (_lo, _hi)
+               Headline("a", "eq_a"),
+               Headline("b_m", "eq_b_m"),
+               Headline("b_chi", "eq_b_chi"),
+               Headline("binder_beta", "eq_binder_crossing_beta", "eq_binder_crossing_beta_err"),
+               Headline("binder_u4", "eq_binder_crossing_u4", "eq_binder_crossing_u4_err"),
+               Headline("traj_a", "traj_a"),
+               Headline("traj_b_m", "traj_b_m"),
+               Headline("traj_u4_end", "traj_u4_end", "traj_u4_end_err"),
+           )),
+    Figure("speciation", "speciation", "speciation time vs theory", (
+        Headline("t_s", "t_s", "t_s_err", {"n": "last", "beta": 1.5}),
+        Headline("t_s_theory", "t_s_theory", None, {"n": "last", "beta": 1.5}),
+        Headline("n", "n", None, {"n": "last"}),
+    )),
+    Figure("collapse", "collapse", "collapse time vs theory"),
+)
+
+
+@dataclasses.dataclass
+class Row:
+    figure: str
+    study: str
+    status: str  # made | missing | no study | failed
+    wall_time_s: float | None = None
+    command: str = ""
+    message: str = ""
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(x: float, digits: int) -> str:
+    return f"{x:.{max(digits, 0)}f}"
+
+
+def format_number(value, error=None) -> str:
+    """LaTeX math (no $): 'v \\pm e' with e to 2 significant digits and v to the same place, or v to 4 digits;
+    powers of ten outside [1e-3, 1e4]."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if not _finite(value):
+        return r"\mathrm{n/a}"
+    v = float(value)
+    e = float(error) if _finite(error) and float(error) > 0 else None
+    scale = max(abs(v), e or 0.0)
+    exp = 0
+    if scale >= 1e4 or (0 < scale < 1e-3):
+        exp = int(math.floor(math.log10(scale)))
+        v, e = v / 10**exp, (e / 10**exp if e is not None else None)
+    if e is not None:
+        digits = 1 - int(math.floor(math.log10(e)))
+        body = f"{_plain(v, digits)} \\pm {_plain(e, digits)}"
+        if exp:
+            body = f"({body})"
+    else:
+        if float(value) == int(float(value)) and abs(float(value)) < 1e6 and not exp:
+            body = str(int(float(value)))
+        else:
+            digits = 3 - int(math.floor(math.log10(abs(v)))) if v != 0 else 0
+            body = _plain(v, digits)
+    return body + (f" \\times 10^{{{exp}}}" if exp else "")
+
+
+def format_interval(value, lo, hi) -> str:
+    """A posterior median with its credible interval [lo, hi]: 'v^{+(hi-v)}_{-(v-lo)}' at the precision of the
+    smaller side (2 significant digits)."""
+    if not (_finite(value) and _finite(lo) and _finite(hi)):
+        return format_number(value)
+    v, up, down = float(value), float(hi) - float(value), float(value) - float(lo)
+    width = min(w for w in (up, down) if w > 0) if max(up, down) > 0 else 0
+    if width <= 0:
+        return format_number(v)
+    digits = max(1 - int(math.floor(math.log10(width))), 0)
+    return f"{_plain(v, digits)}^{{+{_plain(up, digits)}}}_{{-{_plain(down, digits)}}}"
+
+
+def _interval(ds, name: str):
+    if name + "_lo" in ds.variables and name + "_hi" in ds.variables:
+        return ds[name + "_lo"], ds[name + "_hi"]
+    return None
+
+
+def _coord(value) -> str:
+    if isinstance(value, (bytes, np.bytes_)):
+        value = value.decode()
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    return str(value)
+
+
+def _key_safe(text: str) -> str:
+    return "".join(c for c in text if c not in "{}\\%#~^$&")
+
+
+def _tex_text(text: str) -> str:
+    out = str(text)
+    for a, b in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"), ("#", r"\#"),
+                 ("$", r"\$"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\textasciicircum{}")):
+        out = out.replace(a, b)
+    return out
+
+
+def error_variable(ds, name: str) -> str | None:
+    for suffix in ERROR_SUFFIXES:
+        if name + suffix in ds.variables:
+            return name + suffix
+    if name.endswith("_mean"):
+        for suffix in ERROR_SUFFIXES:
+            if name[: -len("_mean")] + suffix in ds.variables:
+                return name[: -len("_mean")] + suffix
+    return None
+
+
+def _is_error(ds, name: str) -> bool:
+    for suffix in ("_lo", "_hi"):
+        if name.endswith(suffix) and _interval(ds, name[: -len(suffix)]) is not None:
+            return True
+    for suffix in ERROR_SUFFIXES:
+        if name.endswith(suffix):
+            base = name[: -len(suffix)]
+            if base in ds.variables or base + "_mean" in ds.variables:
+                return True
+    return False
+
+
+def dataset_numbers(ds, study: str) -> list[tuple[str, float, float | None]]:
+    """(key, value, error) for every entry of the dataset's small numeric variables."""
+    rows = []
+    for name in ds.data_vars:
+        var = ds[name]
+        if not np.issubdtype(var.dtype, np.number) or _is_error(ds, name) or var.size > MAX_ENTRIES or var.size == 0:
+            continue
+        err_name = error_variable(ds, name)
+        err = ds[err_name].broadcast_like(var) if err_name is not None else None
+        interval = _interval(ds, name)
+        for index in np.ndindex(var.shape):
+            where = {d: var[d].values[i] if d in var.coords else i for d, i in zip(var.dims, index)}
+            label = ",".join(f"{d}={_coord(v)}" for d, v in where.items())
+            key = _key_safe(f"{study}/{name}" + (f"[{label}]" if label else ""))
+            if interval is not None:  # (value, (lo, hi)): a credible interval
+                lo, hi = (float(x.broadcast_like(var).values[index]) for x in interval)
+                rows.append((key, float(var.values[index]), (lo, hi)))
+                continue
+            e = float(err.values[index]) if err is not None else None
+            rows.append((key, float(var.values[index]), e))
+    return rows
+
+
+def _pick(var, sel: Mapping[str, Any]):
+    """Select var at sel (missing values fall back to the first), remaining dims at their first value."""
+    where = {}
+    for dim in var.dims:
+        values = var[dim].values if dim in var.coords else np.arange(var.sizes[dim])
+        want = sel.get(dim, "first")
+        if want == "last":
+            i = len(values) - 1
+        elif want == "first":
+            i = 0
+        else:
+            matches = [j for j, v in enumerate(values) if _coord(v) == _coord(want)]
+            i = matches[0] if matches else 0
+        where[dim] = i
+    picked = var.isel(where) if where else var
+    coords = {d: _coord(var[d].values[i]) if d in var.coords else str(i) for d, i in where.items()}
+    return picked, coords
+
+
+def headline_numbers(ds, figure: Figure) -> list[tuple[str, float, float | None, str]]:
+    """(key, value, error, where) for the figure's HEADLINES that the dataset has."""
+    rows = []
+    for h in figure.headlines:
+        if h.var not in ds.variables:
+            continue
+        var = ds[h.var]
+        if h.reduce and h.reduce.startswith("argmin:"):
+            dim = h.reduce.split(":", 1)[1]
+            if dim not in var.dims:
+                continue
+            picked, coords = _pick(var, {**h.sel, dim: "first"})
+            coords.pop(dim, None)
+            line = var.isel({d: 0 for d in var.dims if d != dim})  # (a swept dim: its first value)
+            if line.dims != (dim,) or not np.isfinite(line.values).any():
+                continue
+            value, err = float(var[dim].values[int(np.nanargmin(line.values))]), None
+        else:
+            picked, coords = _pick(var, h.sel)
+            value = float(picked.values)
+            err = None
+            err_name = h.err if h.err in ds.variables else None
+            if err_name is not None:
+                e, _ = _pick(ds[err_name], {**h.sel, **coords})
+                err = float(e.values)
+            elif h.err is None and _interval(ds, h.var) is not None:
+                err = tuple(float(_pick(x, {**h.sel, **coords})[0].values) for x in _interval(ds, h.var))
+        where = ", ".join(f"{d} = {v}" for d, v in coords.items() if d != h.var)
+        rows.append((_key_safe(f"{figure.name}.{h.label}"), value, err, where))
+    return rows
+
+
+def kind_summary(module, ds):
+    """A kind's optional summary(ds): a mapping of numbers, or text."""
+    summary = getattr(module, "summary", None)
+    if summary is None:
+        return None
+    try:
+        return summary(ds)
+    except Exception as err:  # a broken summary must not stop the build
+        return f"summary() failed: {err!r}"
+
+
+def _as_value_error(item) -> tuple[float, float | None]:
+    if isinstance(item, (tuple, list)) and len(item) == 2:
+        return float(item[0]), (float(item[1]) if item[1] is not None else None)
+    return float(item), None
+
+
+# ---------------------------------------------------------------------------------------------- results.tex
+
+PREAMBLE = r"""% Generated by `statphys paper` on {date} from {out} (profile {profile}). Do not edit: run `make -C paper`.
+\makeatletter
+\providecommand{{\statres@missing}}[1]{{\textbf{{[\texttt{{\detokenize{{#1}}}}: no result]}}}}
+\providecommand{{\result}}[1]{{\@ifundefined{{statres@#1}}{{\statres@missing{{#1}}}}{{\ensuremath{{\csname statres@#1\endcsname}}}}}}
+\providecommand{{\resultvalue}}[1]{{\@ifundefined{{statresv@#1}}{{\statres@missing{{#1}}}}{{\ensuremath{{\csname statresv@#1\endcsname}}}}}}
+\providecommand{{\resulterror}}[1]{{\@ifundefined{{statrese@#1}}{{\statres@missing{{#1}}}}{{\ensuremath{{\csname statrese@#1\endcsname}}}}}}
+\providecommand{{\headline}}[1]{{\@ifundefined{{stathl@#1}}{{\statres@missing{{#1}}}}{{\ensuremath{{\csname stathl@#1\endcsname}}}}}}
+\providecommand{{\headlinewhere}}[1]{{\@ifundefined{{stathlw@#1}}{{}}{{\csname stathlw@#1\endcsname}}}}
+\providecommand{{\resultstable}}[1]{{\@ifundefined{{stattab@#1}}{{\statres@missing{{#1}}}}{{\csname stattab@#1\endcsname}}}}
+\providecommand{{\studyinfo}}[2]{{\@ifundefined{{statinfo@#1/#2}}{{\statres@missing{{#1/#2}}}}{{\csname statinfo@#1/#2\endcsname}}}}
+\providecommand{{\ifresults}}[3]{{\@ifundefined{{statavail@#1}}{{#3}}{{#2}}}}
+\providecommand{{\runcommand}}[1]{{\@ifundefined{{statcmd@#1}}{{}}{{\texttt{{\csname statcmd@#1\endcsname}}}}}}
+\providecommand{{\headlinefigure}}[2]{{%
+  \begin{{figure}}[htbp]\centering
+  \ifresults{{#1}}{{\includegraphics[width=\linewidth,height=0.42\textheight,keepaspectratio]{{\statfigdir#1}}}}%
+    {{\fbox{{\parbox{{0.9\linewidth}}{{\centering Results missing: run \runcommand{{#1}}, then \texttt{{make -C paper}}.}}}}}}%
+  \caption{{#2}}\label{{fig:#1}}
+  \end{{figure}}}}
+"""
+
+
+def _format(value, err) -> str:
+    if isinstance(err, tuple):
+        return format_interval(value, *err)
+    return format_number(value, err)
+
+
+def _def(prefix: str, key: str, body: str) -> str:
+    return f"\\expandafter\\def\\csname {prefix}@{key}\\endcsname{{{body}}}\n"
+
+
+def _table(study: str, numbers: list[tuple[str, float, float | None]]) -> str:
+    shown = numbers[:MAX_TABLE_ROWS]
+    lines = [r"{\footnotesize\begin{tabular}{@{}ll@{}}\hline quantity & value \\ \hline"]
+    for key, value, err in shown:
+        name = key[len(study) + 1:]
+        lines.append(f"\\texttt{{{_tex_text(name)}}} & ${_format(value, err)}$ \\\\")
+    if len(numbers) > len(shown):
+        lines.append(f"\\multicolumn{{2}}{{l}}{{\\dots\\ {len(numbers) - len(shown)} more in results.tex}} \\\\")
+    lines.append(r"\hline\end{tabular}}")
+    return "\n".join(lines)
+
+
+def write_results_tex(path: pathlib.Path, entries: list[dict], out, profile: str, figures_dir: pathlib.Path) -> None:
+    date = datetime.datetime.now().isoformat(timespec="seconds")
+    text = [PREAMBLE.format(date=date, out=_tex_text(out), profile=profile)]
+    try:  # paper.tex sits in paper/: a relative path when the figures are below it
+        figdir = figures_dir.resolve().relative_to(PAPER_DIR).as_posix()
+    except ValueError:
+        figdir = figures_dir.resolve().as_posix()
+    text.append(f"\\providecommand{{\\statfigdir}}{{{figdir}/}}\n")
+    for entry in entries:
+        figure, study = entry["figure"], entry["study"]
+        text.append(f"\n% ---- {figure.name} (study {study}): {entry['status']}\n")
+        text.append(_def("statcmd", figure.name, _tex_text(entry["command"])))
+        if entry["status"] != "made":
+            continue
+        text.append(_def("statavail", figure.name, "1"))
+        ds = entry["ds"]
+        for field in ("profile", "wall_time_s", "git_commit", "device", "package_version", "seed", "precision"):
+            if field in ds.attrs:
+                value = ds.attrs[field]
+                body = f"{float(value):.1f}" if field == "wall_time_s" and _finite(value) else _tex_text(value)
+                text.append(_def("statinfo", f"{study}/{field}", body))
+        numbers = dataset_numbers(ds, study)
+        summary = entry.get("summary")
+        if isinstance(summary, Mapping):
+            for name, item in summary.items():
+                try:
+                    value, err = _as_value_error(item)
+                except (TypeError, ValueError):
+                    continue
+                numbers.append((_key_safe(f"{study}/{name}"), value, err))
+        elif isinstance(summary, str):
+            text.extend(f"% {line}\n" for line in summary.splitlines())
+        for key, value, err in numbers:
+            text.append(_def("statres", key, _format(value, err)))
+            text.append(_def("statresv", key, format_number(value)))
+            if isinstance(err, tuple):
+                text.append(_def("statrese", key, f"[{format_number(err[0])}, {format_number(err[1])}]"))
+            elif err is not None:
+                text.append(_def("statrese", key, format_number(err)))
+        for key, value, err, where in headline_numbers(ds, figure):
+            text.append(_def("stathl", key, _format(value, err)))
+            text.append(_def("stathlw", key, _tex_text(where)))
+        text.append(_def("stattab", study, _table(study, numbers)))
+    text.append("\\makeatother\n")
+    path.write_text("".join(text))
+
+
+# ---------------------------------------------------------------------------------------------- figures
+
+
+def run_command(study: str, profile: str, out) -> str:
+    command = f"statphys run studies/{study}.toml --profile {profile}"
+    if pathlib.Path(out) != pathlib.Path("results"):
+        command += f" --out {out}"
+    return command
+
+
+def _kind_module(study: str, profile: str, ds):
+    from studies import runner
+
+    try:
+        return runner.load(study, profile).module
+    except runner.StudyError:
+        kind = ds.attrs.get("kind")
+        available = runner.kinds()
+        if kind not in available:
+            raise
+        return available[kind]
+
+
+def draw(module, ds, figures_dir: pathlib.Path, name: str) -> None:
+    """module.plot(ds, <name>.png), and the same figure as <name>.pdf: a kind's plot() may write only the PNG
+    (and close its figure), so while it runs every save of the figure to <name>.png also saves <name>.pdf."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.figure
+    import matplotlib.pyplot as plt
+
+    png, pdf = figures_dir / f"{name}.png", figures_dir / f"{name}.pdf"
+    for stale in (png, pdf):
+        stale.unlink(missing_ok=True)
+    original = matplotlib.figure.Figure.savefig
+
+    def savefig(fig, fname, *args, **kwargs):
+        result = original(fig, fname, *args, **kwargs)
+        if isinstance(fname, (str, pathlib.Path)) and pathlib.Path(fname).resolve() == png.resolve():
+            pdf_kwargs = {k: v for k, v in kwargs.items() if k not in ("dpi", "format")}
+            original(fig, pdf, *args, format="pdf", **pdf_kwargs)
+        return result
+
+    plt.close("all")
+    matplotlib.figure.Figure.savefig = savefig
+    try:
+        module.plot(ds, png)
+    finally:
+        matplotlib.figure.Figure.savefig = original
+        plt.close("all")
+    for target in (png, pdf):
+        if not target.exists():
+            raise RuntimeError(f"plot() did not write {target.name}")
+
+
+def build(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES,
+          figures: tuple[Figure, ...] = FIGURES, echo: Callable[[str], None] = print) -> list[Row]:
+    """Regenerate every available headline figure and results.tex; one Row per figure."""
+    import xarray as xr
+
+    from studies import runner
+
+    out, figures_dir = pathlib.Path(out), pathlib.Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    rows, entries = [], []
+    for figure in figures:
+        command = run_command(figure.study, profile, out)
+        row = Row(figure.name, figure.study, "missing", command=command)
+        entry = {"figure": figure, "study": figure.study, "status": "missing", "command": command}
+        try:
+            runner.resolve_path(figure.study)
+            has_study = True
+        except runner.StudyError:
+            has_study = False
+        nc = out / figure.study / profile / f"{figure.study}.nc"
+        if not nc.exists():
+            if has_study:
+                row.message = f"results missing ({nc}): run `{command}`"
+            else:
+                row.status = "no study"
+                row.message = f"no study file studies/{figure.study}.toml in this version (then run `{command}`)"
+            echo(f"{figure.name}: {row.message}")
+        else:
+            try:
+                ds = xr.load_dataset(nc, engine="h5netcdf")
+                row.wall_time_s = float(ds.attrs["wall_time_s"]) if _finite(ds.attrs.get("wall_time_s")) else None
+                module = _kind_module(figure.study, profile, ds)
+                draw(module, ds, figures_dir, figure.name)
+                row.status = "made"
+                row.message = f"{figures_dir / figure.name}.pdf/.png"
+                entry.update(status="made", ds=ds, summary=kind_summary(module, ds))
+            except Exception as err:  # one broken figure must not stop the others
+                row.status = "failed"
+                row.message = f"{type(err).__name__}: {err}"
+                entry["status"] = "failed"
+                echo(f"{figure.name}: failed: {row.message}")
+        rows.append(row)
+        entries.append(entry)
+    write_results_tex(figures_dir / "results.tex", entries, out, profile, figures_dir)
+    echo(table(rows))
+    echo(f"numbers for the paper: {figures_dir / 'results.tex'}")
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    lines = [f"{'figure':26s} {'study':26s} {'status':9s} {'run time':>10s}  note",
+             f"{'-' * 26} {'-' * 26} {'-' * 9} {'-' * 10}  {'-' * 4}"]
+    for r in rows:
+        time = f"{r.wall_time_s:.1f} s" if r.wall_time_s is not None else "-"
+        note = r.message if r.status in ("failed",) else (r.command if r.status != "made" else "")
+        lines.append(f"{r.figure:26s} {r.study:26s} {r.status:9s} {time:>10s}  {note}")
+    made = sum(r.status == "made" for r in rows)
+    lines.append(f"{made}/{len(rows)} figures made")
+    return "\n".join(lines)
+
+
+def main(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES) -> int:
+    """Exit status: 0 when every figure whose results exist was made (missing results are not an error)."""
+    rows = build(out, profile, figures_dir)
+    return 1 if any(r.status == "failed" for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,263 @@
+"""Speed–accuracy relations of diffusion models (Ikeda, Uda, Okanohara & Ito, arXiv 2407.04495), in 1-D.
+
+Forward process x_t = m_t y + σ_t ε on t ∈ [0, τ] (data y at t = 0, pure noise at t = τ). Its SDE has drift
+(∂_t ln m) x and temperature T_t = g²/2 = m_t σ_t ∂_t(σ_t/m_t) (their eq. 16). The probability (current)
+velocity is the conditional velocity of the interpolation,
+    ν_t(x) = ṁ_t E[y | x_t = x] + σ̇_t E[ε | x_t = x],
+written this way (rather than f x − T ∇ln p_t) because both terms stay finite at m → 0 and σ → 0.
+Entropy production rate Ṡ_tot = E|ν|²/T_t, so T_t Ṡ_tot = E|ν|² = v₂(t)², the squared W₂ speed (ν is a
+gradient field: conservative force, their eq. 79).
+
+Schedules: cosine m = cos(πt/2τ), σ = sin(πt/2τ); cond-OT m = 1 − t/τ, σ = t/τ; OT = the W₂ geodesic
+between the data and N(0, 1), in 1-D the displacement interpolation x_t = (1 − t/τ) y + (t/τ) 𝒯(y) with the
+monotone map 𝒯 = Φ⁻¹ ∘ F_data, for which v₂ = W₂/τ is constant and ∫ v₂² dt = W₂²/τ is minimal.
+
+Speed–accuracy bound (their eq. 77): the same velocity field transports the true start N(0, 1) and a
+perturbed start q (here N(a, b²)); the Pearson divergence D₀ = χ²(q ‖ N(0, 1)) is conserved by the flow, so
+    |d/dt W₁-difference| ≤ √D₀ v₂(t),     ΔW₁ = W₁(q̃, p_data) − W₁(q, N(0, 1)),
+with q̃ the law generated from q. Hence, by Cauchy–Schwarz, the hierarchy we compute (our definitions;
+we could not pin the paper's eqs. 81/83 letter by letter):
+    η  = (ΔW₁)²/(τ D₀)  ≤  c₁ = (∫₀^τ v₂ dt)²/τ  ≤  c₂ = ∫₀^τ v₂² dt = ∫₀^τ T_t Ṡ_tot dt.
+In 1-D every flow pushing N(0, 1) to the data is monotone, so all three schedules generate with the same map
+𝒯⁻¹ = F_data⁻¹ ∘ Φ: q̃ has CDF Φ((𝒯(x) − a)/b), ΔW₁ is the same for every schedule, and only c₁, c₂ differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.integrate
+import scipy.special
+import scipy.stats
+
+from models.gaussian import Gaussian, GaussianMixture
+
+Array = Any
+SCHEDULES = ("cosine", "cond_ot", "ot")
+
+
+def _check_schedule(name: str) -> None:
+    if name not in SCHEDULES:
+        raise ValueError(f"unknown schedule {name!r}; choose one of {SCHEDULES}")
+
+
+def _check_tau(tau: float) -> float:
+    if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau > 0):
+        raise ValueError(f"tau (generation time) must be a positive finite number, got {tau!r}")
+    return float(tau)
+
+
+def interpolation(name: str, t: Array, tau: float) -> tuple[Array, Array, Array, Array]:
+    """(m_t, σ_t, ṁ_t, σ̇_t) of the cosine or cond-OT schedule (Ikeda et al., Sec. VI)."""
+    if name == "cosine":
+        th = 0.5 * np.pi * np.asarray(t) / tau
+        w = 0.5 * np.pi / tau
+        return np.cos(th), np.sin(th), -w * np.sin(th), w * np.cos(th)
+    if name == "cond_ot":
+        u = np.asarray(t) / tau
+        return 1 - u, u, -np.ones_like(u) / tau, np.ones_like(u) / tau
+    raise ValueError(f"schedule {name!r} has no (m, σ) form; choose 'cosine' or 'cond_ot'")
+
+
+def temperature(name: str, t: Array, tau: float) -> Array:
+    """T_t = m σ ∂_t(σ/m) = σ (m σ̇ − σ ṁ)/m: (π/2τ) tan(πt/2τ) (cosine), t/(τ(τ − t)) (cond-OT)."""
+    m, s, dm, ds = interpolation(name, t, tau)
+    return s * (m * ds - s * dm) / m
+
+
+def _components(target: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(weights, means, standard deviations) of a 1-D Gaussian or Gaussian mixture."""
+    if target.n != 1:
+        raise ValueError(f"speed–accuracy quantities are computed in 1-D; target has n = {target.n}")
+    if isinstance(target, Gaussian):
+        return np.ones(1), np.asarray(target.mean, float), np.sqrt(np.asarray(target.cov, float)[0])
+    if isinstance(target, GaussianMixture):
+        sd = np.sqrt(np.asarray(target.variances, float))
+        if np.any(sd <= 0):
+            raise ValueError("mixture variances must be > 0 (the monotone map needs a density)")
+        return np.asarray(target.weights, float), np.asarray(target.means, float)[:, 0], sd
+    raise ValueError(f"target must be a 1-D Gaussian or GaussianMixture, got {type(target).__name__}")
+
+
+def _grid(target: Any, num_points: int = 8001) -> np.ndarray:
+    _, mu, sd = _components(target)
+    half = np.max(np.abs(mu)) + 12 * np.max(np.maximum(sd, 1.0))
+    return np.linspace(-half, half, num_points)
+
+
+def monotone_map(target: Any, x: Array) -> np.ndarray:
+    """𝒯(x) = Φ⁻¹(F_data(x)), the W₂-optimal (monotone) map from the data to N(0, 1), tail-stable."""
+    w, mu, sd = _components(target)
+    z = (np.asarray(x, float)[..., None] - mu) / sd
+    cdf = np.sum(w * scipy.special.ndtr(z), axis=-1)
+    sf = np.sum(w * scipy.special.ndtr(-z), axis=-1)
+    return np.where(cdf < 0.5, scipy.special.ndtri(cdf), -scipy.special.ndtri(sf))
+
+
+def data_quantile(target: Any, u: Array) -> np.ndarray:
+    """F_data⁻¹(u) by interpolation on a grid and three Newton steps (the generator 𝒯⁻¹ = F⁻¹ ∘ Φ)."""
+    w, mu, sd = _components(target)
+    u = np.asarray(u, float)
+    xs = _grid(target, 20001)
+    cdf = np.sum(w * scipy.special.ndtr((xs[:, None] - mu) / sd), axis=-1)
+    x = np.interp(u, cdf, xs)
+    for _ in range(3):
+        z = (x[..., None] - mu) / sd
+        f = np.sum(w * scipy.special.ndtr(z), axis=-1) - u
+        pdf = np.sum(w * np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd), axis=-1)
+        x = x - f / np.maximum(pdf, 1e-300)
+    return x
+
+
+def generate(target: Any, z: Array) -> np.ndarray:
+    """Samples generated from start values z by the exact flow: 𝒯⁻¹(z) = F_data⁻¹(Φ(z)) (any schedule, 1-D)."""
+    return data_quantile(target, scipy.special.ndtr(np.asarray(z, float)))
+
+
+def generate_pf_ode(target: Any, z: Array, *, num_steps: int = 2000, gamma_max: float = 1e3) -> np.ndarray:
+    """Independent check of `generate`: the probability-flow ODE with the exact denoiser, RK4.
+
+    For x_t = m y + σ ε and γ = m/σ, x̄ = x/σ, the PF ODE reads dx̄/dγ = E[y | x̄ = γ y + ξ] for every such
+    schedule (Song et al., DDIM, arXiv 2010.02502, eq. 14). Integrated in u = asinh γ from γ = 0 (x̄ = z) to
+    γ_max; returns E[y | x̄] at γ_max.
+    """
+    x = jnp.asarray(z, float).reshape(-1, 1)
+    us = jnp.linspace(0.0, float(np.arcsinh(gamma_max)), num_steps + 1)
+
+    def vel(xb, u):
+        return target.posterior_mean(xb, jnp.sinh(u), 1.0) * jnp.cosh(u)
+
+    def step(xb, k):
+        u, h = us[k], us[k + 1] - us[k]
+        k1 = vel(xb, u)
+        k2 = vel(xb + 0.5 * h * k1, u + 0.5 * h)
+        k3 = vel(xb + 0.5 * h * k2, u + 0.5 * h)
+        k4 = vel(xb + h * k3, u + h)
+        return xb + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6, None
+
+    x, _ = jax.lax.scan(step, x, jnp.arange(num_steps))
+    return np.asarray(target.posterior_mean(x, gamma_max, 1.0))[:, 0]
+
+
+def speed_squared(target: Any, name: str, t: float, tau: float, *, num_points: int = 8001) -> float:
+    """v₂(t)² = T_t Ṡ_tot = ∫ p_t ν_t² dx, ν_t = ṁ E[y|x] + σ̇ E[ε|x], by Simpson's rule on a grid."""
+    _check_schedule(name)
+    if name == "ot":
+        return wasserstein2_to_normal(target) ** 2 / tau**2
+    m, s, dm, ds = (float(v) for v in interpolation(name, t, tau))
+    xs = _grid(target, num_points)
+    x = jnp.asarray(xs)[:, None]
+    p = np.exp(np.asarray(target.marginal_log_prob(x, m, s)))
+    ey = np.asarray(target.posterior_mean(x, m, s))[:, 0]
+    nu = dm * ey + ds * (xs - m * ey) / s
+    return float(scipy.integrate.simpson(p * nu**2, x=xs))
+
+
+def wasserstein2_to_normal(target: Any) -> float:
+    """W₂(p_data, N(0, 1)) = (∫ p(y) (y − 𝒯(y))² dy)^{1/2}."""
+    xs = _grid(target)
+    p = np.exp(np.asarray(target.marginal_log_prob(jnp.asarray(xs)[:, None], 1.0, 0.0)))
+    return float(np.sqrt(scipy.integrate.simpson(p * (xs - monotone_map(target, xs)) ** 2, x=xs)))
+
+
+class Costs(NamedTuple):
+    """c₁ = (∫ v₂ dt)²/τ and c₂ = ∫ v₂² dt = ∫ T_t Ṡ_tot dt of one schedule, and the path length ∫ v₂ dt."""
+
+    length: float
+    c1: float
+    c2: float
+
+
+def schedule_costs(target: Any, name: str, tau: float, *, num_nodes: int = 64) -> Costs:
+    """c₁, c₂ by Gauss–Legendre in t on (0, τ) (the endpoints, where T_t diverges, are never evaluated)."""
+    _check_schedule(name)
+    tau = _check_tau(tau)
+    if name == "ot":
+        w2 = wasserstein2_to_normal(target)
+        return Costs(w2, w2**2 / tau, w2**2 / tau)
+    nodes, weights = np.polynomial.legendre.leggauss(num_nodes)
+    ts, ws = 0.5 * tau * (nodes + 1), 0.5 * tau * weights
+    v2 = np.array([speed_squared(target, name, float(t), tau) for t in ts])
+    length = float(np.dot(ws, np.sqrt(v2)))
+    return Costs(length, length**2 / tau, float(np.dot(ws, v2)))
+
+
+def gaussian_action(name: str, mean: float, sd: float, tau: float) -> float:
+    """∫ v₂² dt for data N(μ, s²): ∫ [(ṁ μ)² + (d√v/dt)²] dt, v = m² s² + σ² (OT: (μ² + (s − 1)²)/τ)."""
+    _check_schedule(name)
+    if name == "ot":
+        return (mean**2 + (sd - 1) ** 2) / tau
+
+    def integrand(t):
+        m, s, dm, ds = interpolation(name, t, tau)
+        v = m**2 * sd**2 + s**2
+        return (dm * mean) ** 2 + ((m * dm * sd**2 + s * ds) ** 2) / v
+
+    return float(scipy.integrate.quad(integrand, 0.0, tau, epsabs=1e-13, epsrel=1e-12)[0])
+
+
+def pearson_divergence(shift: float, scale: float = 1.0) -> float:
+    """D₀ = χ²(N(a, b²) ‖ N(0, 1)) = exp(a²/(2 − b²))/(b √(2 − b²)) − 1, finite for b² < 2."""
+    if not 0 < scale < np.sqrt(2.0):
+        raise ValueError(f"scale b of the perturbed start must be in (0, √2) for a finite χ², got {scale}")
+    return float(np.exp(shift**2 / (2 - scale**2)) / (scale * np.sqrt(2 - scale**2)) - 1)
+
+
+def w1_error_growth(target: Any, shift: float, scale: float = 1.0) -> tuple[float, float, float]:
+    """(ΔW₁, W₁(q̃, p_data), W₁(q, N(0,1))) by quadrature of |F − G| (W₁ in 1-D = ∫ |F − G| dx)."""
+    xs = _grid(target, 40001)
+    f_data = np.sum(_components(target)[0] * scipy.special.ndtr((xs[:, None] - _components(target)[1])
+                                                                / _components(target)[2]), axis=-1)
+    f_gen = scipy.special.ndtr((monotone_map(target, xs) - shift) / scale)
+    w_end = float(scipy.integrate.simpson(np.abs(f_gen - f_data), x=xs))
+    zs = np.linspace(-12 - abs(shift), 12 + abs(shift), 40001)
+    w_start = float(scipy.integrate.simpson(np.abs(scipy.special.ndtr((zs - shift) / scale) - scipy.special.ndtr(zs)), x=zs))
+    return w_end - w_start, w_end, w_start
+
+
+class SpeedAccuracy(NamedTuple):
+    """η ≤ c₁ ≤ c₂ of one schedule (module docstring), with the ingredients of η."""
+
+    eta: float
+    c1: float
+    c2: float
+    delta_w1: float
+    d0: float
+    tau: float
+
+
+def speed_accuracy(target: Any, name: str, tau: float, shift: float = 1.0, scale: float = 1.0, *,
+                   num_nodes: int = 64) -> SpeedAccuracy:
+    """The bound (ΔW₁)²/(τ D₀) ≤ ∫₀^τ T_t Ṡ_tot dt (Ikeda et al., eq. 77) and the hierarchy η ≤ c₁ ≤ c₂."""
+    tau = _check_tau(tau)
+    d0 = pearson_divergence(shift, scale)
+    dw1, _, _ = w1_error_growth(target, shift, scale)
+    costs = schedule_costs(target, name, tau, num_nodes=num_nodes)
+    return SpeedAccuracy(dw1**2 / (tau * d0), costs.c1, costs.c2, dw1, d0, tau)
+
+
+def w1_error_growth_samples(key: Array, target: Any, shift: float, scale: float, num: int) -> tuple[float, float]:
+    """ΔW₁ from samples (scipy.stats.wasserstein_distance), and the Bobkov–Ledoux scale of its error.
+
+    Generated samples 𝒯⁻¹(z), z ~ N(a, b²), against data samples; the start term against N(0, 1) samples.
+    The error scale Σ ∫ √(F(1 − F)) dx/√num bounds the mean bias of each empirical W₁ (Bobkov & Ledoux,
+    Mem. AMS 261 (2019), Thm. 3.5).
+    """
+    k = jax.random.split(key, 4)
+    z = shift + scale * np.asarray(jax.random.normal(k[0], (num,)))
+    data = np.asarray(target.sample(k[1], num))[:, 0]
+    start = shift + scale * np.asarray(jax.random.normal(k[2], (num,)))
+    noise = np.asarray(jax.random.normal(k[3], (num,)))
+    dw1 = scipy.stats.wasserstein_distance(generate(target, z), data) - scipy.stats.wasserstein_distance(start, noise)
+    xs = _grid(target, 8001)
+    w, mu, sd = _components(target)
+    f = np.sum(w * scipy.special.ndtr((xs[:, None] - mu) / sd), axis=-1)
+    fg = scipy.special.ndtr((monotone_map(target, xs) - shift) / scale)
+    zs = np.linspace(-12 - abs(shift), 12 + abs(shift), 8001)
+    fq, fn = scipy.special.ndtr((zs - shift) / scale), scipy.special.ndtr(zs)
+    j = lambda F, grid: scipy.integrate.simpson(np.sqrt(F * (1 - F)), x=grid)  # noqa: E731
+    scale_err = (j(f, xs) + j(fg, xs) + j(fq, zs) + j(fn, zs)) / np.sqrt(num)
+    return float(dw1), float(scale_err)

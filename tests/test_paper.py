@@ -1,0 +1,96 @@
+"""`statphys paper`: figures regenerated from stored results, missing ones reported, numbers in results.tex."""
+
+import re
+
+import pytest
+import xarray as xr
+
+from paper import build
+from studies import cli
+
+CHEAP = ("curie_weiss_generation", "speed_accuracy")  # small profiles: ~25 s and ~10 s on one CPU core
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Run the two cheap studies' small profiles through the CLI, then `statphys paper` on them."""
+    tmp = tmp_path_factory.mktemp("paper")
+    out, figs = tmp / "results", tmp / "figs"
+    for name in CHEAP:
+        assert cli.main(["run", f"studies/{name}.toml", "--profile", "small", "--out", str(out), "--quiet"]) == 0
+    return out, figs
+
+
+def test_paper_regenerates_available_figures_and_reports_missing(built, capsys):
+    out, figs = built
+    capsys.readouterr()
+    code = cli.main(["paper", "--out", str(out), "--profile", "small", "--figures", str(figs)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    for name in CHEAP:
+        for suffix in (".pdf", ".png"):
+            path = figs / f"{name}{suffix}"
+            assert path.exists() and path.stat().st_size > 1000, path
+        assert re.search(rf"^{name}\s+{name}\s+made\s+[\d.]+ s", printed, re.M), printed
+    # every other headline figure is reported with the command that makes its results
+    for figure in build.FIGURES:
+        if figure.name not in CHEAP:
+            assert f"statphys run studies/{figure.study}.toml --profile small --out {out}" in printed
+            assert not (figs / f"{figure.name}.pdf").exists()
+    assert f"{len(CHEAP)}/{len(build.FIGURES)} figures made" in printed
+
+    tex = (figs / "results.tex").read_text()
+    cw = xr.load_dataset(out / "curie_weiss_generation" / "small" / "curie_weiss_generation.nc", engine="h5netcdf")
+    for sampler in cw["sampler"].values:
+        s = cw.sel(sampler=sampler)
+        number = build.format_number(float(s.tv), float(s.tv_err))
+        assert "\\pm" in number
+        assert f"statres@curie_weiss_generation/tv[sampler={sampler}]\\endcsname{{{number}}}" in tex
+    sde = cw.sel(sampler="euler_maruyama")
+    assert f"stathl@curie_weiss_generation.tv_sde\\endcsname{{{build.format_number(float(sde.tv), float(sde.tv_err))}}}" in tex
+    sa = xr.load_dataset(out / "speed_accuracy" / "small" / "speed_accuracy.nc", engine="h5netcdf")
+    number = build.format_number(float(sa.delta_w1_samples), float(sa.delta_w1_samples_err))
+    assert f"stathl@speed_accuracy.dw1_samples\\endcsname{{{number}}}" in tex
+    assert f"statinfo@speed_accuracy/wall_time_s\\endcsname{{{float(sa.attrs['wall_time_s']):.1f}}}" in tex
+    assert "statavail@speed_accuracy" in tex and "statavail@sampler_convergence" not in tex
+    # the manuscript only refers to headline numbers that the figure list defines
+    paper = (build.PAPER_DIR / "paper.tex").read_text()
+    defined = {f"{f.name}.{h.label}" for f in build.FIGURES for h in f.headlines}
+    used = set(re.findall(r"\\headline\{([^}]+)\}", paper))
+    assert used and used <= defined, used - defined
+    assert {f.name for f in build.FIGURES} <= set(re.findall(r"\\headlinefigure\{([^}]+)\}", paper))
+
+
+def test_paper_without_any_results_still_succeeds(tmp_path, capsys):
+    code = cli.main(["paper", "--out", str(tmp_path / "none"), "--profile", "small", "--figures", str(tmp_path / "f")])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "0/" in printed and "statphys run studies/curie_weiss_generation.toml --profile small" in printed
+    assert (tmp_path / "f" / "results.tex").exists()
+
+
+def test_broken_plot_is_reported_and_fails_the_build(built, tmp_path, monkeypatch, capsys):
+    out, _ = built
+    from studies.kinds import speed_accuracy
+
+    def broken(ds, path):
+        raise RuntimeError("no axes")
+
+    monkeypatch.setattr(speed_accuracy, "plot", broken)
+    code = build.main(out, "small", tmp_path)
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert re.search(r"^speed_accuracy\s+speed_accuracy\s+failed.*no axes", printed, re.M)
+    assert (tmp_path / "curie_weiss_generation.pdf").exists()  # the others are still made
+
+
+@pytest.mark.parametrize("value, error, expected", [
+    (0.13061, 0.01202, r"0.131 \pm 0.012"),
+    (1.5, None, "1.500"),
+    (8192, None, "8192"),
+    (2.5e-5, 3e-6, r"(2.50 \pm 0.30) \times 10^{-5}"),
+    (float("nan"), 0.1, r"\mathrm{n/a}"),
+    (12.3456, 0.0, "12.35"),
+])
+def test_format_number(value, error, expected):
+    assert build.format_number(value, error) == expected
