@@ -47,6 +47,9 @@ def run(params: dict, key) -> xr.Dataset:
             "w2_ode_data": (("fp_weight",), [gap.w2_ode_data]),
             "w2_sde_data": (("fp_weight",), [gap.w2_sde_data]),
             "w2_floor": (("fp_weight",), [gap.w2_floor]),
+            "w2_ode_sde_err": (("fp_weight",), [gap.w2_ode_sde_err]),
+            "w2_ode_data_err": (("fp_weight",), [gap.w2_ode_data_err]),
+            "w2_sde_data_err": (("fp_weight",), [gap.w2_sde_data_err]),
             "score_error": (("fp_weight", "time"), err[None]),
             "fp_residual": (("fp_weight", "time"), res[None]),
             "final_dsm_loss": (("fp_weight",), [float(jnp.mean(result.loss[-100:]))]),
@@ -59,21 +62,18 @@ def run(params: dict, key) -> xr.Dataset:
 
 
 def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    import matplotlib
+    from paper.style import figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (a, b) = figure(ncols=2, width=4.2, height=3.2)
     lam = ds.fp_weight.values
-    for name in ("w2_ode_sde", "w2_ode_data", "w2_sde_data", "w2_floor"):
-        a.plot(lam, ds[name].values, marker="o", label=name)
-    a.set(xscale="symlog", xlabel="regulariser weight λ", ylabel="W2")
+    for name, label in (("w2_ode_sde", "ODE vs SDE"), ("w2_ode_data", "ODE vs data"), ("w2_sde_data", "SDE vs data")):
+        a.errorbar(lam, ds[name].values, yerr=ds[f"{name}_err"].values, marker="o", capsize=2, label=label)
+    a.plot(lam, ds["w2_floor"].values, "k:", label="two exact samples")
+    a.set(xscale="symlog", yscale="log", xlabel=r"Fokker–Planck regulariser weight $\lambda$", ylabel=r"$W_2$")
     a.legend(fontsize=7)
-    for l in lam:
-        b.plot(ds.time.values, ds.score_error.sel(fp_weight=l).values, marker="o", label=f"λ={l:g}")
-    b.set(xscale="log", yscale="log", xlabel="t", ylabel="σ² E|s_θ − s|²")
+    for value in lam:
+        b.plot(ds.time.values, ds.score_error.sel(fp_weight=value).values, marker="o", label=rf"$\lambda$ = {value:g}")
+    b.set(xscale="log", yscale="log", xlabel="diffusion time $t$", ylabel=r"$\sigma_t^2\,E|s_\theta - \nabla\ln p_t|^2$")
     b.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    fig.savefig(path, dpi=150)
+    fig.savefig(path.with_suffix(".pdf"))
