@@ -1,0 +1,264 @@
+"""Franz–Parisi potentials of the posterior P(x₀ | x_t): free energy at fixed distance from a reference.
+
+The reference x₀′ is drawn from the posterior P(x₀′ | x_t) and x_t from p_t; the pair (x₀′, x_t) then has the
+joint law of a data point and its noised version, P(x₀′) N(x_t; α x₀′, σ²), which is how it is sampled here.
+
+1-D Gaussian mixture (Yu & Huang, arXiv 2405.11932, Sec. V and Fig. 11; OU schedule, Δ_t = 1 − e^{−2t}):
+    H(x₀ | x_t) = (x_t − e^{−t} x₀)²/(2Δ_t) − ln p₀(x₀),
+    Z(q) = ∫ e^{−H} δ(q − (x₀ − x₀′)²) dx₀ = (2√q)⁻¹ [e^{−H(x₀′+√q)} + e^{−H(x₀′−√q)}],
+    V(q, t) = −E_{x₀′, x_t} ln Z(q),
+evaluated by Gauss–Hermite quadrature over x₀′ = μ + σ η (the mixture is symmetric under x → −x, which
+leaves Z invariant, so one component suffices) and x_t = e^{−t} x₀′ + √Δ_t ξ; V′ and V″ by autodiff.
+
+Spins (overlap q = s·s′/N with a reference s′ drawn from the posterior):
+    V(q; t) = −(1/N) E_{s′, x_t} ln P(q | x_t, s′),   P(q | x, s′) = Σ_{s: s·s′ = Nq} P(s | x_t = x),
+the constrained free energy per spin minus the unconstrained one (a q-independent shift of Yu & Huang's V).
+By enumeration for any target with log_weight (N ≤ 20), and exactly at any N for Curie–Weiss: with τᵢ = sᵢs′ᵢ
+(gauge), vᵢ = s′ᵢuᵢ, uᵢ = h + αxᵢ/σ², and groups A = {s′ᵢ = +1}, B = {s′ᵢ = −1}, k_A, k_B the numbers of τ = +1,
+    P(q | x, s′) ∝ Σ_{k_A + k_B = K} e_{k_A}(v_A) e_{k_B}(v_B) exp(β M²/(2N)),
+    Nq = 2K − N,  M = (2k_A − N_A) − (2k_B − N_B),
+with e_k(v) = Σ_{τ: #(τ=+1)=k} exp(Σ vᵢτᵢ) over a group (`log_elementary_symmetric`): a 1-D sum per q.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from models.base import check_enumerable, check_noise_level, check_positive_int, spin_states
+
+from .scaling import Estimate
+
+Array = Any
+
+
+# ---- 1-D Gaussian mixture (Yu & Huang) ----------------------------------------------------------------------
+def _log_p0(x0: Array, mu: float, sigma: float) -> Array:
+    """ln[½N(x₀; μ, σ²) + ½N(x₀; −μ, σ²)]."""
+    a = -((x0 - mu) ** 2) / (2 * sigma**2)
+    b = -((x0 + mu) ** 2) / (2 * sigma**2)
+    return jnp.logaddexp(a, b) - math.log(2.0) - 0.5 * math.log(2 * math.pi * sigma**2)
+
+
+def gmm_franz_parisi(q: Array, t: float, mu: float = 1.0, sigma: float = 1.0, num_nodes: int = 80) -> Array:
+    """V(q, t) = −E ln Z(q) of the 1-D symmetric mixture (module docstring); q > 0, any shape."""
+    if not t > 0:
+        raise ValueError(f"t must be > 0 (Δ_t = 0 at t = 0), got {t!r}")
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    check_positive_int("num_nodes", num_nodes)
+    nodes, weights = np.polynomial.hermite_e.hermegauss(num_nodes)
+    nodes, weights = jnp.asarray(nodes), jnp.asarray(weights / weights.sum())
+    a, delta = math.exp(-t), -math.expm1(-2 * t)
+    ref = mu + sigma * nodes[:, None]  # x₀′, (η, 1)
+    xt = a * ref + math.sqrt(delta) * nodes[None, :]  # (η, ξ)
+    w = weights[:, None] * weights[None, :]
+
+    def potential(qq):
+        r = jnp.sqrt(qq)
+
+        def minus_h(x0):
+            return -((xt - a * x0) ** 2) / (2 * delta) + _log_p0(x0, mu, sigma)
+
+        log_z = jnp.logaddexp(minus_h(ref + r), minus_h(ref - r)) - jnp.log(2 * r)
+        return -jnp.sum(w * log_z)
+
+    q = jnp.asarray(q, dtype=float)
+    return jnp.vectorize(potential)(q)
+
+
+def gmm_franz_parisi_derivatives(q: Array, t: float, mu: float = 1.0, sigma: float = 1.0,
+                                 num_nodes: int = 80) -> tuple[Array, Array, Array]:
+    """(V, V′, V″) in q by automatic differentiation of `gmm_franz_parisi`; q of shape (k,)."""
+    v = lambda qq: gmm_franz_parisi(qq, t, mu, sigma, num_nodes)  # noqa: E731
+    q = jnp.asarray(q, dtype=float)
+    return v(q), jax.vmap(jax.grad(v))(q), jax.vmap(jax.grad(jax.grad(v)))(q)
+
+
+def inflection_points(q: np.ndarray, second_derivative: np.ndarray) -> np.ndarray:
+    """q where V″ changes sign (linear interpolation between grid points)."""
+    q, d2 = np.asarray(q), np.asarray(second_derivative)
+    i = np.nonzero(np.sign(d2[:-1]) * np.sign(d2[1:]) < 0)[0]
+    return q[i] - d2[i] * (q[i + 1] - q[i]) / (d2[i + 1] - d2[i])
+
+
+def local_minima(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Indices of strict interior local minima of v on the grid q, plus end points lower than their neighbour."""
+    v = np.asarray(v)
+    inner = np.nonzero((v[1:-1] < v[:-2]) & (v[1:-1] < v[2:]))[0] + 1
+    ends = [i for i, j in ((0, 1), (len(v) - 1, len(v) - 2)) if v[i] < v[j]]
+    return np.sort(np.concatenate([inner, np.asarray(ends, dtype=int)]))
+
+
+# ---- spins ----------------------------------------------------------------------------------------------------
+def overlap_grid(n: int) -> np.ndarray:
+    """The N + 1 overlaps q = (2K − N)/N, K = number of spins equal to the reference."""
+    return (2 * np.arange(n + 1) - n) / n
+
+
+def enumerated_overlap_log_probs(target: Any, references: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+    """ln P(q | x, s′) by enumeration of all 2ᴺ states; references, x (batch, N) -> (batch, N + 1) over K."""
+    n = target.n
+    check_enumerable(n, "the Franz–Parisi potential by enumeration")
+    check_noise_level(alpha, sigma)
+    states = spin_states(n, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    log_prior = target.log_weight(states)  # (2ᴺ,)
+
+    def one(ref, xx):
+        logw = log_prior + alpha * states @ xx / sigma**2
+        agree = ((states @ ref + n) / 2).round().astype(jnp.int32)  # K per state
+        log_pk = jax.ops.segment_max(logw, agree, num_segments=n + 1)
+        shift = jnp.where(jnp.isfinite(log_pk), log_pk, 0.0)
+        sums = jax.ops.segment_sum(jnp.exp(logw - shift[agree]), agree, num_segments=n + 1)
+        log_pk = shift + jnp.log(sums)
+        return log_pk - jax.nn.logsumexp(log_pk)
+
+    return jax.lax.map(lambda rx: one(*rx), (jnp.asarray(references, states.dtype), jnp.asarray(x, states.dtype)))
+
+
+def _masked_log_elementary(v: Array, mask: Array) -> Array:
+    """ln e_k of the spins with mask = True (others contribute a factor 1), k = 0..N; v, mask (batch, N)."""
+    n = v.shape[-1]
+    init = jnp.full(v.shape[:-1] + (n + 1,), -jnp.inf, v.dtype).at[..., 0].set(0.0)
+
+    def body(c, vm):
+        vi, mi = vm
+        shifted = jnp.concatenate([jnp.full(c.shape[:-1] + (1,), -jnp.inf, c.dtype), c[..., :-1]], axis=-1)
+        new = jnp.logaddexp(shifted + vi[..., None], c - vi[..., None])
+        return jnp.where(mi[..., None], new, c), None
+
+    c, _ = jax.lax.scan(body, init, (jnp.moveaxis(v, -1, 0), jnp.moveaxis(mask, -1, 0)))
+    return c
+
+
+def curie_weiss_overlap_log_probs(target: Any, references: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+    """Exact ln P(q | x, s′) for Curie–Weiss at any N (two-group sum, module docstring); (batch, N+1) over K."""
+    check_noise_level(alpha, sigma)
+    return _curie_weiss_overlap_log_probs(target, references, x, alpha, sigma)
+
+
+@jax.jit
+def _curie_weiss_overlap_log_probs(target: Any, references: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+    n = target.n
+    ref = jnp.asarray(references, dtype=jnp.asarray(x).dtype)
+    v = ref * (target.h + alpha * jnp.asarray(x) / sigma**2)
+    in_a = ref > 0
+    log_a = _masked_log_elementary(v, in_a)  # (batch, N+1) over k_A
+    log_b = _masked_log_elementary(v, ~in_a)
+    n_a = jnp.sum(in_a, axis=-1)[:, None, None]
+    n_b = n - n_a
+    k_a = jnp.arange(n + 1)[None, :, None]
+    k_b = jnp.arange(n + 1)[None, None, :]
+    M = (2 * k_a - n_a) - (2 * k_b - n_b)
+    joint = log_a[:, :, None] + log_b[:, None, :] + target.beta * M**2 / (2 * n)  # (batch, k_A, k_B)
+    total = k_a + k_b  # K
+    flat_k = jnp.broadcast_to(total, joint.shape).reshape(joint.shape[0], -1)
+    flat = joint.reshape(joint.shape[0], -1)
+    log_pk = jax.vmap(lambda f, k: _segment_logsumexp(f, k, n + 1))(flat, flat_k)
+    return log_pk - jax.nn.logsumexp(log_pk, axis=-1, keepdims=True)
+
+
+def _segment_logsumexp(values: Array, segments: Array, num: int) -> Array:
+    peak = jax.ops.segment_max(values, segments, num_segments=num)
+    shift = jnp.where(jnp.isfinite(peak), peak, 0.0)
+    return shift + jnp.log(jax.ops.segment_sum(jnp.exp(values - shift[segments]), segments, num_segments=num))
+
+
+def spin_franz_parisi(key: Array, target: Any, alpha: float, sigma: float, num_samples: int,
+                      method: str = "auto") -> tuple[np.ndarray, Estimate]:
+    """V(q; t) = −(1/N) E ln P(q | x_t, s′) with s′ ~ P exact and x_t = α s′ + σ ξ (module docstring).
+
+    Args:
+        target: a spin target; method "curie_weiss" (exact two-group sum, any N) needs its beta and h,
+            "enumeration" needs log_weight and N ≤ 20; "auto" picks curie_weiss for a CurieWeiss target.
+        alpha, sigma: noise level of x_t = α s + σ ξ.
+        num_samples: Monte-Carlo samples of (s′, x_t).
+    Returns:
+        q (N+1,), Estimate(V, standard error of the sample mean) each (N+1,).
+    """
+    check_positive_int("num_samples", num_samples)
+    from models.curie_weiss import CurieWeiss
+
+    if method == "auto":
+        method = "curie_weiss" if isinstance(target, CurieWeiss) else "enumeration"
+    if method not in ("curie_weiss", "enumeration"):
+        raise ValueError(f"method must be 'auto', 'curie_weiss' or 'enumeration', got {method!r}")
+    k_ref, k_noise = jax.random.split(key)
+    if method == "enumeration":
+        check_enumerable(target.n, "the Franz–Parisi potential by enumeration")
+        states = spin_states(target.n, float)
+        refs = states[jax.random.categorical(k_ref, target.log_weight(states), shape=(num_samples,))]
+        log_probs = enumerated_overlap_log_probs
+    else:
+        refs = target.sample(k_ref, num_samples)
+        log_probs = curie_weiss_overlap_log_probs
+    x = alpha * refs + sigma * jax.random.normal(k_noise, refs.shape, refs.dtype)
+    values = -np.asarray(log_probs(target, refs, x, alpha, sigma)) / target.n
+    err = values.std(axis=0, ddof=1) / math.sqrt(num_samples) if num_samples > 1 else np.full(values.shape[1], np.nan)
+    return overlap_grid(target.n), Estimate(values.mean(axis=0), err)
+
+
+# ---- secondary minimum: appearance and degeneracy -------------------------------------------------------------
+class MinimumTimes(NamedTuple):
+    """Times (along the scan order) of the appearance of a secondary minimum and of its degeneracy."""
+
+    appear: float
+    appear_resolution: float
+    degenerate: float
+    q_secondary: float
+
+
+def secondary_minimum_times(times: np.ndarray, q: np.ndarray, v: np.ndarray, degeneracy: float = 0.0) -> MinimumTimes:
+    """When a secondary minimum of V(q; t) appears, and when it becomes global (within ``degeneracy``).
+
+    Scanning the rows of v (len(times), len(q)) in the given order of ``times``:
+      * appear: first time with a local minimum of V other than the global one (`local_minima`), reported as the
+        midpoint between the last time without and the first with it (± half that grid step, ``appear_resolution``);
+        NaN if there is none, or if the first row already has one;
+      * degenerate: first time after that at which the signed gap ΔV = V(q_sec) − V(q_glob) falls to
+        ``degeneracy``, by linear interpolation of ΔV between rows. q_sec starts at the secondary minimum farthest
+        from the global one (returned as ``q_secondary``), q_glob at the global one; each basin is then followed
+        from row to row as the local minimum nearest to its previous position (so ΔV < 0 once it is global).
+        For a finite-N spin potential V = −(1/N) E ln P(q), ``degeneracy`` = 1/N asks for the secondary basin to
+        carry a weight e^{−1} of the global one (the two class minima of Curie–Weiss are exactly degenerate only
+        at t = ∞). NaN if it is not reached.
+    Exactly checked on the tilted double well (q² − 1)² − c q: a secondary minimum exists iff |c| < 8/(3√3), and
+    it is degenerate at c = 0 (tests/test_franz_parisi.py).
+    """
+    times, q, v = (np.asarray(a, float) for a in (times, q, v))
+    if v.shape != (times.size, q.size):
+        raise ValueError(f"v must have shape (len(times), len(q)) = {(times.size, q.size)}, got {v.shape}")
+    k = None
+    for i, row in enumerate(v):
+        minima = local_minima(q, row)
+        if minima.size > 1:
+            k = i
+            break
+    if k is None or k == 0:
+        return MinimumTimes(float("nan"), float("nan"), float("nan"), float("nan"))
+    best = int(np.argmin(v[k]))
+    others = minima[minima != best]
+    sec = int(others[np.argmax(np.abs(q[others] - q[best]))])
+    appear, resolution = 0.5 * (times[k - 1] + times[k]), 0.5 * abs(times[k] - times[k - 1])
+    q_sec0 = float(q[sec])
+    previous_gap, degenerate = v[k, sec] - v[k, best], float("nan")
+    for i in range(k, times.size):
+        minima = local_minima(q, v[i])
+        if minima.size < 2:
+            break
+        # follow both basins: the local minimum nearest to each one's previous position
+        sec = int(minima[np.argmin(np.abs(q[minima] - q[sec]))])
+        best = int(minima[np.argmin(np.abs(q[minima] - q[best]))])
+        if sec == best:
+            break
+        gap = v[i, sec] - v[i, best]
+        if gap <= degeneracy:
+            f = 1.0 if i == k else (previous_gap - degeneracy) / (previous_gap - gap)
+            degenerate = float(times[i]) if i == k else float(times[i - 1] + f * (times[i] - times[i - 1]))
+            break
+        previous_gap = gap
+    return MinimumTimes(float(appear), float(resolution), degenerate, q_sec0)

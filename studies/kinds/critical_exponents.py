@@ -1,0 +1,201 @@
+"""Finite-size scaling of m, χ, U₄ for Curie–Weiss: equilibrium in β (t = 0) and along the generative trajectory.
+
+Both parts go through the same code path (physics.scaling): samples of a magnetisation → bootstrap moments
+(⟨m²⟩, χ = N Var m, U₄ = 1 − ⟨m⁴⟩/(3⟨m²⟩²)) → emcee data collapse y(c, N) = N^{−b} F((c − c_c) Nᵃ) (median and
+68% interval) → Binder crossing.
+
+* Equilibrium calibration: m drawn from the exact law P(m) (CurieWeiss.magnetization_law), control c = β.
+  Mean field (Botet, Jullien & Pfeuty 1982): c_c = β_c = 1, a = 1/ν̄ = ½, b = β/ν̄ = ¼ for m = ⟨m²⟩^{1/2},
+  b = −γ/ν̄ = −½ for χ, U₄ crossing → 0.2705.
+* Generative trajectory at fixed β (default the critical β = 1): m_D(t) = (1/N) Σᵢ E[sᵢ | x_t], x_t from the
+  exact forward law (its joint law with the end point is that of an exact reverse trajectory,
+  physics.transitions.forward_path). Control c = λ = α²/σ² = e^{−2t}/(1 − e^{−2t}), the signal-to-noise ratio
+  per spin (t = ½ ln(1 + 1/λ)). The posterior magnetisation feels a field h ~ λ m₀ + √(λ/N) g; at β = 1 the
+  relevant field scale is h ~ N^{−3/4} and m₀ ~ N^{−1/4}, so λ ~ N^{−1/2}: the critical time is t_c = ∞
+  (λ_c = 0), a_λ = ½, and at fixed λN^{1/2} the amplitudes scale as at equilibrium, b = β/ν̄ = ¼ for m and
+  −γ/ν̄ = −½ for χ. Hence t_S ≈ ¼ ln N + const (PHYSICS.md). U₄(λ, N) = G(λ N^{1/2}) rises from 0 (Gaussian
+  denoiser at high noise) to the critical value 0.2705 at t → 0: the curves of different N are shifted, not
+  crossing, so the trajectory's Binder "crossing" is at the edge λ_c = 0 and U₄* is read at the largest λN^{1/2}.
+  Exponents from the trajectory: β = b_m ν̄, γ = −b_χ ν̄ with ν̄ = 1/a from the equilibrium calibration.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from models.curie_weiss import CurieWeiss
+from physics import scaling as sc
+from physics import transitions as tr
+from physics.schedules import make_schedule
+
+DESCRIPTION = "Curie–Weiss finite-size scaling of m, χ, U4: equilibrium in β and along the generative trajectory"
+PARAMS = {
+    "sizes": (list, [64, 128, 256, 512, 1024]),
+    "beta": (float, 1.0),
+    "beta_window": (float, 0.1),
+    "num_betas": (int, 21),
+    "eq_samples": (int, 20000),
+    "batch": (int, 1024),
+    "lambda_min": (float, 0.003),
+    "lambda_max": (float, 1.0),
+    "num_lambdas": (int, 14),
+    "bootstrap": (int, 100),
+    "emcee_steps": (int, 800),
+}
+SWEEP = ()
+MEAN_FIELD = {"beta_exp": 0.5, "gamma_exp": 1.0, "binder": sc.CW_CRITICAL_BINDER, "a": 0.5, "b_m": 0.25, "b_chi": -0.5}
+
+
+def validate(params: dict) -> None:
+    """Impossible values, named, before any compute."""
+    sizes = params["sizes"]
+    if len(sizes) < 2 or any(not isinstance(n, int) or n < 2 for n in sizes) or sorted(set(sizes)) != list(sizes):
+        raise ValueError(f"[params] sizes must be >= 2 increasing distinct integers (>= 2 of them), got {sizes}")
+    for name in ("num_betas", "eq_samples", "batch", "num_lambdas", "bootstrap", "emcee_steps"):
+        if params[name] < 2:
+            raise ValueError(f"[params] {name} must be >= 2, got {params[name]}")
+    if params["beta"] < 0:
+        raise ValueError(f"[params] beta must be >= 0, got {params['beta']}")
+    if not 0 < params["beta_window"] < 1:
+        raise ValueError(f"[params] beta_window must be in (0, 1), got {params['beta_window']}")
+    if not 0 < params["lambda_min"] < params["lambda_max"]:
+        raise ValueError(f"[params] lambda_min must satisfy 0 < lambda_min < lambda_max, got {params['lambda_min']}")
+
+
+def _fit(control, sizes, stats, start, bounds, steps, seed):
+    """Collapse fits of m = ⟨m²⟩^{1/2} and χ; returns {name: (median, lo, hi)}."""
+    m2, dm2 = stats["m2"]
+    m, dm = np.sqrt(m2), dm2 / (2 * np.sqrt(m2))
+    chi, dchi = stats["chi"]
+    kw = {"num_steps": steps, "burn": steps // 3, "seed": seed}
+    post_m = sc.fit_collapse(control, sizes, m, dm, start=start[0], bounds=bounds[0], **kw)
+    post_chi = sc.fit_collapse(control, sizes, chi, dchi, start=start[1], bounds=bounds[1], **kw)
+    return {"c_c": post_m.get("c_c"), "a": post_m.get("a"), "b_m": post_m.get("b"),
+            "c_c_chi": post_chi.get("c_c"), "a_chi": post_chi.get("a"), "b_chi": post_chi.get("b")}
+
+
+def _stack(per_size: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return {k: (np.stack([e[k].value for e in per_size]), np.stack([e[k].error for e in per_size]))
+            for k in ("m2", "chi", "binder")}
+
+
+def run(params: dict, key) -> xr.Dataset:
+    sizes = np.array(params["sizes"])
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel()[-1])
+    steps, boot = params["emcee_steps"], params["bootstrap"]
+
+    # equilibrium calibration, exact P(m)
+    betas = 1.0 + params["beta_window"] * np.linspace(-1, 1, params["num_betas"])
+    eq = []
+    for n in sizes:
+        draws = []
+        for b in betas:
+            m, p = CurieWeiss(int(n), float(b)).magnetization_law()
+            draws.append(rng.choice(m, size=params["eq_samples"], p=p))
+        eq.append(sc.moments(np.stack(draws), int(n), seed=int(n), num_resamples=boot))
+    eq_stats = _stack(eq)
+    w = params["beta_window"]
+    eq_fit = _fit(betas, sizes, eq_stats, ((1.0, 0.5, 0.25), (1.0, 0.5, -0.5)),
+                  (((1 - w, 1 + w), (0.1, 1.0), (0.0, 0.6)), ((1 - w, 1 + w), (0.1, 1.0), (-1.0, 0.0))), steps, 0)
+    u = {n: sc.Estimate(eq_stats["binder"][0][i], eq_stats["binder"][1][i]) for i, n in enumerate(sizes)}
+    beta_x, u_x = sc.binder_crossing_estimate(betas, u[sizes[0]], u[sizes[-1]])
+
+    # generative trajectory at fixed beta, exact forward law
+    lambdas = np.geomspace(params["lambda_min"], params["lambda_max"], params["num_lambdas"])
+    times = 0.5 * np.log1p(1 / lambdas)  # decreasing
+    schedule = make_schedule("ou")
+    traj = []
+    for i, n in enumerate(sizes):
+        target = CurieWeiss(int(n), params["beta"])
+        m_d = tr.forward_denoiser_magnetization(jax.random.fold_in(key, i), target, schedule,
+                                                jnp.asarray(times[::-1]), params["batch"])
+        traj.append(sc.moments(np.asarray(m_d)[::-1], int(n), seed=int(n), num_resamples=boot))
+    tr_stats = _stack(traj)
+    lam_bound = 10 * params["lambda_min"]
+    tr_fit = _fit(lambdas, sizes, tr_stats, ((0.0, 0.5, 0.25), (0.0, 0.5, -0.5)),
+                  (((-lam_bound, lam_bound), (0.1, 1.0), (0.0, 0.6)), ((-lam_bound, lam_bound), (0.1, 1.0), (-1.0, 0.0))),
+                  steps, 1)
+    nu_bar = 1 / eq_fit["a"][0]
+
+    data = {}
+    for prefix, stats, dim in (("eq", eq_stats, "beta"), ("traj", tr_stats, "lam")):
+        for k, (v, e) in stats.items():
+            data[f"{prefix}_{k}"] = (("n", dim), v)
+            data[f"{prefix}_{k}_err"] = (("n", dim), e)
+    for prefix, fit in (("eq", eq_fit), ("traj", tr_fit)):
+        for k, (med, lo, hi) in fit.items():
+            data[f"{prefix}_{k}"] = ((), med)
+            data[f"{prefix}_{k}_lo"] = ((), lo)
+            data[f"{prefix}_{k}_hi"] = ((), hi)
+    data.update({
+        "eq_binder_crossing_beta": ((), float(beta_x.value)), "eq_binder_crossing_beta_err": ((), float(beta_x.error)),
+        "eq_binder_crossing_u4": ((), float(u_x.value)), "eq_binder_crossing_u4_err": ((), float(u_x.error)),
+        "eq_beta_exp": ((), eq_fit["b_m"][0] / eq_fit["a"][0]),
+        "eq_gamma_exp": ((), -eq_fit["b_chi"][0] / eq_fit["a_chi"][0]),
+        "traj_beta_exp": ((), tr_fit["b_m"][0] * nu_bar),
+        "traj_gamma_exp": ((), -tr_fit["b_chi"][0] * nu_bar),
+        "traj_u4_end": ((), float(tr_stats["binder"][0][-1, -1])),
+        "traj_u4_end_err": ((), float(tr_stats["binder"][1][-1, -1])),
+        "trajectory_beta": ((), params["beta"]),
+    })
+    return xr.Dataset(data, coords={"n": sizes, "beta": betas, "lam": lambdas, "time": (("lam",), times)},
+                      attrs={"control_trajectory": "lambda = alpha^2/sigma^2"})
+
+
+def _pm(ds, name):
+    med, lo, hi = (float(ds[name + s]) for s in ("", "_lo", "_hi"))
+    return f"{med:.4f} (+{hi - med:.4f} / -{med - lo:.4f})"
+
+
+def summary(ds: xr.Dataset) -> str:
+    mf = MEAN_FIELD
+    lines = [
+        "equilibrium (control beta, exact P(m)):",
+        f"  beta_c = {_pm(ds, 'eq_c_c')}   [1]",
+        f"  a = 1/nu_bar = {_pm(ds, 'eq_a')}   [{mf['a']}]",
+        f"  b_m = beta/nu_bar = {_pm(ds, 'eq_b_m')}   [{mf['b_m']}];  b_chi = -gamma/nu_bar = {_pm(ds, 'eq_b_chi')}   [{mf['b_chi']}]",
+        f"  exponents beta = {float(ds.eq_beta_exp):.3f} [0.5], gamma = {float(ds.eq_gamma_exp):.3f} [1]",
+        f"  Binder crossing (smallest vs largest N): beta_x = {float(ds.eq_binder_crossing_beta):.4f} ± "
+        f"{float(ds.eq_binder_crossing_beta_err):.4f}, U4_x = {float(ds.eq_binder_crossing_u4):.4f} ± "
+        f"{float(ds.eq_binder_crossing_u4_err):.4f}   [{mf['binder']:.4f}]",
+        f"generative trajectory (beta = {float(ds.trajectory_beta):g}, control lambda = alpha^2/sigma^2):",
+        f"  lambda_c = {_pm(ds, 'traj_c_c')}   [0, i.e. t_c = inf]",
+        f"  a_lambda = {_pm(ds, 'traj_a')}   [0.5]",
+        f"  b_m = {_pm(ds, 'traj_b_m')}   [{mf['b_m']}];  b_chi = {_pm(ds, 'traj_b_chi')}   [{mf['b_chi']}]",
+        f"  exponents (nu_bar from equilibrium) beta = {float(ds.traj_beta_exp):.3f} [0.5], gamma = {float(ds.traj_gamma_exp):.3f} [1]",
+        f"  U4 at the largest lambda N^1/2 = {float(ds.traj_u4_end):.4f} ± {float(ds.traj_u4_end_err):.4f}   [{mf['binder']:.4f} as t -> 0]",
+    ]
+    return "\n".join(lines)
+
+
+def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
+    from paper.style import figure
+
+    fig, axes = figure(ncols=2, nrows=2)
+    sizes = ds.n.values
+    for prefix, control, col, label in (("eq", "beta", 0, r"$\beta$"), ("traj", "lam", 1, r"$\lambda=\alpha^2/\sigma^2$")):
+        c = ds[control].values
+        c_c, a, b = float(ds[f"{prefix}_c_c"]), float(ds[f"{prefix}_a"]), float(ds[f"{prefix}_b_m"])
+        for i, n in enumerate(sizes):
+            u, du = ds[f"{prefix}_binder"].values[i], ds[f"{prefix}_binder_err"].values[i]
+            x = c if prefix == "eq" else c * np.sqrt(n)
+            axes[0, col].errorbar(x, u, du, fmt=".-", ms=3, label=f"N = {n}")
+            m2, dm2 = ds[f"{prefix}_m2"].values[i], ds[f"{prefix}_m2_err"].values[i]
+            m, dm = np.sqrt(m2), dm2 / (2 * np.sqrt(m2))
+            axes[1, col].errorbar((c - c_c) * n**a, m * n**b, dm * n**b, fmt=".", ms=3, label=f"N = {n}")
+        axes[0, col].axhline(sc.CW_CRITICAL_BINDER, color="k", lw=0.5)
+        axes[0, col].set_ylabel("$U_4$")
+        axes[1, col].set_ylabel(rf"$\langle m^2\rangle^{{1/2}} N^{{{b:.3f}}}$")
+        axes[1, col].set_xlabel(rf"$({label[1:-1]}-{c_c:.3g})\,N^{{{a:.3f}}}$")
+        axes[0, col].legend()
+    axes[0, 0].set_xlabel(r"$\beta$ (equilibrium, $t=0$)")
+    axes[0, 1].set_xlabel(r"$\lambda N^{1/2}$ (trajectory, $\beta=%g$)" % float(ds.trajectory_beta))
+    axes[0, 1].set_xscale("log")
+    axes[1, 1].set_xscale("log")
+    fig.savefig(path, dpi=150)
+    fig.savefig(path.with_suffix(".pdf"))

@@ -1,0 +1,98 @@
+"""Curie–Weiss speciation time from the class information of the denoiser magnetisation, against ½ ln Λ.
+
+For each N: I(t) = E[m_D(t)²]/⟨m²⟩ on a time grid around ½ ln Λ (exact forward law, physics.transitions),
+t_S where I(t_S) = I* = 0.5504 (binary channel at SNR 1), with a bootstrap error. Theory: t_S = ½ ln Λ with
+Λ = N⟨m²⟩ exact (Biroli & Mézard 2024; PHYSICS.md), and its large-N form (curie_weiss_speciation_limit).
+The time grid is indexed by "step" (its values differ between chunks), so swept chunks combine on a common index.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import jax.numpy as jnp
+import numpy as np
+import xarray
+
+from models.curie_weiss import CurieWeiss
+from physics import transitions as tr
+from physics.schedules import make_schedule
+
+DESCRIPTION = "Curie–Weiss speciation time (class information of the denoiser) vs ½ ln Λ, Λ = N⟨m²⟩"
+PARAMS = {"n": (int, 256), "beta": (float, 1.5), "batch": (int, 512), "num_times": (int, 13), "half_width": (float, 0.6)}
+SWEEP = ("n", "beta")
+
+
+def validate(params: dict) -> None:
+    """Impossible values, named, before any compute."""
+    for name in ("n", "batch", "num_times"):
+        if np.min(params[name]) < 2:
+            raise ValueError(f"[params] {name} must be >= 2, got {params[name]}")
+    if np.min(params["beta"]) < 0:
+        raise ValueError(f"[params] beta must be >= 0, got {params['beta']}")
+    if not params["half_width"] > 0:
+        raise ValueError(f"[params] half_width must be > 0, got {params['half_width']}")
+
+
+def run(params: dict, key) -> xarray.Dataset:
+    target = CurieWeiss(params["n"], params["beta"])
+    t_theory = tr.curie_weiss_speciation_time(target)
+    lo = max(t_theory - params["half_width"], 0.01)
+    times = np.linspace(lo, t_theory + params["half_width"], params["num_times"])
+    m_d = np.asarray(tr.forward_denoiser_magnetization(key, target, make_schedule("ou"), jnp.asarray(times), params["batch"]))
+    m2 = tr.curie_weiss_top_eigenvalue(target) / target.n
+    info = tr.class_information(m_d, m2)
+    info_err = np.std(m_d**2, axis=-1, ddof=1) / m2 / np.sqrt(params["batch"])
+    est = tr.speciation_time(times, m_d, lambda s: tr.class_information(s, m2))
+    return xarray.Dataset(
+        {
+            "time": (("step",), times),
+            "time_shift": (("step",), times - t_theory),
+            "class_information": (("step",), info),
+            "class_information_err": (("step",), info_err),
+            "t_s": ((), est.value),
+            "t_s_err": ((), est.error),
+            "t_s_theory": ((), t_theory),
+            "t_s_limit": ((), tr.curie_weiss_speciation_limit(params["n"], params["beta"])),
+            "threshold": ((), tr.class_information_threshold(1.0)),
+        },
+        coords={"step": np.arange(params["num_times"])},
+    )
+
+
+def _runs(ds: xarray.Dataset) -> tuple[list[str], xarray.Dataset]:
+    extra = [d for d in ds.t_s.dims]
+    return extra, (ds.stack(run=extra) if extra else ds.expand_dims(run=[0]))
+
+
+def summary(ds: xarray.Dataset) -> str:
+    extra, flat = _runs(ds)
+    lines = []
+    for i in range(flat.sizes["run"]):
+        one = flat.isel(run=i)
+        label = ", ".join(f"{d}={one[d].item()}" for d in extra)
+        lines.append(f"{label:20s} t_S = {float(one.t_s):.4f} ± {float(one.t_s_err):.4f}   "
+                     f"½ ln Λ = {float(one.t_s_theory):.4f}   large-N form {float(one.t_s_limit):.4f}")
+    return "\n".join(lines)
+
+
+def plot(ds: xarray.Dataset, path: pathlib.Path) -> None:
+    from paper.style import figure
+
+    extra, flat = _runs(ds)
+    fig, (ax1, ax2) = figure(ncols=2)
+    for i in range(flat.sizes["run"]):
+        one = flat.isel(run=i)
+        label = ", ".join(f"{d}={one[d].item()}" for d in extra)
+        ax1.errorbar(one.time_shift, one.class_information, one.class_information_err, marker=".", ms=3, label=label)
+    ax1.axhline(float(flat.threshold.max()), color="k", lw=0.5)
+    ax1.set_xlabel(r"$t - \frac{1}{2}\ln\Lambda$")
+    ax1.set_ylabel(r"$I(t)=E[m_D^2]/\langle m^2\rangle$")
+    ax1.legend()
+    ax2.errorbar(flat.t_s_theory, flat.t_s, flat.t_s_err, fmt="o", ms=3)
+    lim = [float(flat.t_s_theory.min()), float(flat.t_s_theory.max())]
+    ax2.plot(lim, lim, "k-", lw=0.5)
+    ax2.set_xlabel(r"$\frac{1}{2}\ln\Lambda$")
+    ax2.set_ylabel(r"measured $t_S$")
+    fig.savefig(path, dpi=150)
+    fig.savefig(path.with_suffix(".pdf"))
