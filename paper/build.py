@@ -110,6 +110,13 @@ FIGURES: tuple[Figure, ...] = (
         Headline("sigma", "mean_sigma_forward", "mean_sigma_forward_err", {"schedule": "ou", "target": "mixture"}),
         Headline("int_pi", "integrated_rate", None, {"schedule": "ou", "target": "mixture"}),
     )),
+    Figure("entropy_production", "entropy_production",
+           "entropy production rate along Curie-Weiss generation vs the speciation time", (
+               Headline("t_crossover", "t_mode_crossover", "t_mode_crossover_err", {"n": "last"}),
+               Headline("t_speciation", "t_speciation", None, {"n": "last"}),
+               Headline("t_excess_peak", "t_excess_peak", "t_excess_peak_err", {"n": "last"}),
+               Headline("n", "n", None, {"n": "last"}),
+           )),
     Figure("franz_parisi", "franz_parisi", "Franz-Parisi potentials"),
     Figure("critical_exponents", "critical_exponents",
            "order parameter, susceptibility and Binder cumulant vs time; FSS collapse and exponent posteriors", (

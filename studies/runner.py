@@ -178,6 +178,9 @@ def write_atomic(ds, path: pathlib.Path) -> None:
     """Write a netCDF file so that a crash leaves either the old file or the complete new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
+    ds = ds.copy()
+    for variable in ds.variables.values():  # encodings read from chunk files (e.g. a fixed string width)
+        variable.encoding = {}  # would truncate or recast the combined data
     try:
         ds.to_netcdf(tmp, engine="h5netcdf")
         os.replace(tmp, path)

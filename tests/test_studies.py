@@ -74,6 +74,17 @@ def test_sweep_runs_in_chunks_with_provenance_and_reuses_them(tmp_path):
     assert runner.status(changed, tmp_path / "out") == (0, 2)  # a changed config never reuses chunks
 
 
+def test_swept_strings_of_different_lengths_survive_saving(tmp_path):
+    """Chunks read back carry their string width as encoding; the combined file must not inherit the first
+    chunk's (here 4 characters) and truncate "euler_maruyama"."""
+    chunks = []
+    for name in ("ddim", "euler_maruyama"):
+        runner.write_atomic(xr.Dataset({"tv": (("sampler",), [0.1])}, coords={"sampler": [name]}), tmp_path / f"{name}.nc")
+        chunks.append(xr.load_dataset(tmp_path / f"{name}.nc", engine="h5netcdf"))
+    runner.write_atomic(xr.combine_by_coords(chunks), tmp_path / "combined.nc")
+    assert list(xr.load_dataset(tmp_path / "combined.nc")["sampler"].values) == ["ddim", "euler_maruyama"]
+
+
 def test_killed_run_resumes_to_identical_results(tmp_path):
     """SIGKILL a `statphys run` after its first chunk; the rerun finishes and equals an uninterrupted run."""
     text = TINY.format(beta="[0.3, 0.6, 0.9, 1.2, 1.5, 1.8]")
