@@ -136,6 +136,6 @@ def test_study_kinds_run_on_tiny_params(tmp_path):
     ds = diffusion_time.run({**base, "diffusion_time": [0.5, 2.0, 8.0], "train_steps": 50}, jax.random.PRNGKey(0))
     prior = ds.prior_kl_gaussian.values
     assert prior[0] > prior[1] > prior[2]
-    assert ds.attrs["best_T_exact"] == 2.0  # T = 0.5: prior mismatch; T = 8 at 20 steps: discretisation
+    assert float(ds["best_T_exact"]) == 2.0  # T = 0.5: prior mismatch; T = 8 at 20 steps: discretisation
     diffusion_time.plot(ds, tmp_path / "dt.png")
     assert (tmp_path / "dt.png").exists() and (tmp_path / "conv.png").exists()
