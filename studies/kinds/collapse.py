@@ -72,17 +72,11 @@ def run(params: dict, key) -> xr.Dataset:
     )
 
 
-def _runs(ds: xr.Dataset):
-    extra = list(ds.t_c.dims)
-    return extra, (ds.stack(run=extra) if extra else ds.expand_dims(run=[0]))
-
-
 def summary(ds: xr.Dataset) -> str:
-    extra, flat = _runs(ds)
+    from paper.style import sweep_panels
+
     lines = []
-    for i in range(flat.sizes["run"]):
-        one = flat.isel(run=i)
-        label = ", ".join(f"{k}={one[k].item()}" for k in extra)
+    for label, one in sweep_panels(ds, "t_c", ()):
         rel, drel = float(one.t_c / one.t_c_theory - 1), float(one.t_c_err / one.t_c_theory)
         lines.append(f"{label:26s} t_C measured = {float(one.t_c):.4f} ± {float(one.t_c_err):.4f}   theory "
                      f"{float(one.t_c_theory):.4f}   relative excess {rel:+.3f} ± {drel:.3f}")
@@ -90,21 +84,18 @@ def summary(ds: xr.Dataset) -> str:
 
 
 def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
+    from paper.style import figure, sweep_panels
 
-    extra, flat = _runs(ds)
     fig, (ax1, ax2) = figure(ncols=2)
-    for i in range(flat.sizes["run"]):
-        one = flat.isel(run=i)
-        label = ", ".join(f"{k}={one[k].item()}" for k in extra)
+    for label, one in sweep_panels(ds, "t_c", ()):
         ax1.errorbar(one.time / one.t_c_theory, one.overlap, one.overlap_err, marker=".", ms=3, label=label)
     ax1.axhline(0.5, color="k", lw=0.5)
     ax1.axvline(1.0, color="k", lw=0.5, ls=":")
     ax1.set_xlabel(r"$t / t_C$")
     ax1.set_ylabel(r"$E\,q(t)$ (end-point overlap)")
     ax1.legend()
-    ax2.errorbar(flat.t_c_theory, flat.t_c, flat.t_c_err, fmt="o", ms=3)
-    lim = [float(flat.t_c_theory.min()), float(flat.t_c_theory.max())]
+    ax2.errorbar(ds.t_c_theory.values.ravel(), ds.t_c.values.ravel(), ds.t_c_err.values.ravel(), fmt="o", ms=3)
+    lim = [float(ds.t_c_theory.min()), float(ds.t_c_theory.max())]
     ax2.plot(lim, lim, "k-", lw=0.5)
     ax2.set_xlabel(r"$t_C=\frac{1}{2}\ln(1+\sigma^2/(n^{2/d}-1))$")
     ax2.set_ylabel(r"measured $t_C$")

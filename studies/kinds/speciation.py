@@ -60,37 +60,28 @@ def run(params: dict, key) -> xarray.Dataset:
     )
 
 
-def _runs(ds: xarray.Dataset) -> tuple[list[str], xarray.Dataset]:
-    extra = [d for d in ds.t_s.dims]
-    return extra, (ds.stack(run=extra) if extra else ds.expand_dims(run=[0]))
-
-
 def summary(ds: xarray.Dataset) -> str:
-    extra, flat = _runs(ds)
+    from paper.style import sweep_panels
+
     lines = []
-    for i in range(flat.sizes["run"]):
-        one = flat.isel(run=i)
-        label = ", ".join(f"{d}={one[d].item()}" for d in extra)
+    for label, one in sweep_panels(ds, "t_s", ()):
         lines.append(f"{label:20s} t_S = {float(one.t_s):.4f} ± {float(one.t_s_err):.4f}   "
                      f"½ ln Λ = {float(one.t_s_theory):.4f}   large-N form {float(one.t_s_limit):.4f}")
     return "\n".join(lines)
 
 
 def plot(ds: xarray.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
+    from paper.style import figure, sweep_panels
 
-    extra, flat = _runs(ds)
     fig, (ax1, ax2) = figure(ncols=2)
-    for i in range(flat.sizes["run"]):
-        one = flat.isel(run=i)
-        label = ", ".join(f"{d}={one[d].item()}" for d in extra)
+    for label, one in sweep_panels(ds, "t_s", ()):
         ax1.errorbar(one.time_shift, one.class_information, one.class_information_err, marker=".", ms=3, label=label)
-    ax1.axhline(float(flat.threshold.max()), color="k", lw=0.5)
+    ax1.axhline(float(ds.threshold.max()), color="k", lw=0.5)
     ax1.set_xlabel(r"$t - \frac{1}{2}\ln\Lambda$")
     ax1.set_ylabel(r"$I(t)=E[m_D^2]/\langle m^2\rangle$")
     ax1.legend()
-    ax2.errorbar(flat.t_s_theory, flat.t_s, flat.t_s_err, fmt="o", ms=3)
-    lim = [float(flat.t_s_theory.min()), float(flat.t_s_theory.max())]
+    ax2.errorbar(ds.t_s_theory.values.ravel(), ds.t_s.values.ravel(), ds.t_s_err.values.ravel(), fmt="o", ms=3)
+    lim = [float(ds.t_s_theory.min()), float(ds.t_s_theory.max())]
     ax2.plot(lim, lim, "k-", lw=0.5)
     ax2.set_xlabel(r"$\frac{1}{2}\ln\Lambda$")
     ax2.set_ylabel(r"measured $t_S$")
