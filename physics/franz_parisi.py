@@ -22,6 +22,7 @@ with e_k(v) = Σ_{τ: #(τ=+1)=k} exp(Σ vᵢτᵢ) over a group (`log_elementar
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -262,3 +263,175 @@ def secondary_minimum_times(times: np.ndarray, q: np.ndarray, v: np.ndarray, deg
             break
         previous_gap = gap
     return MinimumTimes(float(appear), float(resolution), degenerate, q_sec0)
+
+
+# ---- constrained Monte Carlo beyond enumeration: umbrella sampling over q + WHAM -------------------------------
+class UmbrellaPotential(NamedTuple):
+    """Result of `umbrella_overlap_potential` for one (x_t, s′)."""
+
+    q: np.ndarray  # (N+1,) overlap levels (2K − N)/N
+    potential: Estimate  # V(q) = −(1/N) ln P(q | x_t, s′), P normalised over the levels; ± group spread
+    log_probs: np.ndarray  # (N+1,) ln P(K) from all chains (−inf where never visited)
+    counts: np.ndarray  # (windows, N+1) histogram of K in each window, final round
+    acceptance: float  # mean Metropolis acceptance, final round
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _biased_metropolis(key: Array, spins: Array, couplings: Array, field: Array, beta: Array, ref: Array,
+                       log_bias: Array, num_steps: int):
+    """Random-site Metropolis on ln P(s) + log_bias[K(s)], K = #(sᵢ = s′ᵢ); chains (c, n), log_bias (c, N+1).
+
+    A flip of spin i changes ln P by −2sᵢ(βgᵢ + bᵢ) (g = Js, `physics.montecarlo`) and K by −sᵢs′ᵢ.
+    Returns (spins, visits (c, N+1) counted after every proposal, number of accepted flips (c,)).
+    """
+    chains, n = spins.shape
+    rows = jnp.arange(chains)
+    g = spins @ couplings
+    k = jnp.round((spins @ ref + n) / 2).astype(jnp.int32)
+    k_site, k_u = jax.random.split(key)
+    sites = jax.random.randint(k_site, (num_steps, chains), 0, n)
+    logu = jnp.log(jax.random.uniform(k_u, (num_steps, chains), dtype=spins.dtype))
+    levels = jnp.arange(n + 1)
+
+    def step(carry, inputs):
+        s, g, k, visits, acc = carry
+        i, lu = inputs
+        s_i = s[rows, i]
+        k_new = k - (s_i * ref[i]).astype(jnp.int32)
+        delta = (-2.0 * s_i * (beta * g[rows, i] + field[rows, i])
+                 + log_bias[rows, k_new] - log_bias[rows, k])
+        accept = lu < delta
+        new = jnp.where(accept, -s_i, s_i)
+        s = s.at[rows, i].set(new)
+        g = g + (new - s_i)[:, None] * couplings[i]
+        k = jnp.where(accept, k_new, k)
+        visits = visits + (k[:, None] == levels)
+        return (s, g, k, visits, acc + accept), None
+
+    init = (spins, g, k, jnp.zeros((chains, n + 1), jnp.int32), jnp.zeros((chains,), jnp.int32))
+    (spins, _, _, visits, acc), _ = jax.lax.scan(step, init, (sites, logu))
+    return spins, visits, acc
+
+
+def wham_log_probs(counts: np.ndarray, log_bias: np.ndarray, tol: float = 1e-12, max_iter: int = 100_000) -> np.ndarray:
+    """WHAM on discrete levels: ln P(K) (normalised) from histograms counts (W, L) sampled under P(K) e^{log_bias}.
+
+    Self-consistent P(K) = Σ_w C_w(K) / Σ_w n_w e^{b_w(K) − F_w}, e^{F_w} = Σ_K P(K) e^{b_w(K)} (exact for
+    discrete levels: no binning error). Levels never visited get −inf.
+    """
+    counts, log_bias = np.asarray(counts, float), np.asarray(log_bias, float)
+    from scipy.special import logsumexp
+
+    total = counts.sum(0)
+    seen = total > 0
+    n_w = counts.sum(1)
+    use = n_w > 0
+    log_num = np.where(seen, np.log(np.where(seen, total, 1.0)), -np.inf)
+    b, log_n = log_bias[use], np.log(n_w[use])
+    f = np.zeros(b.shape[0])
+    log_p = log_num
+    for _ in range(max_iter):
+        log_p = log_num - logsumexp(log_n[:, None] + b - f[:, None], axis=0)
+        log_p = log_p - logsumexp(log_p)
+        f_new = logsumexp(log_p[None, :] + b, axis=1)
+        f_new = f_new - f_new[0]
+        if np.max(np.abs(f_new - f)) < tol:
+            f = f_new
+            break
+        f = f_new
+    return log_p
+
+
+def umbrella_overlap_potential(key: Array, target: Any, reference: Array, x: Array, alpha: float, sigma: float, *,
+                               num_windows: int | None = None, stiffness: float = 1.0, chains_per_window: int = 16,
+                               num_groups: int = 8, num_sweeps: int = 200, burn_in: int = 50,
+                               num_rounds: int = 2) -> UmbrellaPotential:
+    """V(q) = −(1/N) ln P(q | x_t = x, s′) by umbrella sampling over q, for any pairwise target (no enumeration).
+
+    The posterior P(s | x) ∝ exp(β ½sᵀJs + (b + αx/σ²)·s) (`physics.montecarlo`) is sampled by Metropolis with
+    a bias exp(b_w(K)) in window w, K = #(sᵢ = s′ᵢ) = N(1 + q)/2:
+        b_w(K) = −(stiffness/2) ((q_K − c_w)/Δc)² − g(K),
+    window centres c_w evenly spaced on [−1, 1] (spacing Δc), g(K) = ln C(N, K) in the first round (the overlap
+    law at β = 0, x = 0) and, in each later round, the previous round's WHAM estimate of ln P(K) (a multicanonical
+    flattening, so that each window's histogram is set by its harmonic term alone; levels not yet visited take
+    the nearest visited estimate shifted by the difference of ln C(N, K)). Chains start at exactly K = round(N(1 + c_w)/2) agreements.
+    The final round's histograms (every proposal counted) are combined by `wham_log_probs`.
+
+    Errors: the chains of each window are split into ``num_groups`` independent groups; each group (one chain set
+    per window) gives its own WHAM estimate, and the standard error of V is std(group estimates)/√groups.
+
+    Args:
+        target: pairwise target with couplings (N, N), field (N,), beta.
+        reference: s′ (N,), ±1; x: x_t (N,); alpha, sigma: the noise level (σ > 0).
+        num_windows: default min(N + 1, 33).
+        stiffness: bias, in log-weight units, ½·stiffness at the neighbouring window centre.
+        chains_per_window: a multiple of num_groups (≥ 2 groups).
+        num_sweeps, burn_in: N-proposal sweeps per chain after / before the counting, per round.
+        num_rounds: ≥ 1 rounds of bias refinement (only the last one's counts enter the estimate).
+    """
+    from .montecarlo import check_model
+
+    check_noise_level(alpha, sigma)
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    for name, value in (("chains_per_window", chains_per_window), ("num_sweeps", num_sweeps),
+                        ("num_rounds", num_rounds), ("num_groups", num_groups)):
+        check_positive_int(name, value)
+    if num_groups < 2 or chains_per_window % num_groups:
+        raise ValueError(f"chains_per_window ({chains_per_window}) must be a multiple of num_groups ({num_groups}) >= 2")
+    if not stiffness > 0:
+        raise ValueError(f"stiffness must be > 0, got {stiffness!r}")
+    couplings = jnp.asarray(target.couplings)
+    check_model(couplings, target.beta)
+    n = couplings.shape[0]
+    dtype = couplings.dtype
+    num_windows = min(n + 1, 33) if num_windows is None else num_windows
+    check_positive_int("num_windows", num_windows)
+    if num_windows < 2:
+        raise ValueError(f"num_windows must be >= 2, got {num_windows}")
+    ref = jnp.asarray(reference, dtype)
+    x = jnp.asarray(x, dtype)
+    if ref.shape != (n,) or x.shape != (n,):
+        raise ValueError(f"reference and x must have shape ({n},), got {ref.shape} and {x.shape}")
+    if not np.all(np.abs(np.asarray(ref)) == 1):
+        raise ValueError("reference must be a ±1 configuration")
+
+    q = overlap_grid(n)
+    centres = np.linspace(-1.0, 1.0, num_windows)
+    spacing = centres[1] - centres[0]
+    harmonic = -0.5 * stiffness * ((q[None, :] - centres[:, None]) / spacing) ** 2  # (W, N+1)
+    chains = num_windows * chains_per_window
+    window_of_chain = np.repeat(np.arange(num_windows), chains_per_window)
+    field = jnp.broadcast_to(jnp.asarray(target.field, dtype) + alpha * x / sigma**2, (chains, n))
+    beta = jnp.asarray(target.beta, dtype)
+
+    # initial chains: s = s′ with N − K₀ randomly chosen spins flipped, K₀ the window's centre level
+    k_init, key = jax.random.split(key)
+    k0 = np.clip(np.round(n * (1 + centres) / 2).astype(int), 0, n)[window_of_chain]
+    ranks = jnp.argsort(jax.random.uniform(k_init, (chains, n)), axis=1).argsort(axis=1)
+    spins = ref[None, :] * jnp.where(ranks < jnp.asarray(n - k0)[:, None], -1.0, 1.0).astype(dtype)
+
+    g_entropy = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in range(n + 1)])
+    g = g_entropy  # first guess of ln P(K): the number of configurations at K (the law at β = 0, x = 0)
+    for r in range(num_rounds):
+        log_bias = harmonic - g[None, :]
+        chain_bias = jnp.asarray(log_bias[window_of_chain], dtype)
+        key, k_burn, k_run = jax.random.split(key, 3)
+        if burn_in:
+            spins, _, _ = _biased_metropolis(k_burn, spins, couplings, field, beta, ref, chain_bias, burn_in * n)
+        spins, visits, acc = _biased_metropolis(k_run, spins, couplings, field, beta, ref, chain_bias, num_sweeps * n)
+        visits = np.asarray(visits).reshape(num_windows, chains_per_window, n + 1)
+        log_p = wham_log_probs(visits.sum(1), log_bias)
+        if r < num_rounds - 1 and np.isfinite(log_p).any():
+            # unvisited levels: the nearest visited one's estimate, shifted by the entropic guess
+            seen = np.nonzero(np.isfinite(log_p))[0]
+            near = seen[np.argmin(np.abs(np.arange(n + 1)[:, None] - seen[None, :]), axis=1)]
+            g = log_p[near] + g_entropy - g_entropy[near]
+
+    groups = visits.reshape(num_windows, num_groups, chains_per_window // num_groups, n + 1).sum(2)
+    group_v = np.stack([-wham_log_probs(groups[:, j], log_bias) / n for j in range(num_groups)])
+    with np.errstate(invalid="ignore"):
+        err = group_v.std(axis=0, ddof=1) / math.sqrt(num_groups)
+    err = np.where(np.all(np.isfinite(group_v), axis=0), err, np.nan)
+    return UmbrellaPotential(q, Estimate(-log_p / n, err), log_p, visits.sum(1),
+                             float(np.asarray(acc).sum() / (chains * num_sweeps * n)))

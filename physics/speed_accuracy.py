@@ -261,3 +261,226 @@ def w1_error_growth_samples(key: Array, target: Any, shift: float, scale: float,
     j = lambda F, grid: scipy.integrate.simpson(np.sqrt(F * (1 - F)), x=grid)  # noqa: E731
     scale_err = (j(f, xs) + j(fg, xs) + j(fq, zs) + j(fn, zs)) / np.sqrt(num)
     return float(dw1), float(scale_err)
+
+
+# ---- instantaneous form (their eq. 80) -------------------------------------------------------------------
+#
+# Our definition (we could not check the paper's eq. 80 letter by letter): along the generative flow both the
+# true law P_t and the perturbed law P̃_t are carried by the same velocity ν_t, so the ratio r_t = P̃_t/P_t is
+# transported and χ²(P̃_t ‖ P_t) = D₀ for every t. With W₁(t) = W₁(P̃_t, P_t) = sup_{Lip f ≤ 1} ∫ f (P̃_t − P_t),
+#     d/dt ∫ f (P̃_t − P_t) = ∫ ∇f · ν_t (r_t − 1) P_t  ≤  √(∫ (r_t − 1)² P_t) √(∫ |ν_t|² P_t) = √D₀ v₂(t),
+# so v_loss(t) := |d/dt W₁(t)|/√D₀ ≤ v₂(t) pointwise (a.e.), and integrating gives the bound (77).
+# ΔW₁ of the module docstring is W₁(t = 0) − W₁(t = τ) (generation runs from t = τ to t = 0).
+# In 1-D, W₁(t) = ∫ |F̃_t − F_t| dx with F̃_t = G(F_t), G(u) = Φ((Φ⁻¹(u) − a)/b), and ∂_t F_t = −p_t ν_t,
+# ∂_t F̃_t = −r_t p_t ν_t (continuity equation), hence
+#     d/dt W₁(t) = −∫ sign(F̃_t − F_t) (r_t − 1) p_t ν_t dx.
+
+
+class InstantRates(NamedTuple):
+    """One time t: W₁(P̃_t, P_t), its forward-time rate dW₁/dt, v₂(t)², and χ²(P̃_t ‖ P_t) (= D₀, a check)."""
+
+    w1: float
+    rate: float
+    v2_sq: float
+    chi2: float
+
+
+def _perturbed_from_cdf(cdf: np.ndarray, sf: np.ndarray, shift: float, scale: float):
+    """(F̃ = G(F), r = P̃/P) at the points where the true CDF is F (sf = 1 − F, for tail stability)."""
+    z = np.where(cdf < 0.5, scipy.special.ndtri(cdf), -scipy.special.ndtri(sf))
+    zq = (z - shift) / scale
+    f_pert = np.where(cdf < 0.5, scipy.special.ndtr(zq), 1 - scipy.special.ndtr(-zq))
+    return f_pert, np.exp(-0.5 * zq**2 + 0.5 * z**2) / scale
+
+
+def instantaneous_rates(target: Any, name: str, t: float, tau: float, shift: float = 1.0, scale: float = 1.0, *,
+                        num_points: int = 8001) -> InstantRates:
+    """W₁(t), dW₁/dt, v₂(t)², χ²(t) at forward time t ∈ (0, τ) by Simpson quadrature (1-D, exact velocity)."""
+    _check_schedule(name)
+    tau = _check_tau(tau)
+    w, mu, sd = _components(target)
+    if name == "ot":
+        # x_t = (1 − t/τ) y + (t/τ) 𝒯(y) is monotone in y: integrate in y, dx_t/dy = 1 − t/τ + (t/τ) 𝒯'(y).
+        ys = _grid(target, num_points)
+        zk = (ys[:, None] - mu) / sd
+        cdf, sf = np.sum(w * scipy.special.ndtr(zk), -1), np.sum(w * scipy.special.ndtr(-zk), -1)
+        p = np.sum(w * np.exp(-0.5 * zk**2) / (np.sqrt(2 * np.pi) * sd), -1)
+        tz = monotone_map(target, ys)
+        dtz = p / np.maximum(np.exp(-0.5 * tz**2) / np.sqrt(2 * np.pi), 1e-300)
+        f_pert, r = _perturbed_from_cdf(cdf, sf, shift, scale)
+        gap = np.abs(f_pert - cdf)
+        u = t / tau
+        w1 = float(scipy.integrate.simpson(gap * (1 - u + u * dtz), x=ys))
+        rate = float(scipy.integrate.simpson(gap * (dtz - 1), x=ys)) / tau
+        chi2 = float(scipy.integrate.simpson((r - 1) ** 2 * p, x=ys))
+        return InstantRates(w1, rate, wasserstein2_to_normal(target) ** 2 / tau**2, chi2)
+    m, s, dm, ds = (float(v) for v in interpolation(name, t, tau))
+    xs = _grid(target, num_points)
+    x = jnp.asarray(xs)[:, None]
+    p = np.exp(np.asarray(target.marginal_log_prob(x, m, s)))
+    ey = np.asarray(target.posterior_mean(x, m, s))[:, 0]
+    nu = dm * ey + ds * (xs - m * ey) / s
+    zk = (xs[:, None] - m * mu) / np.sqrt(m**2 * sd**2 + s**2)
+    cdf, sf = np.sum(w * scipy.special.ndtr(zk), -1), np.sum(w * scipy.special.ndtr(-zk), -1)
+    f_pert, r = _perturbed_from_cdf(cdf, sf, shift, scale)
+    return InstantRates(
+        float(scipy.integrate.simpson(np.abs(f_pert - cdf), x=xs)),
+        float(-scipy.integrate.simpson(np.sign(f_pert - cdf) * (r - 1) * p * nu, x=xs)),
+        float(scipy.integrate.simpson(p * nu**2, x=xs)),
+        float(scipy.integrate.simpson((r - 1) ** 2 * p, x=xs)),
+    )
+
+
+def instantaneous_curves(target: Any, name: str, tau: float, shift: float = 1.0, scale: float = 1.0, *,
+                         num_times: int = 64, num_points: int = 8001) -> dict[str, np.ndarray]:
+    """Curves on the midpoints t_k = τ(k + ½)/K: time, w1, rate, v_loss_sq = rate²/D₀, v2_sq, chi2."""
+    tau = _check_tau(tau)
+    d0 = pearson_divergence(shift, scale)
+    ts = tau * (np.arange(num_times) + 0.5) / num_times
+    rows = [instantaneous_rates(target, name, float(t), tau, shift, scale, num_points=num_points) for t in ts]
+    out = {k: np.array([getattr(r, k) for r in rows]) for k in InstantRates._fields}
+    out["time"] = ts
+    out["v_loss_sq"] = out["rate"] ** 2 / d0
+    return out
+
+
+# ---- Curie–Weiss (N spins) version ----------------------------------------------------------------------
+#
+# Data y ∈ {±1}^N from models.CurieWeiss; x_t = m_t y + σ_t ε. For every (m, σ) schedule the PF ODE in
+# γ = m/σ, x̄ = x/σ is dx̄/dγ = E[y | x̄ = γ y + ξ] (see generate_pf_ode), so cosine and cond-OT generate the
+# same samples (ΔW₁ is shared) and differ only through the clock t(γ). The velocity at x = σ x̄ is
+# ν = ṁ E[y|x] + σ̇ (x̄ − γ E[y|x]), and ∫ v₂² dt = E ∫ |ν(x_t)|² dt along true-start trajectories (Monte Carlo,
+# i.i.d. trajectories → standard error). The t ∈ (0, t(γ_max)) tail, where the posterior is a point mass, adds
+# (ṁ² + σ̇²) N dt exactly (ν = ṁ y + σ̇ ε there).
+# ΔW₁ is measured on the 1-D projection π(x) = 1·x/√N (1-Lipschitz, so the Kantorovich argument above — and
+# the bound — holds for it): W₁(π#q̃, π#p_data) − W₁(π#q, N(0, 1)), with π#p_data the exact law of √N·m.
+# The perturbed start is N(shift·1/√N, scale² I): its projection is N(shift, scale²) and
+# D₀ = χ² = (b √(2 − b²))^{−N} exp(shift²/(2 − b²)) − 1.
+# OT (the W₂ geodesic from N(0, I_N) to a law on 2^N atoms: semi-discrete OT with Laguerre cells) has no closed
+# form and is not computed here.
+
+CW_SCHEDULES = ("cosine", "cond_ot")
+
+
+def _clock(name: str, gamma: np.ndarray, tau: float):
+    """t(γ) and dt/dγ for γ = m/σ: cosine t = (2τ/π) arctan(1/γ); cond-OT t = τ/(1 + γ)."""
+    if name == "cosine":
+        return (2 * tau / np.pi) * np.arctan2(1.0, gamma), -(2 * tau / np.pi) / (1 + gamma**2)
+    if name == "cond_ot":
+        return tau / (1 + gamma), -tau / (1 + gamma) ** 2
+    raise ValueError(f"Curie–Weiss speed–accuracy supports schedules {CW_SCHEDULES}, got {name!r}")
+
+
+def gaussian_product_divergence(n: int, shift: float, scale: float = 1.0) -> float:
+    """χ²(N(shift·1/√n, b² I_n) ‖ N(0, I_n)) = (b √(2 − b²))^{−n} exp(shift²/(2 − b²)) − 1."""
+    if not 0 < scale < np.sqrt(2.0):
+        raise ValueError(f"scale b of the perturbed start must be in (0, √2) for a finite χ², got {scale}")
+    return float(np.expm1(shift**2 / (2 - scale**2) - n * np.log(scale * np.sqrt(2 - scale**2))))
+
+
+def normal_w1(shift: float, scale: float = 1.0) -> float:
+    """W₁(N(shift, scale²), N(0, 1)) by quadrature of |F − G|."""
+    zs = np.linspace(-12 - abs(shift), 12 + abs(shift), 40001)
+    return float(scipy.integrate.simpson(np.abs(scipy.special.ndtr((zs - shift) / scale) - scipy.special.ndtr(zs)), x=zs))
+
+
+def _w1_to_atoms(samples: np.ndarray, atoms: np.ndarray, probs: np.ndarray) -> float:
+    """W₁ between an empirical law and a discrete law in 1-D: ∫ |F_n − F| dx, exact on the union of jumps."""
+    pts = np.sort(np.concatenate([samples, atoms]))
+    f_n = np.searchsorted(np.sort(samples), pts[:-1], side="right") / samples.size
+    order = np.argsort(atoms)
+    f = np.concatenate([[0.0], np.cumsum(probs[order])])[np.searchsorted(atoms[order], pts[:-1], side="right")]
+    return float(np.sum(np.abs(f_n - f) * np.diff(pts)))
+
+
+class CurieWeissSpeedAccuracy(NamedTuple):
+    """η, c₁, c₂ (per schedule, with standard errors) of the Curie–Weiss check, and the ingredients."""
+
+    schedules: tuple
+    eta: float
+    eta_err: float
+    c1: np.ndarray
+    c1_err: np.ndarray
+    c2: np.ndarray
+    c2_err: np.ndarray
+    delta_w1: float
+    delta_w1_err: float
+    w1_true_start: float
+    d0: float
+
+
+def curie_weiss_speed_accuracy(key: Array, model: Any, tau: float = 1.0, shift: float = 1.0, scale: float = 1.0, *,
+                               schedules=CW_SCHEDULES, num_traj: int = 2000, num_steps: int = 200,
+                               gamma_max: float = 1e3, num_groups: int = 10) -> CurieWeissSpeedAccuracy:
+    """Speed–accuracy check for the Curie–Weiss model with the exact denoiser (see the block comment above).
+
+    RK4 in u = asinh γ on [0, asinh γ_max]; the end point is denoised, E[y | x̄] at γ_max. ΔW₁ error: the
+    Bobkov–Ledoux scale ∫ √(F(1 − F)) dx/√num_traj of the empirical W₁ (a conservative one-σ scale); c₁, c₂
+    errors: c₂ from the i.i.d. per-trajectory actions, c₁ from num_groups batch means.
+    """
+    tau = _check_tau(tau)
+    for name in schedules:
+        _clock(name, np.ones(1), tau)
+    n = model.n
+    d0 = gaussian_product_divergence(n, shift, scale)
+    k_true, k_pert = jax.random.split(key)
+    z_true = jax.random.normal(k_true, (num_traj, n))
+    z_pert = shift / np.sqrt(n) + scale * jax.random.normal(k_pert, (num_traj, n))
+    x0 = jnp.concatenate([z_true, z_pert])
+    us = jnp.linspace(0.0, float(np.arcsinh(gamma_max)), num_steps + 1)
+
+    def vel(xb, u):
+        return model.posterior_mean(xb, jnp.sinh(u), 1.0) * jnp.cosh(u)
+
+    def moments(xb, u):  # |E y|², x̄·E y, |x̄|² on the true-start half
+        ey = model.posterior_mean(xb[:num_traj], jnp.sinh(u), 1.0)
+        xt = xb[:num_traj]
+        return jnp.stack([jnp.sum(ey**2, -1), jnp.sum(xt * ey, -1), jnp.sum(xt**2, -1)])
+
+    def step(xb, k):
+        u, h = us[k], us[k + 1] - us[k]
+        k1 = vel(xb, u)
+        k2 = vel(xb + 0.5 * h * k1, u + 0.5 * h)
+        k3 = vel(xb + 0.5 * h * k2, u + 0.5 * h)
+        k4 = vel(xb + h * k3, u + h)
+        return xb + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6, moments(xb, u)
+
+    xb, mom = jax.jit(lambda x: jax.lax.scan(step, x, jnp.arange(num_steps)))(x0)
+    mom = np.concatenate([np.asarray(mom), np.asarray(moments(xb, us[-1]))[None]])  # (steps + 1, 3, traj)
+    out = np.asarray(model.posterior_mean(xb, gamma_max, 1.0))
+    proj = out.sum(-1) / np.sqrt(n)
+
+    # ΔW₁ on the projection, against the exact law of √N m.
+    mvals, probs = model.magnetization_law()
+    atoms = np.sqrt(n) * mvals
+    w1_end = _w1_to_atoms(proj[num_traj:], atoms, probs)
+    w1_true = _w1_to_atoms(proj[:num_traj], atoms, probs)
+    dw1 = w1_end - normal_w1(shift, scale)
+    cdf = np.cumsum(probs)[:-1]
+    dw1_err = float(np.sum(np.sqrt(cdf * (1 - cdf)) * np.diff(atoms)) / np.sqrt(num_traj))
+
+    # Actions per trajectory for each schedule (Simpson in u, exact tail).
+    uu = np.asarray(us, float)
+    gam = np.sinh(uu)
+    c1, c1e, c2, c2e = [], [], [], []
+    for name in schedules:
+        t, dtdg = _clock(name, gam, tau)
+        m, s, dm, ds = interpolation(name, t, tau)
+        a = dm - ds * gam
+        nu2 = np.maximum((a**2)[:, None] * mom[:, 0] + (2 * a * ds)[:, None] * mom[:, 1] + (ds**2)[:, None] * mom[:, 2], 0.0)
+        jac = (np.abs(dtdg) * np.cosh(uu))[:, None]
+        _, _, dm0, ds0 = interpolation(name, np.array([0.5 * t[-1]]), tau)
+        tail = float((dm0[0] ** 2 + ds0[0] ** 2) * n * t[-1])  # ṁ² + σ̇² is constant for both schedules
+        actions = scipy.integrate.simpson(nu2 * jac, x=uu, axis=0) + tail
+        c2.append(actions.mean())
+        c2e.append(actions.std(ddof=1) / np.sqrt(num_traj))
+        groups = np.array_split(np.arange(num_traj), num_groups)
+        lengths = [scipy.integrate.simpson(np.sqrt(nu2[:, g].mean(1)) * jac[:, 0], x=uu)
+                   + np.sqrt((dm0[0] ** 2 + ds0[0] ** 2) * n) * t[-1] for g in groups]
+        length = scipy.integrate.simpson(np.sqrt(nu2.mean(1)) * jac[:, 0], x=uu) + np.sqrt((dm0[0] ** 2 + ds0[0] ** 2) * n) * t[-1]
+        c1.append(length**2 / tau)
+        c1e.append(np.std([L**2 / tau for L in lengths], ddof=1) / np.sqrt(num_groups))
+    eta = dw1**2 / (tau * d0)
+    return CurieWeissSpeedAccuracy(tuple(schedules), float(eta), float(2 * abs(dw1) * dw1_err / (tau * d0)),
+                                   np.array(c1), np.array(c1e), np.array(c2), np.array(c2e),
+                                   float(dw1), dw1_err, w1_true, d0)

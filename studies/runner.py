@@ -24,6 +24,7 @@ import copy
 import dataclasses
 import hashlib
 import importlib
+import importlib.metadata
 import itertools
 import json
 import os
@@ -35,7 +36,10 @@ import time
 import tomllib
 from typing import Any
 
-PACKAGE_VERSION = "0.1.0"
+try:
+    PACKAGE_VERSION = importlib.metadata.version("statphys-diffusion")
+except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    PACKAGE_VERSION = "unknown"
 TOP_KEYS = {"kind": str, "description": str, "seed": int, "precision": str, "params": dict, "profiles": dict}
 PRECISIONS = ("float32", "float64")
 PROFILES = ("default", "small", "full")

@@ -96,10 +96,76 @@ def test_speed_accuracy_study_kind_runs():
     from studies.kinds import speed_accuracy as kind
 
     params = {name: default for name, (_, default) in kind.PARAMS.items()}
-    params.update(num_samples=2000, num_nodes=16)
+    params.update(num_samples=2000, num_nodes=16, num_times=8)
     kind.validate(params)
     ds = kind.run(params, jax.random.PRNGKey(0))
     assert np.all(ds.eta <= ds.c1 * (1 + 1e-9)) and np.all(ds.c1 <= ds.c2 * (1 + 1e-9))
+    assert ds.v_loss_sq.dims == ("schedule", "time") and np.all(ds.v_loss_sq <= ds.v2_sq * (1 + 1e-6))
     assert abs(float(ds.delta_w1_samples) - float(ds.delta_w1)) < float(ds.delta_w1_samples_err)
     with pytest.raises(ValueError, match="schedules"):
         kind.validate({**params, "schedules": ["linear"]})
+
+
+@pytest.mark.parametrize("name", sa.SCHEDULES)
+def test_instantaneous_form_holds_pointwise(name):
+    """Eq. 80 (our form): v_loss(t)² = (dW₁(P̃_t, P_t)/dt)²/D₀ ≤ v₂(t)² at every t; χ²(P̃_t ‖ P_t) = D₀."""
+    target = GaussianMixture(jnp.array([0.5, 0.5]), jnp.array([[2.0], [-2.0]]), 0.25)
+    for shift, scale in ((1.0, 1.0), (0.5, 1.2)):
+        c = sa.instantaneous_curves(target, name, 1.0, shift, scale, num_times=12)
+        d0 = sa.pearson_divergence(shift, scale)
+        np.testing.assert_allclose(c["chi2"], d0, rtol=1e-5)
+        assert np.all(c["v_loss_sq"] <= c["v2_sq"] * (1 + 1e-6))
+        assert np.max(c["v_loss_sq"]) > 0
+
+
+@pytest.mark.parametrize("name", sa.SCHEDULES)
+def test_instantaneous_rate_is_derivative_of_w1(name):
+    """dW₁/dt from the continuity equation equals the finite difference of W₁(t) = ∫ |F̃_t − F_t| dx, and the
+    end points of W₁(t) give ΔW₁ (generation runs t = τ → 0)."""
+    target = GaussianMixture.symmetric(1.0, 1.0, 1)
+    for t in (0.25, 0.7):
+        h = 1e-4
+        up, dn = (sa.instantaneous_rates(target, name, t + e, 1.0, 1.0) for e in (h, -h))
+        assert sa.instantaneous_rates(target, name, t, 1.0, 1.0).rate == pytest.approx((up.w1 - dn.w1) / (2 * h), abs=1e-5)
+    ends = [sa.instantaneous_rates(target, name, t, 1.0, 1.0).w1 for t in (1e-6, 1 - 1e-6)]
+    assert ends[0] - ends[1] == pytest.approx(sa.w1_error_growth(target, 1.0)[0], abs=2e-3)
+
+
+def test_curie_weiss_speed_accuracy_small_n():
+    """N = 8, β = 1.2: exact-score PF ODE; η ≤ c₁ ≤ c₂ within errors; true start reproduces the data law."""
+    from models.curie_weiss import CurieWeiss
+
+    r = sa.curie_weiss_speed_accuracy(jax.random.PRNGKey(0), CurieWeiss(8, 1.2), 1.0, 1.0,
+                                      num_traj=800, num_steps=60)
+    assert r.d0 == pytest.approx(np.e - 1)
+    assert r.w1_true_start < 2 * r.delta_w1_err  # generation from the true start matches P(√N m)
+    for k in range(2):
+        assert r.eta + 3 * r.eta_err < r.c2[k] - 3 * r.c2_err[k]
+        assert r.c1[k] <= r.c2[k] + 3 * (r.c1_err[k] + r.c2_err[k])
+
+
+def test_curie_weiss_action_matches_independent_spins():
+    """β = 0: N independent ±1 spins, ∫ v₂² dt = N × the 1-D two-point value (mixture with variance → 0)."""
+    from models.curie_weiss import CurieWeiss
+
+    r = sa.curie_weiss_speed_accuracy(jax.random.PRNGKey(1), CurieWeiss(4, 0.0), 1.0, 1.0,
+                                      num_traj=800, num_steps=60)
+    target = GaussianMixture.symmetric(1.0, 1e-4, 1)
+    nodes, weights = np.polynomial.legendre.leggauss(48)
+    for k, name in enumerate(sa.CW_SCHEDULES):
+        ref = 4 * np.dot(0.5 * weights, [sa.speed_squared(target, name, 0.5 * (x + 1), 1.0, num_points=40001)
+                                         for x in nodes])
+        assert abs(r.c2[k] - ref) < 3 * r.c2_err[k] + 0.01 * ref
+
+
+def test_speed_accuracy_study_kind_curie_weiss():
+    from studies.kinds import speed_accuracy as kind
+
+    params = {name: default for name, (_, default) in kind.PARAMS.items()}
+    params.update(target="curie_weiss", num_traj=400, num_steps=40)
+    kind.validate(params)
+    ds = kind.run(params, jax.random.PRNGKey(0))
+    assert list(ds.schedule.values) == ["cosine", "cond_ot"]
+    assert np.all(ds.eta < ds.c2) and "±" in kind.summary(ds)
+    with pytest.raises(ValueError, match="target"):
+        kind.validate({**params, "target": "sk"})

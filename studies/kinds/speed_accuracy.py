@@ -3,7 +3,13 @@
 For each schedule (cosine, cond-OT, the W₂ geodesic "ot") and a perturbed start N(shift, scale²):
 η = (ΔW₁)²/(τ D₀) ≤ c₁ = (∫ v₂ dt)²/τ ≤ c₂ = ∫ T_t Ṡ_tot dt (definitions: physics/speed_accuracy.py).
 ΔW₁ by quadrature (exact map in 1-D) and from samples (scipy.stats.wasserstein_distance, with the
-Bobkov–Ledoux error scale).
+Bobkov–Ledoux error scale). Instantaneous form (eq. 80): curves v_loss(t)² = (dW₁(P̃_t, P_t)/dt)²/D₀ ≤ v₂(t)²
+(dims schedule × time, forward time t; generation runs from t = τ to 0).
+
+target = "curie_weiss": the same check for models.CurieWeiss(cw_n, cw_beta) with the exact denoiser, PF ODE
+(RK4) from N(0, I) and from N(shift·1/√N, scale² I); ΔW₁ on the projection 1·x/√N, ∫ v₂² dt by Monte Carlo
+over trajectories (with standard errors); schedules cosine and cond-OT only (the W₂ geodesic to 2^N atoms has
+no closed form; "ot" is dropped). mu, sigma, num_samples, num_times are unused there.
 """
 
 from __future__ import annotations
@@ -26,30 +32,75 @@ PARAMS = {
     "scale": (float, 1.0),
     "num_samples": (int, 20000),
     "num_nodes": (int, 64),
+    "num_times": (int, 64),
+    "target": (str, "mixture"),
+    "cw_n": (int, 8),
+    "cw_beta": (float, 1.2),
+    "num_traj": (int, 2000),
+    "num_steps": (int, 100),
 }
-SWEEP = ("shift", "mu")
+TARGETS = ("mixture", "curie_weiss")
+SWEEP = ("shift", "mu", "cw_n", "cw_beta")
 
 
 def validate(params: dict) -> None:
     for name in params["schedules"]:
         if name not in sa.SCHEDULES:
             raise ValueError(f"[params] schedules: unknown schedule {name!r}; allowed: {sa.SCHEDULES}")
+    if np.min(params["shift"]) < 0 or np.min(params["mu"]) <= 0:
+        raise ValueError(f"[params] shift must be >= 0 and mu > 0, got {params['shift']}, {params['mu']}")
     if params["tau"] <= 0:
         raise ValueError(f"[params] tau must be > 0, got {params['tau']}")
     if not 0 < params["scale"] < np.sqrt(2):
         raise ValueError(f"[params] scale must be in (0, √2) for a finite Pearson χ², got {params['scale']}")
     if params["sigma"] <= 0:
         raise ValueError(f"[params] sigma must be > 0, got {params['sigma']}")
-    for name in ("num_samples", "num_nodes"):
-        if params[name] <= 1:
+    if params["target"] not in TARGETS:
+        raise ValueError(f"[params] target must be one of {TARGETS}, got {params['target']!r}")
+    if params["target"] == "curie_weiss" and not any(n in sa.CW_SCHEDULES for n in params["schedules"]):
+        raise ValueError(f"[params] schedules: curie_weiss needs one of {sa.CW_SCHEDULES}")
+    if np.min(params["cw_beta"]) < 0:
+        raise ValueError(f"[params] cw_beta must be >= 0, got {params['cw_beta']}")
+    for name in ("num_samples", "num_nodes", "num_times", "cw_n", "num_traj", "num_steps"):
+        if np.min(params[name]) <= 1:
             raise ValueError(f"[params] {name} must be > 1, got {params[name]}")
 
 
+def _run_curie_weiss(params: dict, key) -> xr.Dataset:
+    from models.curie_weiss import CurieWeiss
+
+    names = [n for n in params["schedules"] if n in sa.CW_SCHEDULES]
+    r = sa.curie_weiss_speed_accuracy(key, CurieWeiss(params["cw_n"], params["cw_beta"]), params["tau"],
+                                      params["shift"], params["scale"], schedules=names,
+                                      num_traj=params["num_traj"], num_steps=params["num_steps"])
+    k = len(names)
+    return xr.Dataset(
+        {
+            "eta": (("schedule",), np.full(k, r.eta)),
+            "eta_err": (("schedule",), np.full(k, r.eta_err)),
+            "c1": (("schedule",), r.c1),
+            "c1_err": (("schedule",), r.c1_err),
+            "c2": (("schedule",), r.c2),
+            "c2_err": (("schedule",), r.c2_err),
+            "delta_w1": ((), r.delta_w1),
+            "delta_w1_err": ((), r.delta_w1_err),
+            "w1_true_start": ((), r.w1_true_start),
+            "d0": ((), r.d0),
+        },
+        coords={"schedule": names},
+        attrs={"target": "curie_weiss"},
+    )
+
+
 def run(params: dict, key) -> xr.Dataset:
+    if params["target"] == "curie_weiss":
+        return _run_curie_weiss(params, key)
     target = GaussianMixture.symmetric(params["mu"], params["sigma"], 1)
     rows = [sa.speed_accuracy(target, name, params["tau"], params["shift"], params["scale"], num_nodes=params["num_nodes"])
             for name in params["schedules"]]
     dw1_s, dw1_s_err = sa.w1_error_growth_samples(key, target, params["shift"], params["scale"], params["num_samples"])
+    curves = [sa.instantaneous_curves(target, name, params["tau"], params["shift"], params["scale"],
+                                      num_times=params["num_times"]) for name in params["schedules"]]
     return xr.Dataset(
         {
             "eta": (("schedule",), [r.eta for r in rows]),
@@ -60,8 +111,12 @@ def run(params: dict, key) -> xr.Dataset:
             "delta_w1_samples_err": ((), dw1_s_err),
             "d0": ((), rows[0].d0),
             "w2_geodesic": ((), sa.wasserstein2_to_normal(target)),
+            "v_loss_sq": (("schedule", "time"), [c["v_loss_sq"] for c in curves]),
+            "v2_sq": (("schedule", "time"), [c["v2_sq"] for c in curves]),
+            "w1_t": (("schedule", "time"), [c["w1"] for c in curves]),
         },
-        coords={"schedule": list(params["schedules"])},
+        coords={"schedule": list(params["schedules"]), "time": curves[0]["time"]},
+        attrs={"target": "mixture"},
     )
 
 
@@ -72,9 +127,19 @@ def summary(ds: xr.Dataset) -> str:
     for point in flat["point"].values:
         s = flat.sel(point=point)
         label = ", ".join(f"{d}={v}" for d, v in zip(extra, np.atleast_1d(point)))
+        if "c2_err" in s:  # Curie–Weiss
+            for name in s["schedule"].values:
+                r = s.sel(schedule=name)
+                lines.append(f"{label:20s} {name:8s} eta = {float(r.eta):.4f} ± {float(r.eta_err):.4f} <= "
+                             f"c1 = {float(r.c1):.4f} ± {float(r.c1_err):.4f} <= c2 = {float(r.c2):.4f} ± {float(r.c2_err):.4f}")
+            lines.append(f"{label:20s} dW1 = {float(s.delta_w1):.4f} ± {float(s.delta_w1_err):.4f} (W1 from the true start "
+                         f"{float(s.w1_true_start):.4f}), D0 = {float(s.d0):.4f}")
+            continue
         for name in s["schedule"].values:
             r = s.sel(schedule=name)
-            lines.append(f"{label:20s} {name:8s} eta = {float(r.eta):.4f} <= c1 = {float(r.c1):.4f} <= c2 = {float(r.c2):.4f}")
+            ratio = float((r.v_loss_sq / r.v2_sq).max())
+            lines.append(f"{label:20s} {name:8s} eta = {float(r.eta):.4f} <= c1 = {float(r.c1):.4f} <= c2 = {float(r.c2):.4f}"
+                         f"; max_t v_loss²/v2² = {ratio:.4f} <= 1")
         lines.append(f"{label:20s} dW1 = {float(s.delta_w1):.4f} (samples {float(s.delta_w1_samples):.4f} ± "
                      f"{float(s.delta_w1_samples_err):.4f}), D0 = {float(s.d0):.4f}")
     return "\n".join(lines)
@@ -86,16 +151,28 @@ def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
     extra = [d for d in ds["eta"].dims if d != "schedule"]
     flat = ds.stack(point=extra) if extra else ds.expand_dims(point=[0])
     points = flat["point"].values
-    fig, axes = figure(ncols=len(points), squeeze=False)
-    for ax, point in zip(axes[0], points):
+    curves = "v_loss_sq" in ds
+    fig, axes = figure(ncols=len(points), nrows=2 if curves else 1, squeeze=False)
+    for col, point in enumerate(points):
+        ax = axes[0, col]
         s = flat.sel(point=point)
         names = list(s["schedule"].values)
         x = np.arange(len(names))
         for j, (var, label) in enumerate((("eta", r"$\eta=(\Delta W_1)^2/(\tau D_0)$"),
                                           ("c1", r"$c_1=(\int v_2\,dt)^2/\tau$"),
                                           ("c2", r"$c_2=\int T_t \dot S_{tot}\,dt$"))):
-            ax.bar(x + (j - 1) * 0.27, s[var].values, width=0.27, label=label)
+            err = s[var + "_err"].values if var + "_err" in s else None
+            ax.bar(x + (j - 1) * 0.27, s[var].values, width=0.27, label=label, yerr=err)
         ax.set_xticks(x, [n.replace("_", "-") for n in names])
         ax.set_title(", ".join(f"{d} = {v}" for d, v in zip(extra, np.atleast_1d(point))), fontsize=8)
         ax.legend(fontsize=6)
+        if curves:
+            ax = axes[1, col]
+            for k, name in enumerate(names):
+                r = s.sel(schedule=name)
+                ax.plot(r["time"], r["v2_sq"], color=f"C{k}", label=rf"$v_2^2$ {name.replace('_', '-')}")
+                ax.plot(r["time"], r["v_loss_sq"], color=f"C{k}", ls="--", label=rf"$v_{{loss}}^2$ {name.replace('_', '-')}")
+            ax.set_yscale("log")
+            ax.set_xlabel(r"forward time $t$ (generation runs $\tau \to 0$)")
+            ax.legend(fontsize=5, ncol=2)
     fig.savefig(path, dpi=150)
