@@ -39,6 +39,15 @@ Array = Any
 SCHEDULES = ("cosine", "cond_ot", "ot")
 
 
+
+def _rk4_step(velocity, x, u, h):
+    """One classical Runge–Kutta step of dx/du = velocity(x, u) from u to u + h."""
+    k1 = velocity(x, u)
+    k2 = velocity(x + 0.5 * h * k1, u + 0.5 * h)
+    k3 = velocity(x + 0.5 * h * k2, u + 0.5 * h)
+    k4 = velocity(x + h * k3, u + h)
+    return x + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6
+
 def _check_schedule(name: str) -> None:
     if name not in SCHEDULES:
         raise ValueError(f"unknown schedule {name!r}; choose one of {SCHEDULES}")
@@ -131,12 +140,7 @@ def generate_pf_ode(target: Any, z: Array, *, num_steps: int = 2000, gamma_max: 
         return target.posterior_mean(xb, jnp.sinh(u), 1.0) * jnp.cosh(u)
 
     def step(xb, k):
-        u, h = us[k], us[k + 1] - us[k]
-        k1 = vel(xb, u)
-        k2 = vel(xb + 0.5 * h * k1, u + 0.5 * h)
-        k3 = vel(xb + 0.5 * h * k2, u + 0.5 * h)
-        k4 = vel(xb + h * k3, u + h)
-        return xb + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6, None
+        return _rk4_step(vel, xb, us[k], us[k + 1] - us[k]), None
 
     x, _ = jax.lax.scan(step, x, jnp.arange(num_steps))
     return np.asarray(target.posterior_mean(x, gamma_max, 1.0))[:, 0]
@@ -438,12 +442,7 @@ def curie_weiss_speed_accuracy(key: Array, model: Any, tau: float = 1.0, shift: 
         return jnp.stack([jnp.sum(ey**2, -1), jnp.sum(xt * ey, -1), jnp.sum(xt**2, -1)])
 
     def step(xb, k):
-        u, h = us[k], us[k + 1] - us[k]
-        k1 = vel(xb, u)
-        k2 = vel(xb + 0.5 * h * k1, u + 0.5 * h)
-        k3 = vel(xb + 0.5 * h * k2, u + 0.5 * h)
-        k4 = vel(xb + h * k3, u + h)
-        return xb + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6, moments(xb, u)
+        return _rk4_step(vel, xb, us[k], us[k + 1] - us[k]), moments(xb, us[k])
 
     xb, mom = jax.jit(lambda x: jax.lax.scan(step, x, jnp.arange(num_steps)))(x0)
     mom = np.concatenate([np.asarray(mom), np.asarray(moments(xb, us[-1]))[None]])  # (steps + 1, 3, traj)
