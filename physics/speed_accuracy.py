@@ -146,17 +146,22 @@ def generate_pf_ode(target: Any, z: Array, *, num_steps: int = 2000, gamma_max: 
     return np.asarray(target.posterior_mean(x, gamma_max, 1.0))[:, 0]
 
 
-def speed_squared(target: Any, name: str, t: float, tau: float, *, num_points: int = 8001) -> float:
-    """v₂(t)² = T_t Ṡ_tot = ∫ p_t ν_t² dx, ν_t = ṁ E[y|x] + σ̇ E[ε|x], by Simpson's rule on a grid."""
-    _check_schedule(name)
-    if name == "ot":
-        return wasserstein2_to_normal(target) ** 2 / tau**2
+def _velocity_on_grid(target: Any, name: str, t: float, tau: float, num_points: int):
+    """(x grid, p_t on it, current velocity ν_t = ṁ E[y|x] + σ̇ E[ε|x], m_t, σ_t) for a 1-D target."""
     m, s, dm, ds = (float(v) for v in interpolation(name, t, tau))
     xs = _grid(target, num_points)
     x = jnp.asarray(xs)[:, None]
     p = np.exp(np.asarray(target.marginal_log_prob(x, m, s)))
     ey = np.asarray(target.posterior_mean(x, m, s))[:, 0]
-    nu = dm * ey + ds * (xs - m * ey) / s
+    return xs, p, dm * ey + ds * (xs - m * ey) / s, m, s
+
+
+def speed_squared(target: Any, name: str, t: float, tau: float, *, num_points: int = 8001) -> float:
+    """v₂(t)² = T_t Ṡ_tot = ∫ p_t ν_t² dx, ν_t = ṁ E[y|x] + σ̇ E[ε|x], by Simpson's rule on a grid."""
+    _check_schedule(name)
+    if name == "ot":
+        return wasserstein2_to_normal(target) ** 2 / tau**2
+    xs, p, nu, m, s = _velocity_on_grid(target, name, t, tau, num_points)
     return float(scipy.integrate.simpson(p * nu**2, x=xs))
 
 
@@ -318,12 +323,7 @@ def instantaneous_rates(target: Any, name: str, t: float, tau: float, shift: flo
         rate = float(scipy.integrate.simpson(gap * (dtz - 1), x=ys)) / tau
         chi2 = float(scipy.integrate.simpson((r - 1) ** 2 * p, x=ys))
         return InstantRates(w1, rate, wasserstein2_to_normal(target) ** 2 / tau**2, chi2)
-    m, s, dm, ds = (float(v) for v in interpolation(name, t, tau))
-    xs = _grid(target, num_points)
-    x = jnp.asarray(xs)[:, None]
-    p = np.exp(np.asarray(target.marginal_log_prob(x, m, s)))
-    ey = np.asarray(target.posterior_mean(x, m, s))[:, 0]
-    nu = dm * ey + ds * (xs - m * ey) / s
+    xs, p, nu, m, s = _velocity_on_grid(target, name, t, tau, num_points)
     zk = (xs[:, None] - m * mu) / np.sqrt(m**2 * sd**2 + s**2)
     cdf, sf = np.sum(w * scipy.special.ndtr(zk), -1), np.sum(w * scipy.special.ndtr(-zk), -1)
     f_pert, r = _perturbed_from_cdf(cdf, sf, shift, scale)

@@ -117,12 +117,10 @@ def run(params: dict, key) -> xr.Dataset:
 
 
 def summary(ds: xr.Dataset) -> str:
+    from paper.style import sweep_panels
+
     lines = []
-    extra = [d for d in ds["ift_forward_path"].dims]
-    flat = ds.stack(point=extra) if extra else ds.expand_dims(point=[0])
-    for point in flat["point"].values:
-        s = flat.sel(point=point)
-        label = ", ".join(f"{d}={v}" for d, v in zip(extra, np.atleast_1d(point)))
+    for label, s in sweep_panels(ds, "ift_forward_path", ()):
         lines.append(
             f"{label:28s} IFT fwd {float(s.ift_forward_path):.4f} ± {float(s.ift_forward_path_err):.4f} "
             f"(ESS {float(s.ess_forward_path):.0f}), rev {float(s.ift_reverse_path):.4f} ± "
@@ -134,15 +132,11 @@ def summary(ds: xr.Dataset) -> str:
 
 
 def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
+    from paper.style import figure, sweep_panels
 
-    extra = [d for d in ds["ift_forward_path"].dims]
-    flat = ds.stack(point=extra) if extra else ds.expand_dims(point=[0])
-    points = flat["point"].values
-    fig, axes = figure(ncols=2, nrows=len(points), squeeze=False)
-    for row, point in zip(axes, points):
-        s = flat.sel(point=point)
-        label = ", ".join(f"{v}" for v in np.atleast_1d(point))
+    panels = sweep_panels(ds, "ift_forward_path", ())
+    fig, axes = figure(ncols=2, nrows=len(panels), squeeze=False)
+    for row, (label, s) in zip(axes, panels):
         t = s["time"].values
         ax = row[0]
         ax.plot(t, s.entropy_production, "k-", label=r"$\pi$")

@@ -121,12 +121,10 @@ def run(params: dict, key) -> xr.Dataset:
 
 
 def summary(ds: xr.Dataset) -> str:
-    extra = [d for d in ds["eta"].dims if d != "schedule"]
-    flat = ds.stack(point=extra) if extra else ds.expand_dims(point=[0])
+    from paper.style import sweep_panels
+
     lines = []
-    for point in flat["point"].values:
-        s = flat.sel(point=point)
-        label = ", ".join(f"{d}={v}" for d, v in zip(extra, np.atleast_1d(point)))
+    for label, s in sweep_panels(ds, "eta", ("schedule",)):
         if "c2_err" in s:  # Curie–Weiss
             for name in s["schedule"].values:
                 r = s.sel(schedule=name)
@@ -146,16 +144,13 @@ def summary(ds: xr.Dataset) -> str:
 
 
 def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
+    from paper.style import figure, sweep_panels
 
-    extra = [d for d in ds["eta"].dims if d != "schedule"]
-    flat = ds.stack(point=extra) if extra else ds.expand_dims(point=[0])
-    points = flat["point"].values
+    panels = sweep_panels(ds, "eta", ("schedule",))
     curves = "v_loss_sq" in ds
-    fig, axes = figure(ncols=len(points), nrows=2 if curves else 1, squeeze=False)
-    for col, point in enumerate(points):
+    fig, axes = figure(ncols=len(panels), nrows=2 if curves else 1, squeeze=False)
+    for col, (title, s) in enumerate(panels):
         ax = axes[0, col]
-        s = flat.sel(point=point)
         names = list(s["schedule"].values)
         x = np.arange(len(names))
         for j, (var, label) in enumerate((("eta", r"$\eta=(\Delta W_1)^2/(\tau D_0)$"),
@@ -164,7 +159,7 @@ def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
             err = s[var + "_err"].values if var + "_err" in s else None
             ax.bar(x + (j - 1) * 0.27, s[var].values, width=0.27, label=label, yerr=err)
         ax.set_xticks(x, [n.replace("_", "-") for n in names])
-        ax.set_title(", ".join(f"{d} = {v}" for d, v in zip(extra, np.atleast_1d(point))), fontsize=8)
+        ax.set_title(title, fontsize=8)
         ax.legend(fontsize=6)
         if curves:
             ax = axes[1, col]
