@@ -2,6 +2,7 @@
 
     python benchmarks/bench.py                 # small sizes on CPU, full sizes on a GPU
     python benchmarks/bench.py --size full     # the issue's sizes everywhere
+    python benchmarks/bench.py --only cwq      # one section (cw, fs, enum, mc, cwq)
 
 Kernels:
   cw_sde_step     one Euler–Maruyama reverse-SDE step of Curie–Weiss with the exact (Hubbard–Stratonovich)
@@ -10,6 +11,10 @@ Kernels:
                   matmul + softmax
   enumeration     the exact-enumeration denoiser (all 2^20 states, streamed) of an SK target at N = 20;
                   NumPy reference: the same sum over chunks of states, float64
+  cw_quadrature   accuracy vs cost of the Curie–Weiss denoiser's Hubbard–Stratonovich quadrature (nodes per
+                  saddle window, per gap, Newton steps), float32 at N = 1024: throughput of the jitted
+                  posterior_mean and its max error against a float64 (64, 32, 32)-node reference over
+                  β ∈ {0.5, 1, 1.2, 2}, h = 0, α²/σ² ∈ {1e-3, 0.05, 1, 20} (OU), x = α s0 + σ ε, s0 exact samples
   mc_metropolis   physics.montecarlo local-field Metropolis sweeps (O(N) per proposed flip), many chains,
                   SK couplings, N = 128 and 1024; reference: NetKet's MetropolisLocal (the generic sampler,
                   which re-evaluates ln P(s') = β sᵀJs/2 for every proposal, O(N²)) in the same run
@@ -120,6 +125,129 @@ def bench_cw(n: int, batch: int) -> dict:
         "max_diff": float(np.max(np.abs(np.asarray(out, np.float64) - numpy_out))),
         "flops": FLOPS_PER_UNIT["cw"],
     }
+
+#: (nodes per saddle window, nodes per gap, Newton steps) compared by bench_cw_quadrature; the first is the default.
+CW_QUADRATURE_SETTINGS = [(24, 12, 16), (16, 8, 16), (12, 8, 16), (12, 8, 10), (8, 6, 10)]
+CW_QUADRATURE_REFERENCE = (64, 32, 32)  # evaluated in float64
+CW_QUADRATURE_BETAS = (0.5, 1.0, 1.2, 2.0)
+CW_QUADRATURE_SNRS = (1e-3, 0.05, 1.0, 20.0)  # α²/σ² of the OU process: α = e^{-t}, σ² = 1 − e^{-2t}
+CW_QUADRATURE_TOLERANCE = 1e-5  # max|D − D_ref| / max|D_ref| (issue 7)
+
+
+def bench_cw_quadrature(n: int, batch: int, repeats: int = 20) -> dict:
+    """Accuracy and cost of the CW denoiser per quadrature setting (float32), against a float64 reference.
+
+    One compilation per setting (the target is a pytree argument, β a leaf; α, σ arguments) serves every
+    case. Throughput: the β = 1.2, α²/σ² = 1 case, best of `repeats` warm calls taken in rounds over the
+    settings (so load from other jobs hits all settings alike); compile = first call − best warm call."""
+    def denoise(target, x, alpha, sigma):
+        return target.posterior_mean(x, alpha, sigma)
+
+    cases = []  # (β, α²/σ², α, σ, x float32 as NumPy)
+    key = jax.random.PRNGKey(11)
+    with jax.enable_x64(False):
+        for beta in CW_QUADRATURE_BETAS:
+            for snr in CW_QUADRATURE_SNRS:
+                key, k_s, k_e = jax.random.split(key, 3)
+                alpha = float(np.sqrt(snr / (1 + snr)))
+                sigma = float(np.sqrt(1 / (1 + snr)))
+                s0 = CurieWeiss(n, beta).sample(k_s, batch)
+                x = (alpha * s0 + sigma * jax.random.normal(k_e, (batch, n), jnp.float32)).astype(jnp.float32)
+                cases.append((beta, snr, alpha, sigma, np.asarray(x)))
+
+    start = time.perf_counter()
+    with jax.enable_x64(True):  # the reference, float64 throughout
+        ref_fn = jax.jit(denoise)
+        refs, check = [], 0.0
+        for beta, snr, alpha, sigma, x in cases:
+            q, g, k = CW_QUADRATURE_REFERENCE
+            d_ref = np.asarray(ref_fn(CurieWeiss(n, np.float64(beta), 0.0, q, g, k), jnp.asarray(x, jnp.float64),
+                                      np.float64(alpha), np.float64(sigma)))
+            assert d_ref.dtype == np.float64
+            # self-check of the reference: 1.5× the nodes and Newton steps
+            d_fine = np.asarray(ref_fn(CurieWeiss(n, np.float64(beta), 0.0, 96, 48, 48), jnp.asarray(x, jnp.float64),
+                                       np.float64(alpha), np.float64(sigma)))
+            check = max(check, float(np.max(np.abs(d_fine - d_ref)) / np.max(np.abs(d_fine))))
+            refs.append(d_ref)
+        reference_s = time.perf_counter() - start
+        # the same settings evaluated in float64: their quadrature (and Newton) error alone, without float32 rounding
+        quadrature_only = []
+        for q, g, k in CW_QUADRATURE_SETTINGS:
+            worst = 0.0
+            for (beta, snr, alpha, sigma, x), d_ref in zip(cases, refs):
+                d = np.asarray(ref_fn(CurieWeiss(n, np.float64(beta), 0.0, q, g, k), jnp.asarray(x, jnp.float64),
+                                      np.float64(alpha), np.float64(sigma)))
+                worst = max(worst, float(np.max(np.abs(d - d_ref)) / np.max(np.abs(d_ref))))
+            quadrature_only.append(worst)
+
+    rows = []
+    with jax.enable_x64(False):  # the settings under test, float32 throughout
+        timing_case = next(c for c in cases if c[0] == 1.2 and c[1] == 1.0)
+        fns, firsts, warms = [], [], []
+        for q, g, k in CW_QUADRATURE_SETTINGS:
+            fn = jax.jit(denoise)
+            target = CurieWeiss(n, 1.2, 0.0, q, g, k)
+            x = jnp.asarray(timing_case[4])
+            args = (target, x, jnp.float32(timing_case[2]), jnp.float32(timing_case[3]))
+            t0 = time.perf_counter()
+            out = jax.block_until_ready(fn(*args))
+            firsts.append(time.perf_counter() - t0)
+            assert out.dtype == jnp.float32, out.dtype
+            fns.append((fn, args))
+            warms.append(np.inf)
+        for _ in range(repeats):
+            for i, (fn, args) in enumerate(fns):
+                t0 = time.perf_counter()
+                jax.block_until_ready(fn(*args))
+                warms[i] = min(warms[i], time.perf_counter() - t0)
+        for (q, g, k), (fn, _), first, warm, rel64 in zip(CW_QUADRATURE_SETTINGS, fns, firsts, warms, quadrature_only):
+            worst_rel, worst_abs, worst_case = 0.0, 0.0, None
+            per_beta = {beta: 0.0 for beta in CW_QUADRATURE_BETAS}
+            for (beta, snr, alpha, sigma, x), d_ref in zip(cases, refs):
+                out = fn(CurieWeiss(n, beta, 0.0, q, g, k), jnp.asarray(x), jnp.float32(alpha), jnp.float32(sigma))
+                assert out.dtype == jnp.float32, out.dtype
+                err = np.abs(np.asarray(out, np.float64) - d_ref)
+                rel = float(np.max(err) / np.max(np.abs(d_ref)))
+                worst_abs = max(worst_abs, float(np.max(err)))
+                per_beta[beta] = max(per_beta[beta], rel)
+                if rel >= worst_rel:
+                    worst_rel, worst_case = rel, (beta, snr)
+            rows.append({"setting": (q, g, k), "passes": 2 * q + 3 * g, "newton": 2 * k,
+                         "throughput": batch * n / warm, "compile_s": first - warm,
+                         "rel": worst_rel, "abs": worst_abs, "worst_case": worst_case,
+                         "per_beta": per_beta, "rel64": rel64})
+    default = rows[0]["throughput"]
+    for r in rows:
+        r["speedup"] = r["throughput"] / default
+    return {"n": n, "batch": batch, "rows": rows, "reference_s": reference_s, "reference_check": check,
+            "cases": len(cases)}
+
+
+def print_cw_quadrature(result: dict) -> None:
+    q, g, k = CW_QUADRATURE_REFERENCE
+    print(f"\ncw_quadrature N={result['n']} batch={result['batch']} float32 (x64 off), {result['cases']} cases "
+          f"β ∈ {CW_QUADRATURE_BETAS} × α²/σ² ∈ {CW_QUADRATURE_SNRS}, h = 0; reference float64 ({q}, {g}, {k}) "
+          f"({result['reference_s']:.1f} s; vs (96, 48, 48): {result['reference_check']:.1e} relative)")
+    print("| (window, gap, Newton) | node passes/spin | Newton updates/spin | particle·spin/s | vs default | "
+          "compile (s) | worst max|D − D_ref| / max|D_ref| | worst max |D − D_ref| | worst case (β, α²/σ²) | ≤ 1e-5 | "
+          "worst rel. per β " + "/".join(map(str, CW_QUADRATURE_BETAS)) + " | same nodes in float64 |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in result["rows"]:
+        print(f"| {r['setting']} | {r['passes']} | {r['newton']} | {r['throughput']:.3g} | {r['speedup']:.2f} | "
+              f"{r['compile_s']:.2f} | {r['rel']:.1e} | {r['abs']:.1e} | {r['worst_case']} | "
+              f"{'yes' if r['rel'] <= CW_QUADRATURE_TOLERANCE else 'no'} | "
+              f"{' / '.join(f'{v:.1e}' for v in r['per_beta'].values())} | {r['rel64']:.1e} |")
+    meeting = [r for r in result["rows"] if r["rel"] <= CW_QUADRATURE_TOLERANCE]
+    if meeting:
+        best = max(meeting, key=lambda r: r["speedup"])
+        print(f"fastest setting meeting 1e-5: {best['setting']}, {best['speedup']:.2f}× the default's throughput")
+    else:
+        print("no setting meets 1e-5 in float32")
+    meeting64 = [r for r in result["rows"] if r["rel64"] <= CW_QUADRATURE_TOLERANCE]
+    if meeting64:
+        best = max(meeting64, key=lambda r: r["speedup"])
+        print(f"fastest setting whose quadrature alone (float64) meets 1e-5: {best['setting']}, "
+              f"{best['speedup']:.2f}× the default's float32 throughput")
 
 
 def numpy_attention(x, states, log_prior, scale, chunk=4096):
@@ -242,15 +370,16 @@ def bench_monte_carlo(n: int, chains: int, sweeps: int, nk_chains: int, nk_sweep
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default=None, help="default: full on GPU, small on CPU")
-    parser.add_argument("--only", nargs="*", choices=["cw", "fs", "enum", "mc"], default=None, help="kernels to run")
+    parser.add_argument("--only", nargs="*", choices=["cw", "fs", "enum", "mc", "cwq"], default=None, help="kernels to run")
     args = parser.parse_args()
     device = jax.devices()[0]
     size = args.size or ("full" if device.platform == "gpu" else "small")
-    only = set(args.only or ["cw", "fs", "enum", "mc"])
+    only = set(args.only or ["cw", "fs", "enum", "mc", "cwq"])
     started = time.perf_counter()
     rows = []
     if "cw" in only:
         rows.append(bench_cw(*SIZES[size]["cw"]))
+    quadrature = bench_cw_quadrature(*SIZES[size]["cw"]) if "cwq" in only else None
     if "fs" in only:
         rows.append(bench_finite_support(*SIZES[size]["fs"]))
     if "enum" in only:
@@ -262,6 +391,13 @@ def main() -> None:
     print(f"# {datetime.date.today()}  device {device.platform}:{kind}  ({jax.device_count()} device(s))  "
           f"jax {jax.__version__}  python {platform.python_version()}  size {size}  float32  "
           f"total {time.perf_counter() - started:.0f} s")
+    if rows:
+        print_table(rows, limits)
+    if quadrature is not None:
+        print_cw_quadrature(quadrature)
+
+
+def print_table(rows: list, limits) -> None:
     print("| kernel | unit | JAX | reference | JAX/ref | compile (s) | ref compile (s) | max |JAX − ref| | % of device limit |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:

@@ -5,7 +5,7 @@ P(s) = exp(β M²/(2N) + h M)/Z on s ∈ {±1}ᴺ, M = Σᵢ sᵢ, m = M/N (PHYS
 Denoiser through the Hubbard–Stratonovich identity exp(β M²/(2N)) ∝ ∫ dz exp(−N z²/(2β) + z M): with
 uᵢ = h + α xᵢ/σ²,
     E[sᵢ | x] = ∫ dz w(z) tanh(z + uᵢ) / ∫ dz w(z),   ln w(z) = −N z²/(2β) + Σⱼ ln 2cosh(z + uⱼ).
-The integral is one-dimensional and exact at every N. Quadrature (`_hubbard_stratonovich_mean`): the
+The integral is one-dimensional and exact at every N. Quadrature (`hubbard_stratonovich_mean`): the
 outermost stationary points z_lo ≤ z_hi of ln w (they solve z = β·mean_j tanh(z + u_j) and lie in [−β, β])
 are found by safeguarded Newton iterations from ±β; the support [−β − 8√(β/N), β + 8√(β/N)] is cut into a
 window of ±8 peak widths around each saddle (the width from the local curvature and quartic term) and the
@@ -13,7 +13,10 @@ three gaps around them, and each piece gets Gauss–Legendre nodes. Disjoint pie
 make the rule converge whatever the shape of w (unimodal, bimodal for β > 1 with a shallow or deep valley,
 a shoulder, quartic at criticality): against enumeration at N ≤ 14 the max-norm relative error is 1.3e-10
 with 24 nodes per window and 12 per gap (the defaults; 8e-8 with 8 per gap, 1.2e-5 with 16 per window). In
-float32, 12 per window and 8 per gap reach float32 rounding (about 2e-7) at N = 1024. Node values reuse T_j = tanh(z_a + u_j) at the saddle through
+float32 at N = 1024 the defaults stay within 5e-6 of a converged float64 reference over β ∈ [0.5, 2] and
+α²/σ² ∈ [1e-3, 20] (`python benchmarks/bench.py --only cwq`); fewer nodes miss 1e-5 at β = 1.2. Float32 needs
+tanh(z_a + u_j) recomputed at the final saddle (not carried through the Newton updates) and ln w(z_hi) − ln w(z_lo)
+summed term by term. Node values reuse T_j = tanh(z_a + u_j) at the saddle through
     ln cosh(z_a + δ + u) − ln cosh(z_a + u) = ln cosh δ + ln(1 + tanh δ · T),
     tanh(z_a + δ + u) = (tanh δ + T)/(1 + tanh δ · T),
 so the node loop costs one log and one division per spin and node, and intermediates stay (batch, n).
@@ -42,6 +45,9 @@ from .base import (
 
 #: 1/s² = Γ(1/4)/Γ(3/4)·√(N|φ''''|/24) matches the variance of a purely quartic peak exp(N φ'''' z⁴/24).
 _QUARTIC_WIDTH = math.gamma(0.25) / math.gamma(0.75) / math.sqrt(24.0)
+#: Default Gauss–Legendre nodes per saddle window and per gap, and Newton steps of the saddle search.
+QUADRATURE_POINTS, GAP_POINTS, NEWTON_STEPS = 24, 12, 16
+
 #: Half-width of a saddle's quadrature window, in peak widths (the Gaussian tail beyond is < e^{-32}).
 _WINDOW = 8.0
 
@@ -62,9 +68,9 @@ class CurieWeiss:
     n: int
     beta: Array
     h: Array = 0.0
-    quadrature_points: int = 24
-    gap_points: int = 12
-    newton_steps: int = 16
+    quadrature_points: int = QUADRATURE_POINTS
+    gap_points: int = GAP_POINTS
+    newton_steps: int = NEWTON_STEPS
 
     def _prepare(self):
         check_positive_int("n", self.n)
@@ -109,10 +115,7 @@ class CurieWeiss:
 
     def sample(self, key: Array, num: int) -> Array:
         """Exact samples: M from P(M), then a uniformly random configuration with (N+M)/2 up spins."""
-        k_m, k_perm = jax.random.split(key)
-        ups = jax.random.categorical(k_m, self.magnetization_log_probs(), shape=(num,))
-        rank = jnp.argsort(jnp.argsort(jax.random.uniform(k_perm, (num, self.n)), axis=-1), axis=-1)
-        return jnp.where(rank < ups[:, None], 1.0, -1.0).astype(self.beta.dtype)
+        return masked_sample(key, num, self.beta, self.h, jnp.ones((self.n,), self.beta.dtype))
 
     # ---- denoiser ----------------------------------------------------------------------------------------
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
@@ -121,27 +124,46 @@ class CurieWeiss:
         x = jnp.asarray(x)
         flat = x.reshape(-1, self.n)
         u = self.h + alpha * flat / sigma**2
-        out = _hubbard_stratonovich_mean(u, self.beta, self.n, self.quadrature_points, self.gap_points, self.newton_steps)
+        out = hubbard_stratonovich_mean(u, self.beta, self.n, self.quadrature_points, self.gap_points, self.newton_steps)
         return jnp.where(self.beta > 0, out, jnp.tanh(u)).reshape(x.shape)
 
 
-def _saddle(u: Array, beta: Array, z0: Array, upper: bool, steps: int) -> tuple[Array, Array]:
+@functools.partial(jax.jit, static_argnums=(1,))
+def masked_sample(key: Array, num: int, beta: Array, h: Array, mask: Array) -> Array:
+    """Exact Curie–Weiss samples on the n = Σ mask spins a 0/1 mask (length L) selects, at (β, h) for that n:
+    the number of up spins k from P(k) ∝ C(n, k) exp(β M²/(2n) + h M), M = 2k − n, then k up spins at uniformly
+    random places among the selected ones. Shape (num, L); entries outside the mask are −1. One compilation
+    serves every subset of a given length."""
+    dtype = jnp.result_type(beta, float)
+    mask = jnp.asarray(mask, dtype)
+    n = jnp.sum(mask)
+    k = jnp.arange(mask.shape[-1] + 1, dtype=dtype)
+    M = 2 * k - n
+    log_p = jnp.where(k <= n, log_binomial(n, k) + beta * M**2 / (2 * jnp.maximum(n, 1)) + h * M, -jnp.inf)
+    k_m, k_perm = jax.random.split(key)
+    ups = jax.random.categorical(k_m, log_p, shape=(num,))
+    keys = jnp.where(mask > 0, jax.random.uniform(k_perm, (num, mask.shape[-1]), dtype), 2.0)
+    rank = jnp.argsort(jnp.argsort(keys, axis=-1), axis=-1)
+    return jnp.where(rank < ups[:, None], 1.0, -1.0).astype(dtype)
+
+
+def _saddle(u: Array, beta: Array, z0: Array, upper: bool, steps: int, spin_mean) -> tuple[Array, Array]:
     """Outermost root of g(z) = β⟨tanh(z+u)⟩ − z from z0 = ±β: Newton steps kept between z and the
     fixed-point step β⟨tanh(z+u)⟩, so the iterates move monotonically to the root. Returns (z, tanh(z+u))."""
     T = jnp.tanh(z0[:, None] + u)
 
     def body(carry, _):
         z, T = carry
-        mean_t = jnp.mean(T, axis=-1)
-        slope = beta * jnp.mean(1 - T**2, axis=-1) - 1
+        mean_t = spin_mean(T)
+        slope = beta * spin_mean(1 - T**2) - 1
         fixed_point = beta * mean_t
         newton = jnp.where(slope < 0, z - (fixed_point - z) / jnp.where(slope < 0, slope, -1.0), fixed_point)
         z_new = jnp.clip(newton, fixed_point, z) if upper else jnp.clip(newton, z, fixed_point)
         tau = jnp.tanh(z_new - z)[:, None]
         return (z_new, _add_tanh(tau, T)), None
 
-    (z, T), _ = jax.lax.scan(body, (z0, T), None, length=steps)
-    return z, T
+    (z, _), _ = jax.lax.scan(body, (z0, T), None, length=steps)
+    return z, jnp.tanh(z[:, None] + u)
 
 
 def _add_tanh(tau: Array, T: Array) -> Array:
@@ -149,37 +171,70 @@ def _add_tanh(tau: Array, T: Array) -> Array:
     return (tau + T) / jnp.maximum(1 + tau * T, jnp.finfo(T.dtype).tiny)
 
 
-def _log1p_tanh_product(tau: Array, T: Array) -> Array:
+def _log_cosh(delta: Array, tau: Array) -> Array:
+    """ln cosh δ given τ = tanh δ: −½ ln(1 − τ²) for |δ| < 1 (no cancellation against ln 2, which costs
+    float32 about 1e-4 of ln w at N = 1024), ln 2cosh δ − ln 2 beyond."""
+    return jnp.where(jnp.abs(delta) < 1, -0.5 * jnp.log1p(-tau * tau), log_two_cosh(delta) - math.log(2.0))
+
+
+def _log1p_tanh_product(tau: Array, T: Array, spin_sum) -> Array:
     """ln(1 + τT) = ln cosh(a + δ) − ln cosh a − ln cosh δ, summed over spins."""
-    return jnp.sum(jnp.log(jnp.maximum(1 + tau * T, jnp.finfo(T.dtype).tiny)), axis=-1)
+    return spin_sum(jnp.log(jnp.maximum(1 + tau * T, jnp.finfo(T.dtype).tiny)))
+
+
+def hubbard_stratonovich_mean(u: Array, beta: Array, n: int, num_nodes: int = QUADRATURE_POINTS,
+                               gap_nodes: int = GAP_POINTS, newton_steps: int = NEWTON_STEPS,
+                               mask: Array | None = None) -> Array:
+    """⟨tanh(z + uᵢ)⟩_w for u of shape (batch, length); see the module docstring for the scheme.
+
+    Without a mask, length = n and every spin enters ln w. With a 0/1 mask (length,), only the spins it
+    selects do, n must be their number (it may be a traced array, so that one compiled function serves
+    every subset of a fixed length), and the entries outside the mask are meaningless."""
+    if mask is None:
+        return _hubbard_stratonovich_all(u, beta, n, num_nodes, gap_nodes, newton_steps)
+    return _hubbard_stratonovich_masked(u, beta, jnp.asarray(n, u.dtype), jnp.asarray(mask, u.dtype),
+                                        num_nodes, gap_nodes, newton_steps)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4, 5))
-def _hubbard_stratonovich_mean(u: Array, beta: Array, n: int, num_nodes: int, gap_nodes: int, newton_steps: int) -> Array:
-    """⟨tanh(z + uᵢ)⟩_w for u of shape (batch, n); see the module docstring for the scheme."""
+def _hubbard_stratonovich_all(u: Array, beta: Array, n: int, num_nodes: int, gap_nodes: int, newton_steps: int) -> Array:
+    return _hubbard_stratonovich_core(u, beta, n, num_nodes, gap_nodes, newton_steps, lambda v: jnp.sum(v, axis=-1))
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5, 6))
+def _hubbard_stratonovich_masked(u: Array, beta: Array, n: Array, mask: Array, num_nodes: int, gap_nodes: int,
+                                 newton_steps: int) -> Array:
+    return _hubbard_stratonovich_core(u, beta, n, num_nodes, gap_nodes, newton_steps, lambda v: jnp.sum(v * mask, axis=-1))
+
+
+def _hubbard_stratonovich_core(u: Array, beta: Array, n, num_nodes: int, gap_nodes: int, newton_steps: int,
+                               spin_sum) -> Array:
+    """The quadrature of `hubbard_stratonovich_mean`; spin_sum sums over the spins that enter ln w."""
     dtype = u.dtype
     beta = jnp.maximum(beta.astype(dtype), jnp.finfo(dtype).tiny)
     batch = u.shape[0]
     start = jnp.full((batch,), beta, dtype)
-    z_hi, T_hi = _saddle(u, beta, start, True, newton_steps)
-    z_lo, T_lo = _saddle(u, beta, -start, False, newton_steps)
+
+    def spin_mean(v):
+        return spin_sum(v) / n
+
+    z_hi, T_hi = _saddle(u, beta, start, True, newton_steps, spin_mean)
+    z_lo, T_lo = _saddle(u, beta, -start, False, newton_steps, spin_mean)
 
     def width(T):
         """Peak width from the curvature N(1/β − ⟨sech²⟩) and the quartic term (criticality), ≥ √(β/N)."""
         sech2 = 1 - T**2
-        curvature = n * jnp.maximum(1 - beta * jnp.mean(sech2, axis=-1), 0.0)
-        quartic = jnp.abs(jnp.mean(4 * sech2 * T**2 - 2 * sech2**2, axis=-1))
+        curvature = n * jnp.maximum(1 - beta * spin_mean(sech2), 0.0)
+        quartic = jnp.abs(spin_mean(4 * sech2 * T**2 - 2 * sech2**2))
         precision = curvature + _QUARTIC_WIDTH * beta * jnp.sqrt(n * quartic)
         return jnp.sqrt(jnp.maximum(beta / jnp.maximum(precision, jnp.finfo(dtype).tiny), beta / n))
 
-    def log_w_from_lo(delta):
-        """ln w(z_lo + δ) − ln w(z_lo), δ of shape (batch,)."""
-        log_w = -n * (2 * z_lo * delta + delta**2) / (2 * beta) + n * (log_two_cosh(delta) - math.log(2.0))
-        return log_w + _log1p_tanh_product(jnp.tanh(delta)[:, None], T_lo)
-
     half = 0.5 * (z_hi - z_lo)
     z_mid = z_lo + half
-    log_w_hi = log_w_from_lo(2 * half)
+    # ln w(z_hi) − ln w(z_lo) summed term by term: through the addition formula, ln(1 + τT) with τT → −1 for
+    # distant saddles loses all float32 digits (a 1e-2 error in the weight ratio of the two peaks at β = 2).
+    log_w_hi = -n * (2 * half) * (z_hi + z_lo) / (2 * beta) + spin_sum(
+        log_two_cosh(z_hi[:, None] + u) - log_two_cosh(z_lo[:, None] + u))
     # All weight lies in [−β − 8√(β/N), β + 8√(β/N)] (every stationary point of ln w is in [−β, β] and the
     # tails fall at least as fast as the Gaussian factor). Split it into disjoint intervals: a window of
     # ± _WINDOW peak widths around each saddle (stopped at their midpoint) and the three gaps between,
@@ -212,8 +267,8 @@ def _hubbard_stratonovich_mean(u: Array, beta: Array, n: int, num_nodes: int, ga
             xk, log_wk = xk_wk
             delta = centre + half_length * xk - mode
             tau = jnp.tanh(delta)
-            log_w = -n * (2 * mode * delta + delta**2) / (2 * beta) + n * (log_two_cosh(delta) - math.log(2.0))
-            lw = log_wk + log_length + offset + log_w + _log1p_tanh_product(tau[:, None], T)
+            log_w = -n * (2 * mode * delta + delta**2) / (2 * beta) + n * _log_cosh(delta, tau)
+            lw = log_wk + log_length + offset + log_w + _log1p_tanh_product(tau[:, None], T, spin_sum)
             new_max = jnp.maximum(running_max, lw)
             scale, weight = jnp.exp(running_max - new_max), jnp.exp(lw - new_max)
             numerator = numerator * scale[:, None] + weight[:, None] * _add_tanh(tau[:, None], T)

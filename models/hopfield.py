@@ -6,17 +6,27 @@ J = ξᵀξ/N with its diagonal removed (s_i² = 1), so `physics.montecarlo` run
 
 Denoiser. K = 1 (Mattis) is Curie–Weiss in the gauge τ_i = ξ_i s_i: with u_i = h + α x_i/σ²,
 P(s | x) ∝ exp(β(Σ τ)²/(2N) + Σ_i τ_i ξ_i u_i), so E[s_i | x] = ξ_i E_CW[τ_i | x'] with x' = ξ ⊙ (x + hσ²/α)
-and the Curie–Weiss Hubbard–Stratonovich denoiser (exact at every N). K ≥ 2: enumeration (N ≤ 20).
+and the Curie–Weiss Hubbard–Stratonovich denoiser (exact at every N).
+
+K = 2 splits exactly into two independent Curie–Weiss models. With A = {i : ξ¹_i = ξ²_i}, B its complement,
+a = Σ_A ξ¹_i s_i and b = Σ_B ξ¹_i s_i, the overlaps are ξ¹·s = a + b and ξ²·s = a − b, so
+    (β/2N)[(ξ¹·s)² + (ξ²·s)²] = (β/N)(a² + b²) = β_A a²/(2N_A) + β_B b²/(2N_B),   β_G = 2β N_G/N:
+in the gauge τ = ξ¹ ⊙ s, group A is a Curie–Weiss model of N_A spins at β_A and group B one of N_B spins at
+β_B, uncoupled. Both the denoiser (two Hubbard–Stratonovich integrals, in the field ξ¹ ⊙ u) and, at h = 0,
+exact sampling (two Curie–Weiss samplers) then work at every N. For random patterns N_A ~ Binomial(N, ½),
+so β_A − β = O(β N^{−½}): the disorder shifts each group by an O(1) amount in the critical scaling variable
+(β_G − 1)N_G^{½}. K ≥ 3: enumeration (N ≤ 20).
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from . import enumeration
 from .base import Array, check_noise_level, check_positive_int, check_temperature, is_concrete, pytree_dataclass, set_fields
-from .curie_weiss import CurieWeiss
+from .curie_weiss import CurieWeiss, hubbard_stratonovich_mean, masked_sample
 
 
 @pytree_dataclass(static=("chunk_size",))
@@ -84,15 +94,82 @@ class Hopfield:
         """β/(2N) Σ_μ (ξ^μ·s)² + h Σ s."""
         return -self.beta * self.energy(s) + self.h * jnp.sum(s, axis=-1)
 
+    def curie_weiss_groups(self) -> tuple[tuple[np.ndarray, CurieWeiss], ...]:
+        """K ≤ 2 at h = 0: the independent Curie–Weiss models of the gauge τ = ξ¹ ⊙ s (module doc), as
+        (indices of the group's spins, CurieWeiss(N_G, β_G)) with β_G = Kβ N_G/N; empty groups are left out."""
+        if self.num_patterns > 2 or not is_concrete(self.patterns, self.beta):
+            raise ValueError(f"Curie–Weiss groups exist for K <= 2 concrete patterns, got K = {self.num_patterns}")
+        xi = np.asarray(self.patterns)
+        same = np.all(xi == xi[0], axis=0)
+        groups = (np.flatnonzero(same), np.flatnonzero(~same))
+        k, beta = self.num_patterns, float(self.beta)
+        return tuple((g, CurieWeiss(len(g), k * beta * len(g) / self.n)) for g in groups if len(g))
+
+    def overlap_moments(self) -> tuple[float, float]:
+        """Exact ⟨|m|²⟩, ⟨|m|⁴⟩ of the overlap vector m_μ = ξ^μ·s/N for K ≤ 2 at h = 0 (`pair_overlap_moments`)."""
+        sizes = [len(index) for index, _ in self.curie_weiss_groups()]
+        if float(self.h) != 0.0:
+            raise ValueError(f"overlap_moments needs h = 0, got h = {float(self.h)}")
+        if self.num_patterns == 1:
+            m2, m4 = _magnetization_moments(self.n, float(self.beta))
+            return m2, m4
+        return pair_overlap_moments(sizes[0], self.n - sizes[0], float(self.beta)) if len(sizes) == 2 else \
+            pair_overlap_moments(self.n, 0, float(self.beta))
+
     def sample(self, key: Array, num: int) -> Array:
-        """Exact samples by enumeration (n ≤ 20), shape (num, n)."""
-        return enumeration.sample(self, key, num, self.chunk_size)
+        """Exact samples, shape (num, n): two Curie–Weiss samplers for K ≤ 2 at h = 0 (any n), else enumeration
+        (n ≤ 20)."""
+        if self.num_patterns > 2 or not is_concrete(self.patterns, self.beta, self.h) or float(self.h) != 0.0:
+            return enumeration.sample(self, key, num, self.chunk_size)
+        same = (self.patterns[-1] == self.patterns[0]).astype(self.patterns.dtype)
+        tau = jnp.zeros((num, self.n), self.patterns.dtype)
+        for i, mask in enumerate((same, 1 - same)):
+            beta_group = self.num_patterns * self.beta * jnp.sum(mask) / self.n
+            group = masked_sample(jax.random.fold_in(key, i), num, beta_group, 0.0, mask).astype(tau.dtype)
+            tau = jnp.where(mask > 0, group, tau)
+        return self.patterns[0] * tau
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
-        """E[s | x_t = x]: Curie–Weiss through the gauge map for K = 1, enumeration for K ≥ 2 (module doc)."""
+        """E[s | x_t = x]: Curie–Weiss through the gauge map for K = 1, two masked Curie–Weiss
+        Hubbard–Stratonovich integrals for K = 2 (any n, also under vmap over patterns), enumeration for K ≥ 3
+        (module doc)."""
+        if self.num_patterns > 2:
+            return enumeration.posterior_mean(self.log_weight, self.n, x, alpha, sigma, self.chunk_size)
+        check_noise_level(alpha, sigma)
+        xi = self.patterns[0]
+        x = jnp.asarray(x)
+        tau_field = (xi * (self.h + alpha * x / sigma**2)).reshape(-1, self.n)
         if self.num_patterns == 1:
-            check_noise_level(alpha, sigma)
-            xi = self.patterns[0]
-            mattis = CurieWeiss(self.n, self.beta, 0.0)
-            return xi * mattis.posterior_mean(xi * (x + self.h * sigma**2 / alpha), alpha, sigma)
-        return enumeration.posterior_mean(self.log_weight, self.n, x, alpha, sigma, self.chunk_size)
+            tau_mean = CurieWeiss(self.n, self.beta).posterior_mean(tau_field, 1.0, 1.0)
+        else:
+            same = (self.patterns[1] == xi).astype(tau_field.dtype)
+            tau_mean = jnp.zeros_like(tau_field)
+            for mask in (same, 1 - same):
+                size = jnp.sum(mask)
+                beta_group = 2 * self.beta * size / self.n
+                group_mean = hubbard_stratonovich_mean(tau_field, beta_group, jnp.maximum(size, 1), mask=mask)
+                group_mean = jnp.where(beta_group > 0, group_mean, jnp.tanh(tau_field))
+                tau_mean = jnp.where(mask > 0, group_mean, tau_mean)
+        return (xi * tau_mean).reshape(x.shape)
+
+
+def _magnetization_moments(n: int, beta: float) -> tuple[float, float]:
+    """⟨m²⟩, ⟨m⁴⟩ of Curie–Weiss(n, β) from its exact law; (0, 0) for n = 0."""
+    if n == 0:
+        return 0.0, 0.0
+    m, p = CurieWeiss(n, beta).magnetization_law()
+    return float(np.sum(p * m**2)), float(np.sum(p * m**4))
+
+
+def pair_overlap_moments(size_a: int, size_b: int, beta: float) -> tuple[float, float]:
+    """Exact ⟨|m|²⟩ and ⟨|m|⁴⟩ for K = 2 patterns at h = 0 whose groups (module doc) have N_A = size_a and
+    N_B = size_b spins: with X = N_A² m_A², Y = N_B² m_B² (independent Curie–Weiss magnetisations at
+    β_G = 2βN_G/N), |m|² = 2(X + Y)/N², so ⟨|m|²⟩ = 2(⟨X⟩ + ⟨Y⟩)/N², ⟨|m|⁴⟩ = 4(⟨X²⟩ + ⟨Y²⟩ + 2⟨X⟩⟨Y⟩)/N⁴."""
+    n = size_a + size_b
+    check_positive_int("size_a + size_b", n)
+    moments = []
+    for size in (size_a, size_b):
+        m2, m4 = _magnetization_moments(size, 2 * beta * size / n)
+        moments.append((size**2 * m2, size**4 * m4))
+    (xa, xa2), (xb, xb2) = moments
+    return 2 * (xa + xb) / n**2, 4 * (xa2 + xb2 + 2 * xa * xb) / n**4

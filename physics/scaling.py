@@ -58,14 +58,21 @@ def _check_samples(m: np.ndarray) -> np.ndarray:
 
 def magnetization_statistics(m: np.ndarray, n: int) -> dict[str, np.ndarray]:
     """⟨|m|⟩, ⟨m²⟩, ⟨m⁴⟩, χ = n Var(m), U₄ over the last axis of m (shape (..., samples)) → shape (...)."""
+    return overlap_statistics(np.asarray(m, dtype=float)[None], n)
+
+
+def overlap_statistics(m: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """The same for a K-component order parameter (e.g. the overlaps with K patterns), m of shape
+    (K, ..., samples): ⟨|m|⟩, ⟨|m|²⟩, ⟨|m|⁴⟩, χ = n(⟨|m|²⟩ − |⟨m⟩|²), U₄ = 1 − ⟨|m|⁴⟩/(3⟨|m|²⟩²) → shape (...)."""
     m = np.asarray(m, dtype=float)
-    sq = m * m
-    m1, m2, m4 = np.mean(m, -1), np.mean(sq, -1), np.mean(sq * sq, -1)
+    sq = np.sum(m * m, axis=0)
+    mean_vector = np.mean(m, -1)
+    m2, m4 = np.mean(sq, -1), np.mean(sq * sq, -1)
     return {
-        "abs_m": np.mean(np.abs(m), -1),
+        "abs_m": np.mean(np.sqrt(sq), -1),
         "m2": m2,
         "m4": m4,
-        "chi": n * np.maximum(m2 - m1 * m1, 0.0),
+        "chi": n * np.maximum(m2 - np.sum(mean_vector**2, axis=0), 0.0),
         "binder": 1.0 - m4 / (3.0 * m2**2),
     }
 
@@ -251,3 +258,66 @@ def fit_collapse(
 
     start = np.asarray(start, float)
     return _emcee(log_prob, start, 1e-3 * (hi - lo), ("c_c", "a", "b"), seed, num_walkers, num_steps, burn)
+
+
+def fit_order_parameter_collapse(control: np.ndarray, sizes: np.ndarray, stats: dict[str, Estimate],
+                                 start: tuple, bounds: tuple, num_steps: int, seed: int) -> dict[str, tuple]:
+    """`fit_collapse` of m = ⟨m²⟩^{1/2} and of χ from stats (name -> Estimate of shape (sizes, control)).
+
+    Args:
+        start, bounds: ((c_c, a, b) for m, (c_c, a, b) for χ) and the matching ((lo, hi) × 3) pairs.
+    Returns:
+        {"c_c", "a", "b_m"} from the fit of m and {"c_c_chi", "a_chi", "b_chi"} from χ, each (median, 16%, 84%).
+    """
+    m2, dm2 = stats["m2"]
+    m, dm = np.sqrt(m2), dm2 / (2 * np.sqrt(m2))
+    chi, dchi = stats["chi"]
+    kw = {"num_steps": num_steps, "burn": num_steps // 3, "seed": seed}
+    post_m = fit_collapse(control, sizes, m, dm, start=start[0], bounds=bounds[0], **kw)
+    post_chi = fit_collapse(control, sizes, chi, dchi, start=start[1], bounds=bounds[1], **kw)
+    return {"c_c": post_m.get("c_c"), "a": post_m.get("a"), "b_m": post_m.get("b"),
+            "c_c_chi": post_chi.get("c_c"), "a_chi": post_chi.get("a"), "b_chi": post_chi.get("b")}
+
+
+def stack_estimates(per_size: list[dict[str, Estimate]], names=("m2", "chi", "binder")) -> dict[str, Estimate]:
+    """Stack per-size dicts of Estimates into Estimates with a leading size axis."""
+    return {k: Estimate(np.stack([e[k].value for e in per_size]), np.stack([e[k].error for e in per_size]))
+            for k in names}
+
+
+def quartic_window_moments(c: float) -> tuple[float, float]:
+    """⟨x²⟩, ⟨x⁴⟩ of P(x) ∝ exp(c x²/2 − x⁴/12): the Curie–Weiss law in its critical window,
+    x = m N^{1/4}, c = (β − 1) N^{1/2} (ln C(N, k) + βNm²/2 = const + N[(β − 1)m²/2 − m⁴/12] + …). By scipy quad."""
+    from scipy.integrate import quad
+
+    shift = max(c, 0.0) ** 2 * 0.75  # the maximum of c x²/2 − x⁴/12, subtracted for range
+    weight = lambda x, k: x**k * math.exp(c * x * x / 2 - x**4 / 12 - shift)  # noqa: E731
+    z, m2, m4 = (quad(weight, 0.0, math.inf, args=(k,), epsabs=0, epsrel=1e-12, limit=200)[0] for k in (0, 2, 4))
+    return m2 / z, m4 / z
+
+
+def hopfield_pair_binder(c: float) -> float:
+    """Large-N U₄ of |m|² = m₁² + m₂² for K = 2 Hopfield patterns whose two Curie–Weiss groups
+    (models.hopfield) sit at scaling variables +c and −c: |m|² ∝ x_A² + x_B² with independent x_A, x_B from
+    `quartic_window_moments`, so U₄ = 1 − (a₄ + b₄ + 2a₂b₂)/(3(a₂ + b₂)²). At c = 0 (orthogonal patterns at β = 1):
+    U₄ = 1 − (r + 1)/6 with r = Γ(¼)⁴/(8π²) = 3(1 − CW_CRITICAL_BINDER)."""
+    a2, a4 = quartic_window_moments(c)
+    b2, b4 = quartic_window_moments(-c)
+    return 1.0 - (a4 + b4 + 2 * a2 * b2) / (3 * (a2 + b2) ** 2)
+
+
+def hopfield_pair_disorder_binder(num_nodes: int = 40) -> dict[str, float]:
+    """Large-N disorder averages at β = 1 for random K = 2 patterns: the group sizes N_A ~ Binomial(N, ½) put the
+    groups at c = ±g/√2 with g ~ N(0, 1) ((β_A − 1)√N_A = (2N_A/N − 1)√N_A → g/√2). Returns the average of the
+    per-sample Binder cumulant [U₄] and the cumulant of the averaged moments 1 − [⟨|m|⁴⟩]/(3[⟨|m|²⟩]²), by
+    Gauss–Hermite quadrature over g."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(num_nodes)
+    weights = weights / weights.sum()
+    u4, m2, m4 = 0.0, 0.0, 0.0
+    for g, w in zip(nodes, weights):
+        a2, a4 = quartic_window_moments(g / math.sqrt(2))
+        b2, b4 = quartic_window_moments(-g / math.sqrt(2))
+        pair2, pair4 = a2 + b2, a4 + b4 + 2 * a2 * b2
+        u4 += w * (1 - pair4 / (3 * pair2**2))
+        m2, m4 = m2 + w * pair2, m4 + w * pair4
+    return {"sample_averaged": u4, "moment_averaged": 1 - m4 / (3 * m2**2)}

@@ -79,6 +79,53 @@ def test_hopfield_mattis_is_curie_weiss_after_gauge():
     assert big.posterior_mean(np.zeros((2, 200)), 0.5, 0.9).shape == (2, 200)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_hopfield_two_patterns_split_into_curie_weiss_groups(seed):
+    """K = 2 is two uncoupled Curie–Weiss models in the gauge ξ¹ ⊙ s: denoiser equal to enumeration at every
+    (β, h, noise level), also vmapped over pattern pairs; exact samples reproduce the enumerated overlap law."""
+    n = 11
+    x = np.random.default_rng(seed).normal(size=(5, n)) * 1.3 + 0.4
+    for beta in (0.5, 1.0, 1.7):
+        for h in (0.0, 0.3):
+            hop = Hopfield.random(n, 2, beta, h=h, seed=seed)
+            for alpha, sigma in ((0.9, 0.5), (0.3, 1.0), (0.99, 0.1)):
+                exact = enumeration.posterior_mean(hop.log_weight, n, x, alpha, sigma)
+                np.testing.assert_allclose(hop.posterior_mean(x, alpha, sigma), exact, atol=1e-9)
+    patterns = jnp.stack([Hopfield.random(n, 2, 1.0, seed=s).patterns for s in range(3)])
+    vmapped = jax.vmap(lambda xi: Hopfield(xi, 1.2).posterior_mean(x, 0.8, 0.6))(patterns)
+    for i in range(3):
+        exact = enumeration.posterior_mean(Hopfield(patterns[i], 1.2).log_weight, n, x, 0.8, 0.6)
+        np.testing.assert_allclose(vmapped[i], exact, atol=1e-9)
+
+    hop = Hopfield.random(9, 2, 1.3, seed=seed)
+    sizes = sorted(len(index) for index, _ in hop.curie_weiss_groups())
+    assert sum(sizes) == 9
+    samples = np.asarray(hop.sample(jax.random.key(seed), 40_000))
+    overlaps = samples @ np.asarray(hop.patterns).T / 9
+    states = np.asarray(spin_states(9), float)
+    log_w = np.asarray(hop.log_weight(jnp.asarray(states)))
+    p = np.exp(log_w - np.logaddexp.reduce(log_w))
+    exact_overlaps = states @ np.asarray(hop.patterns).T / 9
+    for f in (lambda o: o[:, 0] ** 2, lambda o: o[:, 0] * o[:, 1], lambda o: np.sum(o**2, 1) ** 2):
+        values = f(overlaps)
+        z = (values.mean() - np.sum(p * f(exact_overlaps))) / (values.std() / np.sqrt(len(values)))
+        assert abs(z) < 4, z
+
+
+def test_hopfield_two_patterns_beyond_enumeration():
+    """At n = 4000 (no enumeration) the K = 2 denoiser of a field x = α s₀ + σ ε with σ → 0 returns s₀, and with
+    α → 0 the overlaps of E[s | x] vanish; sampling stays exact through the Curie–Weiss groups."""
+    hop = Hopfield.random(4000, 2, 1.5, seed=0)
+    s0 = hop.sample(jax.random.key(1), 3)
+    m = np.asarray(s0 @ hop.patterns.T) / 4000
+    assert np.all(np.abs(m).max(axis=1) > 0.5)  # β = 1.5: every sample retrieves a pattern (mixture m ≈ (0.5, 0.5) too)
+    x = 0.999 * s0 + 0.05 * jax.random.normal(jax.random.key(2), s0.shape)
+    np.testing.assert_allclose(hop.posterior_mean(x, 0.999, 0.05), s0, atol=1e-6)
+    noise = jax.random.normal(jax.random.key(3), s0.shape)
+    overlaps = hop.posterior_mean(1e-4 * s0 + noise, 1e-4, 1.0) @ hop.patterns.T / 4000
+    assert np.all(np.abs(np.asarray(overlaps)) < 0.1)
+
+
 def test_hopfield_pairwise_form():
     hop = Hopfield.random(9, 3, 1.0, seed=2)
     s = np.asarray(spin_states(9), float)
@@ -144,7 +191,9 @@ def test_bad_input():
     with pytest.raises(ValueError, match="n = 21"):
         enumeration.thermodynamics(SherringtonKirkpatrick.random(21, 1.0))
     with pytest.raises(ValueError, match="n = 22"):
-        Hopfield.random(22, 2, 1.0).sample(jax.random.key(0), 3)
+        Hopfield.random(22, 3, 1.0).sample(jax.random.key(0), 3)
+    with pytest.raises(ValueError, match="n = 22"):  # a field staggers the Curie–Weiss groups: enumeration only
+        Hopfield.random(22, 2, 1.0, h=0.1).sample(jax.random.key(0), 3)
     with pytest.raises(ValueError, match="no edges"):
         EdwardsAnderson.from_graph(nk.graph.Graph(edges=[], n_nodes=4), 1.0)
     with pytest.raises(ValueError, match="bonds"):

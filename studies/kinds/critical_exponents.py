@@ -67,23 +67,6 @@ def validate(params: dict) -> None:
         raise ValueError(f"[params] lambda_min must satisfy 0 < lambda_min < lambda_max, got {params['lambda_min']}")
 
 
-def _fit(control, sizes, stats, start, bounds, steps, seed):
-    """Collapse fits of m = ⟨m²⟩^{1/2} and χ; returns {name: (median, lo, hi)}."""
-    m2, dm2 = stats["m2"]
-    m, dm = np.sqrt(m2), dm2 / (2 * np.sqrt(m2))
-    chi, dchi = stats["chi"]
-    kw = {"num_steps": steps, "burn": steps // 3, "seed": seed}
-    post_m = sc.fit_collapse(control, sizes, m, dm, start=start[0], bounds=bounds[0], **kw)
-    post_chi = sc.fit_collapse(control, sizes, chi, dchi, start=start[1], bounds=bounds[1], **kw)
-    return {"c_c": post_m.get("c_c"), "a": post_m.get("a"), "b_m": post_m.get("b"),
-            "c_c_chi": post_chi.get("c_c"), "a_chi": post_chi.get("a"), "b_chi": post_chi.get("b")}
-
-
-def _stack(per_size: list[dict]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return {k: (np.stack([e[k].value for e in per_size]), np.stack([e[k].error for e in per_size]))
-            for k in ("m2", "chi", "binder")}
-
-
 def run(params: dict, key) -> xr.Dataset:
     sizes = np.array(params["sizes"])
     rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel()[-1])
@@ -98,9 +81,9 @@ def run(params: dict, key) -> xr.Dataset:
             m, p = CurieWeiss(int(n), float(b)).magnetization_law()
             draws.append(rng.choice(m, size=params["eq_samples"], p=p))
         eq.append(sc.moments(np.stack(draws), int(n), seed=int(n), num_resamples=boot))
-    eq_stats = _stack(eq)
+    eq_stats = sc.stack_estimates(eq)
     w = params["beta_window"]
-    eq_fit = _fit(betas, sizes, eq_stats, ((1.0, 0.5, 0.25), (1.0, 0.5, -0.5)),
+    eq_fit = sc.fit_order_parameter_collapse(betas, sizes, eq_stats, ((1.0, 0.5, 0.25), (1.0, 0.5, -0.5)),
                   (((1 - w, 1 + w), (0.1, 1.0), (0.0, 0.6)), ((1 - w, 1 + w), (0.1, 1.0), (-1.0, 0.0))), steps, 0)
     u = {n: sc.Estimate(eq_stats["binder"][0][i], eq_stats["binder"][1][i]) for i, n in enumerate(sizes)}
     beta_x, u_x = sc.binder_crossing_estimate(betas, u[sizes[0]], u[sizes[-1]])
@@ -115,9 +98,9 @@ def run(params: dict, key) -> xr.Dataset:
         m_d = tr.forward_denoiser_magnetization(jax.random.fold_in(key, i), target, schedule,
                                                 jnp.asarray(times[::-1]), params["batch"])
         traj.append(sc.moments(np.asarray(m_d)[::-1], int(n), seed=int(n), num_resamples=boot))
-    tr_stats = _stack(traj)
+    tr_stats = sc.stack_estimates(traj)
     lam_bound = 10 * params["lambda_min"]
-    tr_fit = _fit(lambdas, sizes, tr_stats, ((0.0, 0.5, 0.25), (0.0, 0.5, -0.5)),
+    tr_fit = sc.fit_order_parameter_collapse(lambdas, sizes, tr_stats, ((0.0, 0.5, 0.25), (0.0, 0.5, -0.5)),
                   (((-lam_bound, lam_bound), (0.1, 1.0), (0.0, 0.6)), ((-lam_bound, lam_bound), (0.1, 1.0), (-1.0, 0.0))),
                   steps, 1)
     nu_bar = 1 / eq_fit["a"][0]
@@ -147,7 +130,8 @@ def run(params: dict, key) -> xr.Dataset:
                       attrs={"control_trajectory": "lambda = alpha^2/sigma^2"})
 
 
-def _pm(ds, name):
+def posterior_text(ds, name: str) -> str:
+    """'median (+hi / -lo)' of a fitted parameter stored as name, name_lo, name_hi."""
     med, lo, hi = (float(ds[name + s]) for s in ("", "_lo", "_hi"))
     return f"{med:.4f} (+{hi - med:.4f} / -{med - lo:.4f})"
 
@@ -156,17 +140,17 @@ def summary(ds: xr.Dataset) -> str:
     mf = MEAN_FIELD
     lines = [
         "equilibrium (control beta, exact P(m)):",
-        f"  beta_c = {_pm(ds, 'eq_c_c')}   [1]",
-        f"  a = 1/nu_bar = {_pm(ds, 'eq_a')}   [{mf['a']}]",
-        f"  b_m = beta/nu_bar = {_pm(ds, 'eq_b_m')}   [{mf['b_m']}];  b_chi = -gamma/nu_bar = {_pm(ds, 'eq_b_chi')}   [{mf['b_chi']}]",
+        f"  beta_c = {posterior_text(ds, 'eq_c_c')}   [1]",
+        f"  a = 1/nu_bar = {posterior_text(ds, 'eq_a')}   [{mf['a']}]",
+        f"  b_m = beta/nu_bar = {posterior_text(ds, 'eq_b_m')}   [{mf['b_m']}];  b_chi = -gamma/nu_bar = {posterior_text(ds, 'eq_b_chi')}   [{mf['b_chi']}]",
         f"  exponents beta = {float(ds.eq_beta_exp):.3f} [0.5], gamma = {float(ds.eq_gamma_exp):.3f} [1]",
         f"  Binder crossing (smallest vs largest N): beta_x = {float(ds.eq_binder_crossing_beta):.4f} ± "
         f"{float(ds.eq_binder_crossing_beta_err):.4f}, U4_x = {float(ds.eq_binder_crossing_u4):.4f} ± "
         f"{float(ds.eq_binder_crossing_u4_err):.4f}   [{mf['binder']:.4f}]",
         f"generative trajectory (beta = {float(ds.trajectory_beta):g}, control lambda = alpha^2/sigma^2):",
-        f"  lambda_c = {_pm(ds, 'traj_c_c')}   [0, i.e. t_c = inf]",
-        f"  a_lambda = {_pm(ds, 'traj_a')}   [0.5]",
-        f"  b_m = {_pm(ds, 'traj_b_m')}   [{mf['b_m']}];  b_chi = {_pm(ds, 'traj_b_chi')}   [{mf['b_chi']}]",
+        f"  lambda_c = {posterior_text(ds, 'traj_c_c')}   [0, i.e. t_c = inf]",
+        f"  a_lambda = {posterior_text(ds, 'traj_a')}   [0.5]",
+        f"  b_m = {posterior_text(ds, 'traj_b_m')}   [{mf['b_m']}];  b_chi = {posterior_text(ds, 'traj_b_chi')}   [{mf['b_chi']}]",
         f"  exponents (nu_bar from equilibrium) beta = {float(ds.traj_beta_exp):.3f} [0.5], gamma = {float(ds.traj_gamma_exp):.3f} [1]",
         f"  U4 at the largest lambda N^1/2 = {float(ds.traj_u4_end):.4f} ± {float(ds.traj_u4_end_err):.4f}   [{mf['binder']:.4f} as t -> 0]",
     ]

@@ -1,0 +1,251 @@
+"""Finite-size scaling of the Hopfield model with K = 2 random patterns, per disorder sample and disorder-averaged.
+
+The model splits exactly into two uncoupled Curie–Weiss groups (models.hopfield): N_A = #{i : ξ¹_i = ξ²_i}
+spins at β_A = 2βN_A/N and N − N_A at β_B = 2β(N − N_A)/N. So every number here is exact at any N:
+equilibrium moments from the two Curie–Weiss laws, trajectories with exact end points and the exact denoiser.
+The order parameter is the overlap vector m_μ = ξ^μ·s/N, with ⟨|m|²⟩, χ = N(⟨|m|²⟩ − |⟨m⟩|²) and
+U₄ = 1 − ⟨|m|⁴⟩/(3⟨|m|²⟩²) (physics.scaling.overlap_statistics).
+
+Disorder: for random patterns N_A ~ Binomial(N, ½), so (β_A − 1)N_A^{½} → g/√2 with g ~ N(0, 1) at β = 1: the
+disorder stays O(1) in the critical scaling variable at every N and the Binder cumulant does not self-average.
+Each disorder sample d (patterns from seed d) gives its own curves; the disorder average [·] is their mean
+with a jackknife error over samples (physics.disorder; the spread over samples contains each sample's thermal
+error), both for [U₄] and for U₄ of the averaged moments. The exact
+disorder average, Σ_{N_A} Binomial(N_A; N, ½)·(exact moments), is recorded as the reference.
+
+* Equilibrium in β (t = 0): per sample, exact draws of the overlaps from the two Curie–Weiss laws (as in the
+  Curie–Weiss calibration) with bootstrap errors; emcee collapse of [⟨|m|²⟩]^{½} and [χ] (mean
+  field: β_c = 1, a = 1/ν̄ = ½, b_m = ¼, b_χ = −½); Binder crossing of [U₄] for the smallest and largest N against
+  the large-N limits (physics.scaling.hopfield_pair_disorder_binder): [U₄] → 0.4876, and 0.4686 for
+  orthogonal patterns (N_A = N/2, `hopfield_pair_binder(0)`).
+* Generative trajectory at fixed β (default 1), control λ = α²/σ² of the OU process as in the Curie–Weiss study
+  (critical_exponents): overlaps of the denoiser E[s | x_t] with the patterns along exact forward paths from exact
+  samples, bootstrap over paths per sample, then the disorder average; collapse with λ_c = 0, a_λ = ½.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.stats
+import xarray as xr
+
+from models.curie_weiss import CurieWeiss
+from models.hopfield import Hopfield, pair_overlap_moments
+from physics import disorder
+from physics import scaling as sc
+from physics import transitions as tr
+from physics.schedules import make_schedule
+from studies.kinds import critical_exponents
+from studies.kinds.critical_exponents import posterior_text
+
+DESCRIPTION = "Hopfield (K = 2 random patterns) finite-size scaling of the overlaps, per disorder sample and averaged"
+PARAMS = {**critical_exponents.PARAMS, "num_disorder": (int, 8)}
+SWEEP = ()
+NAMES = ("m2", "chi", "binder", "binder_of_averages")
+#: Binomial weights below this are left out of the exact disorder average (their total is < 1e-9 at N ≤ 10⁵).
+_BINOMIAL_CUT = 1e-13
+
+
+def validate(params: dict) -> None:
+    """Impossible values, named, before any compute: the Curie–Weiss study's checks, and num_disorder >= 2."""
+    critical_exponents.validate(params)
+    if params["num_disorder"] < 2:
+        raise ValueError(f"[params] num_disorder must be >= 2, got {params['num_disorder']}")
+
+
+def _statistics(m2: np.ndarray, m4: np.ndarray, n: int) -> dict[str, np.ndarray]:
+    """Exact ⟨|m|²⟩, χ = N⟨|m|²⟩ (⟨m⟩ = 0 at h = 0) and U₄ from exact moments."""
+    return {"m2": m2, "chi": n * m2, "binder": 1 - m4 / (3 * m2**2)}
+
+
+def exact_disorder_average(n: int, betas: np.ndarray) -> dict[str, np.ndarray]:
+    """Σ_{N_A} Binomial(N_A; N, ½) of ⟨|m|²⟩, χ, U₄ (per-sample average [U₄]) and U₄ of the averaged moments."""
+    sizes_a = np.arange(n + 1)
+    weights = scipy.stats.binom.pmf(sizes_a, n, 0.5)
+    keep = weights > _BINOMIAL_CUT
+    sizes_a, weights = sizes_a[keep], weights[keep] / weights[keep].sum()
+    moments = np.array([[pair_overlap_moments(int(k), n - int(k), float(b)) for k in sizes_a] for b in betas])
+    per_sample = _statistics(moments[..., 0], moments[..., 1], n)
+    out = {k: v @ weights for k, v in per_sample.items()}
+    m2, m4 = moments[..., 0] @ weights, moments[..., 1] @ weights
+    out["binder_of_averages"] = 1 - m4 / (3 * m2**2)
+    return out
+
+
+def _stack_samples(per_sample: list[dict[str, sc.Estimate]]) -> dict[str, sc.Estimate]:
+    """Disorder samples' Estimates stacked on a leading axis."""
+    return {k: sc.Estimate(np.stack([s[k].value for s in per_sample]), np.stack([s[k].error for s in per_sample]))
+            for k in ("m2", "m4", "chi", "binder")}
+
+
+def _disorder_average(per_sample: dict[str, sc.Estimate]) -> dict[str, sc.Estimate]:
+    """[·] over disorder samples with jackknife errors (physics.disorder), plus U₄ of the averaged moments."""
+    return disorder.disorder_average({k: e.value for k, e in per_sample.items()}, disorder.binder_of_averages("m"))
+
+
+@jax.jit
+def _trajectory_overlaps(key, s0, patterns, beta, times):
+    """Overlaps ξ^μ·E[s | x_t]/N along exact forward paths from the end points s0, shape (times, batch, 2); one
+    compilation per N serves every disorder sample (patterns are an argument)."""
+    target = Hopfield(patterns, beta)
+    schedule = make_schedule("ou")
+    path = tr.forward_path(key, s0, schedule, times)
+
+    def one(x, t):
+        return target.posterior_mean(x, schedule.alpha(t), schedule.sigma(t)) @ patterns.T / patterns.shape[-1]
+
+    return jax.lax.map(lambda xt: one(*xt), (path, times))
+
+
+def _equilibrium_overlaps(rng, n: int, size_a: int, beta: float, num: int) -> np.ndarray:
+    """Exact draws of (m₁, m₂) = ((N_A m_A + N_B m_B)/N, (N_A m_A − N_B m_B)/N) from the two Curie–Weiss laws."""
+    group_m = []
+    for size in (size_a, n - size_a):
+        if size == 0:
+            group_m.append(np.zeros(num))
+            continue
+        m, p = CurieWeiss(size, 2 * beta * size / n).magnetization_law()
+        group_m.append(size * rng.choice(m, size=num, p=p))
+    return np.stack([group_m[0] + group_m[1], group_m[0] - group_m[1]]) / n
+
+
+def run(params: dict, key) -> xr.Dataset:
+    sizes = np.array(params["sizes"])
+    num_disorder, steps, boot = params["num_disorder"], params["emcee_steps"], params["bootstrap"]
+    rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel()[-1])
+    betas = 1.0 + params["beta_window"] * np.linspace(-1, 1, params["num_betas"])
+    lambdas = np.geomspace(params["lambda_min"], params["lambda_max"], params["num_lambdas"])
+    times = 0.5 * np.log1p(1 / lambdas)  # decreasing
+
+    eq_samples, eq_exact, eq_orthogonal, traj_samples, group_sizes = [], [], [], [], []
+    for i, n in enumerate(sizes):
+        n = int(n)
+        per_sample_eq, per_sample_traj, size_a = [], [], []
+        for d in range(num_disorder):
+            target = Hopfield.random(n, 2, params["beta"], seed=d)
+            size_a.append(int(np.sum(np.asarray(target.patterns[0] == target.patterns[1]))))
+            draws = np.stack([_equilibrium_overlaps(rng, n, size_a[-1], float(b), params["eq_samples"]) for b in betas], 1)
+            per_sample_eq.append(sc.bootstrap(draws, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
+            k_data, k_path = jax.random.split(jax.random.fold_in(key, i * num_disorder + d))
+            overlaps = _trajectory_overlaps(k_path, target.sample(k_data, params["batch"]), target.patterns,
+                                            target.beta, jnp.asarray(times[::-1]))
+            vector = np.moveaxis(np.asarray(overlaps)[::-1], -1, 0)  # (2, lambdas, batch)
+            per_sample_traj.append(sc.bootstrap(vector, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
+        eq_samples.append(_stack_samples(per_sample_eq))
+        traj_samples.append(_stack_samples(per_sample_traj))
+        eq_exact.append(exact_disorder_average(n, betas))
+        orthogonal = np.array([pair_overlap_moments(n // 2, n - n // 2, float(b)) for b in betas])
+        eq_orthogonal.append(_statistics(orthogonal[:, 0], orthogonal[:, 1], n))
+        group_sizes.append(size_a)
+
+    # disorder averages
+    eq_avg = sc.stack_estimates([_disorder_average(s) for s in eq_samples], NAMES)
+    traj_avg = sc.stack_estimates([_disorder_average(s) for s in traj_samples], NAMES)
+    w = params["beta_window"]
+    eq_fit = sc.fit_order_parameter_collapse(
+        betas, sizes, eq_avg, ((1.0, 0.5, 0.25), (1.0, 0.5, -0.5)),
+        (((1 - w, 1 + w), (0.1, 1.0), (0.0, 0.6)), ((1 - w, 1 + w), (0.1, 1.0), (-1.0, 0.0))), steps, 0)
+    lam_bound = 10 * params["lambda_min"]
+    tr_fit = sc.fit_order_parameter_collapse(
+        lambdas, sizes, traj_avg, ((0.0, 0.5, 0.25), (0.0, 0.5, -0.5)),
+        (((-lam_bound, lam_bound), (0.1, 1.0), (0.0, 0.6)), ((-lam_bound, lam_bound), (0.1, 1.0), (-1.0, 0.0))), steps, 1)
+    small, large = (sc.Estimate(eq_avg["binder"].value[j], eq_avg["binder"].error[j]) for j in (0, -1))
+    beta_x, u_x = sc.binder_crossing_estimate(betas, small, large)
+    limits = sc.hopfield_pair_disorder_binder()
+
+    data = {"size_a": (("n", "disorder"), np.array(group_sizes))}
+    for prefix, avg, dim in (("eq", eq_avg, "beta"), ("traj", traj_avg, "lam")):
+        data[f"{prefix}_binder_of_averages"] = (("n", dim), avg["binder_of_averages"].value)
+        data[f"{prefix}_binder_of_averages_err"] = (("n", dim), avg["binder_of_averages"].error)
+    for name in ("m2", "chi", "binder"):
+        data[f"eq_{name}_sample"] = (("n", "disorder", "beta"), np.stack([s[name].value for s in eq_samples]))
+        data[f"eq_{name}_sample_err"] = (("n", "disorder", "beta"), np.stack([s[name].error for s in eq_samples]))
+        data[f"eq_{name}"] = (("n", "beta"), eq_avg[name].value)
+        data[f"eq_{name}_err"] = (("n", "beta"), eq_avg[name].error)
+        data[f"eq_{name}_exact"] = (("n", "beta"), np.stack([e[name] for e in eq_exact]))
+        data[f"eq_{name}_orthogonal"] = (("n", "beta"), np.stack([e[name] for e in eq_orthogonal]))
+        data[f"traj_{name}_sample"] = (("n", "disorder", "lam"), np.stack([s[name].value for s in traj_samples]))
+        data[f"traj_{name}_sample_err"] = (("n", "disorder", "lam"), np.stack([s[name].error for s in traj_samples]))
+        data[f"traj_{name}"] = (("n", "lam"), traj_avg[name].value)
+        data[f"traj_{name}_err"] = (("n", "lam"), traj_avg[name].error)
+    data["eq_binder_of_averages_exact"] = (("n", "beta"), np.stack([e["binder_of_averages"] for e in eq_exact]))
+    for prefix, fit in (("eq", eq_fit), ("traj", tr_fit)):
+        for k, (med, lo, hi) in fit.items():
+            data[f"{prefix}_{k}"] = ((), med)
+            data[f"{prefix}_{k}_lo"] = ((), lo)
+            data[f"{prefix}_{k}_hi"] = ((), hi)
+    b1 = int(np.argmin(np.abs(betas - 1.0)))
+    data.update({
+        "eq_binder_crossing_beta": ((), float(beta_x.value)), "eq_binder_crossing_beta_err": ((), float(beta_x.error)),
+        "eq_binder_crossing_u4": ((), float(u_x.value)), "eq_binder_crossing_u4_err": ((), float(u_x.error)),
+        "binder_limit_disorder_averaged": ((), limits["sample_averaged"]),
+        "binder_limit_of_averaged_moments": ((), limits["moment_averaged"]),
+        "binder_limit_orthogonal": ((), sc.hopfield_pair_binder(0.0)),
+        "eq_binder_at_beta_1_exact": (("n",), data["eq_binder_exact"][1][:, b1]),
+        "traj_u4_end": (("n",), traj_avg["binder"].value[:, -1]),
+        "traj_u4_end_err": (("n",), traj_avg["binder"].error[:, -1]),
+        "trajectory_beta": ((), params["beta"]),
+    })
+    return xr.Dataset(data, coords={"n": sizes, "disorder": np.arange(num_disorder), "beta": betas, "lam": lambdas,
+                                    "time": (("lam",), times)},
+                      attrs={"control_trajectory": "lambda = alpha^2/sigma^2", "num_patterns": 2})
+
+
+def summary(ds: xr.Dataset) -> str:
+    n = ds.n.values
+    lines = [
+        f"Hopfield K = 2, {ds.sizes['disorder']} disorder samples per N; group sizes N_A/N at the largest N: "
+        + ", ".join(f"{a / n[-1]:.3f}" for a in ds.size_a.values[-1]),
+        "equilibrium (control beta, exact draws per sample, disorder average with its jackknife error):",
+        f"  beta_c = {posterior_text(ds, 'eq_c_c')}   [1];  a = {posterior_text(ds, 'eq_a')}   [0.5]",
+        f"  b_m = {posterior_text(ds, 'eq_b_m')}   [0.25];  b_chi = {posterior_text(ds, 'eq_b_chi')}   [-0.5]",
+        f"  [U4] crossing (N = {n[0]} vs {n[-1]}): beta_x = {float(ds.eq_binder_crossing_beta):.4f} ± "
+        f"{float(ds.eq_binder_crossing_beta_err):.4f}, U4_x = {float(ds.eq_binder_crossing_u4):.4f} ± "
+        f"{float(ds.eq_binder_crossing_u4_err):.4f}",
+        f"  exact [U4] at beta = 1 per N: " + ", ".join(f"{u:.4f}" for u in ds.eq_binder_at_beta_1_exact.values)
+        + f"   [N -> inf: {float(ds.binder_limit_disorder_averaged):.4f}; orthogonal patterns "
+        f"{float(ds.binder_limit_orthogonal):.4f}; U4 of averaged moments {float(ds.binder_limit_of_averaged_moments):.4f}]",
+        f"generative trajectory (beta = {float(ds.trajectory_beta):g}, control lambda = alpha^2/sigma^2):",
+        f"  lambda_c = {posterior_text(ds, 'traj_c_c')}   [0];  a_lambda = {posterior_text(ds, 'traj_a')}   [0.5]",
+        f"  b_m = {posterior_text(ds, 'traj_b_m')}   [0.25];  b_chi = {posterior_text(ds, 'traj_b_chi')}   [-0.5]",
+        "  [U4] at the largest lambda per N: " + ", ".join(
+            f"{u:.3f} ± {e:.3f}" for u, e in zip(ds.traj_u4_end.values, ds.traj_u4_end_err.values)),
+    ]
+    return "\n".join(lines)
+
+
+def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
+    from paper.style import figure
+
+    fig, axes = figure(ncols=2, nrows=2)
+    sizes, betas, lam = ds.n.values, ds.beta.values, ds.lam.values
+    for i, n in enumerate(sizes):
+        line = axes[0, 0].errorbar(betas, ds.eq_binder.values[i], ds.eq_binder_err.values[i], fmt=".", ms=3,
+                                   label=f"N = {n}")
+        axes[0, 0].plot(betas, ds.eq_binder_exact.values[i], "-", lw=0.8, color=line[0].get_color())
+        line = axes[0, 1].errorbar(lam * np.sqrt(n), ds.traj_binder.values[i], ds.traj_binder_err.values[i],
+                                   fmt=".-", ms=3, label=f"N = {n}")
+        c_c, a, b = float(ds.traj_c_c), float(ds.traj_a), float(ds.traj_b_m)
+        m, dm = np.sqrt(ds.traj_m2.values[i]), ds.traj_m2_err.values[i] / (2 * np.sqrt(ds.traj_m2.values[i]))
+        axes[1, 1].errorbar((lam - c_c) * n**a, m * n**b, dm * n**b, fmt=".", ms=3, label=f"N = {n}")
+        c_c, a, b = float(ds.eq_c_c), float(ds.eq_a), float(ds.eq_b_m)
+        m, dm = np.sqrt(ds.eq_m2.values[i]), ds.eq_m2_err.values[i] / (2 * np.sqrt(ds.eq_m2.values[i]))
+        axes[1, 0].errorbar((betas - c_c) * n**a, m * n**b, dm * n**b, fmt=".", ms=3, label=f"N = {n}")
+    for d in range(ds.sizes["disorder"]):
+        axes[0, 1].plot(lam * np.sqrt(sizes[-1]), ds.traj_binder_sample.values[-1, d], "-", lw=0.4, color="0.6")
+    for name, style in (("binder_limit_disorder_averaged", "k-"), ("binder_limit_orthogonal", "k--")):
+        axes[0, 0].axhline(float(ds[name]), color="k", lw=0.6, ls=style[1:])
+    axes[0, 0].set(xlabel=r"$\beta$ (equilibrium; lines: exact disorder average)", ylabel=r"$[U_4]$")
+    axes[0, 1].set(xlabel=r"$\lambda N^{1/2}$ (trajectory; grey: disorder samples, largest $N$)", ylabel=r"$[U_4]$",
+                   xscale="log")
+    axes[1, 0].set(xlabel=rf"$(\beta-{float(ds.eq_c_c):.3g})N^{{{float(ds.eq_a):.3f}}}$",
+                   ylabel=rf"$[\langle|m|^2\rangle]^{{1/2}}N^{{{float(ds.eq_b_m):.3f}}}$")
+    axes[1, 1].set(xlabel=rf"$\lambda N^{{{float(ds.traj_a):.3f}}}$",
+                   ylabel=rf"$[\langle|m_D|^2\rangle]^{{1/2}}N^{{{float(ds.traj_b_m):.3f}}}$", xscale="log")
+    axes[0, 0].legend()
+    fig.savefig(path, dpi=150)
+    fig.savefig(path.with_suffix(".pdf"))

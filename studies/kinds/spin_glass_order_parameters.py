@@ -1,0 +1,174 @@
+"""SK order parameters along the exact generative trajectory, per disorder sample and disorder-averaged.
+
+For D disorder samples J_d (SherringtonKirkpatrick.random(n, β, seed=d), the same J_d at every β) and
+log-spaced times, trajectories are exact forward paths from exact end points s₀ (physics.disorder): denoiser
+magnetisation m_D, end-point overlap q₀, replica overlap q₁₂ = |E[s|x_t]|²/N (exact conditional expectation)
+and sampled replicas q_ab. Per sample: bootstrap over trajectories; disorder averages [·] with jackknife (or
+bootstrap) errors over samples. χ(t) = N Var m_D, U₄(t) of m_D and of q_ab, both as [U₄] and as U₄ of averaged
+moments. Checks against enumeration: as t grows, q_ab → the equilibrium P(q) of each sample (at t_max the
+per-sample differences with the exact ⟨q²⟩ and U₄ are averaged over disorder: *_late_diff_avg); at t → 0,
+χ(t) → N⟨m²⟩ and q₀, q₁₂ → 1; the end points have the equilibrium ⟨m²⟩ and ⟨q²⟩ (pairs of trajectories).
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import jax
+import numpy as np
+import xarray as xr
+
+from models import enumeration
+from models.sk import SherringtonKirkpatrick
+from physics import disorder as dis
+from physics import scaling as sc
+from physics.schedules import make_schedule
+
+DESCRIPTION = "SK order parameters along generation: [q12], [q0], chi, U4 per disorder sample and averaged"
+PARAMS = {
+    "n": (int, 12),
+    "beta": (float, 1.5),
+    "num_disorder": (int, 32),
+    "num_samples": (int, 1024),
+    "t_min": (float, 0.01),
+    "t_max": (float, 4.0),
+    "num_times": (int, 16),
+    "bootstrap": (int, 100),
+    "method": (str, "jackknife"),
+}
+SWEEP = ("beta", "n")
+
+
+def validate(params: dict) -> None:
+    """Impossible values, named, before any compute."""
+    for n in np.atleast_1d(params["n"]):
+        if not 2 <= n <= 20:
+            raise ValueError(f"[params] n must be in [2, 20] (exact enumeration of 2^n states), got {n}")
+    if np.min(params["beta"]) < 0:
+        raise ValueError(f"[params] beta must be >= 0, got {params['beta']}")
+    for name in ("num_disorder", "num_samples", "num_times", "bootstrap"):
+        if params[name] < 2:
+            raise ValueError(f"[params] {name} must be >= 2, got {params[name]}")
+    if not 0 < params["t_min"] < params["t_max"]:
+        raise ValueError(f"[params] need 0 < t_min < t_max, got t_min = {params['t_min']}, t_max = {params['t_max']}")
+    if params["method"] not in dis.METHODS:
+        raise ValueError(f"[params] method must be one of {list(dis.METHODS)}, got {params['method']!r}")
+
+
+def _put(data: dict, name: str, est: dis.Hierarchical, key: str, dims: tuple) -> None:
+    """Per-sample <name>(disorder, *dims) and average <name>_avg(*dims), each with _err."""
+    data[name] = (("disorder",) + dims, est.per_sample[key].value)
+    data[f"{name}_err"] = (("disorder",) + dims, est.per_sample[key].error)
+    data[f"{name}_avg"] = (dims, est.average[key].value)
+    data[f"{name}_avg_err"] = (dims, est.average[key].error)
+
+
+def run(params: dict, key) -> xr.Dataset:
+    n, beta, num = params["n"], params["beta"], params["num_disorder"]
+    times = np.geomspace(params["t_min"], params["t_max"], params["num_times"])
+    couplings = np.stack([SherringtonKirkpatrick.random(n, beta, seed=d).couplings for d in range(num)])
+    op = dis.disorder_order_parameters(key, lambda J: SherringtonKirkpatrick(J, beta), couplings,
+                                       make_schedule("ou"), times, params["num_samples"])
+    op = jax.tree_util.tree_map(np.asarray, op)
+    kw = {"method": params["method"], "num_resamples": params["bootstrap"]}
+    mags = lambda s: sc.magnetization_statistics(s, n)  # noqa: E731
+    overlaps = lambda s: dis.replica_overlap_statistics(s, n)  # noqa: E731
+    means = dis.hierarchical(np.stack([op.q_posterior, op.q_end], 1), lambda s: {"q12": s[:, 0].mean(-1),
+                                                                                 "q0": s[:, 1].mean(-1)}, **kw)
+    m_d = dis.hierarchical(op.m_denoiser, mags, dis.binder_of_averages("m"), **kw)
+    q_ab = dis.hierarchical(op.q_replicas, overlaps, dis.binder_of_averages("q"), **kw)
+    m_end = dis.hierarchical(op.m_end, mags, **kw)
+    q_ends = dis.hierarchical(dis.end_point_pair_overlaps(op.end_points), overlaps, **kw)
+
+    exact = []
+    for J in couplings:
+        th = enumeration.thermodynamics(SherringtonKirkpatrick(J, beta))
+        q = dis.exact_replica_overlap_statistics(th.q_values, th.q_law, n)
+        exact.append((th.m2, sc.exact_moments(th.m_values, th.m_law, n)["binder"], q["q2"], q["binder"]))
+    exact = np.array(exact)
+    exact_avg = dis.disorder_average(dict(zip(("m2", "binder_m", "q2", "binder_q"), exact.T)), method=params["method"])
+
+    data = {}
+    t = ("time",)
+    _put(data, "q12", means, "q12", t)
+    _put(data, "q0", means, "q0", t)
+    _put(data, "chi_m", m_d, "chi", t)
+    _put(data, "binder_m", m_d, "binder", t)
+    _put(data, "q2", q_ab, "q2", t)
+    _put(data, "binder_q", q_ab, "binder", t)
+    _put(data, "m2_end", m_end, "m2", ())
+    _put(data, "q2_ends", q_ends, "q2", ())
+    for name, est in (("binder_m", m_d), ("binder_q", q_ab)):
+        data[f"{name}_of_avg"] = (t, est.average["binder_of_averages"].value)
+        data[f"{name}_of_avg_err"] = (t, est.average["binder_of_averages"].error)
+    for i, name in enumerate(("m2", "binder_m", "q2", "binder_q")):
+        data[f"{name}_exact"] = (("disorder",), exact[:, i])
+        data[f"{name}_exact_avg"] = ((), exact_avg[name].value)
+        data[f"{name}_exact_avg_err"] = ((), exact_avg[name].error)
+    late_diff = {"q2": q_ab.per_sample["q2"].value[:, -1] - exact[:, 2],
+                 "binder_q": q_ab.per_sample["binder"].value[:, -1] - exact[:, 3]}
+    late = dis.disorder_average(late_diff, method=params["method"])
+    for name, est in late.items():
+        data[f"{name}_late_diff_avg"] = ((), est.value)
+        data[f"{name}_late_diff_avg_err"] = ((), est.error)
+    data["n_spins"] = ((), n)
+    return xr.Dataset(data, coords={"disorder": np.arange(num), "time": times},
+                      attrs={"disorder_error": params["method"], "sample_error": "bootstrap over trajectories"})
+
+
+def summary(ds: xr.Dataset) -> str:
+    from paper.style import sweep_panels
+
+    def pm(one, name, **sel):
+        v = one[name].sel(**sel) if sel else one[name]
+        e = one[f"{name}_err"].sel(**sel) if sel else one[f"{name}_err"]
+        return f"{float(v):.4f} ± {float(e):.4f}"
+
+    lines = []
+    for label, one in sweep_panels(ds, "q12", ("disorder", "time")):
+        first, last = float(one.time[0]), float(one.time[-1])
+        n = float(one.n_spins)
+        lines += [
+            f"{label or 'SK'} (D = {one.disorder.size}):",
+            f"  t = {first:g}: [q12] = {pm(one, 'q12_avg', time=first)}, [q0] = {pm(one, 'q0_avg', time=first)}, "
+            f"[chi] = {pm(one, 'chi_m_avg', time=first)} vs N[<m^2>] = {n * float(one.m2_exact_avg):.4f}",
+            f"  t = {last:g}: [<q_ab^2>] = {pm(one, 'q2_avg', time=last)} vs exact [<q^2>] = "
+            f"{pm(one, 'q2_exact_avg')}; "
+            f"[U4(q)] = {pm(one, 'binder_q_avg', time=last)} vs exact {pm(one, 'binder_q_exact_avg')}; "
+            f"U4 of [moments] = {pm(one, 'binder_q_of_avg', time=last)}",
+            f"  t = {last:g}, paired with the exact value per sample: "
+            f"[<q_ab^2> - <q^2>] = {pm(one, 'q2_late_diff_avg')}, "
+            f"[U4(q) - U4_exact] = {pm(one, 'binder_q_late_diff_avg')}",
+            f"  end points: [<m^2>] = {pm(one, 'm2_end_avg')} vs exact {float(one.m2_exact_avg):.4f}; "
+            f"[<q^2>] (pairs) = {pm(one, 'q2_ends_avg')} vs exact {float(one.q2_exact_avg):.4f}",
+        ]
+    return "\n".join(lines)
+
+
+def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
+    from paper.style import figure, sweep_panels
+
+    fig, axes = figure(ncols=2, nrows=2)
+    panels = (
+        (axes[0, 0], (("q12", r"$[q_{12}]$", "-"), ("q0", r"$[q_0]$", "--")), r"overlap"),
+        (axes[0, 1], (("chi_m", r"$\chi = N\,\mathrm{Var}\,m_D$", "-"),), r"$\chi(t)$"),
+        (axes[1, 0], (("binder_m", r"$U_4(m_D)$", "-"), ("binder_q", r"$U_4(q_{ab})$", "--")), r"$[U_4](t)$"),
+        (axes[1, 1], (("q2", r"$[\langle q_{ab}^2\rangle]$", "-"),), r"$[\langle q_{ab}^2\rangle](t)$"),
+    )
+    for i, (label, one) in enumerate(sweep_panels(ds, "q12", ("disorder", "time"))):
+        color = f"C{i}"
+        t = one.time.values
+        for ax, curves, _ in panels:
+            for name, text, style in curves:
+                ax.plot(t, one[name].values.T, color=color, lw=0.3, alpha=0.4, ls=style)
+                ax.errorbar(t, one[f"{name}_avg"], one[f"{name}_avg_err"], color=color, ls=style, marker=".", ms=3,
+                            label=f"{text} {label}")
+        axes[1, 1].axhline(float(one.q2_exact_avg), color=color, lw=0.6, ls=":")
+        axes[1, 0].axhline(float(one.binder_q_exact_avg), color=color, lw=0.6, ls=":")
+    for ax, _, ylabel in panels:
+        ax.set_xscale("log")
+        ax.set_xlabel("$t$")
+        ax.set_ylabel(ylabel)
+        ax.legend()
+    fig.savefig(path, dpi=150)
+    fig.savefig(path.with_suffix(".pdf"))
