@@ -5,6 +5,7 @@ import jax
 import numpy as np
 import pytest
 import scipy.integrate
+import scipy.optimize
 import scipy.stats
 
 from models.curie_weiss import CurieWeiss
@@ -111,3 +112,37 @@ def test_secondary_minimum_times_on_tilted_double_well():
     assert np.isnan(fp.secondary_minimum_times(times[::-1], q, v[::-1]).appear)  # starts with two minima
     with pytest.raises(ValueError, match="shape"):
         fp.secondary_minimum_times(times, q, v.T)
+
+
+def _small_t_inflection_limit():
+    """q′* of the t → 0 limit law in q′ = a²q/Δ_t: with x_t = a x₀′ + √Δ_t ξ, Z(q) of the module docstring gives
+    V = ½ ln q′ + q′/2 − E_ξ ln cosh(ξ√q′) + const + O(t) (p₀(x₀′ ± √q) → p₀(x₀′), the O(√t) term odd in ξ), so
+    V″ = 0 ⇔ E[y tanh y − y² sech² y] = 2, y = ξ√q′ (one root)."""
+
+    def excess(qp):
+        def f(xi):
+            y = xi * np.sqrt(qp)
+            return (y * np.tanh(y) - (y / np.cosh(y)) ** 2) * scipy.stats.norm.pdf(xi)
+
+        return scipy.integrate.quad(f, -12, 12, epsabs=1e-13)[0] - 2.0
+
+    return scipy.optimize.brentq(excess, 1.0, 50.0, xtol=1e-12)
+
+
+def test_gmm_fig11_times_have_one_inflection_point_on_the_small_t_scaling():
+    """Yu & Huang Fig. 11 (μ = σ = 1, t = 0.42, 0.015, 0.01): V″ changes sign once on q ∈ (0, 12] at each time
+    (concave below, convex above; no additional inflection points as t → 0). The one at small t sits at
+    q* = q′* Δ_t/a², q′* ≈ 8.26 from the limit law (scipy quad, independent of the Gauss–Hermite quadrature and
+    autodiff), with a relative deviation O(t): below 2t, and shrinking by ≈ 0.015/0.01 = 1.5 between the two
+    times (a √t law would give 1.22, t² 2.25)."""
+    q = np.geomspace(1e-3, 12.0, 800)
+    found = {}
+    for t in (0.42, 0.015, 0.01):
+        d2 = jax.jit(lambda qq, t=t: fp.gmm_franz_parisi_derivatives(qq, t)[2])(q)
+        found[t] = fp.inflection_points(q, np.asarray(d2))
+        assert found[t].size == 1, (t, found[t])
+    assert 4.5 < found[0.42][0] < 4.9  # far from the small-t law (10.9 there): p₀ shapes V at t = 0.42
+    limit = _small_t_inflection_limit()
+    dev = {t: found[t][0] / (limit * np.expm1(2 * t)) - 1 for t in (0.015, 0.01)}
+    assert all(abs(d) < 2 * t for t, d in dev.items()), dev
+    assert 1.3 < dev[0.015] / dev[0.01] < 1.7, dev

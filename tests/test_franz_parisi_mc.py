@@ -5,6 +5,7 @@ histograms; and a comparison that must fail (a wrong β)."""
 import jax
 import numpy as np
 import pytest
+import scipy.stats
 
 from models.curie_weiss import CurieWeiss
 from models.sk import SherringtonKirkpatrick
@@ -88,3 +89,73 @@ def test_umbrella_rejects_bad_input():
                                       num_groups=2)
     with pytest.raises(ValueError, match="±1"):
         fp.umbrella_overlap_potential(jax.random.PRNGKey(0), target, 0.5 * s_ref, x, ALPHA, SIGMA)
+
+
+NUM_LEVELS, NUM_GROUPS = 13, 16
+
+
+@pytest.fixture(scope="module")
+def sk_quenched():
+    """Five disorder draws (s′_d, x_d) at one noise level, SK N = 12, β = 1.5; the same draws enumerated."""
+    target = SherringtonKirkpatrick.random(12, 1.5, seed=1)
+    res = fp.quenched_umbrella_potential(jax.random.PRNGKey(0), target, ALPHA, SIGMA, 5, chains_per_window=32,
+                                         num_groups=NUM_GROUPS, num_sweeps=200, burn_in=200)
+    return target, res
+
+
+def _enumerated_quenched(target, res):
+    return fp.quenched_average(-np.asarray(fp.enumerated_overlap_log_probs(target, res.references, res.x, ALPHA,
+                                                                           SIGMA)) / target.n)
+
+
+def test_quenched_umbrella_matches_enumeration_on_the_same_disorder(sk_quenched):
+    """Quenched mean over 5 draws against the enumeration of the same draws, at each of the 13 levels, in units of
+    mc_error (Monte-Carlo errors only: the disorder is common). Each ε_d comes from 16 chain groups (15 degrees
+    of freedom), so z is Student-t with the Welch–Satterthwaite ν = (Σε²)²/Σ(ε⁴/15); the threshold is its
+    two-sided quantile at a family-wise false-alarm rate 10⁻³, Bonferroni over the 13 levels, at the smallest ν
+    over levels (ν ≈ 28, threshold ≈ 4.6 here)."""
+    target, res = sk_quenched
+    exact = _enumerated_quenched(target, res)
+    assert res.potentials.shape == (5, NUM_LEVELS) and np.all(res.mean.count == 5)
+    assert np.all(np.isfinite(res.mean.mc_error)) and np.all(res.mean.mc_error > 0)
+    nu = np.sum(res.errors**2, 0) ** 2 / np.sum(res.errors**4 / (NUM_GROUPS - 1), 0)
+    threshold = scipy.stats.t.ppf(1 - 1e-3 / (2 * NUM_LEVELS), nu.min())
+    z = (res.mean.value - exact.value) / res.mean.mc_error
+    assert np.max(np.abs(z)) < threshold, (z, threshold)
+    # the disorder spread dominates the total error of the quenched mean: ≫ the Monte-Carlo part
+    assert np.all(res.mean.error > 5 * res.mean.mc_error)
+
+
+def test_quenched_comparison_can_fail(sk_quenched):
+    """The same quenched mean against the enumeration of β = 1.0 on the same draws is rejected (|z| ≫ 10)."""
+    target, res = sk_quenched
+    wrong = _enumerated_quenched(SherringtonKirkpatrick(target.couplings, 1.0), res)
+    assert np.max(np.abs((res.mean.value - wrong.value) / res.mean.mc_error)) > 10
+
+
+def test_quenched_average_formulas_and_missing_levels():
+    """Hand-computed mean, s/√D, √(Σε²)/D; a NaN (unvisited) level is counted out, not averaged as +inf."""
+    v = np.array([[1.0, 2.0, np.nan], [3.0, np.inf, np.nan], [5.0, 4.0, 7.0]])
+    e = np.array([[0.1, 0.2, np.nan], [0.2, np.nan, np.nan], [0.2, 0.3, 0.4]])
+    out = fp.quenched_average(v, e)
+    np.testing.assert_array_equal(out.count, [3, 2, 1])
+    np.testing.assert_allclose(out.value, [3.0, 3.0, 7.0])
+    np.testing.assert_allclose(out.error[:2], [2 / np.sqrt(3), 1.0])  # s² = 4, 2
+    assert np.isnan(out.error[2])  # one sample: no spread
+    np.testing.assert_allclose(out.mc_error, [0.3 / 3, np.sqrt(0.13) / 2, 0.4])
+    assert np.all(np.isnan(fp.quenched_average(np.full((2, 1), np.nan)).value))
+
+
+def test_quenched_umbrella_rejects_bad_input():
+    target, s_ref, x = _problem(n=6)
+    key = jax.random.PRNGKey(0)
+    with pytest.raises(ValueError, match="together"):
+        fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA, references=s_ref[None])
+    with pytest.raises(ValueError, match="num_disorder is required"):
+        fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA)
+    with pytest.raises(ValueError, match="shape"):
+        fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA, references=s_ref, x=x)
+    with pytest.raises(ValueError, match="num_disorder"):
+        fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA, 3, references=s_ref[None], x=x[None])
+    with pytest.raises(ValueError, match="reference_sampler"):
+        fp.sample_disorder(key, target, ALPHA, SIGMA, 2, reference_sampler=lambda k, m: s_ref)

@@ -68,7 +68,11 @@ def run(params: dict, key) -> xr.Dataset:
     gmm_t = np.array(params["gmm_times"], float)
     rows = [np.asarray(fp.gmm_franz_parisi_derivatives(q1, float(t), params["mu"], params["sigma"])) for t in gmm_t]
     v, v1, v2 = (np.stack([r[i] for r in rows]) for i in range(3))
-    inflections = np.array([len(fp.inflection_points(q1, d2)) for d2 in v2])
+    found = [fp.inflection_points(q1, d2) for d2 in v2]
+    inflections = np.array([f.size for f in found])
+    inflection_q = np.full((gmm_t.size, max(1, inflections.max())), np.nan)
+    for i, f in enumerate(found):
+        inflection_q[i, : f.size] = f
     # Curie–Weiss along the trajectory
     n = params["n"]
     target = CurieWeiss(n, params["beta"])
@@ -88,6 +92,7 @@ def run(params: dict, key) -> xr.Dataset:
             "gmm_dv": (("gmm_time", "q_gmm"), v1),
             "gmm_d2v": (("gmm_time", "q_gmm"), v2),
             "gmm_inflections": (("gmm_time",), inflections),
+            "gmm_inflection_q": (("gmm_time", "inflection"), inflection_q),
             "spin_v": (("time", "q_spin"), np.stack([np.interp(Q_SPIN, q, r) for r in vals])),
             "spin_v_err": (("time", "q_spin"), np.stack([np.interp(Q_SPIN, q, r) for r in errs])),
             "class_gap": (("time",), gap),
@@ -107,8 +112,10 @@ def _runs(ds):
 
 def summary(ds: xr.Dataset) -> str:
     flat, swept = _runs(ds)
-    lines = ["1-D mixture: inflection points of V(q) at t = " + ", ".join(
-        f"{t:g}: {int(c)}" for t, c in zip(flat.gmm_time.values, flat.isel(run=0).gmm_inflections.values))]
+    first = flat.isel(run=0)
+    lines = ["1-D mixture: inflection points of V(q) at t = " + "; ".join(
+        f"{t:g}: {int(c)} (q = {', '.join(f'{x:.3f}' for x in qs[np.isfinite(qs)])})"
+        for t, c, qs in zip(first.gmm_time.values, first.gmm_inflections.values, first.gmm_inflection_q.values))]
     for i in range(flat.sizes["run"]):
         one = flat.isel(run=i)
         label = f"n={one.n.item()}" if swept else ""
