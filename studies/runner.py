@@ -198,15 +198,26 @@ def status(study: Study, out: pathlib.Path) -> tuple[int, int]:
     return sum(_chunk_path(study, out, p).exists() for p in points), len(points)
 
 
-def provenance(study: Study, wall_time: float) -> dict[str, Any]:
-    import jax
+def source_revision() -> str:
+    """The git commit of the package source, with "+dirty" when tracked files differ from it; "unknown"
+    outside a git checkout. Taken when a chunk is computed, so that results name the code that made them."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=STUDIES_DIR, capture_output=True, text=True, timeout=10).stdout.strip()
 
     try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=STUDIES_DIR, capture_output=True, text=True, timeout=10
-        ).stdout.strip()
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(commit) and bool(git("status", "--porcelain", "--untracked-files=no"))
     except (OSError, subprocess.SubprocessError):
-        commit = ""
+        return "unknown"
+    return (commit + ("+dirty" if dirty else "")) if commit else "unknown"
+
+
+def provenance(study: Study, wall_time: float, revisions: list[str] | None = None) -> dict[str, Any]:
+    """Attributes of a combined result. revisions: the source revisions its chunks were computed with (more
+    than one when a resumed run spans code changes; they are all listed)."""
+    import jax
+
+    commit = ",".join(sorted(set(revisions))) if revisions else source_revision()
     device = jax.devices()[0]
     return {
         "study": study.name,
@@ -216,7 +227,7 @@ def provenance(study: Study, wall_time: float) -> dict[str, Any]:
         "config": json.dumps(study.params, sort_keys=True),
         "seed": study.seed,
         "package_version": PACKAGE_VERSION,
-        "git_commit": commit or "unknown",
+        "git_commit": commit,
         "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
         "jax_version": jax.__version__,
         "python": platform.python_version(),
@@ -288,6 +299,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     process, processes = split
     mine = [index for index in range(len(points)) if index % processes == process]
     started = time.time()
+    revision = source_revision()
     key = jax.random.PRNGKey(study.seed)
     if processes == 1:  # with several writers, a .tmp file may belong to a live process
         for stale in (output_dir(study, out) / "chunks").glob("*.tmp*"):  # left by a killed writer
@@ -300,7 +312,8 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
             if not path.exists():
                 ds = study.module.run(dict(point), jax.random.fold_in(key, index))
                 ds = ds.expand_dims({name: [point[name]] for name in study.swept if name not in ds.dims})
-                ds.attrs.update({"chunk_id": chunk_id(study, point), "chunk_params": json.dumps(point, sort_keys=True)})
+                ds.attrs.update({"chunk_id": chunk_id(study, point), "chunk_params": json.dumps(point, sort_keys=True),
+                                 "chunk_git_commit": revision})
                 write_atomic(ds, path)
             bar.update(1)
     if process != 0:
@@ -316,9 +329,10 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     chunks = [xr.load_dataset(_chunk_path(study, out, p), engine="h5netcdf") for p in points]
     # attributes that every chunk shares (a kind's notes on its variables) are kept; chunk ids are not
     combined = xr.combine_by_coords(chunks, compat="no_conflicts", combine_attrs="drop_conflicts") if study.swept else chunks[0]
-    for name in ("chunk_id", "chunk_params"):
+    revisions = [str(c.attrs.get("chunk_git_commit", "unknown")) for c in chunks]
+    for name in ("chunk_id", "chunk_params", "chunk_git_commit"):
         combined.attrs.pop(name, None)
-    combined.attrs.update(provenance(study, time.time() - started))
+    combined.attrs.update(provenance(study, time.time() - started, revisions))
     directory = output_dir(study, out)
     write_atomic(combined, directory / f"{study.name}.nc")
     study.module.plot(combined, directory / f"{study.name}.png")

@@ -73,6 +73,16 @@ def test_sweep_runs_in_chunks_with_provenance_and_reuses_them(tmp_path):
     changed = runner.load(str(write(tmp_path, TINY.format(beta="[0.5, 1.5]").replace("seed = 3", "seed = 4"))))
     assert runner.status(changed, tmp_path / "out") == (0, 2)  # a changed config never reuses chunks
 
+    # provenance names the code each chunk was computed with; a resume across a code change lists both
+    assert ds.attrs["git_commit"] == runner.source_revision()
+    first = chunks[0]
+    reread = xr.load_dataset(first, engine="h5netcdf")
+    reread.attrs["chunk_git_commit"] = "0123abc+dirty"
+    runner.write_atomic(reread, first)
+    mixed = runner.run(study, tmp_path / "out", progress=False)
+    assert mixed.attrs["git_commit"] == ",".join(sorted({"0123abc+dirty", runner.source_revision()}))
+    assert "chunk_git_commit" not in mixed.attrs
+
 
 def test_swept_strings_of_different_lengths_survive_saving(tmp_path):
     """Chunks read back carry their string width as encoding; the combined file must not inherit the first
