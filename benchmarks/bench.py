@@ -127,7 +127,7 @@ def bench_cw(n: int, batch: int) -> dict:
     }
 
 #: (nodes per saddle window, nodes per gap, Newton steps) compared by bench_cw_quadrature; the first is the default.
-CW_QUADRATURE_SETTINGS = [(24, 12, 16), (16, 8, 16), (12, 8, 16), (12, 8, 10), (8, 6, 10)]
+CW_QUADRATURE_SETTINGS = [(24, 12, 16), (24, 12, 12), (24, 12, 10), (16, 8, 16), (12, 8, 16), (12, 8, 10), (8, 6, 10)]
 CW_QUADRATURE_REFERENCE = (64, 32, 32)  # evaluated in float64
 CW_QUADRATURE_BETAS = (0.5, 1.0, 1.2, 2.0)
 CW_QUADRATURE_SNRS = (1e-3, 0.05, 1.0, 20.0)  # α²/σ² of the OU process: α = e^{-t}, σ² = 1 − e^{-2t}
