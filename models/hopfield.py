@@ -94,27 +94,21 @@ class Hopfield:
         """β/(2N) Σ_μ (ξ^μ·s)² + h Σ s."""
         return -self.beta * self.energy(s) + self.h * jnp.sum(s, axis=-1)
 
-    def curie_weiss_groups(self) -> tuple[tuple[np.ndarray, CurieWeiss], ...]:
-        """K ≤ 2 at h = 0: the independent Curie–Weiss models of the gauge τ = ξ¹ ⊙ s (module doc), as
-        (indices of the group's spins, CurieWeiss(N_G, β_G)) with β_G = Kβ N_G/N; empty groups are left out."""
-        if self.num_patterns > 2 or not is_concrete(self.patterns, self.beta):
-            raise ValueError(f"Curie–Weiss groups exist for K <= 2 concrete patterns, got K = {self.num_patterns}")
-        xi = np.asarray(self.patterns)
-        same = np.all(xi == xi[0], axis=0)
-        groups = (np.flatnonzero(same), np.flatnonzero(~same))
-        k, beta = self.num_patterns, float(self.beta)
-        return tuple((g, CurieWeiss(len(g), k * beta * len(g) / self.n)) for g in groups if len(g))
+    @property
+    def group_sizes(self) -> tuple[int, int]:
+        """K = 2: (N_A, N_B) with N_A = #{i : ξ¹_i = ξ²_i}, the sizes of the two Curie–Weiss groups (module doc)."""
+        if self.num_patterns != 2 or not is_concrete(self.patterns):
+            raise ValueError(f"group_sizes needs K = 2 concrete patterns, got K = {self.num_patterns}")
+        size_a = int(np.sum(np.asarray(self.patterns[0] == self.patterns[1])))
+        return size_a, self.n - size_a
 
     def overlap_moments(self) -> tuple[float, float]:
         """Exact ⟨|m|²⟩, ⟨|m|⁴⟩ of the overlap vector m_μ = ξ^μ·s/N for K ≤ 2 at h = 0 (`pair_overlap_moments`)."""
-        sizes = [len(index) for index, _ in self.curie_weiss_groups()]
-        if float(self.h) != 0.0:
-            raise ValueError(f"overlap_moments needs h = 0, got h = {float(self.h)}")
+        if self.num_patterns > 2 or not is_concrete(self.beta, self.h) or float(self.h) != 0.0:
+            raise ValueError(f"overlap_moments needs K <= 2 and h = 0, got K = {self.num_patterns}, h = {self.h}")
         if self.num_patterns == 1:
-            m2, m4 = _magnetization_moments(self.n, float(self.beta))
-            return m2, m4
-        return pair_overlap_moments(sizes[0], self.n - sizes[0], float(self.beta)) if len(sizes) == 2 else \
-            pair_overlap_moments(self.n, 0, float(self.beta))
+            return _magnetization_moments(self.n, float(self.beta))
+        return pair_overlap_moments(*self.group_sizes, float(self.beta))
 
     def sample(self, key: Array, num: int) -> Array:
         """Exact samples, shape (num, n): two Curie–Weiss samplers for K ≤ 2 at h = 0 (any n), else enumeration
@@ -132,7 +126,8 @@ class Hopfield:
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x]: Curie–Weiss through the gauge map for K = 1, two masked Curie–Weiss
         Hubbard–Stratonovich integrals for K = 2 (any n, also under vmap over patterns), enumeration for K ≥ 3
-        (module doc)."""
+        (module doc). Each masked integral runs over all n entries, twice the work of splitting the spins, so
+        that one compilation serves every pattern pair."""
         if self.num_patterns > 2:
             return enumeration.posterior_mean(self.log_weight, self.n, x, alpha, sigma, self.chunk_size)
         check_noise_level(alpha, sigma)

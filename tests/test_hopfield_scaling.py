@@ -76,3 +76,5 @@ def test_overlap_moments_equal_enumeration():
         Hopfield.random(10, 2, 1.2, h=0.1).overlap_moments()
     with pytest.raises(ValueError, match="K <= 2"):
         Hopfield.random(10, 3, 1.2).overlap_moments()
+    with pytest.raises(ValueError, match="K = 2"):
+        Hopfield.random(10, 3, 1.2).group_sizes

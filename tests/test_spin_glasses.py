@@ -98,8 +98,7 @@ def test_hopfield_two_patterns_split_into_curie_weiss_groups(seed):
         np.testing.assert_allclose(vmapped[i], exact, atol=1e-9)
 
     hop = Hopfield.random(9, 2, 1.3, seed=seed)
-    sizes = sorted(len(index) for index, _ in hop.curie_weiss_groups())
-    assert sum(sizes) == 9
+    assert sum(hop.group_sizes) == 9
     samples = np.asarray(hop.sample(jax.random.key(seed), 40_000))
     overlaps = samples @ np.asarray(hop.patterns).T / 9
     states = np.asarray(spin_states(9), float)

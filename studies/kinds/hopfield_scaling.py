@@ -127,7 +127,7 @@ def run(params: dict, key) -> xr.Dataset:
         per_sample_eq, per_sample_traj, size_a = [], [], []
         for d in range(num_disorder):
             target = Hopfield.random(n, 2, params["beta"], seed=d)
-            size_a.append(int(np.sum(np.asarray(target.patterns[0] == target.patterns[1]))))
+            size_a.append(target.group_sizes[0])
             draws = np.stack([_equilibrium_overlaps(rng, n, size_a[-1], float(b), params["eq_samples"]) for b in betas], 1)
             per_sample_eq.append(sc.bootstrap(draws, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
             k_data, k_path = jax.random.split(jax.random.fold_in(key, i * num_disorder + d))
