@@ -159,3 +159,21 @@ def test_quenched_umbrella_rejects_bad_input():
         fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA, 3, references=s_ref[None], x=x[None])
     with pytest.raises(ValueError, match="reference_sampler"):
         fp.sample_disorder(key, target, ALPHA, SIGMA, 2, reference_sampler=lambda k, m: s_ref)
+
+
+def test_study_kind_sk_quenched_part():
+    """The franz_parisi study's Monte-Carlo part (SK N = 10, parallel-tempering references) agrees with the
+    enumeration of the same draws, and validate() requires mc_n to be one of the swept n (the hosting chunk)."""
+    from studies.kinds import franz_parisi as kind
+
+    params = {name: default for name, (_, default) in kind.PARAMS.items()}
+    params.update(n=[10, 20], mc_n=10, mc_times=[0.5], mc_disorder=3, mc_chains=8, mc_groups=4, mc_sweeps=100,
+                  mc_pt_sweeps=300)
+    kind.validate(params)
+    data, coords = kind._sk_quenched(params, jax.random.PRNGKey(0))  # float64 (conftest)
+    assert coords["mc_q"].shape == (11,) and data["mc_v"][1].shape == (1, 11)
+    assert np.all(data["mc_count"][1] == 3) and 0 < data["mc_pt_swap_min"][1] <= 1
+    assert data["mc_enum_max_z"][1][0] < 5.0, data["mc_enum_max_z"]
+    assert -1 <= data["mc_q_global"][1][0] <= 1
+    with pytest.raises(ValueError, match="mc_n"):
+        kind.validate({**params, "mc_n": 12})
