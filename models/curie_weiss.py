@@ -97,9 +97,7 @@ class CurieWeiss:
 
     def magnetization_log_probs(self) -> Array:
         """ln P(M) for M = −N, −N+2, …, N (index k = number of up spins): ln C(N,k) + βM²/(2N) + hM − ln Z."""
-        k = jnp.arange(self.n + 1, dtype=self.beta.dtype)
-        M = 2 * k - self.n
-        logp = log_binomial(self.n, k) + self.beta * M**2 / (2 * self.n) + self.h * M
+        logp = _up_count_log_weights(self.n, jnp.arange(self.n + 1, dtype=self.beta.dtype), self.beta, self.h)
         return logp - jax.nn.logsumexp(logp)
 
     def magnetization_law(self) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +126,12 @@ class CurieWeiss:
         return jnp.where(self.beta > 0, out, jnp.tanh(u)).reshape(x.shape)
 
 
+def _up_count_log_weights(n, k: Array, beta: Array, h: Array) -> Array:
+    """ln C(n, k) + β M²/(2n) + h M with M = 2k − n: the unnormalised log-probability of k up spins."""
+    M = 2 * k - n
+    return log_binomial(n, k) + beta * M**2 / (2 * n) + h * M
+
+
 @functools.partial(jax.jit, static_argnums=(1,))
 def masked_sample(key: Array, num: int, beta: Array, h: Array, mask: Array) -> Array:
     """Exact Curie–Weiss samples on the n = Σ mask spins a 0/1 mask (length L) selects, at (β, h) for that n:
@@ -138,8 +142,7 @@ def masked_sample(key: Array, num: int, beta: Array, h: Array, mask: Array) -> A
     mask = jnp.asarray(mask, dtype)
     n = jnp.sum(mask)
     k = jnp.arange(mask.shape[-1] + 1, dtype=dtype)
-    M = 2 * k - n
-    log_p = jnp.where(k <= n, log_binomial(n, k) + beta * M**2 / (2 * jnp.maximum(n, 1)) + h * M, -jnp.inf)
+    log_p = jnp.where(k <= n, _up_count_log_weights(jnp.maximum(n, 1), k, beta, h), -jnp.inf)
     k_m, k_perm = jax.random.split(key)
     ups = jax.random.categorical(k_m, log_p, shape=(num,))
     keys = jnp.where(mask > 0, jax.random.uniform(k_perm, (num, mask.shape[-1]), dtype), 2.0)

@@ -118,7 +118,7 @@ class Hopfield:
         same = (self.patterns[-1] == self.patterns[0]).astype(self.patterns.dtype)
         tau = jnp.zeros((num, self.n), self.patterns.dtype)
         for i, mask in enumerate((same, 1 - same)):
-            beta_group = self.num_patterns * self.beta * jnp.sum(mask) / self.n
+            beta_group = group_beta(self.beta, jnp.sum(mask), self.n, self.num_patterns)
             group = masked_sample(jax.random.fold_in(key, i), num, beta_group, 0.0, mask).astype(tau.dtype)
             tau = jnp.where(mask > 0, group, tau)
         return self.patterns[0] * tau
@@ -141,11 +141,16 @@ class Hopfield:
             tau_mean = jnp.zeros_like(tau_field)
             for mask in (same, 1 - same):
                 size = jnp.sum(mask)
-                beta_group = 2 * self.beta * size / self.n
+                beta_group = group_beta(self.beta, size, self.n)
                 group_mean = hubbard_stratonovich_mean(tau_field, beta_group, jnp.maximum(size, 1), mask=mask)
                 group_mean = jnp.where(beta_group > 0, group_mean, jnp.tanh(tau_field))
                 tau_mean = jnp.where(mask > 0, group_mean, tau_mean)
         return (xi * tau_mean).reshape(x.shape)
+
+
+def group_beta(beta, size, n, num_patterns: int = 2):
+    """β_G = Kβ N_G/N: the Curie–Weiss coupling of a group of N_G spins (module doc; K = 1: one group, β_G = β)."""
+    return num_patterns * beta * size / n
 
 
 def _magnetization_moments(n: int, beta: float) -> tuple[float, float]:
@@ -164,7 +169,7 @@ def pair_overlap_moments(size_a: int, size_b: int, beta: float) -> tuple[float, 
     check_positive_int("size_a + size_b", n)
     moments = []
     for size in (size_a, size_b):
-        m2, m4 = _magnetization_moments(size, 2 * beta * size / n)
+        m2, m4 = _magnetization_moments(size, group_beta(beta, size, n))
         moments.append((size**2 * m2, size**4 * m4))
     (xa, xa2), (xb, xb2) = moments
     return 2 * (xa + xb) / n**2, 4 * (xa2 + xb2 + 2 * xa * xb) / n**4

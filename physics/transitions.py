@@ -179,11 +179,18 @@ def forward_observable(key: Array, target: Any, schedule: Schedule, times: Array
     target; shape (len(times), batch). s₀ is the end point of the equivalent reverse trajectory."""
     check_positive_int("batch", batch)
     k_data, k_path = jax.random.split(key)
-    s = target.sample(k_data, batch)
-    path = forward_path(k_path, s, schedule, times)
+    return observe_along_path(k_path, target, target.sample(k_data, batch), schedule, times, observable)
+
+
+def observe_along_path(key: Array, target: Any, s0: Array, schedule: Schedule, times: Array,
+                       observable: Callable[[Array, Array, Array], Array]) -> Array:
+    """observable(s₀, x_t, E[s | x_t]) along one exact forward path from each given end point s₀ (batch, n);
+    shape (len(times), ...). Pure in (key, target, s0, times), so it can be jitted with the target as an
+    argument: one compilation then serves every disorder sample of a given size."""
+    path = forward_path(key, s0, schedule, times)
 
     def one(x, t):
-        return observable(s, x, target.posterior_mean(x, schedule.alpha(t), schedule.sigma(t)))
+        return observable(s0, x, target.posterior_mean(x, schedule.alpha(t), schedule.sigma(t)))
 
     return jax.lax.map(lambda xt: one(*xt), (path, jnp.asarray(times)))
 

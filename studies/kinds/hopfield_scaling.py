@@ -34,7 +34,7 @@ import scipy.stats
 import xarray as xr
 
 from models.curie_weiss import CurieWeiss
-from models.hopfield import Hopfield, pair_overlap_moments
+from models.hopfield import Hopfield, group_beta, pair_overlap_moments
 from physics import disorder
 from physics import scaling as sc
 from physics import transitions as tr
@@ -88,17 +88,13 @@ def _disorder_average(per_sample: dict[str, sc.Estimate]) -> dict[str, sc.Estima
 
 
 @jax.jit
-def _trajectory_overlaps(key, s0, patterns, beta, times):
-    """Overlaps ξ^μ·E[s | x_t]/N along exact forward paths from the end points s0, shape (times, batch, 2); one
-    compilation per N serves every disorder sample (patterns are an argument)."""
-    target = Hopfield(patterns, beta)
-    schedule = make_schedule("ou")
-    path = tr.forward_path(key, s0, schedule, times)
+def _trajectory_overlaps(key, target, s0, times):
+    """Overlaps ξ^μ·E[s | x_t]/N along exact forward paths from the end points s0, shape (times, batch, 2); the
+    target is an argument, so one compilation per N serves every disorder sample."""
+    def overlaps(s0, x, denoised):
+        return denoised @ target.patterns.T / target.n
 
-    def one(x, t):
-        return target.posterior_mean(x, schedule.alpha(t), schedule.sigma(t)) @ patterns.T / patterns.shape[-1]
-
-    return jax.lax.map(lambda xt: one(*xt), (path, times))
+    return tr.observe_along_path(key, target, s0, make_schedule("ou"), times, overlaps)
 
 
 def _equilibrium_overlaps(rng, n: int, size_a: int, beta: float, num: int) -> np.ndarray:
@@ -108,7 +104,7 @@ def _equilibrium_overlaps(rng, n: int, size_a: int, beta: float, num: int) -> np
         if size == 0:
             group_m.append(np.zeros(num))
             continue
-        m, p = CurieWeiss(size, 2 * beta * size / n).magnetization_law()
+        m, p = CurieWeiss(size, group_beta(beta, size, n)).magnetization_law()
         group_m.append(size * rng.choice(m, size=num, p=p))
     return np.stack([group_m[0] + group_m[1], group_m[0] - group_m[1]]) / n
 
@@ -131,8 +127,8 @@ def run(params: dict, key) -> xr.Dataset:
             draws = np.stack([_equilibrium_overlaps(rng, n, size_a[-1], float(b), params["eq_samples"]) for b in betas], 1)
             per_sample_eq.append(sc.bootstrap(draws, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
             k_data, k_path = jax.random.split(jax.random.fold_in(key, i * num_disorder + d))
-            overlaps = _trajectory_overlaps(k_path, target.sample(k_data, params["batch"]), target.patterns,
-                                            target.beta, jnp.asarray(times[::-1]))
+            overlaps = _trajectory_overlaps(k_path, target, target.sample(k_data, params["batch"]),
+                                            jnp.asarray(times[::-1]))
             vector = np.moveaxis(np.asarray(overlaps)[::-1], -1, 0)  # (2, lambdas, batch)
             per_sample_traj.append(sc.bootstrap(vector, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
         eq_samples.append(_stack_samples(per_sample_eq))
