@@ -2,15 +2,18 @@
 
     python benchmarks/bench.py                 # small sizes on CPU, full sizes on a GPU
     python benchmarks/bench.py --size full     # the issue's sizes everywhere
-    python benchmarks/bench.py --only cwq      # one section (cw, fs, enum, mc, cwq)
+    python benchmarks/bench.py --only cwq      # sections: cw, fs, enum, mc, cwq, spec, gmm, cwsde
+    python benchmarks/bench.py --size tiny     # seconds: checks that every section runs (numbers meaningless)
 
 Kernels:
   cw_sde_step     one Euler–Maruyama reverse-SDE step of Curie–Weiss with the exact (Hubbard–Stratonovich)
                   score; NumPy reference: the same integral on a uniform grid of z (trapezoid, log-sum-exp)
   finite_support  the streamed softmax-attention denoiser over 2^k states; NumPy reference: chunked
                   matmul + softmax
-  enumeration     the exact-enumeration denoiser (all 2^20 states, streamed) of an SK target at N = 20;
-                  NumPy reference: the same sum over chunks of states, float64
+  enumeration     the exact-enumeration denoiser (all 2^20 states, streamed) of an SK target at N = 20: the
+                  matmul kernel with a generic and with a Quadratic ln w, and the element-wise fallback;
+                  NumPy reference: the same sum over chunks of states, float64; the float32 matmul peak
+                  (2048³) and the bare exponentials of batch × 2^N logits measured in the same run
   cw_quadrature   accuracy vs cost of the Curie–Weiss denoiser's Hubbard–Stratonovich quadrature (nodes per
                   saddle window, per gap, Newton steps), float32 at N = 1024: throughput of the jitted
                   posterior_mean and its max error against a float64 (64, 32, 32)-node reference over
@@ -18,6 +21,14 @@ Kernels:
   mc_metropolis   physics.montecarlo local-field Metropolis sweeps (O(N) per proposed flip), many chains,
                   SK couplings, N = 128 and 1024; reference: NetKet's MetropolisLocal (the generic sampler,
                   which re-evaluates ln P(s') = β sᵀJs/2 for every proposal, O(N²)) in the same run
+  speciation      Biroli, Bonnaire, de Bortoli & Mézard's (arXiv 2402.18491) cloning experiment, d = 256,
+                  centres ±1⃗, unit variance, OU T = 10, 1000 Euler–Maruyama steps, 19 branch times, 2 clones:
+                  their algorithm ported to NumPy, this package per branch time as before (two compilations
+                  per branch time), with traced times (one compilation), with the exact 1-D reduction
+                  (physics.reduced), and the reduction at d = 16384; each curve φ(t_b) against the closed form
+  reverse SDE     Euler–Maruyama with the exact score of the ±1⃗ mixture (d = 256) and of Curie–Weiss: this
+                  package, the exact reduction, and diffrax (Euler + UnsafeBrownianPath, same score) when
+                  importable (not a dependency); law check: z-score of ⟨(Σx)²⟩/n against reverse_sample
 For each: throughput (particle·spin·steps/s, particles/s, or proposed spin flips/s), compile time (first
 call minus a warm call), the reference time measured in the same run, the ratio, the max difference
 between the two results where they compute the same numbers (Monte Carlo: the mean energy per spin of
@@ -32,7 +43,9 @@ both samplers after equilibration, statistical), and on a GPU the fraction of a 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
+import os
 import platform
 import time
 
@@ -40,15 +53,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models import CurieWeiss, FiniteSupport
+from models import CurieWeiss, FiniteSupport, GaussianMixture
 from models.base import spins_from_index
-from physics import ExactScore, get_sampler, make_schedule
+from physics import ExactScore, get_sampler, make_schedule, reverse_sample
+from physics import transitions as tr
+from physics.reduced import reduced_reverse_sample, reduction_of
 
-SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, sweeps, NetKet chains, NetKet sweep)]
+SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, sweeps, NetKet chains, NetKet sweep)],
+    # cloning (d, samples, dt), reverse SDE of the ±1⃗ mixture (d, batch, steps), of Curie–Weiss (N, batch, steps)
+    "tiny": {"cw": (256, 64), "fs": (10, 64), "enum": 16, "mc": [(64, 32, 4, 16, 16)],
+             "spec": (32, 20, 0.05), "gmm": (64, 128, 100), "cwsde": (64, 64, 50)},
     "small": {"cw": (1024, 256), "fs": (12, 512), "enum": 16,
-              "mc": [(128, 256, 20, 64, 128), (1024, 64, 4, 16, 32)]},
+              "mc": [(128, 256, 20, 64, 128), (1024, 64, 4, 16, 32)],
+              "spec": (256, 100, 0.01), "gmm": (256, 1024, 1000), "cwsde": (256, 256, 200)},
     "full": {"cw": (1024, 8192), "fs": (16, 4096), "enum": 1024,
-             "mc": [(128, 4096, 100, 1024, 128), (1024, 1024, 10, 256, 64)]},
+             "mc": [(128, 4096, 100, 1024, 128), (1024, 1024, 10, 256, 64)],
+             "spec": (256, 1000, 0.01), "gmm": (256, 1024, 1000), "cwsde": (1024, 256, 200)},
 }
 
 #: Peak FP32 (non-tensor-core) FLOP/s and memory bandwidth (B/s) by device kind (vendor data sheets).
@@ -278,41 +298,6 @@ def bench_finite_support(log2_states: int, batch: int) -> dict:
     }
 
 
-def bench_enumeration(batch: int, n: int = 20) -> dict:
-    from models import SherringtonKirkpatrick
-
-    target = SherringtonKirkpatrick.random(n, 1.0, seed=0)
-    x = jax.random.normal(jax.random.PRNGKey(6), (batch, n), jnp.float32)
-    alpha, sigma = 0.6, 0.8
-    fn = jax.jit(lambda target, x: target.posterior_mean(x, alpha, sigma))
-    first, warm, out = timed(fn, target, x, repeats=2)
-    J = np.asarray(target.couplings, np.float64)
-    u = alpha / sigma**2 * np.asarray(x, np.float64)
-    start = time.perf_counter()
-    chunk = 2**14
-    running_max, norm, weighted = np.full(batch, -np.inf), np.zeros(batch), np.zeros((batch, n))
-    for a in range(0, 2**n, chunk):
-        index = np.arange(a, a + chunk)
-        s = 1.0 - 2.0 * ((index[:, None] >> np.arange(n - 1, -1, -1)) & 1)  # bit 1 → spin −1, MSB = spin 0
-        log_w = 0.5 * float(target.beta) * np.einsum("ki,ij,kj->k", s, J, s, optimize=True) + float(target.h) * s.sum(1)
-        logits = log_w[None] + u @ s.T
-        new = np.maximum(running_max, logits.max(1))
-        p = np.exp(logits - new[:, None])
-        rescale = np.exp(running_max - new)
-        norm, weighted, running_max = norm * rescale + p.sum(1), weighted * rescale[:, None] + p @ s, new
-    ref = weighted / norm[:, None]
-    numpy_time = time.perf_counter() - start
-    return {
-        "kernel": f"enumeration SK N={n} (2^{n} states) batch={batch}",
-        "unit": "particles/s",
-        "jax": batch / warm,
-        "compile_s": first - warm,
-        "numpy": batch / numpy_time,
-        "max_diff": float(np.max(np.abs(np.asarray(out, np.float64) - ref))),
-        "flops": 4 * n * 2**n,
-    }
-
-
 def bench_monte_carlo(n: int, chains: int, sweeps: int, nk_chains: int, nk_sweep: int) -> dict:
     """Proposed single-spin flips per second: local-field kernel vs NetKet MetropolisLocal (same target)."""
     from models.base import import_netket
@@ -367,34 +352,386 @@ def bench_monte_carlo(n: int, chains: int, sweeps: int, nk_chains: int, nk_sweep
     }
 
 
+# ---- peers: cloning (Biroli et al.), reverse SDE (diffrax), compile counts ---------------------------------
+class CompileCounter:
+    """Counts XLA backend compilations (jax.monitoring '/jax/core/compile/backend_compile_duration' events)."""
+
+    def __init__(self):
+        self.count = 0
+        jax.monitoring.register_event_duration_secs_listener(self._listen)
+
+    def _listen(self, name, duration, **kwargs):
+        if name == "/jax/core/compile/backend_compile_duration":
+            self.count += 1
+
+
+COMPILES = CompileCounter()
+
+
+def load_average() -> str:
+    try:
+        return "/".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def clock(fn):
+    """(seconds, compilations, result) of one call of fn()."""
+    before = COMPILES.count
+    start = time.perf_counter()
+    out = jax.block_until_ready(fn())
+    return time.perf_counter() - start, COMPILES.count - before, out
+
+
+def biroli_numpy_cloning(d: int, num_samples: int, T: float, num_steps: int, branch_times, seed: int = 232):
+    """Faithful NumPy port of Biroli, Bonnaire, de Bortoli & Mézard's cloning experiment (arXiv 2402.18491; the
+    algorithm of their public Gaussian-mixture speciation script, re-written from its description): centres
+    ±μ*, μ* = 1⃗, unit variance, OU, exact score [tanh(μ_t·x/Γ_t) μ_t − x]/Γ_t, Euler–Maruyama
+    x ← x + dt (x + 2 score) + √(2dt) z on the grid t = T − dt, …, 0, starting from N(0, I); at the first
+    t ≤ t_b the state is copied into two clones that are run on independently; classes sign(μ*·x).
+    float32 like their torch default. Returns (φ per branch time, same-class indicators (B, samples), particle·steps)."""
+    rng = np.random.default_rng(seed)
+    dt = T / num_steps
+    times = np.arange(0, T, dt)
+    mu = np.ones(d, np.float32)
+
+    def score(x, t):
+        gamma = np.float32(1 - np.exp(-2 * t) + np.exp(-2 * t))
+        mu_t = (mu * np.exp(-t)).astype(np.float32)
+        return np.tanh((mu_t @ x) / gamma) * mu_t[:, None] / gamma - x / gamma
+
+    def backward(x, t):
+        z = rng.standard_normal(x.shape, dtype=np.float32)
+        return x + dt * (x + 2 * score(x, t)) + np.float32(np.sqrt(2 * dt)) * z
+
+    same, work = [], 0
+    for t_b in branch_times:
+        x = rng.standard_normal((d, num_samples), dtype=np.float32)
+        clones = None
+        for t in times[::-1]:
+            if t > t_b:
+                x = backward(x, t)
+                work += num_samples
+            else:
+                if clones is None:
+                    clones = [x.copy(), x.copy()]
+                clones = [backward(c, t) for c in clones]
+                work += 2 * num_samples
+        same.append(np.sign(mu @ clones[0]) == np.sign(mu @ clones[1]))
+    same = np.asarray(same, dtype=np.float64)
+    return same.mean(1), same, work
+
+
+def before_cloning(key, score, schedule, branch_times, batch, n, dt, classify):
+    """The cloning flow before this change: reverse_sample to t_b (schedule with t_min = t_b) and from t_b (schedule
+    with T = t_b), T, t_min and the step count being compile-time constants: two compilations per branch time."""
+    out = []
+    for b, t_b in enumerate(branch_times):
+        k = jax.random.fold_in(key, b)
+        x = schedule.sigma(schedule.T) * jax.random.normal(jax.random.fold_in(k, 2), (batch, n), jnp.float32)
+        steps_before = int(round((schedule.T - t_b) / dt))
+        if steps_before:
+            to_branch = dataclasses.replace(schedule, t_min=float(t_b))
+            x = reverse_sample(jax.random.fold_in(k, 0), score, to_branch, num_steps=steps_before, x_init=x).x
+        from_branch = dataclasses.replace(schedule, T=float(t_b))
+        clones = reverse_sample(jax.random.fold_in(k, 1), score, from_branch, x_init=jnp.repeat(x, 2, axis=0),
+                                num_steps=max(int(round((t_b - schedule.t_min) / dt)), 1))
+        out.append(tr.same_class_fraction(classify(clones.x, clones.denoised).reshape(batch, 2)))
+    return jnp.stack(out)
+
+
+def bench_speciation(d: int, samples: int, dt: float, d_large: int = 16384) -> dict:
+    """Biroli et al.'s cloning experiment: d, centres ±1⃗, unit variance, OU T = 10, Euler–Maruyama step dt,
+    19 branch times 1, 1.5, …, 10, two clones. Rows: NumPy port, this package full-d before (per-branch
+    compilations) and after (one compilation), the exact 1-D reduction, the reduction at d_large."""
+    T = 10.0
+    branch_times = np.arange(1.0, T + 0.5, 0.5)
+    schedule = make_schedule("ou", T=T, t_min=dt)
+    mix = GaussianMixture(jnp.array([0.5, 0.5]), jnp.stack([jnp.ones(d), -jnp.ones(d)]).astype(jnp.float32), 1.0)
+    red = reduction_of(mix)
+    steps_before = np.rint((T - branch_times) / dt)
+    steps_after = np.maximum(np.rint((branch_times - dt) / dt), 1)
+    work = int(samples * np.sum(steps_before + 2 * steps_after))
+    theory = tr.two_class_cloning_probability(branch_times, float(d))
+    rows = []
+
+    def row(name, cold, compiles, warm, phi, work_done, note=""):
+        rows.append({"name": name, "cold": cold, "warm": warm, "compiles": compiles, "phi": np.asarray(phi),
+                     "rate": work_done / (warm if warm is not None else cold), "note": note})
+
+    load_before = load_average()
+    start = time.perf_counter()
+    phi_np, _, work_np = biroli_numpy_cloning(d, samples, T, int(round(T / dt)), branch_times)
+    row("Biroli et al. algorithm, NumPy port (float32)", time.perf_counter() - start, 0, None, phi_np, work_np)
+
+    def ours(key, score, n):
+        return lambda: tr.cloning_curve(key, score, schedule, branch_times, batch=samples, n=n, dt=dt,
+                                        classify=tr.sign_class, dtype=jnp.float32).mean(1)
+
+    full = ExactScore(mix, schedule)
+    cold, compiles, _ = clock(lambda: before_cloning(jax.random.PRNGKey(1), full, schedule, branch_times, samples,
+                                                     d, dt, tr.sign_class).mean(1))
+    warm, _, phi = clock(lambda: before_cloning(jax.random.PRNGKey(1), full, schedule, branch_times, samples, d, dt,
+                                                tr.sign_class).mean(1))
+    row(f"full d = {d}, before: reverse_sample per branch time", cold, compiles, warm, phi, work)
+    cold, compiles, _ = clock(ours(jax.random.PRNGKey(2), full, d))
+    warm, _, phi = clock(ours(jax.random.PRNGKey(3), full, d))
+    row(f"full d = {d}, after: cloning_curve (traced times)", cold, compiles, warm, phi, work)
+    reduced = ExactScore(red.target, schedule)
+    cold, compiles, _ = clock(ours(jax.random.PRNGKey(4), reduced, red.rank))
+    warm, _, phi = clock(ours(jax.random.PRNGKey(5), reduced, red.rank))
+    row(f"exact reduction (r = {red.rank}) of d = {d}", cold, compiles, warm, phi, work)
+    big = reduction_of(GaussianMixture(jnp.array([0.5, 0.5]), jnp.stack([jnp.ones(d_large), -jnp.ones(d_large)]), 1.0))
+    cold, compiles, phi_big = clock(ours(jax.random.PRNGKey(6), ExactScore(big.target, schedule), big.rank))
+    row(f"exact reduction (r = {big.rank}) of d = {d_large}", cold, compiles, None, phi_big, work,
+        note=f"max |φ − theory| / se = {_max_z(phi_big, tr.two_class_cloning_probability(branch_times, float(d_large)), samples):.1f}")
+    for r in rows[:-1]:
+        r["note"] = f"max |φ − theory| / se = {_max_z(r['phi'], theory, samples):.1f}"
+    return {"d": d, "samples": samples, "dt": dt, "branch_times": branch_times, "work": work, "rows": rows,
+            "load": f"{load_before} → {load_average()}"}
+
+
+def _max_z(phi, theory, samples):
+    se = np.sqrt(np.clip(theory * (1 - theory), 1e-4, None) / samples)
+    return float(np.max(np.abs(np.asarray(phi) - theory) / se))
+
+
+def print_speciation(result: dict) -> None:
+    ref = result["rows"][0]
+    print(f"\nspeciation by cloning (Biroli et al.): d = {result['d']}, centres ±1⃗, unit variance, OU T = 10, "
+          f"Euler–Maruyama dt = {result['dt']}, {len(result['branch_times'])} branch times, {result['samples']} "
+          f"samples, 2 clones: {result['work']:.3g} particle·steps; load average {result['load']}")
+    print("| implementation | particle·steps/s (warm) | end to end incl. compilation (s) | warm (s) | compilations | "
+          "end-to-end speed-up vs NumPy port | curve vs theory |")
+    print("|---|---|---|---|---|---|---|")
+    for r in result["rows"]:
+        warm = f"{r['warm']:.2f}" if r["warm"] is not None else "—"
+        print(f"| {r['name']} | {r['rate']:.3g} | {r['cold']:.2f} | {warm} | {r['compiles']} | "
+              f"{ref['cold'] / r['cold']:.1f} | {r['note']} |")
+
+
+def diffrax_reverse_sde(score, schedule, num_steps: int):
+    """diffrax Euler + UnsafeBrownianPath for the same reverse SDE, in τ = T − t: dx = −(f x − g² S) dτ + g dW.
+    None when diffrax is not installed (it is not a dependency)."""
+    try:
+        import diffrax
+        import lineax
+    except ImportError:
+        return None
+    T, t_min = float(schedule.T), float(schedule.t_min)
+
+    def drift(tau, y, shape):
+        t = T - tau
+        x = y.reshape(shape)
+        return (-(schedule.drift(t) * x - schedule.diffusion2(t) * score(x, t))).reshape(-1)
+
+    def diffusion(tau, y, shape):
+        return lineax.DiagonalLinearOperator(jnp.sqrt(schedule.diffusion2(T - tau)) * jnp.ones_like(y))
+
+    @jax.jit
+    def run(key, x_init):
+        shape = x_init.shape
+        brownian = diffrax.UnsafeBrownianPath(shape=(x_init.size,), key=key)
+        terms = diffrax.MultiTerm(diffrax.ODETerm(drift), diffrax.ControlTerm(diffusion, brownian))
+        sol = diffrax.diffeqsolve(terms, diffrax.Euler(), 0.0, T - t_min, (T - t_min) / num_steps, x_init.reshape(-1),
+                                  args=shape, saveat=diffrax.SaveAt(t1=True), max_steps=num_steps + 1,
+                                  adjoint=diffrax.ForwardMode())
+        return sol.ys[-1].reshape(shape)
+
+    return run
+
+
+def bench_reverse_sde(name: str, target, score, schedule, n: int, batch: int, num_steps: int, reduced=None,
+                      rounds: int = 3) -> dict:
+    """Reverse SDE (Euler–Maruyama, exact score) of one target: reverse_sample, the exact reduction when given,
+    diffrax in the same run. End to end = the first call (compilations counted); warm = best of `rounds` calls
+    taken in rounds over the implementations (so load from other jobs hits all alike). Law check: z-score of
+    ⟨(Σx)²⟩/n between each row and reverse_sample."""
+    fns = [("reverse_sample (this package)",
+            lambda: reverse_sample(jax.random.PRNGKey(0), score, schedule, num_steps=num_steps, batch=batch, n=n,
+                                   dtype=jnp.float32).x)]
+    if reduced is not None:
+        fns.append((f"reduced_reverse_sample (r = {reduced.rank}, exact orthogonal law)",
+                    lambda: reduced_reverse_sample(jax.random.PRNGKey(1), reduced, schedule, num_steps=num_steps,
+                                                   batch=batch, dtype=jnp.float32).x))
+    run = diffrax_reverse_sde(score, schedule, num_steps)
+    if run is not None:
+        x_init = schedule.sigma(schedule.T) * jax.random.normal(jax.random.PRNGKey(2), (batch, n), jnp.float32)
+        fns.append(("diffrax Euler + UnsafeBrownianPath (same score)", lambda: run(jax.random.PRNGKey(3), x_init)))
+    load_before = load_average()
+    rows = []
+    for label, fn in fns:
+        cold, compiles, x = clock(fn)
+        x = np.asarray(x, np.float64)
+        rows.append({"name": label, "cold": cold, "compiles": compiles, "warm": np.inf, "stat": (x.sum(1) ** 2) / n})
+    for _ in range(rounds):
+        for row, (_, fn) in zip(rows, fns):
+            row["warm"] = min(row["warm"], clock(fn)[0])
+    ref = rows[0]["stat"]
+    for r in rows:
+        r["rate"] = batch * num_steps / r["warm"]
+        r["z"] = float((r["stat"].mean() - ref.mean()) / np.sqrt(r["stat"].var() / batch + ref.var() / batch))
+    return {"name": name, "rows": rows, "diffrax": run is not None, "load": f"{load_before} → {load_average()}",
+            "batch": batch, "steps": num_steps}
+
+
+def print_reverse_sde(result: dict) -> None:
+    print(f"\nreverse SDE, {result['name']}, batch {result['batch']}, {result['steps']} Euler–Maruyama steps, float32; "
+          f"load average {result['load']}" + ("" if result["diffrax"] else "; diffrax not installed: row skipped"))
+    diffrax_row = next((r for r in result["rows"] if r["name"].startswith("diffrax")), None)
+    print("| implementation | particle·steps/s (warm) | end to end incl. compilation (s) | compilations | vs diffrax "
+          "(warm) | vs diffrax (end to end) | z of ⟨(Σx)²⟩/n vs reverse_sample |")
+    print("|---|---|---|---|---|---|---|")
+    for r in result["rows"]:
+        vs = f"{r['rate'] / diffrax_row['rate']:.2f}" if diffrax_row else "—"
+        vs_cold = f"{diffrax_row['cold'] / r['cold']:.2f}" if diffrax_row else "—"
+        print(f"| {r['name']} | {r['rate']:.3g} | {r['cold']:.2f} | {r['compiles']} | {vs} | {vs_cold} | {r['z']:+.1f} |")
+
+
+def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
+    """Measured float32 matmul FLOP/s of this device (best of `repeats` warm calls of a size³ product)."""
+    a = jax.random.normal(jax.random.PRNGKey(0), (size, size), jnp.float32)
+    fn = jax.jit(lambda a: a @ a)
+    _, best, _ = timed(fn, a, repeats=repeats)
+    return 2 * size**3 / best
+
+
+def bench_enumeration(batch: int, n: int = 20) -> tuple[list, dict]:
+    """Exact-enumeration denoiser of an SK target at N = 20: the matmul kernel through the target's
+    posterior_mean (generic ln w), the Quadratic kernel (ln w = ½ sᵀ(βJ)s + h·s from the couplings), the
+    element-wise fallback kernel, each against the same NumPy reference, with the measured float32 matmul
+    peak and the time of the bare exponentials of batch × 2ᴺ logits (the floor of any element-wise kernel)."""
+    from models import SherringtonKirkpatrick, enumeration
+
+    target = SherringtonKirkpatrick.random(n, 1.0, seed=0)
+    x = jax.random.normal(jax.random.PRNGKey(6), (batch, n), jnp.float32)
+    alpha, sigma = 0.6, 0.8
+    J = np.asarray(target.couplings, np.float64)
+    u = alpha / sigma**2 * np.asarray(x, np.float64)
+    start = time.perf_counter()
+    chunk = 2**14
+    running_max, norm, weighted = np.full(batch, -np.inf), np.zeros(batch), np.zeros((batch, n))
+    for a in range(0, 2**n, chunk):
+        index = np.arange(a, a + chunk)
+        s = 1.0 - 2.0 * ((index[:, None] >> np.arange(n - 1, -1, -1)) & 1)  # bit 1 → spin −1, MSB = spin 0
+        log_w = 0.5 * float(target.beta) * np.einsum("ki,ij,kj->k", s, J, s, optimize=True) + float(target.h) * s.sum(1)
+        logits = log_w[None] + u @ s.T
+        new = np.maximum(running_max, logits.max(1))
+        p = np.exp(logits - new[:, None])
+        rescale = np.exp(running_max - new)
+        norm, weighted, running_max = norm * rescale + p.sum(1), weighted * rescale[:, None] + p @ s, new
+    ref = weighted / norm[:, None]
+    numpy_time = time.perf_counter() - start
+
+    quadratic = enumeration.Quadratic(target.beta * target.couplings, target.field)
+    low_bits = enumeration._low_bits(min(enumeration.CHUNK_SIZE, 2**n), batch)
+
+    def elementwise(target, x):
+        def block(s_hi, s_lo):
+            rows, low = s_hi.shape[0], s_lo.shape[0]
+            s = jnp.concatenate([jnp.broadcast_to(s_hi[:, None], (rows, low, s_hi.shape[1])),
+                                 jnp.broadcast_to(s_lo[None], (rows, low, s_lo.shape[1]))], -1)
+            return target.log_weight(s.reshape(rows * low, n)).reshape(rows, low)
+
+        small = enumeration.ELEMENTWISE_CHUNK
+        return enumeration._elementwise_kernel(block, n, alpha / sigma**2 * x, small, 2**n // small,
+                                               min(low_bits, int(np.log2(small))))
+
+    kernels = [
+        ("matmul kernel, generic ln w (SK.posterior_mean)", jax.jit(lambda t, x: t.posterior_mean(x, alpha, sigma)),
+         4 * batch * 2**n + 2 * n * n * 2**n),
+        ("matmul kernel, Quadratic ln w (quadratic_posterior_mean)",
+         jax.jit(lambda t, x: enumeration.quadratic_posterior_mean(quadratic, x, alpha, sigma)),
+         4 * batch * 2**n + 2 * low_bits * 2**n),
+        ("element-wise kernel (fallback)", jax.jit(elementwise), 6 * batch * 2**n + 2 * n * n * 2**n),
+    ]
+    peak = matmul_peak()
+    logits = jax.random.normal(jax.random.PRNGKey(7), (batch, 2**n), jnp.float32)
+    _, exp_floor, _ = timed(jax.jit(lambda z: jnp.sum(jnp.exp(z), axis=1)), logits)
+    rows, extra = [], {"peak": peak, "exp_floor": exp_floor, "numpy_s": numpy_time, "batch": batch, "n": n}
+    for label, fn, kernel_flops in kernels:
+        first, warm, out = timed(fn, target, x, repeats=3)
+        rows.append({
+            "kernel": f"enumeration SK N={n} (2^{n} states) batch={batch}: {label}",
+            "unit": "particles/s",
+            "jax": batch / warm,
+            "compile_s": first - warm,
+            "numpy": batch / numpy_time,
+            "max_diff": float(np.max(np.abs(np.asarray(out, np.float64) - ref))),
+            "flops": 4 * n * 2**n,
+            "dense_fraction": 4 * n * 2**n * batch / warm / peak,
+            "kernel_fraction": kernel_flops / warm / peak,
+            "exp_ratio": exp_floor / warm,
+        })
+    return rows, extra
+
+
+def print_enumeration(rows: list, extra: dict) -> None:
+    print(f"\nenumeration SK N={extra['n']}, batch {extra['batch']}: measured float32 matmul peak "
+          f"{extra['peak'] / 1e9:.1f} GFLOP/s (2048³, same run); bare exp of batch × 2^N logits "
+          f"{extra['exp_floor'] * 1e3:.1f} ms; NumPy reference {extra['numpy_s'] * 1e3:.0f} ms; load average {load_average()}")
+    print("| kernel | particles/s | × NumPy | dense-equivalent FLOP/s (4N per particle·state) / peak | "
+          "own FLOP/s / peak | bare-exp time / kernel time |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['kernel'].split(': ', 1)[1]} | {r['jax']:.3g} | {r['jax'] / r['numpy']:.1f} | "
+              f"{100 * r['dense_fraction']:.0f}% | {100 * r['kernel_fraction']:.1f}% | {r['exp_ratio']:.2f} |")
+
+
+SECTIONS = ["cw", "fs", "enum", "mc", "cwq", "spec", "gmm", "cwsde"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default=None, help="default: full on GPU, small on CPU")
-    parser.add_argument("--only", nargs="*", choices=["cw", "fs", "enum", "mc", "cwq"], default=None, help="kernels to run")
+    parser.add_argument("--only", nargs="*", choices=SECTIONS, default=None, help="sections to run")
     args = parser.parse_args()
     device = jax.devices()[0]
     size = args.size or ("full" if device.platform == "gpu" else "small")
-    only = set(args.only or ["cw", "fs", "enum", "mc", "cwq"])
+    only = set(args.only or SECTIONS)
     started = time.perf_counter()
-    rows = []
+    print(f"# load average at start {load_average()}")
+    jax.block_until_ready(jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(0), 1), (2,)))  # process warm-up
+    rows, printers = [], []
     if "cw" in only:
         rows.append(bench_cw(*SIZES[size]["cw"]))
-    quadrature = bench_cw_quadrature(*SIZES[size]["cw"]) if "cwq" in only else None
+    quadratic = bench_cw_quadrature(*SIZES[size]["cw"]) if "cwq" in only else None
     if "fs" in only:
         rows.append(bench_finite_support(*SIZES[size]["fs"]))
     if "enum" in only:
-        rows.append(bench_enumeration(SIZES[size]["enum"]))
+        enum_rows, enum_extra = bench_enumeration(SIZES[size]["enum"])
+        rows.extend(enum_rows)
+        printers.append(lambda: print_enumeration(enum_rows, enum_extra))
     if "mc" in only:
         rows.extend(bench_monte_carlo(*config) for config in SIZES[size]["mc"])
+    if "spec" in only:
+        spec = bench_speciation(*SIZES[size]["spec"])
+        printers.append(lambda: print_speciation(spec))
+    if "gmm" in only:
+        d, batch, steps = SIZES[size]["gmm"]
+        mix = GaussianMixture(jnp.array([0.5, 0.5]), jnp.stack([jnp.ones(d), -jnp.ones(d)]).astype(jnp.float32), 1.0)
+        schedule = make_schedule("ou", T=5.0, t_min=1e-3)
+        gmm = bench_reverse_sde(f"Gaussian mixture ±1⃗, d = {d}", mix, ExactScore(mix, schedule), schedule, d, batch,
+                                steps, reduced=reduction_of(mix))
+        printers.append(lambda: print_reverse_sde(gmm))
+    if "cwsde" in only:
+        n, batch, steps = SIZES[size]["cwsde"]
+        target = CurieWeiss(n, 1.2)
+        schedule = make_schedule("ou", T=5.0, t_min=1e-3)
+        cwsde = bench_reverse_sde(f"Curie–Weiss N = {n}, β = 1.2", target, ExactScore(target, schedule), schedule, n,
+                                  batch, steps)
+        printers.append(lambda: print_reverse_sde(cwsde))
     kind = getattr(device, "device_kind", "")
     limits = device_limit(kind) if device.platform == "gpu" else None
     print(f"# {datetime.date.today()}  device {device.platform}:{kind}  ({jax.device_count()} device(s))  "
           f"jax {jax.__version__}  python {platform.python_version()}  size {size}  float32  "
-          f"total {time.perf_counter() - started:.0f} s")
+          f"total {time.perf_counter() - started:.0f} s  load average at end {load_average()}")
     if rows:
         print_table(rows, limits)
-    if quadrature is not None:
-        print_cw_quadrature(quadrature)
+    if quadratic is not None:
+        print_cw_quadrature(quadratic)
+    for printer in printers:
+        printer()
 
 
 def print_table(rows: list, limits) -> None:
@@ -410,7 +747,8 @@ def print_table(rows: list, limits) -> None:
         ref_compile = f"{r['ref_compile_s']:.2f}" if "ref_compile_s" in r else "—"
         print(f"| {r['kernel']} | {r['unit']} | {r['jax']:.3g} | {r['numpy']:.3g} | {r['jax'] / r['numpy']:.1f} | "
               f"{r['compile_s']:.2f} | {ref_compile} | {diff} | {fraction} |")
-    print("reference: NumPy for cw/finite_support/enumeration, NetKet MetropolisLocal for mc_metropolis")
+    print("reference: NumPy for cw/finite_support/enumeration, NetKet MetropolisLocal for mc_metropolis; "
+          "end-to-end rows (cloning, reverse SDE) are printed below with compilations counted")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ pytree with
     posterior_mean(x, alpha, sigma)   the Bayes-optimal denoiser E[s | x_t = x] for x_t = α s + σ ξ
 
 Everything a diffusion sampler needs follows from the denoiser by Tweedie's formula,
-∇ log p_t(x) = (α E[s | x] − x) / σ² (PHYSICS.md, "Score, denoiser, reverse dynamics"), written once here.
+∇ log p_t(x) = (α E[s | x] − x) / σ² (Tweedie's formula: Robbins 1956; Efron, JASA 106, 1602 (2011)), written once here.
 """
 
 from __future__ import annotations
@@ -39,6 +39,48 @@ class Target(Protocol):
     def sample(self, key: Array, num: int) -> Array: ...
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array: ...
+
+
+@runtime_checkable
+class IsotropicMixture(Protocol):
+    """Capability: the target is (or is exactly written as) Σ_k w_k N(μ_k, v_k I); its noised law is then
+    Σ_k w_k N(α μ_k, (α² v_k + σ²) I) in closed form (Gaussian targets with an isotropic or 1-D covariance)."""
+
+    def mixture_components(self) -> tuple[Array, Array, Array]:
+        """(weights (K,), means (K, n), variances (K,)) as NumPy arrays."""
+        ...
+
+
+@runtime_checkable
+class MagnetizationLaw(Protocol):
+    """Capability: P(s) ∝ exp(β M²/(2N) + h M) depends on s only through M = Σᵢ sᵢ (Curie–Weiss), so the law of
+    M is exact at any N and the posterior given x_t is a sum over M."""
+
+    n: int
+    beta: Any
+    h: Any
+
+    def magnetization_law(self) -> tuple[Any, Any]:
+        """(m values (N+1,), exact probabilities (N+1,))."""
+        ...
+
+
+@runtime_checkable
+class GaussianMarginal(Protocol):
+    """Capability: the noised law p_t = N(α μ, α² Σ + σ² I) is returned in closed form (a Gaussian target)."""
+
+    def marginal(self, alpha: Array, sigma: Array) -> Any:
+        """The law of x_t = α s + σ ξ, an object with `mean` (n,) and `cov` (n, n)."""
+        ...
+
+
+def mixture_components(target: Any, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A target's (weights, means, variances) when it has the IsotropicMixture capability, else a ValueError
+    naming `what` needs it."""
+    if not isinstance(target, IsotropicMixture):
+        raise ValueError(f"{what} needs a Gaussian or Gaussian-mixture target with isotropic components "
+                         f"(mixture_components()), got {type(target).__name__}")
+    return target.mixture_components()
 
 
 def tweedie_score(denoised: Array, x: Array, alpha: Array, sigma: Array) -> Array:
@@ -113,6 +155,29 @@ def check_nonnegative(name: str, value: Any, hint: str = "") -> None:
     check_finite(name, value)
     if is_concrete(value) and np.any(np.asarray(value) < 0):
         raise ValueError(f"{name} must be >= 0, got {value!r}{'; ' + hint if hint else ''}")
+
+
+def available_memory_bytes() -> int:
+    """Physical memory of this machine (bytes); the ceiling for `check_memory`."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 2**63 - 1
+
+
+def check_memory(needed_bytes: float, what: str, hint: str, fraction: float = 0.8) -> None:
+    """Refuse a computation whose estimated memory exceeds `fraction` of the machine's, before it starts.
+
+    Args:
+        needed_bytes: the estimate; what: the parameters it comes from (named in the message);
+        hint: how to split the work.
+    """
+    limit = fraction * available_memory_bytes()
+    if needed_bytes > limit:
+        raise MemoryError(f"{what} needs about {needed_bytes / 2**30:.3g} GiB, more than {limit / 2**30:.3g} GiB "
+                          f"({fraction:.0%} of this machine's memory); {hint}")
 
 
 def check_enumerable(n: int, what: str = "exact enumeration") -> None:

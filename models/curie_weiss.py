@@ -1,6 +1,6 @@
 """Curie–Weiss model: exact law of the magnetisation, exact sampler, exact denoiser at any N.
 
-P(s) = exp(β M²/(2N) + h M)/Z on s ∈ {±1}ᴺ, M = Σᵢ sᵢ, m = M/N (PHYSICS.md, "Curie–Weiss").
+P(s) = exp(β M²/(2N) + h M)/Z on s ∈ {±1}ᴺ, M = Σᵢ sᵢ, m = M/N.
 
 Denoiser through the Hubbard–Stratonovich identity exp(β M²/(2N)) ∝ ∫ dz exp(−N z²/(2β) + z M): with
 uᵢ = h + α xᵢ/σ²,
@@ -294,3 +294,13 @@ def mean_field_magnetization(beta: float, h: float = 0.0) -> float:
         return 0.0
     f = lambda m: m - math.tanh(beta * m + h)  # noqa: E731
     return float(scipy.optimize.brentq(f, 1e-12 if h == 0 else -1.0, 1.0))
+
+
+def speciation_time_limit(n: int, beta: float) -> float:
+    """Large-N form of the speciation time t_S = ½ ln N⟨m²⟩ (Biroli et al., arXiv 2402.18491): ½ ln(1/(1−β)) (β<1), ¼ ln N + ½ ln 1.170829 (β=1), ½ ln N + ln m* (β>1)."""
+    check_positive_int("n", n)
+    if beta < 1:
+        return -0.5 * math.log1p(-beta)
+    if beta == 1:
+        return 0.25 * math.log(n) + 0.5 * math.log(1.170829)
+    return 0.5 * math.log(n) + math.log(mean_field_magnetization(beta))

@@ -4,10 +4,22 @@ State k ∈ [0, 2ᴺ) is the configuration `spins_from_index(k, N)` (bit = 1 →
 spin 0; NetKet's ``Spin(0.5, N).all_states()`` order). Nothing of size batch × 2ᴺ is ever formed: the
 denoiser streams over chunks of the state index.
 
-Denoiser (PHYSICS.md, "Score, denoiser, reverse dynamics"): the posterior is the target in the extra field
+Denoiser: the posterior P(s | x_t = x) ∝ P(s) exp(α x·s/σ²) is the target in the extra field
 u = α x/σ²,
-    E[s | x_t = x] = Σ_s s exp(ln w(s) + u·s) / Σ_s exp(ln w(s) + u·s),
-evaluated with an online log-sum-exp over chunks of states (the |s|² = N term of the Gaussian cancels).
+    E[s | x_t = x] = Σ_s s exp(ln w(s) + u·s) / Σ_s exp(ln w(s) + u·s)
+(the |s|² = N term of the Gaussian cancels). Kernel: split s = (s_hi, s_lo) into the first N − m and the
+last m spins (state index k = hi·2^m + lo; `_low_bits`: m = 11 at batch 16, 7 at batch 1024 for N = 20).
+The field is separable, u·s = u_hi·s_hi + u_lo·s_lo, and ln w(s) does not depend on the particle, so with
+X[hi, lo] = exp(ln w − max_lo ln w) (once per call, shared by the batch), E_lo[b, lo] = exp(u_lo·s_lo − max)
+and E_hi[b, hi] = exp(u_hi·s_hi + max_lo ln w − running max),
+    Z_b = Σ_hi E_hi[b, hi] (E_lo Xᵀ)[b, hi],   Σ_s p s_lo = ((E_hi X) ⊙ E_lo) s_lo,   Σ_s p s_hi = (E_hi ⊙ E_lo Xᵀ) s_hi:
+two (batch × 2^m) × (2^m × rows) matmuls per chunk of rows, 2ᴺ + batch·(2^m + 2^{N−m}) exponentials per
+call instead of batch·2ᴺ, and an online maximum over chunks of rows (Milakov & Gimelshein 2018). All
+factors are ≤ 1, and nothing is lost as long as the range R of ln w within a row stays below `_range_limit`
+(≈ 52 in float32, ≈ 653 in float64): beyond it the element-wise kernel (one exponential per particle and
+state) is used (a lax.cond; under vmap both kernels run).
+A quadratic ln w = ½ sᵀKs + b·s (`Quadratic`, pairwise Ising targets) is evaluated block-wise from K
+(`quadratic_posterior_mean`), any other ln w on each chunk's states.
 
 Thermodynamics from the Boltzmann weights P(s) = w(s)/Z: ln Z, the energy ⟨H⟩ of the target's `energy`
 (log_weight = −β H + h·Σs up to a constant), the law of the magnetisation m = Σs/N, and the exact overlap
@@ -20,6 +32,7 @@ P(q) sums C(τ) over τ with N − popcount(k_τ) = (N + Σ τ)/2 spins up, q = 
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -30,7 +43,7 @@ import scipy.special
 from .base import Array, check_enumerable, check_noise_level, spins_from_index
 
 #: Default number of states per step of the streamed enumeration.
-CHUNK_SIZE = 4096
+CHUNK_SIZE = 2**16
 
 
 def _chunking(n: int, chunk_size: int) -> tuple[int, int]:
@@ -42,40 +55,177 @@ def _chunking(n: int, chunk_size: int) -> tuple[int, int]:
     return chunk, 2**n // chunk
 
 
+#: States per step of the element-wise kernel (the fallback forms (batch, ELEMENTWISE_CHUNK) arrays).
+ELEMENTWISE_CHUNK = 4096
+
+
+class Quadratic(NamedTuple):
+    """A quadratic log-weight ln w(s) = ½ sᵀ K s + b·s: K (n, n) symmetric, b (n,) (pairwise Ising: K = βJ, b = h1)."""
+
+    K: Array
+    b: Array
+
+
+def _low_bits(chunk: int, batch: int) -> int:
+    """m, the number of low spins: 32 rows of high states per chunk when possible, and the (batch, 2^m)
+    accumulators at most 2¹⁷ numbers (they are updated at every chunk, so they should stay in cache)."""
+    log_chunk = int(np.log2(chunk))
+    budget = max(5, 17 - int(np.ceil(np.log2(max(batch, 1)))))
+    return max(0, min(log_chunk - 5, budget)) if log_chunk >= 5 else 0
+
+
 def posterior_mean(
     log_weight: Callable[[Array], Array], n: int, x: Array, alpha: Array, sigma: Array, chunk_size: int = CHUNK_SIZE
 ) -> Array:
-    """E[s | x_t = x] = Σ_s s softmax_s(ln w(s) + α x·s/σ²) over all 2ⁿ states, streamed over chunks.
+    """E[s | x_t = x] = Σ_s s softmax_s(ln w(s) + α x·s/σ²) over all 2ⁿ states, streamed over chunks
+    (the matmul kernel of the module docstring; ln w evaluated on each chunk's states).
 
     Args:
         log_weight: ln w(s) for configurations of shape (chunk, n) → (chunk,).
         n: number of spins (≤ MAX_ENUMERATION_N, checked before any compute).
         x: noisy configurations, shape (batch, n) or (n,).
         alpha, sigma: the schedule at the current time (σ > 0).
+        chunk_size: states per step (rounded down to a power of two, at most 2ⁿ).
     Returns:
         the posterior means, shape of x.
     """
-    chunk, num_chunks = _chunking(n, chunk_size)
+    _chunking(n, chunk_size)
     check_noise_level(alpha, sigma)
+    return _generic_posterior_mean(_as_pytree_function(log_weight), x, alpha, sigma, n, chunk_size)
+
+
+def _as_pytree_function(fn: Callable) -> jax.tree_util.Partial:
+    """A bound method of a pytree target becomes Partial(method, target): the target's arrays are traced leaves
+    and the method is static, so one compilation serves every call with the same target type and shapes."""
+    owner = getattr(fn, "__self__", None)
+    if owner is not None and not jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(owner)):
+        return jax.tree_util.Partial(fn.__func__, owner)
+    return jax.tree_util.Partial(fn)
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5))
+def _generic_posterior_mean(log_weight, x, alpha, sigma, n, chunk_size):
+    def block(s_hi, s_lo):
+        rows, low = s_hi.shape[0], s_lo.shape[0]
+        s = jnp.concatenate([jnp.broadcast_to(s_hi[:, None, :], (rows, low, s_hi.shape[1])),
+                             jnp.broadcast_to(s_lo[None, :, :], (rows, low, s_lo.shape[1]))], axis=-1)
+        return log_weight(s.reshape(rows * low, n)).reshape(rows, low)
+
+    return _posterior_mean(block, n, x, alpha, sigma, chunk_size)
+
+
+def quadratic_posterior_mean(quadratic: Quadratic, x: Array, alpha: Array, sigma: Array,
+                             chunk_size: int = CHUNK_SIZE) -> Array:
+    """`posterior_mean` for ln w(s) = ½ sᵀKs + b·s without evaluating ln w state by state:
+        ln w(s_hi, s_lo) = [½ s_hiᵀK_hh s_hi + b_hi·s_hi] + [½ s_loᵀK_ll s_lo + b_lo·s_lo] + s_hiᵀ K_hl s_lo,
+    the last term one (rows, n − m) × (n − m, m) × (m, 2^m) matmul per chunk (2m operations per state instead
+    of 2n²). Equal to ``posterior_mean(lambda s: ½ sᵀKs + b·s, n, ...)`` up to rounding."""
+    K, b = jnp.asarray(quadratic.K), jnp.asarray(quadratic.b)
+    n = K.shape[-1]
+    if K.shape != (n, n) or b.shape != (n,):
+        raise ValueError(f"Quadratic needs K of shape (n, n) and b of shape (n,), got {K.shape} and {b.shape}")
+    _chunking(n, chunk_size)
+    check_noise_level(alpha, sigma)
+    return _quadratic_posterior_mean(K, b, x, alpha, sigma, chunk_size)
+
+
+@functools.partial(jax.jit, static_argnums=(5,))
+def _quadratic_posterior_mean(K, b, x, alpha, sigma, chunk_size):
+    def block(s_hi, s_lo):
+        hi, dtype = s_hi.shape[1], s_hi.dtype
+        k_hh, k_hl, k_ll = (K[:hi, :hi].astype(dtype), K[:hi, hi:].astype(dtype), K[hi:, hi:].astype(dtype))
+        w_hi = 0.5 * jnp.sum((s_hi @ k_hh) * s_hi, axis=-1) + s_hi @ b[:hi].astype(dtype)
+        w_lo = 0.5 * jnp.sum((s_lo @ k_ll) * s_lo, axis=-1) + s_lo @ b[hi:].astype(dtype)
+        return w_hi[:, None] + w_lo[None, :] + (s_hi @ k_hl) @ s_lo.T
+
+    return _posterior_mean(block, K.shape[-1], x, alpha, sigma, chunk_size)
+
+
+def _range_limit(dtype, n: int) -> float:
+    """Largest row range R of ln w for which the matmul kernel loses nothing: every dropped (underflowed)
+    product is below the smallest normal number, so the lost mass is ≤ 2ⁿ · tiny · e^R, kept below
+    eps/e⁵ relative (float32: ≈ 52, float64: ≈ 653)."""
+    info = jnp.finfo(dtype)
+    return float(-np.log(float(info.tiny)) - n * np.log(2.0) + np.log(float(info.eps)) - 5.0)
+
+
+def _posterior_mean(block, n, x, alpha, sigma, chunk_size):
+    """Matmul kernel, with the element-wise kernel as fallback when a row range of ln w exceeds `_range_limit`."""
     x = jnp.asarray(x)
     flat = x.reshape(-1, n)
     dtype = jnp.result_type(flat.dtype, float)
     u = (alpha / sigma**2 * flat).astype(dtype)
+    chunk, num_chunks = _chunking(n, chunk_size)
+    low_bits = _low_bits(chunk, flat.shape[0])
+    result, row_range = _matmul_kernel(block, n, u, chunk, num_chunks, low_bits)
+    small = min(chunk, ELEMENTWISE_CHUNK)
+    small_bits = min(low_bits, int(np.log2(small)))
+    out = jax.lax.cond(row_range <= _range_limit(dtype, n), lambda: result,
+                       lambda: _elementwise_kernel(block, n, u, small, 2**n // small, small_bits))
+    return out.reshape(x.shape)
 
-    def body(carry, start):
-        running_max, normaliser, weighted = carry
-        s = spins_from_index(start + jnp.arange(chunk, dtype=jnp.int32), n, dtype)
-        logits = log_weight(s)[None, :] + u @ s.T  # (batch, chunk)
-        new_max = jnp.maximum(running_max, jnp.max(logits, axis=-1))
+
+def _matmul_kernel(block, n, u, chunk, num_chunks, low_bits):
+    """Σ_s s p(s) with p = e^{ln w + u·s} factorised over s = (s_hi, s_lo) (module docstring).
+
+    Returns (E[s | x] (batch, n), the largest row range max_lo ln w − min_lo ln w over finite entries)."""
+    dtype = u.dtype
+    rows, hi_bits = chunk >> low_bits, n - low_bits
+    s_lo = spins_from_index(jnp.arange(2**low_bits, dtype=jnp.int32), low_bits, dtype)  # (L, m)
+    u_hi = u[:, :hi_bits]
+    field_lo = u[:, hi_bits:] @ s_lo.T  # (batch, L)
+    e_lo = jnp.exp(field_lo - jnp.max(field_lo, axis=1, keepdims=True))  # (batch, L), max 1
+
+    def body(carry, row_start):
+        running_max, normaliser, p_lo, w_hi, row_range = carry
+        s_hi = spins_from_index(row_start + jnp.arange(rows, dtype=jnp.int32), hi_bits, dtype)  # (rows, n − m)
+        log_w = block(s_hi, s_lo)  # (rows, L)
+        finite = jnp.isfinite(log_w)
+        row_max = jnp.max(log_w, axis=1)
+        row_max = jnp.where(jnp.isfinite(row_max), row_max, 0.0)
+        row_min = jnp.min(jnp.where(finite, log_w, row_max[:, None]), axis=1)
+        weights = jnp.exp(log_w - row_max[:, None])  # X (rows, L), max 1 per row
+        a = u_hi @ s_hi.T + row_max  # (batch, rows)
+        new_max = jnp.maximum(running_max, jnp.max(a, axis=1))
         rescale = jnp.exp(running_max - new_max)
-        p = jnp.exp(logits - new_max[:, None])
-        return (new_max, normaliser * rescale + p.sum(-1), weighted * rescale[:, None] + p @ s), None
+        e_hi = jnp.exp(a - new_max[:, None])  # (batch, rows)
+        q = e_hi * (e_lo @ weights.T)  # (batch, rows): Σ_lo p over each row of states
+        return (new_max, normaliser * rescale + jnp.sum(q, axis=1), p_lo * rescale[:, None] + e_hi @ weights,
+                w_hi * rescale[:, None] + q @ s_hi, jnp.maximum(row_range, jnp.max(row_max - row_min))), None
 
-    batch = flat.shape[0]
-    init = (jnp.full((batch,), -jnp.inf, dtype), jnp.zeros((batch,), dtype), jnp.zeros((batch, n), dtype))
-    starts = jnp.arange(num_chunks, dtype=jnp.int32) * chunk
-    (_, normaliser, weighted), _ = jax.lax.scan(body, init, starts)
-    return (weighted / normaliser[:, None]).reshape(x.shape)
+    batch = u.shape[0]
+    init = (jnp.full((batch,), -jnp.inf, dtype), jnp.zeros((batch,), dtype), jnp.zeros((batch, 2**low_bits), dtype),
+            jnp.zeros((batch, hi_bits), dtype), jnp.zeros((), dtype))
+    starts = jnp.arange(num_chunks, dtype=jnp.int32) * rows
+    (_, normaliser, p_lo, w_hi, row_range), _ = jax.lax.scan(body, init, starts)
+    return jnp.concatenate([w_hi, (p_lo * e_lo) @ s_lo], axis=1) / normaliser[:, None], row_range
+
+
+def _elementwise_kernel(block, n, u, chunk, num_chunks, low_bits):
+    """Σ_s s p(s) with one exponential per (particle, state) and an online maximum over chunks of states: exact
+    whatever the range of ln w. (batch, n)."""
+    dtype = u.dtype
+    rows, hi_bits = chunk >> low_bits, n - low_bits
+    s_lo = spins_from_index(jnp.arange(2**low_bits, dtype=jnp.int32), low_bits, dtype)
+    u_hi, field_lo = u[:, :hi_bits], u[:, hi_bits:] @ s_lo.T
+
+    def body(carry, row_start):
+        running_max, normaliser, p_lo, w_hi = carry
+        s_hi = spins_from_index(row_start + jnp.arange(rows, dtype=jnp.int32), hi_bits, dtype)
+        logits = block(s_hi, s_lo)[None] + (u_hi @ s_hi.T)[:, :, None] + field_lo[:, None, :]  # (batch, rows, L)
+        new_max = jnp.maximum(running_max, jnp.max(logits, axis=(1, 2)))
+        rescale = jnp.exp(running_max - new_max)
+        p = jnp.exp(logits - new_max[:, None, None])
+        row_sums = jnp.sum(p, axis=2)
+        return (new_max, normaliser * rescale + jnp.sum(row_sums, axis=1), p_lo * rescale[:, None] + jnp.sum(p, axis=1),
+                w_hi * rescale[:, None] + row_sums @ s_hi), None
+
+    batch = u.shape[0]
+    init = (jnp.full((batch,), -jnp.inf, dtype), jnp.zeros((batch,), dtype), jnp.zeros((batch, 2**low_bits), dtype),
+            jnp.zeros((batch, hi_bits), dtype))
+    starts = jnp.arange(num_chunks, dtype=jnp.int32) * rows
+    (_, normaliser, p_lo, w_hi), _ = jax.lax.scan(body, init, starts)
+    return jnp.concatenate([w_hi, p_lo @ s_lo], axis=1) / normaliser[:, None]
 
 
 def state_map(fn: Callable[[Array], Array], n: int, chunk_size: int = CHUNK_SIZE, dtype=None) -> Array:
@@ -198,3 +348,47 @@ def total_variation(samples: np.ndarray, values: np.ndarray, probs: np.ndarray, 
     rng = np.random.default_rng(seed)
     null = 0.5 * np.abs(rng.multinomial(samples.size, probs / probs.sum(), size=num_null) / samples.size - probs).sum(1)
     return tv, float(null.mean()), float(null.std()), float((np.sum(null >= tv) + 1) / (num_null + 1))
+
+
+class SpinMarginal:
+    """Closed-form access to p_t of a spin target (N ≤ 20) by enumeration of its 2ᴺ states.
+
+    p_t(x) = Σ_s P(s) N(x; α s, σ² I). With |s|² = N and u = α x/σ²,
+        ln p_t(x) = −|x|²/(2σ²) − α² N/(2σ²) − (N/2) ln(2πσ²) + ln Σ_s w(s) e^{u·s} − ln Σ_s w(s),
+    the log-sum-exp streamed over chunks of states (nothing of size batch × 2ᴺ is formed). The score is
+    Tweedie's (α E[s | x] − x)/σ² with the target's exact denoiser (for Curie–Weiss the Hubbard–Stratonovich
+    integral, exact at any N). Gives spin targets the interface `marginal_log_prob` / `marginal_score` /
+    `sample` / `n` that the path entropies and rates of this module use; only `marginal_log_prob`
+    enumerates (the score and the samples work at any N where the target's denoiser does).
+    """
+
+    def __init__(self, target: Any, chunk_size: int = 1024):
+        self.target = target
+        self.n = target.n
+        self.chunk_size = chunk_size
+        self._log_z = None
+
+    def sample(self, key: Array, num: int) -> Array:
+        return self.target.sample(key, num)
+
+    def marginal_score(self, x: Array, alpha: Array, sigma: Array) -> Array:
+        return (alpha * self.target.posterior_mean(x, alpha, sigma) - x) / sigma**2
+
+    def marginal_log_prob(self, x: Array, alpha: Array, sigma: Array) -> Array:
+        check_enumerable(self.n, "the system entropy -ln p_t by enumeration")
+        chunk, num_chunks = _chunking(self.n, self.chunk_size)
+        if self._log_z is None:
+            self._log_z = float(jax.nn.logsumexp(log_weights(self.target)))
+        x = jnp.asarray(x)
+        n = self.n
+        u = alpha * x / sigma**2
+
+        def body(running, start):
+            s = spins_from_index(start + jnp.arange(chunk, dtype=jnp.int32), n, x.dtype)
+            logits = self.target.log_weight(s)[None, :] + u @ s.T
+            return jnp.logaddexp(running, jax.nn.logsumexp(logits, axis=-1)), None
+
+        starts = jnp.arange(num_chunks, dtype=jnp.int32) * chunk
+        lse, _ = jax.lax.scan(body, jnp.full(x.shape[:1], -jnp.inf, x.dtype), starts)
+        return (-0.5 * jnp.sum(x**2, axis=-1) / sigma**2 - 0.5 * alpha**2 * n / sigma**2
+                - 0.5 * n * jnp.log(2 * jnp.pi * sigma**2) + lse - self._log_z)

@@ -1,7 +1,7 @@
 """Targets with finite support: all 2ᴺ states of a small spin model, or an empirical data set of P points.
 
 P(s) = Σ_a w_a δ(s − s^a) with w_a ∝ exp(log_weights_a). The denoiser is softmax attention over the support
-(PHYSICS.md, "Finite support"): with ℓ_a(x) = ln w_a + α x·s^a/σ² − α²|s^a|²/(2σ²),
+(the posterior over the support points, written as attention): with ℓ_a(x) = ln w_a + α x·s^a/σ² − α²|s^a|²/(2σ²),
     E[s | x_t = x] = Σ_a s^a softmax_a ℓ_a(x)
 (queries αx/σ², keys = values = the support; the |s^a|² term is constant for spins and matters for points of
 ℝⁿ). The sum runs over chunks of the support with an online log-sum-exp, so memory is O(batch × (n + chunk))

@@ -7,6 +7,10 @@ Gaussian N(μ, Σ):  p_t = N(α μ, C), C = α² Σ + σ² I;
 Mixture Σ_k w_k N(μ_k, v_k I) (one variance per component):  p_t = Σ_k w_k N(α μ_k, c_k I), c_k = α² v_k + σ²;
     responsibilities r_k(x) ∝ w_k N(x; α μ_k, c_k I),
     E[x₀ | x] = Σ_k r_k [μ_k + (α v_k / c_k)(x − α μ_k)],   ∇ ln p_t = Σ_k r_k (α μ_k − x)/c_k.
+The responsibilities need only x·μ_k and |x|² (one (batch, d) × (d, K) matmul per call). With one shared
+variance v they need only the projections Qᵀx on the span of the centres, and
+    ∇ ln p_t(x) = Q ∇ ln p_{∥,t}(Qᵀx) − P⊥x / (α² v + σ²),   P⊥ = I − QQᵀ,
+the exact reduction of `GaussianMixture.orthogonal_split` (run by `physics.reduced`).
 """
 
 from __future__ import annotations
@@ -77,6 +81,15 @@ class Gaussian:
         quad = jnp.sum((d @ eigvecs) ** 2 / c, axis=-1)
         return -0.5 * (quad + jnp.sum(jnp.log(2 * jnp.pi * c)))
 
+    def mixture_components(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(weights (1,), means (1, n), variances (1,)) when cov is isotropic (always so in 1-D)."""
+        mean = np.atleast_1d(np.asarray(self.mean, float))
+        cov = np.asarray(self.cov, float)
+        variance = float(cov) if cov.ndim == 0 else float(cov[0, 0])
+        if cov.ndim and not np.allclose(cov, variance * np.eye(mean.shape[0])):
+            raise ValueError("mixture_components needs an isotropic covariance v·I")
+        return np.ones(1), mean[None, :], np.array([variance])
+
     def marginal(self, alpha: Array, sigma: Array) -> "Gaussian":
         """The noised law p_t itself, N(α μ, α² Σ + σ² I)."""
         return Gaussian(alpha * self.mean, alpha**2 * self.cov + sigma**2 * jnp.eye(self.n, dtype=self.cov.dtype))
@@ -105,6 +118,11 @@ class GaussianMixture:
             check_finite("means", means)
         set_fields(self, weights=weights, means=means, variances=variances)
 
+    def mixture_components(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(weights (K,), means (K, n), variances (K,))."""
+        return (np.asarray(self.weights, float), np.asarray(self.means, float),
+                np.broadcast_to(np.asarray(self.variances, float), np.shape(self.weights)).copy())
+
     @classmethod
     def symmetric(cls, mu: float = 1.0, sigma: float = 1.0, dim: int = 1) -> "GaussianMixture":
         """½N(μ, σ²) + ½N(−μ, σ²) along the first axis (Yu & Huang, arXiv 2405.11932)."""
@@ -117,11 +135,26 @@ class GaussianMixture:
         return self.means.shape[-1]
 
     def _log_components(self, x: Array, alpha: Array, sigma: Array) -> tuple[Array, Array]:
-        """ln w_k N(x; α μ_k, c_k I) of shape (batch, K), and c_k."""
+        """ln w_k N(x; α μ_k, c_k I) of shape (batch, K), and c_k (direct form, for the normalised log-density)."""
         c = alpha**2 * self.variances + sigma**2
         sq = jnp.sum((x[..., None, :] - alpha * self.means) ** 2, axis=-1)
         logn = -0.5 * sq / c - 0.5 * self.n * jnp.log(2 * jnp.pi * c)
         return jnp.log(self.weights) + logn, c
+
+    def _responsibility_logits(self, x: Array, alpha: Array, sigma: Array) -> tuple[Array, Array]:
+        """Logits of r_k(x) up to a constant per row, shape (..., K), and c_k, by one matmul x·μ_k:
+        ln w_k − (d/2) ln c_k + α x·μ_k/c_k − α²|μ_k|²/(2c_k) − (|x|²/2)(1/c_k − 1/min c).
+        The |x|² term vanishes when the variances are shared, so nothing of size (batch, K, d) is formed and
+        no large common term cancels in the softmax."""
+        c = alpha**2 * self.variances + sigma**2
+        inv_c = 1.0 / c
+        logits = (jnp.log(self.weights) - 0.5 * self.n * jnp.log(c) + alpha * (x @ self.means.T) * inv_c
+                  - 0.5 * alpha**2 * jnp.sum(self.means**2, axis=-1) * inv_c)
+        return logits - 0.5 * jnp.sum(x * x, axis=-1, keepdims=True) * (inv_c - jnp.min(inv_c)), c
+
+    def responsibilities(self, x: Array, alpha: Array, sigma: Array) -> Array:
+        """r_k(x) = P(component k | x_t = x) ∝ w_k N(x; α μ_k, c_k I); x (..., d) -> (..., K)."""
+        return jax.nn.softmax(self._responsibility_logits(x, alpha, sigma)[0], axis=-1)
 
     def marginal_log_prob(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """ln p_t(x) = ln Σ_k w_k N(x; α μ_k, (α² v_k + σ²) I)."""
@@ -131,18 +164,44 @@ class GaussianMixture:
         return self.marginal_log_prob(s, 1.0, 0.0)
 
     def marginal_score(self, x: Array, alpha: Array, sigma: Array) -> Array:
-        """∇ ln p_t(x) = Σ_k r_k (α μ_k − x)/c_k."""
-        logc, c = self._log_components(x, alpha, sigma)
-        r = jax.nn.softmax(logc, axis=-1)
-        return jnp.einsum("...k,...kd->...d", r / c, alpha * self.means - x[..., None, :])
+        """∇ ln p_t(x) = Σ_k r_k (α μ_k − x)/c_k = α (r/c)·μ − (Σ_k r_k/c_k) x (two matmuls)."""
+        logits, c = self._responsibility_logits(x, alpha, sigma)
+        r_over_c = jax.nn.softmax(logits, axis=-1) / c
+        return alpha * (r_over_c @ self.means) - jnp.sum(r_over_c, axis=-1, keepdims=True) * x
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
-        """E[x₀ | x] = Σ_k r_k [μ_k + (α v_k / c_k)(x − α μ_k)]."""
+        """E[x₀ | x] = Σ_k r_k [μ_k + g_k (x − α μ_k)] = r·((1 − α g) μ) + (Σ_k r_k g_k) x, g_k = α v_k/c_k."""
         check_noise_level(alpha, sigma)
-        logc, c = self._log_components(x, alpha, sigma)
-        r = jax.nn.softmax(logc, axis=-1)
+        logits, c = self._responsibility_logits(x, alpha, sigma)
+        r = jax.nn.softmax(logits, axis=-1)
         gain = alpha * self.variances / c
-        return jnp.einsum("...k,...kd->...d", r, self.means + gain[:, None] * (x[..., None, :] - alpha * self.means))
+        return r @ ((1 - alpha * gain)[:, None] * self.means) + (r @ gain)[..., None] * x
+
+    def orthogonal_split(self, rtol: float = 1e-10) -> tuple[np.ndarray, "GaussianMixture", float]:
+        """Exact reduction of a mixture with one shared variance v: p₀(x) = p_∥(Qᵀx) N(P⊥x; 0, v P⊥).
+
+        Q (d, r) is an orthonormal basis of the span of the centres (r = rank, at least 1; singular values
+        below rtol × the largest are dropped), P⊥ = I − QQᵀ, and p_∥ = Σ_k w_k N(Qᵀμ_k, v I_r) is the mixture
+        of the projected centres. Every noised law, score and responsibility factorises the same way, so
+        the reverse dynamics of Qᵀx is that of p_∥ in r dimensions and P⊥x is an Ornstein–Uhlenbeck-like
+        linear process (`physics.reduced`); classes depend on Qᵀx only. Biroli, Bonnaire, de Bortoli &
+        Mézard, arXiv 2402.18491, Gaussian mixtures ±m with unit variance (r = 1 there).
+
+        Returns:
+            (Q as float64 NumPy (d, r), the r-dimensional mixture p_∥, v).
+        """
+        if not is_concrete(self.means, self.variances):
+            raise ValueError("orthogonal_split needs concrete means and variances (call it outside jit)")
+        v = np.asarray(self.variances, dtype=np.float64)
+        if not np.allclose(v, v[0], rtol=1e-12, atol=0.0):
+            raise ValueError(f"orthogonal_split needs one shared variance for all components, got {v}; with "
+                             "different variances the class depends on |P⊥x|² as well and the reduction is not exact")
+        means = np.asarray(self.means, dtype=np.float64)
+        _, singular, vt = np.linalg.svd(means, full_matrices=False)
+        rank = int(np.sum(singular > rtol * singular.max())) if singular.max() > 0 else 0
+        basis = vt[:rank].T if rank else np.eye(self.n, 1)
+        reduced = GaussianMixture(self.weights, jnp.asarray(means @ basis, self.means.dtype), self.variances)
+        return basis, reduced, float(v[0])
 
     def sample(self, key: Array, num: int) -> Array:
         k_comp, k_noise = jax.random.split(key)

@@ -1,7 +1,6 @@
 """Hopfield model with K stored patterns ξ^μ ∈ {±1}ᴺ.
 
-P(s) ∝ exp(β/(2N) Σ_μ (ξ^μ·s)² + h Σ_i s_i) (Amit, Gutfreund & Sompolinsky, PRA 32, 1007 (1985);
-PHYSICS.md, "Spin glasses"). Pairwise form: (β/(2N)) Σ_μ (ξ^μ·s)² = −β H(s) + βK/2 with H = −½ sᵀJs,
+P(s) ∝ exp(β/(2N) Σ_μ (ξ^μ·s)² + h Σ_i s_i) (Amit, Gutfreund & Sompolinsky, PRA 32, 1007 (1985)). Pairwise form: (β/(2N)) Σ_μ (ξ^μ·s)² = −β H(s) + βK/2 with H = −½ sᵀJs,
 J = ξᵀξ/N with its diagonal removed (s_i² = 1), so `physics.montecarlo` runs it with `couplings`.
 
 Denoiser. K = 1 (Mattis) is Curie–Weiss in the gauge τ_i = ξ_i s_i: with u_i = h + α x_i/σ²,

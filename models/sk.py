@@ -1,8 +1,7 @@
 """Sherrington–Kirkpatrick spin glass, and the dense pairwise-Ising form shared by the spin-glass targets.
 
 P(s) ∝ exp(β Σ_{i<j} J_ij s_i s_j + h Σ_i s_i) = exp(−β H(s) + h Σ_i s_i),  H(s) = −½ sᵀJs,
-with J symmetric, zero diagonal, J_ij ~ N(0, 1/N) for i < j (Sherrington & Kirkpatrick, PRL 35, 1792 (1975);
-PHYSICS.md, "Spin glasses"). β_c = 1; paramagnetic f = −T ln 2 − 1/(4T) for T > 1 (annealed, N → ∞).
+with J symmetric, zero diagonal, J_ij ~ N(0, 1/N) for i < j (Sherrington & Kirkpatrick, PRL 35, 1792 (1975)). β_c = 1; paramagnetic f = −T ln 2 − 1/(4T) for T > 1 (annealed, N → ∞).
 
 The field h multiplies Σs without β (as in `CurieWeiss`). The denoiser, exact sampler and thermodynamics
 enumerate all 2ᴺ states (`models.enumeration`, N ≤ 20); beyond, use `physics.montecarlo` with
@@ -87,8 +86,10 @@ class PairwiseIsing:
         return enumeration.sample(self, key, num, self.chunk_size)
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
-        """E[s | x_t = x] by enumeration of the 2ⁿ states (`models.enumeration.posterior_mean`)."""
-        return enumeration.posterior_mean(self.log_weight, self.n, x, alpha, sigma, self.chunk_size)
+        """E[s | x_t = x] by enumeration of the 2ⁿ states, with the pairwise log-weight ½ sᵀ(βJ)s + h1·s in the
+        matmul form of `models.enumeration.quadratic_posterior_mean`."""
+        quadratic = enumeration.Quadratic(self.beta * self.couplings, self.field)
+        return enumeration.quadratic_posterior_mean(quadratic, x, alpha, sigma, self.chunk_size)
 
 
 @pytree_dataclass(static=("chunk_size",))

@@ -26,7 +26,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
+import os
 import pathlib
+import re
+import shutil
+import subprocess
 import sys
 from typing import Any, Callable, Mapping
 
@@ -69,7 +73,7 @@ FIGURES: tuple[Figure, ...] = (
            )),
     Figure("spin_glass_generation", "spin_glass_generation",
            "generated vs exact magnetisation law, spin glasses", (
-               Headline("tv_sk", "tv", None, {"model": "sk", "sampler": "pf_heun"}),
+               Headline("tv_sk", "tv", "tv_err", {"model": "sk", "sampler": "pf_heun"}),
                Headline("tv_null_sk", "tv_null_mean", "tv_null_sd", {"model": "sk", "sampler": "pf_heun"}),
                Headline("p_sk", "p_value", None, {"model": "sk", "sampler": "pf_heun"}),
                Headline("energy_sk", "energy", "energy_err", {"model": "sk", "sampler": "pf_heun"}),
@@ -77,31 +81,64 @@ FIGURES: tuple[Figure, ...] = (
            )),
     Figure("speed_accuracy", "speed_accuracy", "speed-accuracy trade-off across schedules", (
         Headline("eta", "eta", None, {"schedule": "cosine", "mu": 1.0, "shift": 1.0}),
+        Headline("eta_flow_condot", "eta_flow", None, {"schedule": "cond_ot", "mu": 1.0, "shift": 1.0}),
         Headline("c1_cosine", "c1", None, {"schedule": "cosine", "mu": 1.0, "shift": 1.0}),
         Headline("c2_cosine", "c2", None, {"schedule": "cosine", "mu": 1.0, "shift": 1.0}),
+        Headline("pl_cosine", "path_length_bound", None, {"schedule": "cosine", "mu": 1.0, "shift": 1.0}),
+        Headline("c1_condot", "c1", None, {"schedule": "cond_ot", "mu": 1.0, "shift": 1.0}),
+        Headline("c2_condot", "c2", None, {"schedule": "cond_ot", "mu": 1.0, "shift": 1.0}),
         Headline("c1_ot", "c1", None, {"schedule": "ot", "mu": 1.0, "shift": 1.0}),
         Headline("c2_ot", "c2", None, {"schedule": "ot", "mu": 1.0, "shift": 1.0}),
-        Headline("c2_condot", "c2", None, {"schedule": "cond_ot", "mu": 1.0, "shift": 1.0}),
         Headline("dw1", "delta_w1", None, {"mu": 1.0, "shift": 1.0}),
         Headline("dw1_samples", "delta_w1_samples", "delta_w1_samples_err", {"mu": 1.0, "shift": 1.0}),
     )),
-    Figure("diffusion_time", "diffusion_time", "diffusion-time trade-off", (
-        Headline("best_T_exact", "total_kl_gaussian_exact_score", reduce="argmin:T"),
-        Headline("best_T_learned", "bound_mixture_learned", reduce="argmin:T"),
+    Figure("speed_accuracy_curie_weiss", "speed_accuracy_curie_weiss", "speed-accuracy hierarchy, Curie-Weiss", (
+        Headline("eta", "eta", "eta_err", {"schedule": "cosine"}),
+        Headline("c1_cosine", "c1", "c1_err", {"schedule": "cosine"}),
+        Headline("c2_cosine", "c2", "c2_err", {"schedule": "cosine"}),
+        Headline("c1_condot", "c1", "c1_err", {"schedule": "cond_ot"}),
+        Headline("c2_condot", "c2", "c2_err", {"schedule": "cond_ot"}),
     )),
-    Figure("sampler_convergence", "sampler_convergence", "sampler convergence rates with theory slopes", (
-        Headline("rate_em", "rate", "rate_err", {"sampler": "euler_maruyama"}),
-        Headline("theory_em", "theory_rate", None, {"sampler": "euler_maruyama"}),
-        Headline("rate_heun", "rate", "rate_err", {"sampler": "pf_heun"}),
-        Headline("theory_heun", "theory_rate", None, {"sampler": "pf_heun"}),
-        Headline("rate_ddpm", "rate", "rate_err", {"sampler": "ddpm"}),
-        Headline("theory_ddpm", "theory_rate", None, {"sampler": "ddpm"}),
+    Figure("diffusion_time", "diffusion_time", "diffusion-time trade-off, OU vs linear VP at equal abar(T)", (
+        Headline("best_T_exact_ou", "best_T_exact", None, {"schedule": "ou"}),
+        Headline("best_abar_exact_ou", "best_abar_exact", None, {"schedule": "ou"}),
+        Headline("best_T_exact_vp", "best_T_exact", None, {"schedule": "vp_linear"}),
+        Headline("best_abar_exact_vp", "best_abar_exact", None, {"schedule": "vp_linear"}),
+        Headline("best_T_learned_ou", "best_T_learned", None, {"schedule": "ou"}),
+        Headline("best_abar_learned_ou", "best_abar_learned", None, {"schedule": "ou"}),
+        Headline("best_T_learned_vp", "best_T_learned", None, {"schedule": "vp_linear"}),
+        Headline("best_abar_learned_vp", "best_abar_learned", None, {"schedule": "vp_linear"}),
     )),
-    Figure("ode_sde_gap", "ode_sde_gap", "ODE-SDE gap of a learned score vs Fokker-Planck regulariser", (
-        Headline("gap_plain", "w2_ode_sde", None, {"fp_weight": "first"}),
-        Headline("gap_fp", "w2_ode_sde", None, {"fp_weight": "last"}),
+    Figure("sampler_convergence", "sampler_convergence",
+           "exact sampler errors vs number of steps; local decay exponents vs the published bounds", (
+               Headline("T_max", "num_steps", None, {"num_steps": "last"}),
+               Headline("T_mid_last", "num_steps_mid", None, {"num_steps_mid": "last"}),
+               Headline("order_em", "order_last", None, {"sampler": "euler_maruyama"}),
+               Headline("order_ddpm", "order_last", None, {"sampler": "ddpm"}),
+               Headline("order_heun", "order_last", None, {"sampler": "pf_heun"}),
+               Headline("exp_li_ode", "decay_exponent_last", None, {"sampler": "li_ode"}),
+               Headline("exp_li_ddpm", "decay_exponent_last", None, {"sampler": "li_ddpm"}),
+               Headline("exp_li_ddim", "decay_exponent_last", None, {"sampler": "li_ddim"}),
+               Headline("exp_li_ddim_acc", "decay_exponent_last", None, {"sampler": "li_ddim_acc"}),
+               Headline("exp_li_ddpm_acc", "decay_exponent_last", None, {"sampler": "li_ddpm_acc"}),
+               Headline("order_li_ddim", "order_last", None, {"sampler": "li_ddim"}),
+               Headline("order_li_ddim_acc", "order_last", None, {"sampler": "li_ddim_acc"}),
+               Headline("order_li_ddpm", "order_last", None, {"sampler": "li_ddpm"}),
+               Headline("order_li_ddpm_acc", "order_last", None, {"sampler": "li_ddpm_acc"}),
+               Headline("err_li_ddim", "error", None, {"sampler": "li_ddim", "num_steps": "last"}),
+               Headline("err_li_ddim_acc", "error", None, {"sampler": "li_ddim_acc", "num_steps": "last"}),
+           )),
+    Figure("ode_sde_gap", "ode_sde_gap", "ODE-SDE gap of a learned score vs Fokker-Planck regulariser form and weight", (
+        Headline("gap_plain_score", "w2_ode_sde", "w2_ode_sde_err", {"fp_form": "score", "fp_weight": "first"}),
+        Headline("gap_fp_score", "w2_ode_sde", "w2_ode_sde_err", {"fp_form": "score", "fp_weight": "last"}),
+        Headline("gap_plain_logdensity", "w2_ode_sde", "w2_ode_sde_err", {"fp_form": "log_density", "fp_weight": "first"}),
+        Headline("gap_fp_logdensity", "w2_ode_sde", "w2_ode_sde_err", {"fp_form": "log_density", "fp_weight": "last"}),
+        Headline("ode_data_plain_score", "w2_ode_data", "w2_ode_data_err", {"fp_form": "score", "fp_weight": "first"}),
+        Headline("sde_data_plain_score", "w2_sde_data", "w2_sde_data_err", {"fp_form": "score", "fp_weight": "first"}),
+        Headline("ode_data_fp_score", "w2_ode_data", "w2_ode_data_err", {"fp_form": "score", "fp_weight": "last"}),
+        Headline("sde_data_fp_score", "w2_sde_data", "w2_sde_data_err", {"fp_form": "score", "fp_weight": "last"}),
         Headline("fp_weight", "fp_weight", None, {"fp_weight": "last"}),
-        Headline("floor", "w2_floor", None, {"fp_weight": "first"}),
+        Headline("floor", "w2_floor", "w2_floor_err", {"fp_form": "score", "fp_weight": "first"}),
     )),
     Figure("fluctuation_theorems", "fluctuation_theorems", "entropy production and fluctuation theorems", (
         Headline("ift_forward", "ift_forward_path", "ift_forward_path_err", {"schedule": "ou", "target": "mixture"}),
@@ -110,6 +147,21 @@ FIGURES: tuple[Figure, ...] = (
         Headline("sigma", "mean_sigma_forward", "mean_sigma_forward_err", {"schedule": "ou", "target": "mixture"}),
         Headline("int_pi", "integrated_rate", None, {"schedule": "ou", "target": "mixture"}),
     )),
+    Figure("reverse_flux", "reverse_flux",
+           "reverse entropy flux sign change vs the speciation time over sigma^2; exact reverse SDE for sigma^2 > 2", (
+               Headline("t_flux_01", "curve_t_flux", None, {"curve_sigma2": 0.1}),
+               Headline("t_s_01", "curve_t_speciation", None, {"curve_sigma2": 0.1}),
+               Headline("t_flux_04", "curve_t_flux", None, {"curve_sigma2": 0.4}),
+               Headline("t_s_04", "curve_t_speciation", None, {"curve_sigma2": 0.4}),
+               Headline("t_flux_1", "curve_t_flux", None, {"curve_sigma2": 1.0}),
+               Headline("t_s_1", "curve_t_speciation", None, {"curve_sigma2": 1.0}),
+               Headline("sigma2_cross", "sigma2_flux_equals_speciation"),
+               Headline("ks_p_3", "ks_pvalue", None, {"usb_sigma2": 3.0, "num_steps": "last"}),
+               Headline("ks_p_5", "ks_pvalue", None, {"usb_sigma2": 5.0, "num_steps": "last"}),
+               Headline("m2_3", "m2", "m2_err", {"usb_sigma2": 3.0, "num_steps": "last"}),
+               Headline("m2_exact_3", "m2_exact", None, {"usb_sigma2": 3.0}),
+               Headline("steps", "num_steps", None, {"num_steps": "last"}),
+           )),
     Figure("entropy_production", "entropy_production",
            "entropy production rate along Curie-Weiss generation vs the speciation time", (
                Headline("t_crossover", "t_mode_crossover", "t_mode_crossover_err", {"n": "last"}),
@@ -117,7 +169,18 @@ FIGURES: tuple[Figure, ...] = (
                Headline("t_excess_peak", "t_excess_peak", "t_excess_peak_err", {"n": "last"}),
                Headline("n", "n", None, {"n": "last"}),
            )),
-    Figure("franz_parisi", "franz_parisi", "Franz-Parisi potentials"),
+    Figure("franz_parisi", "franz_parisi",
+           "Franz-Parisi potentials: Yu-Huang Fig. 11 at sigma^2 = 0.1 and its inflection window; Curie-Weiss V(q; t)", (
+               Headline("q_042", "gmm_inflection_q", None, {"gmm_time": 0.42, "inflection": 0}),
+               Headline("q_0015", "gmm_inflection_q", None, {"gmm_time": 0.015, "inflection": 0}),
+               Headline("q_001_a", "gmm_inflection_q", None, {"gmm_time": 0.01, "inflection": 0}),
+               Headline("q_001_b", "gmm_inflection_q", None, {"gmm_time": 0.01, "inflection": 1}),
+               Headline("q_001_c", "gmm_inflection_q", None, {"gmm_time": 0.01, "inflection": 2}),
+               Headline("window_lo", "window_t_lo"),
+               Headline("window_hi", "window_t_hi"),
+               Headline("check_z", "gmm_check_max_z"),
+               Headline("q_limit", "limit_law_q_prime"),
+           )),
     Figure("critical_exponents", "critical_exponents",
            "order parameter, susceptibility and Binder cumulant vs time; FSS collapse and exponent posteriors", (
                Headline("beta_c", "eq_c_c"),  # posterior median and credible interval (_lo, _hi)
@@ -348,9 +411,8 @@ def headline_numbers(ds, figure: Figure) -> list[tuple[str, float, float | None,
     return rows
 
 
-def kind_summary(module, ds):
+def kind_summary(summary, ds):
     """A kind's optional summary(ds): a mapping of numbers, or text."""
-    summary = getattr(module, "summary", None)
     if summary is None:
         return None
     try:
@@ -369,7 +431,7 @@ def _as_value_error(item) -> tuple[float, float | None]:
 
 PREAMBLE = r"""% Generated by `statphys paper` on {date} from {out} (profile {profile}). Do not edit: run `make -C paper`.
 \makeatletter
-\providecommand{{\statres@missing}}[1]{{\textbf{{[\texttt{{\detokenize{{#1}}}}: no result]}}}}
+\providecommand{{\statres@missing}}[1]{{\PackageWarning{{statphys}}{{no result for #1}}\textbf{{[\texttt{{\detokenize{{#1}}}}: no result]}}}}
 \providecommand{{\result}}[1]{{\@ifundefined{{statres@#1}}{{\statres@missing{{#1}}}}{{\ensuremath{{\csname statres@#1\endcsname}}}}}}
 \providecommand{{\resultvalue}}[1]{{\@ifundefined{{statresv@#1}}{{\statres@missing{{#1}}}}{{\ensuremath{{\csname statresv@#1\endcsname}}}}}}
 \providecommand{{\resulterror}}[1]{{\@ifundefined{{statrese@#1}}{{\statres@missing{{#1}}}}{{\ensuremath{{\csname statrese@#1\endcsname}}}}}}
@@ -382,7 +444,7 @@ PREAMBLE = r"""% Generated by `statphys paper` on {date} from {out} (profile {pr
 \providecommand{{\headlinefigure}}[2]{{%
   \begin{{figure}}[htbp]\centering
   \ifresults{{#1}}{{\includegraphics[width=\linewidth,height=0.42\textheight,keepaspectratio]{{\statfigdir#1}}}}%
-    {{\fbox{{\parbox{{0.9\linewidth}}{{\centering Results missing: run \runcommand{{#1}}, then \texttt{{make -C paper}}.}}}}}}%
+    {{\PackageWarning{{statphys}}{{no result for figure:#1}}\fbox{{\parbox{{0.9\linewidth}}{{\centering Results missing: run \runcommand{{#1}}, then \texttt{{make -C paper}}.}}}}}}%
   \caption{{#2}}\label{{fig:#1}}
   \end{{figure}}}}
 """
@@ -467,58 +529,27 @@ def run_command(study: str, profile: str, out) -> str:
     return command
 
 
-def _kind_module(study: str, profile: str, ds):
-    from studies import runner
-
-    try:
-        return runner.load(study, profile).module
-    except runner.StudyError:
-        kind = ds.attrs.get("kind")
-        available = runner.kinds()
-        if kind not in available:
-            raise
-        return available[kind]
-
-
-def draw(module, ds, figures_dir: pathlib.Path, name: str) -> None:
-    """module.plot(ds, <name>.png), and the same figure as <name>.pdf: a kind's plot() may write only the PNG
-    (and close its figure), so while it runs every save of the figure to <name>.png also saves <name>.pdf."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.figure
-    import matplotlib.pyplot as plt
+def draw(ds, figures_dir: pathlib.Path, name: str) -> None:
+    """The figure of a study's dataset (paper/plots/<kind>.py, kind from ds.attrs) as <name>.png and <name>.pdf."""
+    from paper import plots
 
     png, pdf = figures_dir / f"{name}.png", figures_dir / f"{name}.pdf"
     for stale in (png, pdf):
         stale.unlink(missing_ok=True)
-    original = matplotlib.figure.Figure.savefig
-
-    def savefig(fig, fname, *args, **kwargs):
-        result = original(fig, fname, *args, **kwargs)
-        if isinstance(fname, (str, pathlib.Path)) and pathlib.Path(fname).resolve() == png.resolve():
-            pdf_kwargs = {k: v for k, v in kwargs.items() if k not in ("dpi", "format")}
-            original(fig, pdf, *args, format="pdf", **pdf_kwargs)
-        return result
-
-    plt.close("all")
-    matplotlib.figure.Figure.savefig = savefig
-    try:
-        module.plot(ds, png)
-    finally:
-        matplotlib.figure.Figure.savefig = original
-        plt.close("all")
+    plots.draw(ds.attrs.get("kind"), ds, figures_dir / name)
     for target in (png, pdf):
         if not target.exists():
-            raise RuntimeError(f"plot() did not write {target.name}")
+            raise RuntimeError(f"plot did not write {target.name}")
 
 
 def build(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES,
-          figures: tuple[Figure, ...] = FIGURES, echo: Callable[[str], None] = print) -> list[Row]:
-    """Regenerate every available headline figure and results.tex; one Row per figure."""
-    import xarray as xr
+          figures: tuple[Figure, ...] = FIGURES, echo: Callable[[str], None] = print, *,
+          studies: set[str] | None = None, summarize: Callable | None = None) -> list[Row]:
+    """Regenerate every available headline figure and results.tex; one Row per figure.
 
-    from studies import runner
+    studies: the names of the study files that exist (a figure whose study is absent is reported as such);
+    summarize(ds) -> mapping or text: a study kind's extra numbers for results.tex."""
+    import xarray as xr
 
     out, figures_dir = pathlib.Path(out), pathlib.Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -527,11 +558,7 @@ def build(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES,
         command = run_command(figure.study, profile, out)
         row = Row(figure.name, figure.study, "missing", command=command)
         entry = {"figure": figure, "study": figure.study, "status": "missing", "command": command}
-        try:
-            runner.resolve_path(figure.study)
-            has_study = True
-        except runner.StudyError:
-            has_study = False
+        has_study = studies is None or figure.study in studies
         nc = out / figure.study / profile / f"{figure.study}.nc"
         if not nc.exists():
             if has_study:
@@ -544,11 +571,10 @@ def build(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES,
             try:
                 ds = xr.load_dataset(nc, engine="h5netcdf")
                 row.wall_time_s = float(ds.attrs["wall_time_s"]) if _finite(ds.attrs.get("wall_time_s")) else None
-                module = _kind_module(figure.study, profile, ds)
-                draw(module, ds, figures_dir, figure.name)
+                draw(ds, figures_dir, figure.name)
                 row.status = "made"
                 row.message = f"{figures_dir / figure.name}.pdf/.png"
-                entry.update(status="made", ds=ds, summary=kind_summary(module, ds))
+                entry.update(status="made", ds=ds, summary=kind_summary(summarize, ds))
             except Exception as err:  # one broken figure must not stop the others
                 row.status = "failed"
                 row.message = f"{type(err).__name__}: {err}"
@@ -574,10 +600,47 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES) -> int:
-    """Exit status: 0 when every figure whose results exist was made (missing results are not an error)."""
-    rows = build(out, profile, figures_dir)
-    return 1 if any(r.status == "failed" for r in rows) else 0
+def compile_pdf(paper_dir: pathlib.Path = PAPER_DIR, echo: Callable[[str], None] = print) -> list[str]:
+    """latexmk -pdf paper.tex in paper_dir; returns the problems found (empty when the PDF is right): LaTeX
+    missing or failing, undefined references or citations, a result or figure that was not available."""
+    if shutil.which("latexmk") is None:
+        return ["LaTeX is not installed (no latexmk on PATH): apt-get install texlive-latex-recommended "
+                "texlive-latex-extra texlive-science cm-super dvipng latexmk"]
+    command = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-g", "paper.tex"]
+    env = {**os.environ, "max_print_line": "100000"}  # unwrapped log lines, so that names are read whole
+    done = subprocess.run(command, cwd=paper_dir, capture_output=True, text=True, env=env)
+    log_path = paper_dir / "paper.log"
+    log = log_path.read_text(errors="replace") if log_path.exists() else ""
+    problems = []
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).splitlines()[-20:])
+        problems.append(f"latexmk failed (exit {done.returncode}); see {log_path}:\n{tail}")
+    problems += [f"undefined: {m}" for m in sorted(set(re.findall(r"(?:Reference|Citation) `([^']+)' on page", log)))]
+    problems += [f"missing result: {m}" for m in sorted(set(re.findall(r"Package statphys Warning: no result for (\S+)", log)))]
+    if "[no results]" in log or re.search(r"File `[^']+' not found", log):
+        problems.append(f"a figure file or results.tex is missing; see {log_path}")
+    if not problems:
+        echo(f"paper: {paper_dir / 'paper.pdf'}")
+    return problems
+
+
+def main(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES, *, allow_missing: bool = False,
+         pdf: bool = False, **kwargs) -> int:
+    """Exit status 0 when every figure was made (or, with allow_missing, every figure whose results exist) and,
+    with pdf, the PDF compiled without problems; 1 otherwise, with what is missing named."""
+    rows = build(out, profile, figures_dir, **kwargs)
+    failed = [r for r in rows if r.status == "failed"]
+    missing = [r for r in rows if r.status in ("missing", "no study")]
+    if missing and not allow_missing:
+        print(f"statphys paper: {len(missing)} figure(s) without results: " + ", ".join(r.figure for r in missing)
+              + f". Run `statphys reproduce --profile {profile}` (or pass --allow-missing)", file=sys.stderr)
+    if pdf and not failed and (not missing or allow_missing):
+        problems = compile_pdf(PAPER_DIR)
+        for problem in problems:
+            print(f"statphys paper: {problem}", file=sys.stderr)
+        if problems:
+            return 1
+    return 1 if failed or (missing and not allow_missing) else 0
 
 
 if __name__ == "__main__":

@@ -2,32 +2,51 @@
 
 Gaussian targets (closed form). With a Gaussian target N(μ, Σ) the exact score is affine in x, so every
 sampler step is affine in (state, noise): x' = A x + b + G ξ. The generated law stays Gaussian and its
-mean and covariance propagate exactly, m' = A m + b, C' = A C Aᵀ + G Gᵀ. A is the Jacobian of the step;
-b and G are read off the step evaluated at x = 0 on a few noise draws (a least-squares solve that is exact
-for an affine map). The error is KL(generated ‖ exact) between Gaussians,
+mean and covariance propagate exactly, m' = A m + b, C' = A C Aᵀ + G Gᵀ, with (A, b, G) read off the step
+evaluated on a few random states and noise draws (a least-squares solve that is exact for an affine map).
+The error is KL(generated ‖ exact) between Gaussians, evaluated as
 
-    KL = ½ [tr(C₂⁻¹C₁) + (m₂ − m₁)ᵀ C₂⁻¹ (m₂ − m₁) − n + ln det C₂ / det C₁],
+    KL = ½ [Σ_i (δ_i − ln(1 + δ_i)) + (m₂ − m₁)ᵀ C₂⁻¹ (m₂ − m₁)],   δ_i: eigenvalues of C₂⁻¹(C₁ − C₂),
 
+which equals ½ [tr(C₂⁻¹C₁) − n + ln det C₂/det C₁ + (m₂ − m₁)ᵀ C₂⁻¹ (m₂ − m₁)] without its cancellation,
 with the exact law p_{t_min} (continuous samplers) or q₁ (discrete samplers of `physics.discrete`). The
 run starts from the exact noised law at the first time (init="exact": discretisation error only) or from
-the prior N(0, σ_T² I) (init="prior": adds the prior mismatch). For nearby Gaussians TV ∝ √KL, so the
-TV rates of the theory (Li et al. arXiv 2306.09251, 2403.03852) are the exponents of √KL.
+the prior N(0, σ_T² I) (init="prior": adds the prior mismatch). For nearby Gaussians TV ∝ √KL, so the TV
+rates of the theory (Li et al. arXiv 2306.09251, 2403.03852) are compared with the decay of √KL. The
+error has no statistical uncertainty: its dependence on T is described by local (secant) slopes
+d ln √KL / d ln T between successive T (`local_slope`), not by a fit with a standard error.
+
+Several numbers of steps are propagated in one compiled run: every schedule is padded to the longest
+(discrete: α = 1 past T; continuous: t_min repeated) and the padded steps are masked out.
 
 Curie–Weiss (statistical). TV between the exact magnetisation law P(m) and the histogram of m = mean(sign x)
 over generated samples; the finite-sample floor E TV(P̂_B, P) of B exact draws is estimated by resampling.
 
-Rates. `fit_rate` fits ln err = a − p ln T by (weighted) least squares and returns p with its standard error.
+Rates of statistical errors. `fit_rate` fits ln err = a − p ln T by weighted least squares and returns p
+with its standard error.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+import functools
+from typing import Any, NamedTuple, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.linalg
 
-from .discrete import DISCRETE_SAMPLERS, DiscreteState, LiSchedule, TargetScore, discrete_sample, li_schedule
+from .discrete import (
+    BOUND_EXPONENT,
+    DISCRETE_SAMPLERS,
+    SCHEME_ORDER,
+    DiscreteState,
+    LiSchedule,
+    TargetScore,
+    discrete_sample,
+    li_schedule,
+    pad_schedule,
+)
 from .samplers import SAMPLERS
 from .schedules import Schedule
 from .scores import ExactScore
@@ -35,18 +54,9 @@ from .trajectory import reverse_sample
 
 Array = Any
 ALL_SAMPLERS = tuple(SAMPLERS) + tuple(DISCRETE_SAMPLERS)
-#: TV exponents: continuous-time first-order schemes 1, Heun 2 (ODE theory); discrete ones: physics.discrete.
-THEORY_RATE = {
-    "euler_maruyama": 1.0,
-    "ddpm": 1.0,
-    "pf_euler": 1.0,
-    "pf_heun": 2.0,
-    "ddim": 1.0,
-    "li_ode": 1.0,
-    "li_ddpm": 0.5,
-    "li_ddpm_acc": 1.0,
-    "li_ddim_acc": 2.0,
-}
+#: Order q of each scheme in its step size h (error ∝ h^q for a smooth target): Euler-type steps 1, Heun 2;
+#: weak order for the stochastic ones. Continuous samplers take h = (T − t_min)/N, discrete ones h ∝ ln T/T.
+ORDER = {"euler_maruyama": 1.0, "ddpm": 1.0, "pf_euler": 1.0, "pf_heun": 2.0, "ddim": 1.0, **SCHEME_ORDER}
 
 
 def check_sampler(name: str) -> None:
@@ -54,55 +64,150 @@ def check_sampler(name: str) -> None:
         raise ValueError(f"unknown sampler {name!r}; choose one of {sorted(ALL_SAMPLERS)}")
 
 
+def bound_exponent(sampler: str) -> float:
+    """p of the published TV bound ∝ T^{−p} (up to log factors) for Li et al.'s samplers; NaN for the others."""
+    check_sampler(sampler)
+    return BOUND_EXPONENT.get(sampler, float("nan"))
+
+
+def _kl_terms(delta: np.ndarray) -> np.ndarray:
+    """δ − ln(1 + δ), by its series where |δ| < 1e-3 (relative accuracy ~1e-12 there)."""
+    small = np.abs(delta) < 1e-3
+    d = np.where(small, delta, 0.0)
+    series = d**2 * (1 / 2 - d / 3 + d**2 / 4 - d**3 / 5 + d**4 / 6)
+    return np.where(small, series, delta - np.log1p(np.where(small, 0.0, delta)))
+
+
 def gaussian_kl(m1: Array, c1: Array, m2: Array, c2: Array) -> float:
-    """KL(N(m1, c1) ‖ N(m2, c2)) in float64 (module docstring)."""
-    m1, c1, m2, c2 = (np.asarray(v, dtype=np.float64) for v in (m1, c1, m2, c2))
-    n = m1.shape[0]
-    c2inv = np.linalg.inv(c2)
+    """KL(N(m1, c1) ‖ N(m2, c2)) in float64 (module docstring); m: (n,), c: (n, n) symmetric positive definite."""
+    m1, c1, m2, c2 = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (m1, c1, m2, c2))
+    c1, c2 = np.atleast_2d(c1), np.atleast_2d(c2)
+    delta = scipy.linalg.eigh(c1 - c2, c2, eigvals_only=True)
     d = m2 - m1
-    _, logdet1 = np.linalg.slogdet(c1)
-    _, logdet2 = np.linalg.slogdet(c2)
-    return float(0.5 * (np.trace(c2inv @ c1) + d @ c2inv @ d - n + logdet2 - logdet1))
+    return float(0.5 * (np.sum(_kl_terms(delta)) + d @ np.linalg.solve(c2, d)))
 
 
-def _propagate(step_rows, mean, cov, steps, noise_dim):
-    """Exact mean and covariance after the affine steps step_rows(key, k, z (rows, dim)) -> (z', ξ (rows, noise_dim))."""
+def _propagate(step_rows, mean, cov, steps, valid, noise_dim):
+    """Exact mean and covariance after the affine steps step_rows(k, z (rows, dim)) -> (z', ξ (rows, noise_dim));
+    steps with valid = False leave them unchanged. (A, b, G) of z' = A z + b + G ξ come from one least-squares
+    solve on random rows z (exact for an affine map up to rounding)."""
     dim = mean.shape[0]
-    rows = 2 * noise_dim + 2
-    key = jax.random.PRNGKey(0)
+    rows = 2 * (dim + noise_dim) + 2
+    probe = jax.random.normal(jax.random.PRNGKey(1), (rows, dim), mean.dtype)
 
-    def body(carry, k):
+    def body(carry, inputs):
         m, c = carry
-        a = jax.jacfwd(lambda z: step_rows(key, k, z[None])[0][0])(jnp.zeros(dim, mean.dtype))
-        out, xi = step_rows(key, k, jnp.zeros((rows, dim), mean.dtype))
-        design = jnp.concatenate([jnp.ones((rows, 1), mean.dtype), xi], axis=1)
+        k, ok = inputs
+        out, xi = step_rows(k, probe)
+        design = jnp.concatenate([jnp.ones((rows, 1), mean.dtype), probe, xi], axis=1)
         coef = jnp.linalg.lstsq(design, out)[0]
-        b, g = coef[0], coef[1:].T
-        return (a @ m + b, a @ c @ a.T + g @ g.T), None
+        b, a, g = coef[0], coef[1:dim + 1].T, coef[dim + 1:].T
+        m_new, c_new = a @ m + b, a @ c @ a.T + g @ g.T
+        return (jnp.where(ok, m_new, m), jnp.where(ok, c_new, c)), None
 
-    (m, c), _ = jax.lax.scan(body, (mean, cov), steps)
+    (m, c), _ = jax.lax.scan(body, (mean, cov), (steps, valid))
     return m, c
+
+
+@functools.partial(jax.jit, static_argnames=("sampler", "schedule"))
+def _propagate_continuous(target, times, m0, c0, num_steps, *, sampler, schedule):
+    """vmapped over the leading axis of times (B, L + 1), m0 (B, n), c0 (B, n, n), num_steps (B,)."""
+    step = SAMPLERS[sampler]
+    score_fn = ExactScore(target, schedule)
+    ks = jnp.arange(times.shape[1] - 1)
+    key = jax.random.PRNGKey(0)  # the noise draws only probe the affine map; the result does not depend on them
+
+    def one(times, m0, c0, n_steps):
+        def step_rows(k, x):
+            x_new, info = step(key, x, times[k], times[k + 1], score_fn, schedule)
+            return x_new, info.noise
+
+        return _propagate(step_rows, m0, c0, ks, ks < n_steps, m0.shape[0])
+
+    return jax.vmap(one)(times, m0, c0, num_steps)
+
+
+@functools.partial(jax.jit, static_argnames=("sampler",))
+def _propagate_discrete(target, alpha, alpha_bar, m0, c0, num_steps, *, sampler):
+    """vmapped over the leading axis of alpha, alpha_bar (B, L) (padded schedules), m0, c0, num_steps (B,)."""
+    step = DISCRETE_SAMPLERS[sampler]
+    score_fn = TargetScore(target)
+    steps = jnp.arange(alpha.shape[1], 1, -1)
+    n = m0.shape[1] // 2
+    key = jax.random.PRNGKey(0)
+    noise_dim = 2 * n if sampler == "li_ddpm_acc" else n
+
+    def one(alpha, alpha_bar, m0, c0, T):
+        schedule = LiSchedule(alpha, alpha_bar)
+
+        def step_rows(t, z):
+            state, info = step(key, DiscreteState(z[:, :n], z[:, n:]), t, schedule, score_fn)
+            return jnp.concatenate([state.x, state.eps], axis=1), info.noise
+
+        return _propagate(step_rows, m0, c0, steps, steps <= T, noise_dim)
+
+    return jax.vmap(one)(alpha, alpha_bar, m0, c0, num_steps)
+
+
+def _check_steps(num_steps) -> list[int]:
+    steps = [num_steps] if np.isscalar(num_steps) else list(num_steps)
+    for n in steps:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"num_steps must be positive integers, got {n!r}")
+    if not steps:
+        raise ValueError("num_steps is empty")
+    return [int(n) for n in steps]
+
+
+def propagate_continuous_many(target, schedule: Schedule, sampler: str, num_steps: Sequence[int],
+                              init: str = "exact"):
+    """[(mean, cov) generated at t_min after N steps, for N in num_steps] by a sampler of `physics.samplers`
+    on a Gaussian target, and the exact (mean, cov) of p_{t_min}. Uniform time grids from T to t_min."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown continuous sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
+    _check_init(init)
+    steps = _check_steps(num_steps)
+    longest, n = max(steps), target.n
+    grids = [jnp.concatenate([schedule.time_grid(N), jnp.full(longest - N, schedule.t_min)]) for N in steps]
+    start_t = schedule.time_grid(1)[0]
+    start = target.marginal(schedule.alpha(start_t), schedule.sigma(start_t))
+    m0, c0 = (start.mean, start.cov) if init == "exact" else (jnp.zeros(n), schedule.sigma(start_t) ** 2 * jnp.eye(n))
+    batch = len(steps)
+    m, c = _propagate_continuous(target, jnp.stack(grids), jnp.broadcast_to(m0, (batch, n)),
+                                 jnp.broadcast_to(c0, (batch, n, n)), jnp.asarray(steps), sampler=sampler,
+                                 schedule=schedule)
+    end = target.marginal(schedule.alpha(schedule.t_min), schedule.sigma(schedule.t_min))
+    return [(m[i], c[i]) for i in range(batch)], (end.mean, end.cov)
 
 
 def propagate_continuous(target, schedule: Schedule, sampler: str, num_steps: int, init: str = "exact"):
     """(mean, cov) generated at t_min by a sampler of `physics.samplers` on a Gaussian target, and the exact ones."""
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown continuous sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
+    generated, exact = propagate_continuous_many(target, schedule, sampler, _check_steps(num_steps), init)
+    return generated[0], exact
+
+
+def propagate_discrete_many(target, sampler: str, num_steps: Sequence[int], c0: float = 2.0, c1: float = 4.0,
+                            init: str = "exact"):
+    """[((mean, cov) of Y₁, (mean, cov) of q₁) for T in num_steps] for a sampler of `physics.discrete` on
+    Li et al.'s schedule with T steps (eq. 5 of 2306.09251)."""
+    if sampler not in DISCRETE_SAMPLERS:
+        raise ValueError(f"unknown discrete sampler {sampler!r}; choose one of {sorted(DISCRETE_SAMPLERS)}")
     _check_init(init)
-    times = schedule.time_grid(num_steps)
-    score_fn = ExactScore(target, schedule)
-    step = SAMPLERS[sampler]
+    schedules = [li_schedule(T, c0, c1) for T in _check_steps(num_steps)]
+    longest = max(s.num_steps for s in schedules)
+    padded = [pad_schedule(s, longest) for s in schedules]
     n = target.n
 
-    def step_rows(key, k, x):
-        x_new, info = step(key, x, times[k], times[k + 1], score_fn, schedule)
-        return x_new, info.noise
+    def law(abar):
+        g = target.marginal(jnp.sqrt(abar), jnp.sqrt(1 - abar))
+        return g.mean, g.cov
 
-    start = target.marginal(schedule.alpha(times[0]), schedule.sigma(times[0]))
-    m0, c0 = (start.mean, start.cov) if init == "exact" else (jnp.zeros(n), schedule.sigma(times[0]) ** 2 * jnp.eye(n))
-    m, c = jax.jit(_propagate, static_argnums=(0, 4))(step_rows, m0, c0, jnp.arange(num_steps), n)
-    end = target.marginal(schedule.alpha(times[-1]), schedule.sigma(times[-1]))
-    return (m, c), (end.mean, end.cov)
+    starts = [law(s.alpha_bar[-1]) if init == "exact" else (jnp.zeros(n), jnp.eye(n)) for s in schedules]
+    big_m = jnp.stack([jnp.concatenate([m, jnp.zeros(n)]) for m, _ in starts])
+    big_c = jnp.stack([jnp.zeros((2 * n, 2 * n)).at[:n, :n].set(c) for _, c in starts])
+    m, c = _propagate_discrete(target, jnp.stack([p.alpha for p in padded]), jnp.stack([p.alpha_bar for p in padded]),
+                               big_m, big_c, jnp.asarray([s.num_steps for s in schedules]), sampler=sampler)
+    return [((m[i, :n], c[i, :n, :n]), law(s.alpha_bar[0])) for i, s in enumerate(schedules)]
 
 
 def propagate_discrete(target, schedule: LiSchedule, sampler: str, init: str = "exact"):
@@ -110,25 +215,35 @@ def propagate_discrete(target, schedule: LiSchedule, sampler: str, init: str = "
     if sampler not in DISCRETE_SAMPLERS:
         raise ValueError(f"unknown discrete sampler {sampler!r}; choose one of {sorted(DISCRETE_SAMPLERS)}")
     _check_init(init)
-    n = target.n
-    step = DISCRETE_SAMPLERS[sampler]
-    score_fn = TargetScore(target)
-    T = schedule.num_steps
-
-    def step_rows(key, t, z):
-        state, info = step(key, DiscreteState(z[:, :n], z[:, n:]), t, schedule, score_fn)
-        return jnp.concatenate([state.x, state.eps], axis=1), info.noise
+    n, T = target.n, schedule.num_steps
 
     def law(abar):
         g = target.marginal(jnp.sqrt(abar), jnp.sqrt(1 - abar))
         return g.mean, g.cov
 
     m0, c0 = law(schedule.alpha_bar[T - 1]) if init == "exact" else (jnp.zeros(n), jnp.eye(n))
-    big_m = jnp.concatenate([m0, jnp.zeros(n)])
-    big_c = jnp.zeros((2 * n, 2 * n)).at[:n, :n].set(c0)
-    noise_dim = 2 * n if sampler == "li_ddpm_acc" else n
-    m, c = jax.jit(_propagate, static_argnums=(0, 4))(step_rows, big_m, big_c, jnp.arange(T, 1, -1), noise_dim)
-    return (m[:n], c[:n, :n]), law(schedule.alpha_bar[0])
+    big_m = jnp.concatenate([m0, jnp.zeros(n)])[None]
+    big_c = jnp.zeros((2 * n, 2 * n)).at[:n, :n].set(c0)[None]
+    m, c = _propagate_discrete(target, schedule.alpha[None], schedule.alpha_bar[None], big_m, big_c,
+                               jnp.asarray([T]), sampler=sampler)
+    return (m[0, :n], c[0, :n, :n]), law(schedule.alpha_bar[0])
+
+
+def gaussian_errors(
+    target, sampler: str, num_steps: Sequence[int], *, schedule: Schedule | None = None, c0: float = 2.0,
+    c1: float = 4.0, init: str = "exact",
+) -> np.ndarray:
+    """KL(generated ‖ exact) for a Gaussian target after each number of steps (T of Li et al. for discrete
+    samplers), shape (len(num_steps),), from one compiled run."""
+    check_sampler(sampler)
+    if sampler in DISCRETE_SAMPLERS:
+        laws = propagate_discrete_many(target, sampler, num_steps, c0, c1, init)
+    else:
+        if schedule is None:
+            raise ValueError(f"sampler {sampler!r} runs in continuous time: give a schedule")
+        generated, exact = propagate_continuous_many(target, schedule, sampler, num_steps, init)
+        laws = [(g, exact) for g in generated]
+    return np.array([gaussian_kl(*gen, *exact) for gen, exact in laws])
 
 
 def gaussian_error(
@@ -136,14 +251,33 @@ def gaussian_error(
     init: str = "exact",
 ) -> float:
     """KL(generated ‖ exact) for a Gaussian target after num_steps steps (T of Li et al. for discrete samplers)."""
+    return float(gaussian_errors(target, sampler, _check_steps(num_steps), schedule=schedule, c0=c0, c1=c1,
+                                 init=init)[0])
+
+
+def step_size(sampler: str, num_steps: Array, *, diffusion_time: float = 1.0, t_min: float = 0.0,
+              c1: float = 4.0) -> np.ndarray:
+    """The step size h that the error of a scheme of order q scales as h^q: (T − t_min)/N for continuous
+    samplers on a uniform grid, the bulk step β = c₁ ln T / T of Li et al.'s schedule (eq. 5 of 2306.09251)
+    for discrete ones. Shape of num_steps."""
     check_sampler(sampler)
+    n = np.asarray(num_steps, dtype=float)
     if sampler in DISCRETE_SAMPLERS:
-        gen, exact = propagate_discrete(target, li_schedule(num_steps, c0, c1), sampler, init)
-    else:
-        if schedule is None:
-            raise ValueError(f"sampler {sampler!r} runs in continuous time: give a schedule")
-        gen, exact = propagate_continuous(target, schedule, sampler, num_steps, init)
-    return gaussian_kl(*gen, *exact)
+        return c1 * np.log(n) / n
+    return (diffusion_time - t_min) / n
+
+
+def local_slope(x: Array, err: Array) -> tuple[np.ndarray, np.ndarray]:
+    """Secant slopes d ln err / d ln x between successive grid points x (k,), k ≥ 2, and where they apply: the
+    geometric midpoints √(x_i x_{i+1}) (a secant slope equals the derivative there up to O(Δ²), Δ = ln x_{i+1}/x_i).
+    Returns (midpoints (k − 1,), slopes (k − 1,)). For deterministic errors: no error bar."""
+    x, err = np.asarray(x, dtype=float), np.asarray(err, dtype=float)
+    if x.shape != err.shape or x.ndim != 1 or x.size < 2:
+        raise ValueError(f"need matching 1-D (x, err) with >= 2 points, got shapes {x.shape}, {err.shape}")
+    if np.any(err <= 0) or np.any(x <= 0):
+        raise ValueError("x and err must be > 0 for logarithmic slopes")
+    lx, le = np.log(x), np.log(err)
+    return np.exp(0.5 * (lx[1:] + lx[:-1])), np.diff(le) / np.diff(lx)
 
 
 def _check_init(init: str) -> None:

@@ -1,49 +1,121 @@
 """The diffusion-time trade-off of Franzese et al. (arXiv 2206.05173).
 
-Their bound (PHYSICS.md, seed 001):  E log p^{θ,T} ≥ E log p_data − G(s_θ, T) − KL(p_T ‖ p_noise),
+Their bound (Franzese et al., arXiv 2206.05173):  E log p^{θ,T} ≥ E log p_data − G(s_θ, T) − KL(p_T ‖ p_noise),
     G(s_θ, T) = ½ ∫_{t_min}^T g(t)² E_{p_t} ‖s_θ(x, t) − ∇ ln p_t(x)‖² dt.
-KL(p_T ‖ N(0, I)) falls with T (for OU as e^{−2T}); G grows with T for an imperfect score; with the exact
-score G = 0 and the cost of a larger T at a fixed number of steps is the discretisation error, measured
-here exactly on Gaussian data (`physics.convergence.gaussian_error`, init="prior": prior mismatch included).
+KL(p_T ‖ p_noise) falls with T; G does not, so the bound has a best T. With the exact score G = 0 and the cost
+of a larger T at a fixed number of steps is the discretisation error, measured exactly on Gaussian data
+(`physics.convergence.gaussian_error`, init="prior": prior mismatch included).
+
+Schedules. Their VP SDE has β(t) = β₀ + (β₁ − β₀) t, fixed in t and truncated at T (`franzese_vp`); OU is
+β ≡ 2. For any VP schedule p_t is the law of √ᾱ(t) x₀ + √(1 − ᾱ(t)) ξ, so KL(p_T ‖ ·) depends on T only
+through ᾱ(T), and with g² dt = −d ln ᾱ,
+    G = ½ ∫_{ᾱ(T)}^{ᾱ(t_min)} E_{p(ᾱ)} ‖s_θ − ∇ ln p‖² d ln ᾱ,
+so two VP schedules are compared at equal ᾱ(T) (`vp_schedule_for_abar`).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.gaussian import Gaussian, GaussianMixture
+from models.base import GaussianMarginal, mixture_components
 
 from .convergence import gaussian_kl
-from .learned import score_error
-from .schedules import Schedule
+from .schedules import Schedule, make_schedule
+from .scores import as_pytree_callable
 
 Array = Any
+DIFFUSION_SCHEDULES = ("ou", "vp_linear")
 
 
-def prior_kl(target: Any, schedule: Schedule, t: float | None = None, grid: int = 20001) -> float:
-    """KL(p_t ‖ N(0, I)) at t (default schedule.T): closed form for `Gaussian`, quadrature for a 1-D mixture."""
+def prior_kl(target: Any, schedule: Schedule, t: float | None = None, grid: int = 20001,
+             prior_variance: float = 1.0) -> float:
+    """KL(p_t ‖ N(0, v I)) at t (default schedule.T), v = prior_variance (1: Franzese et al.'s p_noise; the
+    samplers of this package start from v = σ_T²): closed form for `Gaussian`, quadrature for a 1-D mixture."""
     t = schedule.T if t is None else t
+    if not (prior_variance > 0 and math.isfinite(prior_variance)):
+        raise ValueError(f"prior_variance must be > 0, got {prior_variance!r}")
     alpha, sigma = schedule.alpha(t), schedule.sigma(t)
-    if isinstance(target, Gaussian):
+    if isinstance(target, GaussianMarginal):
         g = target.marginal(alpha, sigma)
-        return gaussian_kl(g.mean, g.cov, np.zeros(target.n), np.eye(target.n))
-    if isinstance(target, GaussianMixture) and target.n == 1:
-        half = 12.0 + float(jnp.max(jnp.abs(target.means))) + 12.0 * float(jnp.sqrt(jnp.max(target.variances)))
-        x = np.linspace(-half, half, grid)
-        logp = np.asarray(target.marginal_log_prob(jnp.asarray(x)[:, None], alpha, sigma))
-        logq = -0.5 * x**2 - 0.5 * np.log(2 * np.pi)
-        return float(np.trapezoid(np.exp(logp) * (logp - logq), x))
-    raise ValueError(f"prior_kl needs a Gaussian or a 1-D GaussianMixture target, got {type(target).__name__}")
+        return gaussian_kl(g.mean, g.cov, np.zeros(target.n), prior_variance * np.eye(target.n))
+    if target.n != 1:
+        raise ValueError(f"prior_kl needs a Gaussian target or a 1-D mixture, got n = {target.n}")
+    _, means, variances = mixture_components(target, "prior_kl")
+    spread = max(float(np.sqrt(np.max(variances))), math.sqrt(prior_variance), 1.0)
+    half = 12.0 + float(np.max(np.abs(means))) + 12.0 * spread
+    x = np.linspace(-half, half, grid)
+    logp = np.asarray(target.marginal_log_prob(jnp.asarray(x)[:, None], alpha, sigma))
+    logq = -0.5 * x**2 / prior_variance - 0.5 * np.log(2 * np.pi * prior_variance)
+    return float(np.trapezoid(np.exp(logp) * (logp - logq), x))
 
 
-def score_term(key: Array, score_fn: Any, target: Any, schedule: Schedule, num_times: int = 24, num: int = 2048) -> float:
-    """G = ½ ∫_{t_min}^T g² E‖s_θ − ∇ ln p_t‖² dt, trapezoid rule on a log-spaced grid (MC inside, `num` samples)."""
-    times = jnp.asarray(np.geomspace(schedule.t_min, schedule.T, num_times))
-    err = score_error(key, score_fn, target, schedule, times, num) / schedule.sigma(times) ** 2
-    return float(0.5 * np.trapezoid(np.asarray(schedule.diffusion2(times) * err), np.asarray(times)))
+def franzese_vp(T: float, *, beta_min: float = 0.1, beta_max: float = 20.0, t_min: float = 1e-3) -> Schedule:
+    """VP schedule with β(t) = β_min + (β_max − β_min) t on [0, T] (Franzese et al., arXiv 2206.05173): β(t)
+    does not depend on T, which only truncates it. ᾱ(t) = exp(−β_min t − ½(β_max − β_min) t²)."""
+    return make_schedule("vp_linear", T=T, t_min=t_min, beta_min=beta_min,
+                         beta_max=beta_min + (beta_max - beta_min) * T)
+
+
+def time_for_abar(name: str, abar: float, *, beta_min: float = 0.1, beta_max: float = 20.0) -> float:
+    """The time t with ᾱ(t) = abar: OU t = −½ ln ᾱ; `franzese_vp` the root of
+    β_min t + ½(β_max − β_min) t² = −ln ᾱ."""
+    if not 0 < abar < 1:
+        raise ValueError(f"abar must be in (0, 1), got {abar!r}")
+    L = -math.log(abar)
+    if name == "ou":
+        return 0.5 * L
+    if name == "vp_linear":
+        a = beta_max - beta_min
+        return L / beta_min if a == 0 else (-beta_min + math.sqrt(beta_min**2 + 2 * a * L)) / a
+    raise ValueError(f"unknown schedule {name!r}; choose one of {list(DIFFUSION_SCHEDULES)}")
+
+
+def vp_schedule_for_abar(name: str, abar_T: float, abar_min: float, *, beta_min: float = 0.1,
+                         beta_max: float = 20.0) -> Schedule:
+    """OU (`ou`) or Franzese's linear VP (`vp_linear`) with ᾱ(T) = abar_T and ᾱ(t_min) = abar_min."""
+    if not 0 < abar_T < abar_min < 1:
+        raise ValueError(f"need 0 < abar_T < abar_min < 1, got {abar_T!r}, {abar_min!r}")
+    T = time_for_abar(name, abar_T, beta_min=beta_min, beta_max=beta_max)
+    t_min = time_for_abar(name, abar_min, beta_min=beta_min, beta_max=beta_max)
+    if name == "ou":
+        return make_schedule("ou", T=T, t_min=t_min)
+    return franzese_vp(T, beta_min=beta_min, beta_max=beta_max, t_min=t_min)
+
+
+def score_term(key: Array, score_fn: Any, target: Any, schedule: Schedule, num_times: int = 24,
+               num: int = 2048) -> tuple[float, float]:
+    """G = ½ ∫_{t_min}^T g² E_{p_t}‖s_θ − ∇ ln p_t‖² dt and its Monte-Carlo standard error.
+
+    Trapezoid rule on `num_times` log-spaced times; at each, `num` exact samples of p_t (independent keys), so
+    the error is ½ (Σ_i (w_i g_i² se_i)²)^{1/2} with se_i the standard error of the mean at time i."""
+    times = np.geomspace(schedule.t_min, schedule.T, num_times)
+    w = np.zeros(num_times)
+    w[1:] += 0.5 * np.diff(times)
+    w[:-1] += 0.5 * np.diff(times)
+    means, ses = [], []
+    for i, t in enumerate(times):
+        sq = np.asarray(_squared_errors(jax.random.fold_in(key, i), as_pytree_callable(score_fn), target, schedule,
+                                        jnp.asarray(t), num), dtype=float)
+        means.append(sq.mean())
+        ses.append(sq.std(ddof=1) / np.sqrt(num))
+    g2 = np.asarray(schedule.diffusion2(jnp.asarray(times)), dtype=float)
+    return float(0.5 * np.sum(w * g2 * np.array(means))), float(0.5 * np.sqrt(np.sum((w * g2 * np.array(ses)) ** 2)))
+
+
+@functools.partial(jax.jit, static_argnums=(3, 5))
+def _squared_errors(key, score_fn, target, schedule, t, num):
+    """‖s_θ(x, t) − ∇ ln p_t(x)‖² at `num` exact samples x ~ p_t; shape (num,)."""
+    k_x, k_xi = jax.random.split(key)
+    alpha, sigma = schedule.alpha(t), schedule.sigma(t)
+    x = alpha * target.sample(k_x, num) + sigma * jax.random.normal(k_xi, (num, target.n))
+    exact = (alpha * target.posterior_mean(x, alpha, sigma) - x) / sigma**2
+    return jnp.sum((score_fn(x, t) - exact) ** 2, axis=-1)
 
 
 def best_time(times: Array, values: Array) -> float:

@@ -1,31 +1,39 @@
 """Discrete-time samplers in the form analysed by Li, Wei, Chen & Chi, and their accelerated variants.
 
 Forward chain (Li et al., arXiv 2306.09251, sec. 2): X_t = √α_t X_{t−1} + √(1−α_t) W_t, t = 1…T, so that
-X_t = √ᾱ_t X₀ + √(1−ᾱ_t) ε with ᾱ_t = Π_{k≤t} α_k. Step sizes β_t = 1 − α_t (their eq. 5; PHYSICS.md):
+X_t = √ᾱ_t X₀ + √(1−ᾱ_t) ε with ᾱ_t = Π_{k≤t} α_k. Step sizes β_t = 1 − α_t (their eq. 5):
 
     β₁ = T^{−c₀},   β_{t+1} = (c₁ ln T / T) · min{β₁ (1 + c₁ ln T / T)^t, 1}.
 
-The score at step t is s_t(x) = ∇ ln q_t(x) of the law of X_t, i.e. score_fn(x, alpha=√ᾱ_t, sigma=√(1−ᾱ_t)).
-A run starts from Y_T and applies t = T, T−1, …, 2, ending at Y₁, which is compared with X₁ (their
-Theorems bound TV(q₁, p₁); β₁ = T^{−c₀} makes X₁ ≈ X₀). Samplers (Z, Z⁺ ~ N(0, I)):
+The first ≈ (c₀/c₁) T steps grow β geometrically (constant steps in ln β), the rest take β = c₁ ln T / T:
+the step size of every phase is ∝ ln T / T, so a scheme of order q has error ∝ (ln T / T)^q.
+
+The score at step t is s_t(x) = ∇ ln q_t(x) of the law of X_t, i.e. score_fn(x, alpha=√ᾱ_t, sigma=√(1−ᾱ_t)),
+and ε_t(x) = −√(1−ᾱ_t) s_t(x). A run starts from Y_T and applies t = T, T−1, …, 2, ending at Y₁, which is
+compared with X₁ (the theorems bound TV(q₁, p₁); β₁ = T^{−c₀} makes X₁ ≈ X₀). Samplers (Z, Z⁺ ~ N(0, I)):
 
     li_ode        Y_{t−1} = α_t^{−½} (Y_t + ½(1 − α_t) s_t(Y_t))                  (2306.09251, deterministic)
     li_ddpm       Y_{t−1} = α_t^{−½} (Y_t + (1 − α_t) s_t(Y_t) + √(1 − α_t) Z)      (2306.09251, DDPM-type)
     li_ddpm_acc   Y⁺ = Y_t + √((1−α_t)/2) Z,
                   Y_{t−1} = α_t^{−½} (Y⁺ + (1 − α_t) s_t(Y⁺)) + √((1−α_t)/2) Z⁺      (2403.03852, stochastic)
-    li_ddim_acc   DDIM step plus a second-order correction with ε_t = −√(1−ᾱ_t) s_t:
-                  Y_{t−1} = √ᾱ_{t−1} [Y_t/√ᾱ_t + (λ_{t−1} − λ_t) ε_t(Y_t)] + κ_t (ε_{t+1}(Y_{t+1}) − ε_t(Y_t)),
-                  λ = √((1−ᾱ)/ᾱ),  κ_t = √ᾱ_{t−1}/(ᾱ_t − ᾱ_{t+1}) · [ᾱ_t λ_{t−1} + arcsin √ᾱ_{t−1}
-                                                                  − ᾱ_t λ_t − arcsin √ᾱ_t]  (2403.03852, deterministic)
+    li_ddim       DDIM: Y_{t−1} = Y_t/√α_t + (√(1−ᾱ_{t−1}) − √(1−ᾱ_t)/√α_t) ε_t(Y_t)
+                  = √ᾱ_{t−1} [Y_t/√ᾱ_t + (λ_{t−1} − λ_t) ε_t(Y_t)],  λ = √((1−ᾱ)/ᾱ)   (2403.03852, DDIM)
+    li_ddim_acc   the DDIM step plus κ_t (ε_{t+1}(Y_{t+1}) − ε_t(Y_t)), with
+                  κ_t = √ᾱ_{t−1}/(ᾱ_t − ᾱ_{t+1}) · [ᾱ_t λ_{t−1} + arcsin √ᾱ_{t−1} − ᾱ_t λ_t − arcsin √ᾱ_t]
+                                                                                  (2403.03852, deterministic)
 
-The update rules are those of PHYSICS.md (seed 002); they were not re-checked against the papers' text here
-(no access). The correction of li_ddim_acc was re-derived: writing the probability-flow ODE as dy/dλ = ε
-with y = x/√ᾱ, interpolating ε linearly in ᾱ between steps t+1 and t and integrating exactly
-(∫ᾱ dλ = arctan λ) gives κ_t above; the first step (t = T, no ε_{T+1}) is a plain DDIM step.
+li_ddim_acc is second order: with y = x/√ᾱ the probability-flow ODE reads dy/dλ = ε; interpolating ε
+linearly in ᾱ through steps t+1 and t and integrating exactly (∫ᾱ dλ = arctan λ) gives κ_t. The first step
+(t = T, no ε_{T+1}) is a plain DDIM step. li_ddpm, li_ddpm_acc, li_ddim and li_ddim_acc (κ_t included)
+are the update rules stated in the README of the authors' public repository for 2403.03852
+(TimofeyEfimov/AcceleratedDiffusionSamplers); its code (functions/denoising.py) takes the same DDIM and κ_t
+steps, and perturbs the accelerated stochastic step by √α_t √((1−α_t)/2) Z instead of √((1−α_t)/2) Z.
+li_ode is 2306.09251's deterministic sampler as summarised above, not re-checked against that paper's text.
 
 Every sampler is `step(key, state, t, schedule, score_fn) -> (state, StepInfo)` over a `DiscreteState`
 (the current Y_t and ε_t(Y_t), which li_ddim_acc needs one step later); the noise of step t is drawn
-from fold_in(key, t).
+from fold_in(key, t). A schedule may be padded past T with α = 1 (`pad_schedule`): a step there is the
+identity, so one compiled run serves every T up to the padded length.
 """
 
 from __future__ import annotations
@@ -133,30 +141,60 @@ def li_ddpm_acc(key, state, t, schedule, score_fn):
     return DiscreteState(x, -jnp.sqrt(1 - abar) * s), StepInfo(s, jnp.concatenate([z[0], z[1]], axis=-1))
 
 
-def li_ddim_acc(key, state, t, schedule, score_fn):
-    del key
-    T = schedule.num_steps
+def _ddim_parts(state, t, schedule, score_fn):
+    """(DDIM update, ε_t(Y_t), s_t(Y_t), ᾱ_t, ᾱ_{t−1}) of step t."""
     _, abar, abar_prev = _levels(schedule, t)
-    abar_next = schedule.alpha_bar[jnp.minimum(t, T - 1)]
     s = _score(score_fn, state.x, abar)
     eps = -jnp.sqrt(1 - abar) * s
     lam, lam_prev = jnp.sqrt((1 - abar) / abar), jnp.sqrt((1 - abar_prev) / abar_prev)
-    ddim = jnp.sqrt(abar_prev) * (state.x / jnp.sqrt(abar) + (lam_prev - lam) * eps)
-    bracket = abar * lam_prev + jnp.arcsin(jnp.sqrt(abar_prev)) - abar * lam - jnp.arcsin(jnp.sqrt(abar))
-    kappa = jnp.where(t < T, jnp.sqrt(abar_prev) / (abar - abar_next) * bracket, 0.0)
-    x = ddim + kappa * (state.eps - eps)
+    return jnp.sqrt(abar_prev) * (state.x / jnp.sqrt(abar) + (lam_prev - lam) * eps), eps, s, abar, abar_prev
+
+
+def li_ddim(key, state, t, schedule, score_fn):
+    del key
+    x, eps, s, _, _ = _ddim_parts(state, t, schedule, score_fn)
     return DiscreteState(x, eps), StepInfo(s, jnp.zeros_like(state.x))
+
+
+def ddim_correction(abar_next: Array, abar: Array, abar_prev: Array) -> Array:
+    """κ_t of li_ddim_acc (module docstring) from (ᾱ_{t+1}, ᾱ_t, ᾱ_{t−1}); 0 where ᾱ_{t+1} = ᾱ_t (no step t+1)."""
+    gap = abar - abar_next
+    lam, lam_prev = jnp.sqrt((1 - abar) / abar), jnp.sqrt((1 - abar_prev) / abar_prev)
+    bracket = abar * lam_prev + jnp.arcsin(jnp.sqrt(abar_prev)) - abar * lam - jnp.arcsin(jnp.sqrt(abar))
+    return jnp.where(gap > 0, jnp.sqrt(abar_prev) * bracket / jnp.where(gap > 0, gap, 1.0), 0.0)
+
+
+def li_ddim_acc(key, state, t, schedule, score_fn):
+    del key
+    ddim, eps, s, abar, abar_prev = _ddim_parts(state, t, schedule, score_fn)
+    abar_next = schedule.alpha_bar[jnp.minimum(t, schedule.num_steps - 1)]
+    x = ddim + ddim_correction(abar_next, abar, abar_prev) * (state.eps - eps)
+    return DiscreteState(x, eps), StepInfo(s, jnp.zeros_like(state.x))
+
+
+def pad_schedule(schedule: LiSchedule, length: int) -> LiSchedule:
+    """The schedule continued to `length` steps with α_t = 1 (β_t = 0, ᾱ constant): steps past T are identities."""
+    T = schedule.num_steps
+    if length < T:
+        raise ValueError(f"cannot pad a schedule of {T} steps to {length}")
+    pad = length - T
+    return LiSchedule(jnp.concatenate([schedule.alpha, jnp.ones(pad, schedule.alpha.dtype)]),
+                      jnp.concatenate([schedule.alpha_bar, jnp.full(pad, schedule.alpha_bar[-1])]))
 
 
 DISCRETE_SAMPLERS: dict[str, Callable] = {
     "li_ode": li_ode,
     "li_ddpm": li_ddpm,
     "li_ddpm_acc": li_ddpm_acc,
+    "li_ddim": li_ddim,
     "li_ddim_acc": li_ddim_acc,
 }
 DISCRETE_STOCHASTIC = frozenset({"li_ddpm", "li_ddpm_acc"})
-#: Theory exponents of the TV error in T (2306.09251: 1/T ODE, 1/√T DDPM bound; 2403.03852: 1/T², 1/T).
-THEORY_RATE = {"li_ode": 1.0, "li_ddpm": 0.5, "li_ddpm_acc": 1.0, "li_ddim_acc": 2.0}
+#: Exponent p of the TV bounds ∝ T^{−p} (log factors and dimension left out), as stated in the abstracts of
+#: 2306.09251 (ODE 1/T, DDPM-type 1/√T) and 2403.03852 (DDIM 1/T, accelerated DDIM 1/T², accelerated DDPM 1/T).
+BOUND_EXPONENT = {"li_ode": 1.0, "li_ddpm": 0.5, "li_ddpm_acc": 1.0, "li_ddim": 1.0, "li_ddim_acc": 2.0}
+#: Order q of each scheme in its step size h ∝ ln T / T: the error of a smooth problem is ∝ h^q.
+SCHEME_ORDER = {"li_ode": 1.0, "li_ddpm": 1.0, "li_ddpm_acc": 1.0, "li_ddim": 1.0, "li_ddim_acc": 2.0}
 
 
 def get_discrete_sampler(name: str) -> Callable:

@@ -1,6 +1,6 @@
 """Order parameters of disordered targets along the generative trajectory: per disorder sample and averaged.
 
-Two averages (PHYSICS.md, "Spin glasses"): the thermal average ⟨·⟩ over samples of one disorder realisation J
+Two averages (Mézard, Parisi & Virasoro, "Spin Glass Theory and Beyond", 1987): the thermal average ⟨·⟩ over samples of one disorder realisation J
 (here over trajectories: draws of s₀, x_t and replicas) and the disorder average [·] over independent J.
 A statistic X is formed per sample, X̂_J = X(⟨·⟩_J), and averaged in one of two ways,
     [X] = (1/D) Σ_J X̂_J                               sample-averaged, e.g. [U₄], [χ];

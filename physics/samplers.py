@@ -3,7 +3,7 @@
 Every sampler is a pure function
     step(key, x, t, s, score_fn, schedule) -> (x_s, StepInfo)
 with x of shape (batch, n) and score_fn(x, t) ≈ ∇ ln p_t(x). A sampler never knows which target it runs.
-Notation (PHYSICS.md): f = d ln α/dt, g² = dσ²/dt − 2fσ², Δ = t − s > 0, ξ ~ N(0, I), and the
+Notation (Song et al., ICLR 2021, "Score-based generative modeling through SDEs"): f = d ln α/dt, g² = dσ²/dt − 2fσ², Δ = t − s > 0, ξ ~ N(0, I), and the
 denoiser D = (x + σ² score)/α from Tweedie's formula.
 
     euler_maruyama  reverse SDE dx = [f x − g² ∇ln p_t] dt + g dW̄, Euler–Maruyama:

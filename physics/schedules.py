@@ -1,8 +1,8 @@
 """Noise schedules: x_t = α(t) x₀ + σ(t) ξ, and the forward SDE dx = f(t) x dt + g(t) dW they define.
 
 A schedule is data: α(t) and σ(t) in closed form, with the diffusion time T and the small time t_min where
-reverse runs stop. The SDE coefficients are derived once, by automatic differentiation (PHYSICS.md,
-"Forward process"):
+reverse runs stop. The SDE coefficients are derived once, by automatic differentiation, so that x_t = α x₀ + σ ξ solves
+dx = f x dt + g dW (Song et al., ICLR 2021; Kingma et al., NeurIPS 2021, "Variational diffusion models"):
     f(t) = d ln α / dt,      g(t)² = dσ²/dt − 2 f(t) σ².
 Schedules are frozen dataclasses (hashable: they are compile-time constants of a jitted run).
 """

@@ -216,53 +216,6 @@ def _check_closed_form(target):
         )
 
 
-class SpinMarginal:
-    """Closed-form access to p_t of a spin target (N ≤ 20) by enumeration of its 2ᴺ states.
-
-    PHYSICS.md (Forward process): p_t(x) = Σ_s P(s) N(x; α s, σ² I). With |s|² = N and u = α x/σ²,
-        ln p_t(x) = −|x|²/(2σ²) − α² N/(2σ²) − (N/2) ln(2πσ²) + ln Σ_s w(s) e^{u·s} − ln Σ_s w(s),
-    the log-sum-exp streamed over chunks of states (nothing of size batch × 2ᴺ is formed). The score is
-    Tweedie's (α E[s | x] − x)/σ² with the target's exact denoiser (for Curie–Weiss the Hubbard–Stratonovich
-    integral, exact at any N). Gives spin targets the interface `marginal_log_prob` / `marginal_score` /
-    `sample` / `n` that the path entropies and rates of this module use; only `marginal_log_prob`
-    enumerates (the score and the samples work at any N where the target's denoiser does).
-    """
-
-    def __init__(self, target: Any, chunk_size: int = 1024):
-        self.target = target
-        self.n = target.n
-        self.chunk_size = chunk_size
-        self._log_z = None
-
-    def sample(self, key: Array, num: int) -> Array:
-        return self.target.sample(key, num)
-
-    def marginal_score(self, x: Array, alpha: Array, sigma: Array) -> Array:
-        return (alpha * self.target.posterior_mean(x, alpha, sigma) - x) / sigma**2
-
-    def marginal_log_prob(self, x: Array, alpha: Array, sigma: Array) -> Array:
-        from models import enumeration
-        from models.base import spins_from_index
-
-        enumeration.check_enumerable(self.n, "the system entropy -ln p_t by enumeration")
-        chunk, num_chunks = enumeration._chunking(self.n, self.chunk_size)
-        if self._log_z is None:
-            self._log_z = float(jax.nn.logsumexp(enumeration.log_weights(self.target)))
-        x = jnp.asarray(x)
-        n = self.n
-        u = alpha * x / sigma**2
-
-        def body(running, start):
-            s = spins_from_index(start + jnp.arange(chunk, dtype=jnp.int32), n, x.dtype)
-            logits = self.target.log_weight(s)[None, :] + u @ s.T
-            return jnp.logaddexp(running, jax.nn.logsumexp(logits, axis=-1)), None
-
-        starts = jnp.arange(num_chunks, dtype=jnp.int32) * chunk
-        lse, _ = jax.lax.scan(body, jnp.full(x.shape[:1], -jnp.inf, x.dtype), starts)
-        return (-0.5 * jnp.sum(x**2, axis=-1) / sigma**2 - 0.5 * alpha**2 * n / sigma**2
-                - 0.5 * n * jnp.log(2 * jnp.pi * sigma**2) + lse - self._log_z)
-
-
 def forward_entropy(key: Array, target: Any, schedule: Schedule, *, num_trajectories: int, num_steps: int,
                     t_start: float = 0.0, t_end: float | None = None, backward: bool = False) -> PathEntropy:
     """Entropies of forward noising paths on the uniform grid t_start = t_0 < … < t_K = t_end (default T).
@@ -298,7 +251,7 @@ def reverse_entropy(key: Array, target: Any, schedule: Schedule, *, num_trajecto
     defaults to the target's closed-form marginal score. t_max replaces t_0 (uniform grid t_max → t_min): use it
     where the drift f = d ln α/dt diverges at T (cosine, cond-OT), since Euler–Maruyama needs |f| Δt ≪ 1.
     spacing "log" makes the grid geometric (Δt/t constant): needed where π ∝ 1/t as t → 0 (cond-OT, spins).
-    Spin targets enter through `SpinMarginal` (p_t by enumeration). ito_correction=False skips ∇·A (the
+    Spin targets enter through `models.enumeration.SpinMarginal` (p_t by enumeration). ito_correction=False skips ∇·A (the
     Jacobian trace costs n drift evaluations per step); the field ito_correction is then NaN.
     """
     _check_closed_form(target)
@@ -455,12 +408,13 @@ def ensemble_rates_1d(target: Any, schedule: Schedule, times: Array, *, x_max: f
 
 
 def reverse_flux_zero(target: Any, schedule: Schedule, t_lo: float, t_hi: float) -> float:
-    """Diffusion time t in (t_lo, t_hi) where the reverse medium-entropy flux φ_R changes sign (brentq).
+    """Diffusion time t in (t_lo, t_hi) where the reverse medium-entropy flux φ_R changes sign (brentq on
+    `ensemble_rates_1d`).
 
     Time direction: t is the forward (noising) diffusion time, t = 0 data; generation runs t = T → 0, with
-    generative time τ = T − t. PHYSICS.md's "the reverse flux changes sign before the speciation time" holds in
-    diffusion time: t_flux < t_S (½N(±1, 1), OU: t_flux ≈ 0.081 < t_S = ½ ln 2 ≈ 0.347), i.e. the sign change comes
-    after speciation in generation order.
+    generative time τ = T − t, so a zero at smaller t comes later in generation order. For ½N(±1, 1) under OU
+    t_flux ≈ 0.081 < t_S = ½ ln 2 ≈ 0.347 in diffusion time: the sign change comes after speciation in generation
+    order (tests/test_thermodynamics.py); for the σ-dependence see `gmm_reverse_flux_zeros`.
     """
     fn = lambda t: float(ensemble_rates_1d(target, schedule, [t]).flux_reverse[0])  # noqa: E731
     if fn(t_lo) * fn(t_hi) > 0:
@@ -469,12 +423,70 @@ def reverse_flux_zero(target: Any, schedule: Schedule, t_lo: float, t_hi: float)
 
 
 def speciation_time_yu_huang(mu: float, sigma: float) -> float:
-    """t_S = ½ ln(μ² + √(σ⁴ − 2σ² + μ⁴ + 1)) for ½N(μ,σ²) + ½N(−μ,σ²) under OU (Yu & Huang, eq. 31).
+    """t_S = ½ ln(μ² + √(σ⁴ − 2σ² + μ⁴ + 1)) for ½N(μ,σ²) + ½N(−μ,σ²) under OU (Yu & Huang, arXiv 2405.11932,
+    Sec. IV: U″(0) = 0 of the reverse-dynamics potential, generalised to σ ≠ 1).
 
-    Criterion: the reverse-SDE drift x + 2∇ln p_t turns unstable at x = 0 (Γ² − 2Γ + 2μ_t² = 0); it is not
-    where p_t turns bimodal (μ_t² = Γ_t) — PHYSICS.md, Seed 003.
+    Criterion: the reverse-SDE drift x + 2∇ln p_t turns unstable at x = 0 (Γ_t² − 2Γ_t + 2μ_t² = 0); it is not
+    where p_t turns bimodal (μ_t² = Γ_t, `physics.transitions.gmm_bimodality_time`).
     """
     return 0.5 * float(np.log(mu**2 + np.sqrt(sigma**4 - 2 * sigma**2 + mu**4 + 1)))
+
+
+def _check_mixture(mu: float, sigma: float) -> None:
+    if not (np.isfinite(mu) and mu >= 0):
+        raise ValueError(f"mu must be a finite number >= 0, got {mu!r}")
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a finite number > 0 (the standard deviation of each component), got {sigma!r}")
+
+
+def gmm_fisher_information(t: Array, mu: float, sigma: float, num_points: int = 2401) -> np.ndarray:
+    """J_t = E_{p_t}(∂ₓ ln p_t)² of p_t = ½N(μ_t, Γ_t) + ½N(−μ_t, Γ_t), μ_t = μe^{−t}, Γ_t = 1 − e^{−2t} + σ²e^{−2t}
+    (OU forward process of ½N(±μ, σ²); σ the standard deviation).
+
+    With ∂ₓ ln p_t = (μ_t tanh(μ_t x/Γ_t) − x)/Γ_t (Yu & Huang, arXiv 2405.11932, Sec. II) and J = −E ∂ₓ² ln p_t,
+        J_t = 1/Γ_t − (μ_t²/Γ_t²) E_{x∼N(μ_t, Γ_t)} sech²(μ_t x/Γ_t)
+    (sech² is even, so one component suffices); the expectation by the trapezoid rule in z = (x − μ_t)/√Γ_t on
+    [−12, 12] (num_points). t of any shape -> the same shape.
+    """
+    _check_mixture(mu, sigma)
+    t = np.asarray(t, float)
+    e2 = np.exp(-2 * t)[..., None]
+    gamma, m = 1 - e2 + sigma**2 * e2, mu * np.exp(-t)[..., None]
+    z = np.linspace(-12.0, 12.0, num_points)
+    w = np.exp(-(z**2) / 2)
+    w /= w.sum()
+    u = m * (m + np.sqrt(gamma) * z) / gamma
+    sech2 = 1.0 / np.cosh(np.clip(u, -350, 350)) ** 2
+    j = 1 / gamma - (m**2 / gamma**2) * np.sum(w * sech2, axis=-1, keepdims=True)
+    return j[..., 0]
+
+
+def gmm_reverse_flux(t: Array, mu: float, sigma: float) -> np.ndarray:
+    """Reverse medium-entropy flux φ_R(t) of ½N(±μ, σ²) under OU (f = −1, g² = 2, D = 1), in diffusion time t.
+
+    φ_R = E[A_R ν_R]/D with A_R = x + 2∇ln p_t and ν_R = x + ∇ln p_t (module docstring; Yu & Huang, arXiv
+    2405.11932, Sec. III C); with E[x ∂ₓ ln p_t] = −1 (by parts) and E x² = μ_t² + Γ_t,
+        φ_R(t) = μ_t² + Γ_t − 3 + 2 J_t        (J_t: `gmm_fisher_information`).
+    Gaussian data (μ = 0): φ_R = (Γ − 1)(Γ − 2)/Γ. t of any shape -> the same shape.
+    """
+    _check_mixture(mu, sigma)
+    t = np.asarray(t, float)
+    e2 = np.exp(-2 * t)
+    return mu**2 * e2 + 1 - e2 + sigma**2 * e2 - 3 + 2 * gmm_fisher_information(t, mu, sigma)
+
+
+def gmm_reverse_flux_zeros(mu: float, sigma: float, t_min: float = 1e-4, t_max: float = 6.0,
+                           num_t: int = 600) -> np.ndarray:
+    """Every diffusion time in [t_min, t_max] where φ_R (`gmm_reverse_flux`) changes sign, increasing: sign changes
+    on a geometric grid of num_t times, each refined by brentq (xtol 1e-12). Sign changes closer than the grid
+    spacing are missed. Generation order is the reverse of t: the largest zero is met first."""
+    if not 0 < t_min < t_max:
+        raise ValueError(f"need 0 < t_min < t_max, got t_min = {t_min}, t_max = {t_max}")
+    t = np.geomspace(t_min, t_max, num_t)
+    phi = gmm_reverse_flux(t, mu, sigma)
+    i = np.nonzero(np.sign(phi[:-1]) * np.sign(phi[1:]) < 0)[0]
+    fn = lambda s: float(gmm_reverse_flux(s, mu, sigma))  # noqa: E731
+    return np.array([scipy.optimize.brentq(fn, t[k], t[k + 1], xtol=1e-12) for k in i])
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from models.base import denoiser_from_score
+from models.base import check_memory, check_positive_int, denoiser_from_score
 
 from .forward import prior_sample
 from .samplers import get_sampler
@@ -88,6 +88,23 @@ def reverse_sample(
     if x_init is None:
         if batch is None or n is None:
             raise ValueError("give either x_init or both batch and n")
+        check_positive_int("batch", batch)
+        check_positive_int("n", n)
+    else:
+        x_init = jnp.asarray(x_init)
+        if x_init.ndim != 2 or 0 in x_init.shape:
+            raise ValueError(f"x_init must have shape (batch, n) with batch, n >= 1, got {x_init.shape}")
+        batch, n = x_init.shape
+    target_n = getattr(getattr(score_fn, "target", None), "n", None)
+    if isinstance(target_n, int) and target_n != n:
+        raise ValueError(f"the state has n = {n} components but the score's target has n = {target_n}")
+    itemsize = jnp.dtype(dtype or (x_init.dtype if x_init is not None else jnp.zeros(()).dtype)).itemsize
+    num_records = num_steps // record_every + 1
+    check_memory(itemsize * batch * n * (8 + (num_records if record_path else 0)),
+                 f"reverse_sample with batch = {batch}, n = {n}" + (f", {num_records} recorded paths" if record_path else ""),
+                 "run several smaller batches (e.g. physics.sharding or a loop over keys)"
+                 + (" or record fewer times" if record_path else ""))
+    if x_init is None:
         dtype = dtype or jnp.zeros(()).dtype
         x_init = prior_sample(jax.random.fold_in(key, 2**31 - 1), schedule, schedule.start_time, (batch, n), dtype)
     observables = tuple(sorted((observables or {}).items()))
@@ -122,8 +139,12 @@ def _run(key, score_fn, x_init, schedule, num_steps, sampler, spacing, observabl
         return (x_next, bad), info.score
 
     def block(carry, start):
-        (x, bad), scores = jax.lax.scan(one_step, carry, start + jnp.arange(record_every))
-        return (x, bad), record(carry[0], scores[0], times[start])
+        # the block's first step is taken apart so that its score (needed for the record) is the only one
+        # kept: memory does not grow with the number of steps
+        first, score = one_step(carry, start)
+        rest = lambda c, k: (one_step(c, k)[0], None)  # noqa: E731
+        (x, bad), _ = jax.lax.scan(rest, first, start + 1 + jnp.arange(record_every - 1))
+        return (x, bad), record(carry[0], score, times[start])
 
     starts = jnp.arange(0, num_steps, record_every)
     (x, bad), (values, path) = jax.lax.scan(block, (x_init, jnp.asarray(num_steps + 1)), starts)

@@ -1,11 +1,16 @@
-"""`statphys`: run, inspect and list studies.
+"""`statphys`: run, inspect and list studies; build the paper.
 
-    statphys list                               one line per available study
+    statphys list                               one line per available study, with expected run times
     statphys run studies/<name>.toml [--profile small|full] [--out results]
                  [--process-index P --num-processes N --combine-wait S]   (a sweep shared by N processes)
     statphys status <name> [--profile ...]      finished / total chunks
-    statphys paper [--out results] [--profile default|small|full] [--figures paper/figures]
+    statphys paper [--out results] [--profile ...] [--figures paper/figures] [--allow-missing] [--pdf]
                                                 the paper's figures and numbers (paper/figures/results.tex)
+    statphys reproduce [--profile small] [--out results] [--no-pdf]
+                                                every study of the paper (finished chunks reused), every
+                                                figure, the numbers and paper/paper.pdf
+
+This module is the one place that calls both the studies (studies/) and the paper (paper/).
 """
 
 from __future__ import annotations
@@ -13,8 +18,49 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
+import time
 
 from . import runner
+
+
+def draw_figure(study: runner.Study, ds, path: pathlib.Path) -> None:
+    """The study's figure as <path>.png and .pdf (paper/plots/<kind>.py)."""
+    from paper import build
+
+    build.draw(ds, path.parent, path.name)
+
+
+def _summary(ds):
+    from paper import plots
+
+    return plots.summary(ds.attrs.get("kind"), ds)
+
+
+def _paper(out: pathlib.Path, profile: str, figures: pathlib.Path | None, allow_missing: bool, pdf: bool) -> int:
+    from paper import build
+
+    figures = figures or build.DEFAULT_FIGURES
+    pdf = pdf and figures.resolve() == build.DEFAULT_FIGURES.resolve()  # paper.tex reads paper/figures
+    return build.main(out, profile, figures, allow_missing=allow_missing, pdf=pdf,
+                      studies={p.stem for p in runner.STUDIES_DIR.glob("*.toml")},
+                      summarize=_summary)
+
+
+def reproduce(profile: str, out: pathlib.Path, pdf: bool = True, progress: bool = True) -> int:
+    """Run every study of the paper (reusing finished chunks), then `paper` with the PDF."""
+    from paper import build
+
+    names = list(dict.fromkeys(figure.study for figure in build.FIGURES))
+    studies = [runner.load(name, profile) for name in names]  # every file validated before any compute
+    for i, study in enumerate(studies, 1):
+        started = time.time()
+        expected = study.expected_runtime()
+        print(f"[{i}/{len(studies)}] {study.name} ({profile}" + (f", expected {expected}" if expected else "") + ")",
+              file=sys.stderr, flush=True)
+        ds = runner.run(study, out, progress=progress)
+        draw_figure(study, ds, runner.output_dir(study, out) / study.name)
+        print(f"[{i}/{len(studies)}] {study.name}: done in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
+    return _paper(out, profile, None, allow_missing=False, pdf=pdf)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,16 +84,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="results", type=pathlib.Path, help="results folder (default: results)")
     p.add_argument("--profile", default="default", choices=runner.PROFILES, help="which profile's results")
     p.add_argument("--figures", default=None, type=pathlib.Path, help="figure folder (default: paper/figures)")
+    p.add_argument("--allow-missing", action="store_true", help="exit 0 even when some studies have no results")
+    p.add_argument("--pdf", action="store_true", help="also compile paper/paper.pdf (needs LaTeX)")
+    p = sub.add_parser("reproduce", help="run every study of the paper, then its figures, numbers and PDF")
+    p.add_argument("--out", default="results", type=pathlib.Path, help="results folder (default: results)")
+    p.add_argument("--profile", default="small", choices=runner.PROFILES, help="parameter profile (default: small)")
+    p.add_argument("--no-pdf", action="store_true", help="stop after the figures and numbers")
+    p.add_argument("--quiet", action="store_true", help="no progress bars within studies")
     args = parser.parse_args(argv)
+    if args.command in ("run", "reproduce"):
+        runner.enable_compilation_cache()
     try:
         if args.command == "paper":
-            from paper import build
-
-            return build.main(args.out, args.profile, args.figures or build.DEFAULT_FIGURES)
+            return _paper(args.out, args.profile, args.figures, args.allow_missing, args.pdf)
+        if args.command == "reproduce":
+            return reproduce(args.profile, args.out, pdf=not args.no_pdf, progress=not args.quiet)
         if args.command == "list":
             for path in sorted(runner.STUDIES_DIR.glob("*.toml")):
                 study = runner.load(str(path))
-                print(f"{study.name:28s} [{study.kind}] {study.description}")
+                times = study.runtimes_text()
+                print(f"{study.name:28s} [{study.kind}] {study.description}" + (f"  ({times})" if times else ""))
             return 0
         study = runner.load(args.study, args.profile)
         if args.command == "status":
@@ -63,15 +119,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{study.name}: this process's chunks are done ({done}/{total} in all); not combined yet")
             return 0
         directory = runner.output_dir(study, args.out)
+        draw_figure(study, ds, directory / study.name)
         print(f"{study.name}: results {directory / (study.name + '.nc')}, figure {directory / (study.name + '.png')}")
-        summary = getattr(study.module, "summary", None)
+        summary = _summary(ds)
         if summary is not None:
-            print(summary(ds))
+            print(summary)
         return 0
     except runner.StudyError as err:
         print(f"statphys: error: {err}", file=sys.stderr)
         return 2
 
 
+def entry_point() -> None:
+    """Console script: main() with a quiet exit when the output pipe closes early (`statphys list | head`)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry_point()

@@ -6,6 +6,8 @@ A study file (TOML) names a *kind* (a module in `studies.kinds`) and its paramet
     description = "..."
     seed = 0
     precision = "float64"        # or "float32" (the default: fast, GPU-friendly)
+    [runtime]                    # measured run time per profile (shown by `statphys list`)
+    small = "20 s on 2 CPU cores"
     [params]                     # the kind's PARAMS: name -> (type, default); unknown keys are errors
     beta = [1.0, 1.2]            # a list for a name in the kind's SWEEP: one chunk per combination
     [profiles.small]             # overrides of [params], chosen with --profile small
@@ -20,6 +22,7 @@ attributes: config, package version, git commit, seed, device, wall time, finish
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -36,11 +39,14 @@ import time
 import tomllib
 from typing import Any
 
+from . import progress as progress_module
+
 try:
     PACKAGE_VERSION = importlib.metadata.version("statphys-diffusion")
 except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
     PACKAGE_VERSION = "unknown"
-TOP_KEYS = {"kind": str, "description": str, "seed": int, "precision": str, "params": dict, "profiles": dict}
+TOP_KEYS = {"kind": str, "description": str, "seed": int, "precision": str, "params": dict, "profiles": dict,
+            "runtime": dict}
 PRECISIONS = ("float32", "float64")
 PROFILES = ("default", "small", "full")
 STUDIES_DIR = pathlib.Path(__file__).resolve().parent
@@ -61,6 +67,14 @@ class Study:
     profile: str
     params: dict  # validated, with defaults filled and the profile applied
     module: Any
+    runtimes: dict = dataclasses.field(default_factory=dict)  # profile -> measured run time, as text
+
+    def expected_runtime(self) -> str:
+        """The run time measured for this profile (the study file's [runtime] table), or ""."""
+        return self.runtimes.get(self.profile, "")
+
+    def runtimes_text(self) -> str:
+        return ", ".join(f"{p}: {self.runtimes[p]}" for p in PROFILES if p in self.runtimes)
 
     def points(self) -> list[dict]:
         """One dict of parameters per chunk: the Cartesian product of the swept lists."""
@@ -134,6 +148,10 @@ def load(study: str, profile: str = "default") -> Study:
     for name in profiles:
         if name not in PROFILES[1:]:
             raise StudyError(f"{path}: unknown profile [profiles.{name}]; allowed: {list(PROFILES[1:])}")
+    for name, value in config.get("runtime", {}).items():
+        if name not in PROFILES or not isinstance(value, str):
+            raise StudyError(f"{path}: [runtime] maps a profile ({list(PROFILES)}) to a measured run time as text "
+                             f"(e.g. small = \"20 s on 2 CPU cores\"), got {name} = {value!r}")
     if config.get("precision", "float32") not in PRECISIONS:
         raise StudyError(f"{path}: precision must be one of {list(PRECISIONS)}, got {config['precision']!r}")
     if profile not in PROFILES:
@@ -157,7 +175,7 @@ def load(study: str, profile: str = "default") -> Study:
             raise StudyError(f"{path}: {err}") from None
     return Study(
         path.stem, path, config["kind"], config.get("description", ""), config.get("seed", 0),
-        config.get("precision", "float32"), profile, params, module,
+        config.get("precision", "float32"), profile, params, module, dict(config.get("runtime", {})),
     )
 
 
@@ -192,6 +210,100 @@ def write_atomic(ds, path: pathlib.Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
+CHUNK_ATTRS = ("chunk_id", "chunk_params", "chunk_git_commit", "chunk_wall_time_s", "chunk_compile_time_s")
+COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
+                  "/jax/core/compile/backend_compile_duration")
+_COMPILE_SECONDS = [0.0]
+
+
+def _count_compile_time(event: str, duration: float, **_) -> None:
+    if event in COMPILE_EVENTS:
+        _COMPILE_SECONDS[0] += duration
+
+
+def compile_seconds() -> float:
+    """Seconds this process has spent tracing, lowering and compiling (or loading from the persistent cache)
+    JAX functions, from jax.monitoring's compile events."""
+    import jax
+
+    if not getattr(compile_seconds, "registered", False):
+        jax.monitoring.register_event_duration_secs_listener(_count_compile_time)
+        compile_seconds.registered = True
+    return _COMPILE_SECONDS[0]
+
+
+def enable_compilation_cache(directory: str | os.PathLike | None = None) -> pathlib.Path:
+    """JAX's persistent compilation cache, so that a second run of a study loads its compiled functions instead
+    of compiling them again: `directory`, else $STATPHYS_JAX_CACHE, else ~/.cache/statphys/jax."""
+    import jax
+
+    path = pathlib.Path(directory or os.environ.get("STATPHYS_JAX_CACHE") or
+                        pathlib.Path.home() / ".cache" / "statphys" / "jax")
+    path.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(path))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return path
+
+
+class CombineError(StudyError):
+    """Chunks that cannot be combined without inventing values (padding)."""
+
+
+def combine(chunks: list, swept: list[str]):
+    """One dataset from the chunks of a sweep, with an exact join: never a padded value.
+
+    Each chunk carries the swept parameters as length-1 dimensions. A non-swept dimension whose coordinate
+    differs between chunks (e.g. a time grid that depends on the schedule) is kept per chunk: the dimension
+    becomes ``<dim>_index`` and the coordinate ``<dim>`` gets the swept dimensions too. Chunks whose such
+    dimensions differ in length raise CombineError. After combining, every variable must hold exactly the
+    values the chunks computed (same count of non-NaN entries), else CombineError.
+    """
+    import numpy as np
+    import xarray as xr
+
+    if not swept:
+        return chunks[0].copy()
+    first = chunks[0]
+    for chunk in chunks[1:]:
+        if set(chunk.data_vars) != set(first.data_vars):
+            raise CombineError(f"chunks hold different variables ({sorted(set(chunk.data_vars) ^ set(first.data_vars))} "
+                               "in some only); a combined file would pad them with NaN: write every variable in "
+                               "every chunk (NaN where it is undefined, with a long_name saying why)")
+    varying = [d for d in first.dims if d not in swept and d in first.coords
+               and any(d not in c.coords or not np.array_equal(c[d].values, first[d].values) for c in chunks[1:])]
+    if varying:
+        for d in varying:
+            lengths = sorted({c.sizes.get(d, 0) for c in chunks})
+            if len(lengths) > 1:
+                raise CombineError(f"chunks have different lengths along {d!r} ({lengths}); a combined file would "
+                                   f"need padding: give every chunk the same number of {d} points")
+        chunks = [c.assign_coords({f"{d}_index": (d, np.arange(c.sizes[d])) for d in varying})
+                  .swap_dims({d: f"{d}_index" for d in varying}) for c in chunks]
+    # attributes that every chunk shares (a kind's notes on its variables) are kept; chunk ids are not
+    combined = xr.combine_by_coords(chunks, compat="no_conflicts", join="exact", combine_attrs="drop_conflicts",
+                                    coords="different", data_vars="all")
+    for name in combined.data_vars:
+        computed = sum(int(c[name].count()) for c in chunks)
+        if int(combined[name].count()) != computed or combined[name].size != sum(c[name].size for c in chunks):
+            raise CombineError(f"combining the chunks changed {name!r}: {computed} values computed, "
+                               f"{int(combined[name].count())} in the combined dataset")
+    return combined
+
+
+def describe_variables(ds, descriptions: dict) -> None:
+    """CF attributes on every variable and coordinate: ``long_name`` and ``units`` from the kind's VARIABLES
+    (name -> (long_name, units)), else kept if the kind set them, else the name and "1" (dimensionless: the
+    package's times are in units of the Ornstein–Uhlenbeck relaxation time, energies in units of k_B T)."""
+    import numpy as np
+
+    for name, variable in ds.variables.items():
+        long_name, units = descriptions.get(name, (None, None))
+        variable.attrs.setdefault("long_name", long_name or str(name).replace("_", " "))
+        if np.issubdtype(variable.dtype, np.number):
+            variable.attrs.setdefault("units", units or "1")
+
+
 def status(study: Study, out: pathlib.Path) -> tuple[int, int]:
     """(finished chunks, total chunks)."""
     points = study.points()
@@ -213,7 +325,7 @@ def source_revision() -> str:
 
 
 def provenance(study: Study, wall_time: float, revisions: list[str] | None = None) -> dict[str, Any]:
-    """Attributes of a combined result. revisions: the source revisions its chunks were computed with (more
+    """Attributes of a combined result. wall_time: the sum of the chunks' own compute times. revisions: the source revisions its chunks were computed with (more
     than one when a resumed run spans code changes; they are all listed)."""
     import jax
 
@@ -269,7 +381,7 @@ def run(
     num_processes: int | None = None,
     combine_wait_s: float = 0.0,
 ):
-    """Compute the missing chunks, combine them, save dataset and figure; returns the dataset.
+    """Compute the missing chunks, combine them, save the dataset; returns it (the figure is the CLI's job).
 
     Several processes can share a sweep (e.g. one per SLURM task, docs/cluster.md): process p of P
     (`process_split`: arguments, else JAX_PROCESS_INDEX / JAX_NUM_PROCESSES, else 0 of 1) computes only the
@@ -298,24 +410,33 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     points = study.points()
     process, processes = split
     mine = [index for index in range(len(points)) if index % processes == process]
-    started = time.time()
     revision = source_revision()
     key = jax.random.PRNGKey(study.seed)
     if processes == 1:  # with several writers, a .tmp file may belong to a live process
         for stale in (output_dir(study, out) / "chunks").glob("*.tmp*"):  # left by a killed writer
             stale.unlink(missing_ok=True)
+    reused = 0
     desc = study.name if processes == 1 else f"{study.name} [{process}/{processes}]"
     with tqdm(total=len(mine), desc=desc, unit="chunk", disable=not progress, file=sys.stderr) as bar:
         for index in mine:
             point = points[index]
             path = _chunk_path(study, out, point)
-            if not path.exists():
-                ds = study.module.run(dict(point), jax.random.fold_in(key, index))
+            if path.exists():
+                reused += 1
+            else:
+                chunk_started, compile_started = time.time(), compile_seconds()
+                label = f"chunk {index + 1}/{len(points)}"
+                with progress_module.enabled(label) if progress else contextlib.nullcontext():
+                    ds = study.module.run(dict(point), jax.random.fold_in(key, index))
                 ds = ds.expand_dims({name: [point[name]] for name in study.swept if name not in ds.dims})
                 ds.attrs.update({"chunk_id": chunk_id(study, point), "chunk_params": json.dumps(point, sort_keys=True),
-                                 "chunk_git_commit": revision})
+                                 "chunk_git_commit": revision,
+                                 "chunk_wall_time_s": round(time.time() - chunk_started, 3),
+                                 "chunk_compile_time_s": round(compile_seconds() - compile_started, 3)})
                 write_atomic(ds, path)
             bar.update(1)
+    if reused:
+        print(f"{study.name}: reused {reused} of {len(mine)} finished chunks", file=sys.stderr)
     if process != 0:
         return None
     deadline = time.time() + combine_wait_s
@@ -327,13 +448,17 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
             return None
         time.sleep(min(5.0, max(deadline - time.time(), 0.0)))
     chunks = [xr.load_dataset(_chunk_path(study, out, p), engine="h5netcdf") for p in points]
-    # attributes that every chunk shares (a kind's notes on its variables) are kept; chunk ids are not
-    combined = xr.combine_by_coords(chunks, compat="no_conflicts", combine_attrs="drop_conflicts") if study.swept else chunks[0]
+    combined = combine(chunks, study.swept)
     revisions = [str(c.attrs.get("chunk_git_commit", "unknown")) for c in chunks]
-    for name in ("chunk_id", "chunk_params", "chunk_git_commit"):
+    compute_times = [float(c.attrs.get("chunk_wall_time_s", float("nan"))) for c in chunks]
+    for name in CHUNK_ATTRS:
         combined.attrs.pop(name, None)
-    combined.attrs.update(provenance(study, time.time() - started, revisions))
+    combined.attrs.update(provenance(study, sum(compute_times), revisions))
+    combined.attrs["compile_time_s"] = round(sum(float(c.attrs.get("chunk_compile_time_s", float("nan")))
+                                                 for c in chunks), 3)
+    combined.attrs["chunks_reused"] = reused
+    combined.attrs["chunks_computed"] = len(mine) - reused
+    describe_variables(combined, getattr(study.module, "VARIABLES", {}))
     directory = output_dir(study, out)
     write_atomic(combined, directory / f"{study.name}.nc")
-    study.module.plot(combined, directory / f"{study.name}.png")
     return combined

@@ -149,3 +149,29 @@ def test_nan_in_trajectory_is_reported_with_its_time():
 def test_bad_dynamics_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("batch", [0, -3])
+def test_reverse_sample_refuses_a_nonpositive_batch(batch):
+    target = CurieWeiss(n=8, beta=0.5)
+    schedule = make_schedule("ou", T=2.0)
+    with pytest.raises(ValueError, match="batch must be a positive integer"):
+        reverse_sample(jax.random.PRNGKey(0), ExactScore(target, schedule), schedule, num_steps=4, batch=batch, n=8)
+
+
+def test_reverse_sample_refuses_a_state_size_other_than_the_targets():
+    target = CurieWeiss(n=8, beta=0.5)
+    schedule = make_schedule("ou", T=2.0)
+    with pytest.raises(ValueError, match="n = 6 components but the score's target has n = 8"):
+        reverse_sample(jax.random.PRNGKey(0), ExactScore(target, schedule), schedule, num_steps=4, batch=2, n=6)
+    with pytest.raises(ValueError, match="n = 5 components"):
+        reverse_sample(jax.random.PRNGKey(0), ExactScore(target, schedule), schedule, num_steps=4,
+                       x_init=jnp.zeros((3, 5)))
+
+
+def test_reverse_sample_refuses_what_exceeds_the_memory_before_any_compute():
+    target = CurieWeiss(n=10**9, beta=0.5)
+    schedule = make_schedule("ou", T=2.0)
+    with pytest.raises(MemoryError, match=r"batch = 1024, n = 1000000000 needs about .* GiB"):
+        reverse_sample(jax.random.PRNGKey(0), ExactScore(target, schedule), schedule, num_steps=4, batch=1024,
+                       n=10**9)

@@ -1,5 +1,8 @@
-"""Franz–Parisi potentials: 1-D quadrature vs an independent scipy integral, autodiff vs finite differences,
-the exact Curie–Weiss two-group sum vs enumeration."""
+"""Franz–Parisi potentials: the 1-D quadrature vs an independent scipy integral and an independent Monte Carlo,
+autodiff vs finite differences, Yu & Huang's Fig. 11 at μ = 1, σ² = 0.1, the window of additional inflection
+points; the exact Curie–Weiss two-group sum vs enumeration."""
+
+import math
 
 import jax
 import numpy as np
@@ -10,6 +13,8 @@ import scipy.stats
 
 from models.curie_weiss import CurieWeiss
 from physics import franz_parisi as fp
+
+SIGMA_FIG11 = math.sqrt(0.1)  # Yu & Huang's Fig. 11: μ = 1, σ² = 0.1
 
 
 def _scipy_potential(q, t, mu=1.0, sigma=1.0):
@@ -30,9 +35,29 @@ def _scipy_potential(q, t, mu=1.0, sigma=1.0):
     return scipy.integrate.dblquad(integrand, -10, 10, -10, 10, epsabs=1e-11)[0]
 
 
-@pytest.mark.parametrize("q,t,sigma", [(0.7, 0.1, 1.0), (2.5, 0.42, 0.5)])
+@pytest.mark.parametrize("q,t,sigma", [pytest.param(0.7, 0.1, 1.0, marks=pytest.mark.slow),
+                                         pytest.param(2.5, 0.42, 0.5, marks=pytest.mark.slow),
+                                         (2.0, 0.42, SIGMA_FIG11)])
 def test_gmm_potential_matches_scipy(q, t, sigma):
+    """The reduced 1-D form (module docstring) against the 2-D integral of −ln Z over (η, ξ) by scipy dblquad."""
     assert float(fp.gmm_franz_parisi(q, t, 1.0, sigma)) == pytest.approx(_scipy_potential(q, t, 1.0, sigma), abs=1e-6)
+
+
+def test_mean_log_2cosh_matches_quad():
+    """G(k, b) = E ln 2cosh(kξ + b) on both branches (Gauss–Hermite for k < 1, folded normal + Gauss–Laguerre for
+    k ≥ 1) against scipy quad split at the kink-free point; ln 2cosh y = |y| + log1p(e^{−2|y|}) evaluated stably."""
+    bs = np.array([-30.0, -3.0, -0.5, 0.0, 0.2, 1.0, 4.0, 30.0])
+    g = jax.jit(fp._mean_log_2cosh)
+    worst = 0.0
+    for k in (0.01, 0.3, 0.99, 1.0, 1.01, 2.0, 5.0, 20.0, 60.0):
+        values = np.asarray(g(k, bs))
+        for b, value in zip(bs, values):
+            f = lambda xi: (abs(k * xi + b) + np.log1p(np.exp(-2 * abs(k * xi + b)))) * scipy.stats.norm.pdf(xi)  # noqa: E731
+            x0 = float(np.clip(-b / k, -39, 39))
+            ref = sum(scipy.integrate.quad(f, lo, hi, epsabs=1e-14, epsrel=1e-13, limit=200)[0]
+                      for lo, hi in ((-40, x0), (x0, 40)))
+            worst = max(worst, abs(float(value) - ref))
+    assert worst < 1e-8, worst
 
 
 def test_gmm_derivatives_match_finite_differences():
@@ -50,6 +75,71 @@ def test_gmm_potential_rejects_bad_input():
         fp.gmm_franz_parisi(1.0, 0.0)
     with pytest.raises(ValueError, match="sigma"):
         fp.gmm_franz_parisi(1.0, 0.1, sigma=0.0)
+    with pytest.raises(ValueError, match="q must be"):
+        fp.gmm_franz_parisi(np.array([0.0, 1.0]), 0.1)
+
+
+def test_fig11_inflection_points_at_sigma2_0p1():
+    """Yu & Huang Fig. 11 (μ = 1, σ² = 0.1; t = 0.42 is their t_S = ½ ln(μ² + √(σ⁴ − 2σ² + μ⁴ + 1)) = 0.4262 at this
+    σ²): one inflection point of V at t = 0.42 and 0.015, three at t = 0.01. Independently, the Monte-Carlo V″
+    (10⁵ draws of (x₀′, x_t), ln Z differentiated per draw, both mixture components) agrees with the quadrature
+    (|z| < 4.5) and has the sign pattern −, +, −, + at q = 0.08, 0.3, 1, 3 for t = 0.01 (|z| > 5), while at
+    t = 0.015 V″(0.3) < 0: the extra pair sits between 0.08 and 1 at t = 0.01 only."""
+    found = fp.gmm_inflection_scan([0.42, 0.015, 0.01], 1.0, SIGMA_FIG11, num_q=192, iterations=6)
+    assert [f.size for f in found] == [1, 1, 3], found
+    assert found[0][0] == pytest.approx(2.034, abs=2e-3) and found[1][0] == pytest.approx(2.104, abs=2e-3)
+    np.testing.assert_allclose(found[2], [0.1544, 0.4246, 1.9843], atol=2e-3)
+    q = np.array([0.08, 0.3, 1.0, 3.0])
+    key = jax.random.PRNGKey(11)
+    for t, signs in ((0.01, [-1, 1, -1, 1]), (0.015, [-1, -1, -1, 1])):
+        _, _, mc = fp.gmm_franz_parisi_monte_carlo(jax.random.fold_in(key, int(t * 1e3)), q, t, 1.0, SIGMA_FIG11,
+                                                   100_000)
+        quad = fp.gmm_franz_parisi_derivatives(q, t, 1.0, SIGMA_FIG11)[2]
+        z = (mc.value - quad) / mc.error
+        assert np.all(np.abs(z) < 4.5), (t, z)
+        np.testing.assert_array_equal(np.sign(mc.value), signs)
+        assert np.all(np.abs(mc.value) > 5 * mc.error), (t, mc)
+
+
+def test_window_of_additional_inflection_points():
+    """The extra pair exists for t_lo < t < t_hi, the edges being where two inflections merge (V″ = V‴ = 0):
+    t_lo ≈ 0.00265 (at q ≈ 1.11), t_hi ≈ 0.0140 (at q ≈ 0.275). Quadrature counts at t = 0.002, 0.0035, 0.012,
+    0.016: 1, 3, 3, 1. Independent check by Monte Carlo (10⁵ draws) at the merge levels: V″(1.1) > 0 at t = 0.002
+    (no dip: the pair has not appeared) and < 0 at t = 0.0035; V″(0.275) > 0 at t = 0.012 (the bump between the
+    lower two inflections) and < 0 at t = 0.016, each |z| > 5: so 0.002 < t_lo < 0.0035 and 0.012 < t_hi < 0.016,
+    which the solved edges must satisfy."""
+    times = np.array([0.002, 0.0035, 0.012, 0.016])
+    found = fp.gmm_inflection_scan(times, 1.0, SIGMA_FIG11, num_q=192, iterations=6)
+    assert [f.size for f in found] == [1, 3, 3, 1], found
+    merges = fp.gmm_inflection_merges(times, found, 1.0, SIGMA_FIG11)
+    assert len(merges) == 2 and all(m.residual < 1e-8 for m in merges), merges
+    (t_lo, q_lo, _), (t_hi, q_hi, _) = sorted(merges)
+    key = jax.random.PRNGKey(5)
+    q = np.array([1.1, 0.275])
+    for i, (t, level, sign) in enumerate(((0.002, 0, 1), (0.0035, 0, -1), (0.012, 1, 1), (0.016, 1, -1))):
+        _, _, mc = fp.gmm_franz_parisi_monte_carlo(jax.random.fold_in(key, i), q, t, 1.0, SIGMA_FIG11, 100_000)
+        assert np.sign(mc.value[level]) == sign and abs(mc.value[level]) > 5 * mc.error[level], (t, mc)
+    assert 0.002 < t_lo < 0.0035 and 0.012 < t_hi < 0.016, (t_lo, t_hi)
+    assert t_lo == pytest.approx(0.00265, rel=1e-2) and t_hi == pytest.approx(0.01398, rel=1e-2)
+    assert q_lo == pytest.approx(1.112, rel=1e-2) and q_hi == pytest.approx(0.2749, rel=1e-2)
+
+
+def test_small_t_inflection_follows_the_limit_law():
+    """As t → 0 the single inflection of V sits at q* = q′* Δ_t/a², q′* ≈ 8.26 from the limit law
+    (`gmm_small_t_inflection`, scipy quad), with a relative deviation O(t): at μ = σ = 1, below 2t at t = 0.015 and
+    0.01 (inflections q ≈ 0.247, 0.165), shrinking by ≈ 0.015/0.01 = 1.5 between the two times (a √t law would
+    give 1.22, t² 2.25); at σ² = 0.1, below the extra-pair window, at t = 0.001 and 0.0005 with a ratio ≈ 2."""
+    limit = fp.gmm_small_t_inflection()
+    assert limit == pytest.approx(8.2606, abs=1e-3)
+    for sigma, times, ratio, bound in ((1.0, (0.015, 0.01), (1.3, 1.7), 2.0), (SIGMA_FIG11, (0.001, 0.0005),
+                                                                              (1.8, 2.2), 25.0)):
+        found = fp.gmm_inflection_scan(times, 1.0, sigma, num_q=192, iterations=6)
+        assert [f.size for f in found] == [1, 1], found
+        dev = [f[0] / (limit * np.expm1(2 * t)) - 1 for f, t in zip(found, times)]
+        assert all(abs(d) < bound * t for d, t in zip(dev, times)), dev
+        assert ratio[0] < dev[0] / dev[1] < ratio[1], dev
+    far = fp.gmm_inflection_scan([0.42], 1.0, 1.0, q_min=1.0, num_q=64, iterations=6)[0]
+    assert far.size == 1 and far[0] == pytest.approx(4.702, abs=2e-3)  # far from the law (10.9)
 
 
 @pytest.mark.parametrize("beta,h", [(0.7, 0.0), (1.4, 0.1)])
@@ -114,35 +204,26 @@ def test_secondary_minimum_times_on_tilted_double_well():
         fp.secondary_minimum_times(times, q, v.T)
 
 
-def _small_t_inflection_limit():
-    """q′* of the t → 0 limit law in q′ = a²q/Δ_t: with x_t = a x₀′ + √Δ_t ξ, Z(q) of the module docstring gives
-    V = ½ ln q′ + q′/2 − E_ξ ln cosh(ξ√q′) + const + O(t) (p₀(x₀′ ± √q) → p₀(x₀′), the O(√t) term odd in ξ), so
-    V″ = 0 ⇔ E[y tanh y − y² sech² y] = 2, y = ξ√q′ (one root)."""
+@pytest.mark.slow
+def test_study_kind_gmm_part_and_figure(tmp_path):
+    """The franz_parisi study at tiny sizes: Fig. 11 counts (1, 1, 3) at σ² = 0.1, a finite window whose edges
+    bracket 0.00265 and 0.0140, the Monte-Carlo V″ within 4.5 standard errors of the quadrature, and the figure."""
+    from paper import plots
+    from studies.kinds import franz_parisi as kind
 
-    def excess(qp):
-        def f(xi):
-            y = xi * np.sqrt(qp)
-            return (y * np.tanh(y) - (y / np.cosh(y)) ** 2) * scipy.stats.norm.pdf(xi)
-
-        return scipy.integrate.quad(f, -12, 12, epsabs=1e-13)[0] - 2.0
-
-    return scipy.optimize.brentq(excess, 1.0, 50.0, xtol=1e-12)
-
-
-def test_gmm_fig11_times_have_one_inflection_point_on_the_small_t_scaling():
-    """Yu & Huang Fig. 11 (μ = σ = 1, t = 0.42, 0.015, 0.01): V″ changes sign once on q ∈ (0, 12] at each time
-    (concave below, convex above; no additional inflection points as t → 0). The one at small t sits at
-    q* = q′* Δ_t/a², q′* ≈ 8.26 from the limit law (scipy quad, independent of the Gauss–Hermite quadrature and
-    autodiff), with a relative deviation O(t): below 2t, and shrinking by ≈ 0.015/0.01 = 1.5 between the two
-    times (a √t law would give 1.22, t² 2.25)."""
-    q = np.geomspace(1e-3, 12.0, 800)
-    found = {}
-    for t in (0.42, 0.015, 0.01):
-        d2 = jax.jit(lambda qq, t=t: fp.gmm_franz_parisi_derivatives(qq, t)[2])(q)
-        found[t] = fp.inflection_points(q, np.asarray(d2))
-        assert found[t].size == 1, (t, found[t])
-    assert 4.5 < found[0.42][0] < 4.9  # far from the small-t law (10.9 there): p₀ shapes V at t = 0.42
-    limit = _small_t_inflection_limit()
-    dev = {t: found[t][0] / (limit * np.expm1(2 * t)) - 1 for t in (0.015, 0.01)}
-    assert all(abs(d) < 2 * t for t, d in dev.items()), dev
-    assert 1.3 < dev[0.015] / dev[0.01] < 1.7, dev
+    params = {name: default for name, (_, default) in kind.PARAMS.items()}
+    params.update(n=8, num_samples=20, num_t=6, t_min=0.5, t_max=2.0, num_q=60, gmm_check_samples=20_000,
+                  num_scan=8, scan_t_min=1e-3, scan_t_max=0.05, scan_num_q=128)
+    kind.validate(params)
+    ds = kind.run(params, jax.random.PRNGKey(0))
+    assert list(ds.gmm_inflections.values) == [1, 1, 3]
+    assert float(ds.window_t_lo) == pytest.approx(0.00265, rel=1e-2)
+    assert float(ds.window_t_hi) == pytest.approx(0.01398, rel=1e-2)
+    assert float(ds.gmm_check_max_z) < 4.5
+    for name in ("gmm_v", "gmm_d2v", "gmm_check_d2v", "scan_inflections", "spin_v", "class_gap", "class_gap_err"):
+        assert np.all(np.isfinite(ds[name].values)), name
+    ds.attrs.update(kind="franz_parisi", profile="test", config="{}")
+    written = plots.draw("franz_parisi", ds, tmp_path / "franz_parisi")
+    assert all(p.exists() and p.stat().st_size > 0 for p in written)
+    with pytest.raises(ValueError, match="sigma2"):
+        kind.validate({**params, "sigma2": 0.0})

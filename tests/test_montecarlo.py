@@ -5,13 +5,16 @@ import jax.numpy as jnp
 import netket as nk
 import numpy as np
 import pytest
+import scipy.stats
 
 from models import enumeration
 from models.base import spin_states
 from models.edwards_anderson import EdwardsAnderson
 from models.hopfield import Hopfield
 from models.sk import SherringtonKirkpatrick
+from physics import ExactScore, make_schedule, reverse_sample
 from physics import montecarlo as mc
+from physics.mc_score import autocorrelation_sweeps, mc_reverse_sample
 
 Z = 4.5  # z-score bound for single comparisons
 Z_MANY = 5.0  # for the bins of a law (a handful of comparisons)
@@ -95,6 +98,109 @@ def test_monte_carlo_denoiser_matches_enumeration_and_warm_starts():
     assert np.max(np.abs((np.asarray(again.mean) - exact) / np.asarray(again.stderr))) < Z_MANY
 
 
+def denoiser_z_scores(beta, times, seeds, rows, chains, sweeps, burn_in, n=12):
+    """z = (MC − exact)/stderr of the Monte-Carlo denoiser over couplings × times × rows of x_t × sites.
+
+    x_t = α s + σ ξ with s drawn exactly from the SK target (OU schedule). Returns z (groups, rows, n) and the
+    naive error that ignores autocorrelation and chains, √(var/draws), for the same estimates.
+    """
+    zs, naive = [], []
+    for seed in seeds:
+        sk = SherringtonKirkpatrick.random(n, beta, seed=seed)
+        for k, t in enumerate(times):
+            alpha, sigma = np.exp(-t), np.sqrt(-np.expm1(-2 * t))
+            s = np.asarray(sk.sample(jax.random.key(100 * seed + k), rows))
+            x = alpha * s + sigma * np.random.default_rng(100 * seed + k).normal(size=s.shape)
+            exact = np.asarray(sk.posterior_mean(x, alpha, sigma))
+            est = mc.posterior_mean(jax.random.key(7 + 100 * seed + k), sk.couplings, sk.field, sk.beta, x, alpha,
+                                    sigma, chains_per_x=chains, num_sweeps=sweeps, burn_in=burn_in)
+            assert np.all(np.asarray(est.stderr) > 0)
+            zs.append((np.asarray(est.mean) - exact) / np.asarray(est.stderr))
+            naive.append((np.asarray(est.mean) - exact) / np.asarray(est.stderr * np.sqrt(est.ess / (chains * sweeps))))
+    return np.stack(zs), np.stack(naive)
+
+
+def assert_calibrated(z, chains, family_alpha=0.01):
+    """mean z² = 1 within 3 of its standard errors (rows of x are the independent units: the sites of a row
+    share chains), and no |z| beyond the Bonferroni bound at family-wise level ``family_alpha``. The error bar
+    is estimated from ``chains`` chains, so z is Student-t with at most chains − 1 degrees of freedom, and the
+    bound is that t quantile (with 32 chains × 400 sweeps, 14 of 2304 |z| exceed 3, where a normal law
+    gives 6 and t₃₁ 12)."""
+    per_row = np.mean(z**2, axis=-1).ravel()
+    mean, se = per_row.mean(), per_row.std(ddof=1) / np.sqrt(per_row.size)
+    bound = scipy.stats.t.isf(family_alpha / (2 * z.size), chains - 1)
+    assert abs(mean - 1.0) < 3 * se, (mean, se)
+    assert np.max(np.abs(z)) < bound, (np.max(np.abs(z)), bound)
+    return mean, se
+
+
+def test_monte_carlo_denoiser_error_bar_is_calibrated():
+    """Coverage against enumeration over 2 couplings × 2 times × 8 rows × 12 sites (384 z-scores); the same
+    estimates with the error that ignores autocorrelation fail the check."""
+    z, naive = denoiser_z_scores(1.0, (0.5, 1.2), (0, 1), rows=8, chains=32, sweeps=400, burn_in=100)
+    assert_calibrated(z, 32)
+    assert np.mean(naive**2) > 2.0
+
+
+@pytest.mark.slow
+def test_monte_carlo_denoiser_error_bar_is_calibrated_in_the_glassy_regime():
+    """The issue's setting, SK N = 12, β = 1.5, OU t = 1.5, 64 chains × 1000 sweeps, plus t = 0.3 where spins
+    freeze: 4 couplings × 2 times × 16 rows × 12 sites = 1536 z-scores."""
+    z, _ = denoiser_z_scores(1.5, (0.3, 1.5), (0, 1, 2, 3), rows=16, chains=64, sweeps=1000, burn_in=100)
+    assert_calibrated(z, 64)
+
+
+def test_chain_summary_autocorrelation_and_frozen_chains():
+    rho, steps, chains = 0.9, 2000, 32
+    rng = np.random.default_rng(1)
+    x = np.zeros((steps, chains))
+    x[0] = rng.normal(size=chains) / np.sqrt(1 - rho**2)
+    for t in range(1, steps):
+        x[t] = rho * x[t - 1] + rng.normal(size=chains)
+    lags = np.arange(1, steps)
+    factor = 1 + 2 * np.sum((1 - lags / steps) * rho**lags)  # Var(chain mean) = var · factor / steps
+    summary = mc.chain_summary(jnp.asarray(x)[:, :, None])
+    assert steps * chains / float(summary.ess[0]) == pytest.approx(factor, rel=0.15)
+    assert float(summary.rhat[0]) < 1.05
+    # every chain frozen on its own value: the error is the spread of the chains, one draw per chain
+    frozen = np.broadcast_to(rng.normal(size=chains), (50, chains))[:, :, None]
+    summary = mc.chain_summary(jnp.asarray(frozen))
+    assert float(summary.stderr[0]) == pytest.approx(frozen[0, :, 0].std(ddof=1) / np.sqrt(chains), rel=1e-10)
+    assert float(summary.ess[0]) == pytest.approx(chains, rel=0.01)
+    assert np.isinf(float(summary.rhat[0]))
+    # one chain stuck away from the others: R̂ flags it and the error grows beyond the chains' own noise
+    stuck = np.sign(x[:400]).copy()
+    mixed = mc.chain_summary(jnp.asarray(stuck)[:, :, None])
+    stuck[:, 0] = 1.0
+    stuck[:, 1] = -1.0
+    summary = mc.chain_summary(jnp.asarray(stuck)[:, :, None])
+    assert float(summary.stderr[0]) > float(mixed.stderr[0])
+    assert float(summary.rhat[0]) > float(mixed.rhat[0])
+    # all draws equal: no scale in the data
+    summary = mc.chain_summary(jnp.ones((20, 4)))
+    assert np.all(np.asarray(summary.stderr) == 0) and np.all(np.asarray(summary.ess) == 4)
+    # bounded binary draws: rank normalisation changes nothing for the bulk R̂
+    np.testing.assert_allclose(mc.rank_normalized_rhat(np.sign(x[:, :, None]))[0], float(mc.chain_summary(
+        jnp.asarray(np.sign(x))[:, :, None]).rhat[0]), rtol=1e-6)
+
+
+def test_monte_carlo_denoiser_frozen_spin_has_an_error_bar():
+    """A spin pinned by a huge field is equal in every draw of every chain: the error bar is the Laplace
+    floor √((1 − μ̃²)/M) for recorded spins, and positive for the Rao–Blackwellised estimate."""
+    sk = SherringtonKirkpatrick.random(8, 1.0, seed=3)
+    x = np.zeros((2, 8))
+    x[:, 0] = 40.0
+    exact = np.asarray(sk.posterior_mean(x, 1.0, 1.0))
+    for estimator in ("spins", "rao_blackwell"):
+        est = mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, sk.beta, x, 1.0, 1.0, chains_per_x=8,
+                                num_sweeps=50, burn_in=10, estimator=estimator)
+        stderr = np.asarray(est.stderr)
+        assert np.all(stderr > 0), (estimator, stderr)
+        assert np.all(np.abs(np.asarray(est.mean) - exact) < 5 * stderr)
+        if estimator == "spins":
+            np.testing.assert_allclose(stderr[:, 0], np.sqrt((1 - (8 / 10) ** 2) / 8), rtol=1e-12)
+
+
 def test_netket_metropolis_local_agrees():
     """Independent sampler: NetKet's MetropolisLocal on Spin(1/2, N) with log ψ = ½ ln w (|ψ|² = w)."""
     sk = SherringtonKirkpatrick.random(10, 1.0, h=0.2, seed=6)
@@ -137,3 +243,75 @@ def test_bad_input():
         mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 0.0)
     with pytest.raises(ValueError, match="series"):
         mc.integrated_time(np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="estimator"):
+        mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, estimator="mean")
+    with pytest.raises(ValueError, match="num_sweeps"):
+        mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, num_sweeps=3)
+    with pytest.raises(ValueError, match="draws"):
+        mc.chain_summary(np.zeros((3, 4)))
+    schedule = make_schedule("ou", T=5.0)
+    with pytest.raises(ValueError, match="sampler"):
+        mc_reverse_sample(jax.random.key(0), sk.couplings, sk.field, 1.0, schedule, num_steps=2, batch=2,
+                          sampler="pf_heun")
+    with pytest.raises(ValueError, match="chains_per_x"):
+        mc_reverse_sample(jax.random.key(0), sk.couplings, sk.field, 1.0, schedule, num_steps=2, batch=2,
+                          chains_per_x=1)
+    with pytest.raises(ValueError, match="x_init"):
+        mc_reverse_sample(jax.random.key(0), sk.couplings, sk.field, 1.0, schedule, num_steps=2, batch=2,
+                          x_init=np.zeros((2, 5)))
+
+
+def compare_mc_score_run(n, particles, chains, sweeps, steps):
+    """Generated spins of `mc_reverse_sample` and of the exact-score run with the same keys (SK β = 1.0)."""
+    sk = SherringtonKirkpatrick.random(n, 1.0, seed=5)
+    schedule = make_schedule("ou", T=5.0, t_min=1e-3)
+    out = mc_reverse_sample(jax.random.key(1), sk.couplings, sk.field, sk.beta, schedule, num_steps=steps,
+                            batch=particles, chains_per_x=chains, sweeps_per_step=sweeps)
+    exact = reverse_sample(jax.random.key(1), ExactScore(sk, schedule), schedule, num_steps=steps, batch=particles,
+                           n=n, sampler="ddpm", spacing="log")
+    assert np.all(np.isfinite(np.asarray(out.denoised))) and out.acceptance.shape == (steps + 1,)
+    return sk, np.sign(np.asarray(out.x)), np.sign(np.asarray(exact.x))
+
+
+def assert_generated_law(sk, spins, paired):
+    """Energy and ⟨m²⟩ within Z standard errors of enumeration and of the paired exact-score run; P(m) by TV."""
+    th = enumeration.thermodynamics(sk)
+    for observable, reference in ((lambda s: np.asarray(sk.energy(jnp.asarray(s))) / sk.n, th.energy),
+                                  (lambda s: np.mean(s, axis=1) ** 2, th.m2)):
+        values, difference = observable(spins), observable(spins) - observable(paired)
+        assert abs(values.mean() - reference) < Z * values.std(ddof=1) / np.sqrt(values.size)
+        assert abs(difference.mean()) < Z * difference.std(ddof=1) / np.sqrt(difference.size)
+    _, _, _, p_value = enumeration.total_variation(spins.mean(1), th.m_values, th.m_law)
+    assert p_value > 1e-3
+
+
+def test_monte_carlo_score_along_the_reverse_trajectory():
+    """Persistent warm-started chains (8 per particle, 8 sweeps per step), SK N = 8, β = 1, 400 particles,
+    50 ddpm steps, against enumeration and the exact-score run driven by the same noise (final spins differ
+    on 4.6% of the sites)."""
+    sk, spins, paired = compare_mc_score_run(8, 400, 8, 8, 50)
+    assert_generated_law(sk, spins, paired)
+    assert np.mean(spins != paired) < 0.1
+
+
+@pytest.mark.slow
+def test_monte_carlo_score_along_the_reverse_trajectory_converges():
+    """N = 10, 1000 particles, 100 steps: 16 chains × 16 sweeps per step (≈ the median τ, 12–14 sweeps at
+    t ≥ 1, from `autocorrelation_sweeps`) generate the law and end on the exact-score run's spins at all but
+    1.3% of the sites; 8 chains × 2 sweeps disagree on 5% and heat the samples (paired energy z = 3.1)."""
+    sk, spins, paired = compare_mc_score_run(10, 1000, 16, 16, 100)
+    assert_generated_law(sk, spins, paired)
+    close = np.mean(spins != paired)
+    _, rough, paired = compare_mc_score_run(10, 1000, 8, 2, 100)
+    assert close < 0.03 and np.mean(rough != paired) > 2 * close
+
+
+@pytest.mark.slow
+def test_autocorrelation_sweeps_grow_with_beta():
+    """τ of the posterior chains at t = 1 grows from β = 0.3 to β = 1.2 (SK N = 10)."""
+    schedule = make_schedule("ou", T=5.0, t_min=1e-3)
+    taus = []
+    for beta in (0.3, 1.2):
+        sk = SherringtonKirkpatrick.random(10, beta, seed=5)
+        taus.append(autocorrelation_sweeps(jax.random.key(3), sk.couplings, sk.field, sk.beta, schedule, [1.0]))
+    assert taus[0].tau_median[0] < 3 < taus[1].tau_median[0] and np.all(taus[1].tau_max >= taus[1].tau_median)

@@ -25,6 +25,10 @@ def test_paper_regenerates_available_figures_and_reports_missing(built, capsys):
     out, figs = built
     capsys.readouterr()
     code = cli.main(["paper", "--out", str(out), "--profile", "small", "--figures", str(figs)])
+    captured = capsys.readouterr()
+    assert code == 1  # most studies have no results: an error unless asked to allow it
+    assert "without results" in captured.err and "statphys reproduce --profile small" in captured.err
+    code = cli.main(["paper", "--out", str(out), "--profile", "small", "--figures", str(figs), "--allow-missing"])
     printed = capsys.readouterr().out
     assert code == 0
     for name in CHEAP:
@@ -61,8 +65,11 @@ def test_paper_regenerates_available_figures_and_reports_missing(built, capsys):
     assert {f.name for f in build.FIGURES} <= set(re.findall(r"\\headlinefigure\{([^}]+)\}", paper))
 
 
-def test_paper_without_any_results_still_succeeds(tmp_path, capsys):
-    code = cli.main(["paper", "--out", str(tmp_path / "none"), "--profile", "small", "--figures", str(tmp_path / "f")])
+def test_paper_without_any_results_fails_unless_allowed(tmp_path, capsys):
+    args = ["paper", "--out", str(tmp_path / "none"), "--profile", "small", "--figures", str(tmp_path / "f")]
+    assert cli.main(args) == 1
+    assert "curie_weiss_generation" in capsys.readouterr().err
+    code = cli.main(args + ["--allow-missing"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "0/" in printed and "statphys run studies/curie_weiss_generation.toml --profile small" in printed
@@ -71,17 +78,57 @@ def test_paper_without_any_results_still_succeeds(tmp_path, capsys):
 
 def test_broken_plot_is_reported_and_fails_the_build(built, tmp_path, monkeypatch, capsys):
     out, _ = built
-    from studies.kinds import speed_accuracy
+    from paper import plots
 
-    def broken(ds, path):
-        raise RuntimeError("no axes")
+    def broken(kind, ds):
+        if kind == "speed_accuracy":
+            raise RuntimeError("no axes")
+        return original(kind, ds)
 
-    monkeypatch.setattr(speed_accuracy, "plot", broken)
-    code = build.main(out, "small", tmp_path)
+    original = plots.plot
+    monkeypatch.setattr(plots, "plot", broken)
+    code = build.main(out, "small", tmp_path, allow_missing=True)
     printed = capsys.readouterr().out
     assert code == 1
     assert re.search(r"^speed_accuracy\s+speed_accuracy\s+failed.*no axes", printed, re.M)
     assert (tmp_path / "curie_weiss_generation.pdf").exists()  # the others are still made
+
+
+def test_figures_render_with_a_broken_latex_on_path(built, tmp_path, monkeypatch):
+    """LaTeX asked for but broken (a `latex` that fails, as without cm-super): a warning, then mathtext."""
+    from paper import plots, style
+
+    out, _ = built
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    for tool in ("latex", "dvipng"):
+        (fake / tool).write_text("#!/bin/sh\necho 'broken TeX' >&2\nexit 1\n")
+        (fake / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{__import__('os').environ['PATH']}")
+    ds = xr.load_dataset(out / "curie_weiss_generation" / "small" / "curie_weiss_generation.nc", engine="h5netcdf")
+    try:
+        with pytest.warns(RuntimeWarning, match="mathtext"):
+            assert style.use_latex(True) is False
+        written = plots.draw(ds.attrs["kind"], ds, tmp_path / "cw")
+    finally:
+        style.use_latex(False)
+    assert all(p.exists() and p.stat().st_size > 1000 for p in written)
+
+
+def test_figures_never_use_latex_unless_asked(built):
+    from paper import plots, style
+
+    out, _ = built
+    ds = xr.load_dataset(out / "curie_weiss_generation" / "small" / "curie_weiss_generation.nc", engine="h5netcdf")
+    style.use_latex(False)
+    fig = plots.plot(ds.attrs["kind"], ds) if ds.attrs["kind"] in plots.available() else None
+    import matplotlib
+
+    assert matplotlib.rcParams["text.usetex"] is False
+    if fig is not None:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
 
 
 @pytest.mark.parametrize("value, error, expected", [

@@ -65,11 +65,18 @@ def test_sweep_runs_in_chunks_with_provenance_and_reuses_them(tmp_path):
     assert ds["tv"].dims == ("beta", "sampler") and list(ds["beta"].values) == [0.5, 1.5]
     for key in ("config", "package_version", "git_commit", "seed", "device", "wall_time_s", "finished"):
         assert key in ds.attrs
-    assert (tmp_path / "out" / "tiny" / "default" / "tiny.png").exists()
     chunks = sorted((tmp_path / "out" / "tiny" / "default" / "chunks").glob("*.nc"))
+    chunk_times = [xr.load_dataset(c, engine="h5netcdf").attrs["chunk_wall_time_s"] for c in chunks]
+    assert ds.attrs["wall_time_s"] == pytest.approx(sum(chunk_times), abs=2e-3)  # the chunks' own compute times
+    assert (ds.attrs["chunks_computed"], ds.attrs["chunks_reused"]) == (2, 0)
+    for name in ds.variables:  # CF attributes on every variable
+        assert ds[name].attrs.get("long_name"), name
+        assert ds[name].dtype.kind in "USO" or ds[name].attrs.get("units"), name
     stamps = [c.stat().st_mtime_ns for c in chunks]
-    runner.run(study, tmp_path / "out", progress=False)
+    again = runner.run(study, tmp_path / "out", progress=False)
     assert [c.stat().st_mtime_ns for c in chunks] == stamps  # nothing recomputed
+    assert (again.attrs["chunks_computed"], again.attrs["chunks_reused"]) == (0, 2)
+    assert again.attrs["wall_time_s"] == ds.attrs["wall_time_s"]  # a rerun does not overwrite the compute time
     changed = runner.load(str(write(tmp_path, TINY.format(beta="[0.5, 1.5]").replace("seed = 3", "seed = 4"))))
     assert runner.status(changed, tmp_path / "out") == (0, 2)  # a changed config never reuses chunks
 
@@ -124,3 +131,78 @@ def test_cli_list_and_status(capsys, tmp_path):
     assert cli.main(["status", "curie_weiss_generation", "--out", str(tmp_path)]) == 0
     assert "0/1 chunks done" in capsys.readouterr().out
     assert cli.main(["run", "no_such_study"]) == 2
+
+
+def _chunk(schedule, times, **variables):
+    data = {name: (("schedule", "time") if np_values.ndim else ("schedule",), np_values[None])
+            for name, np_values in ((k, __import__("numpy").asarray(v, dtype=float)) for k, v in variables.items())}
+    return xr.Dataset(data, coords={"schedule": [schedule], "time": times})
+
+
+def test_combine_keeps_per_chunk_time_grids_without_padding():
+    """Two chunks on different time grids (as fluctuation_theorems' schedules): an outer join would pad half
+    of every time-resolved variable with NaN; combine keeps each grid on a time_index dimension."""
+    import numpy as np
+
+    a = _chunk("ou", [0.0, 0.5, 1.0], rate=[1.0, 2.0, 3.0], flip=0.3)
+    b = _chunk("cosine", [0.0, 0.2, 0.9], rate=[4.0, 5.0, 6.0], flip=0.7)
+    combined = runner.combine([a, b], ["schedule"])
+    assert combined["rate"].dims == ("schedule", "time_index")
+    assert not np.isnan(combined["rate"].values).any()
+    np.testing.assert_array_equal(combined["time"].sel(schedule="cosine").values, [0.0, 0.2, 0.9])
+    np.testing.assert_array_equal(combined["rate"].sel(schedule="cosine").values, [4.0, 5.0, 6.0])
+    same = runner.combine([a, _chunk("cosine", [0.0, 0.5, 1.0], rate=[4.0, 5.0, 6.0], flip=0.7)], ["schedule"])
+    assert same["rate"].dims == ("schedule", "time")  # a shared grid stays a plain coordinate
+
+
+@pytest.mark.parametrize("other, match", [
+    (_chunk("cosine", [0.0, 0.2], rate=[4.0, 5.0], flip=0.7), "different lengths along 'time'"),
+    (_chunk("cosine", [0.0, 0.5, 1.0], rate=[4.0, 5.0, 6.0]), "different variables"),
+])
+def test_combine_refuses_what_would_need_padding(other, match):
+    a = _chunk("ou", [0.0, 0.5, 1.0], rate=[1.0, 2.0, 3.0], flip=0.3)
+    with pytest.raises(runner.CombineError, match=match):
+        runner.combine([a, other], ["schedule"])
+
+
+def test_sizes_beyond_enumeration_are_refused_at_validation(tmp_path):
+    path = write(tmp_path, 'kind = "spin_glass_generation"\n[params]\nn = 40\n', "sk40")
+    with pytest.raises(runner.StudyError, match=r"n = 40: .*exact enumeration .* n <= 20"):
+        runner.load(str(path))
+
+
+def test_runtime_table_is_checked_and_listed(tmp_path, capsys):
+    bad = write(tmp_path, 'kind = "generation"\n[runtime]\nhuge = "1 s"\n', "bad")
+    with pytest.raises(runner.StudyError, match=r"\[runtime\] maps a profile"):
+        runner.load(str(bad))
+    good = runner.load(str(write(tmp_path, 'kind = "generation"\n[runtime]\nsmall = "9 s"\n', "good")), "small")
+    assert good.expected_runtime() == "9 s"
+    assert cli.main(["list"]) == 0
+    listed = capsys.readouterr().out
+    assert all("small:" in line for line in listed.splitlines()), listed  # every shipped study states its time
+
+
+def test_list_into_a_closed_pipe_ends_quietly():
+    command = f"{sys.executable} -c 'from studies.cli import entry_point; entry_point()' list | head -1"
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert len(done.stdout.splitlines()) == 1
+
+
+def test_drift_instability_time_matches_yu_huang_and_maps_through_alpha():
+    """OU: t_S = ½ ln(μ² + √(σ⁴ − 2σ² + μ⁴ + 1)) (Yu & Huang eq. 31); a variance-preserving schedule reaches
+    the same α_t = e^{−t_S} (the criterion depends on time only through α when g² = −2f)."""
+    import numpy as np
+
+    from physics.schedules import make_schedule
+    from studies.kinds.fluctuation_theorems import drift_instability_time
+
+    for mu, var in ((1.0, 1.0), (1.0, 0.1), (1.0, 0.4), (1.5, 0.5)):
+        closed = 0.5 * np.log(mu**2 + np.sqrt(var**2 - 2 * var + mu**4 + 1))
+        t_ou = drift_instability_time(make_schedule("ou", T=3.0, t_min=1e-3), mu, np.sqrt(var))
+        assert t_ou == pytest.approx(closed, abs=1e-9)
+        for name in ("cosine", "vp_linear"):
+            schedule = make_schedule(name, T=3.0, t_min=1e-3)
+            t = drift_instability_time(schedule, mu, np.sqrt(var))
+            assert float(schedule.alpha(t)) == pytest.approx(np.exp(-closed), abs=1e-9)
+    assert np.isnan(drift_instability_time(make_schedule("ou", T=3.0, t_min=1e-3), 0.5, 1.0))  # μ² ≤ σ² − σ⁴/2

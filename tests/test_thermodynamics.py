@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.integrate
 
+from models import enumeration
 from models.gaussian import Gaussian, GaussianMixture
 from physics import thermodynamics as th
 from physics.schedules import make_schedule
@@ -43,7 +44,7 @@ def test_gaussian_rates_every_schedule(schedule):
 
 
 def test_ou_reference_numbers():
-    """PHYSICS.md: v = 1 + (s₀² − 1)e^{−2t}, π = (v − 1)²/v, φ = v − 1, dS/dt = −(v − 1)/v."""
+    """Gaussian data N(0, s₀²) under OU, closed form: v = 1 + (s₀² − 1)e^{−2t}, π = (v − 1)²/v, φ = v − 1, dS/dt = −(v − 1)/v."""
     s0 = 0.5
     ts = np.array([0.05, 0.3, 1.0, 2.5])
     r = th.ensemble_rates_1d(Gaussian(jnp.zeros(1), s0**2), make_schedule("ou", T=5.0), ts)
@@ -198,7 +199,7 @@ def test_fluctuation_theorems_study_kind_runs():
 
 def _spin_ift(target, t_min, num_trajectories, num_steps, spacing="log"):
     schedule = make_schedule("ou", T=3.0, t_min=t_min)
-    pe = th.reverse_entropy(jax.random.PRNGKey(5), th.SpinMarginal(target), schedule,
+    pe = th.reverse_entropy(jax.random.PRNGKey(5), enumeration.SpinMarginal(target), schedule,
                             num_trajectories=num_trajectories, num_steps=num_steps, spacing=spacing,
                             ito_correction=False)
     return th.exponential_average(pe.total_path), th.exponential_average(pe.total)
@@ -208,7 +209,7 @@ def test_spin_marginal_log_prob_is_normalised_and_matches_score():
     """ln p_t by enumeration: ∫ p_t = 1 (N = 2, grid quadrature) and ∇ ln p_t = Tweedie score (autodiff)."""
     from models import CurieWeiss
 
-    sm = th.SpinMarginal(CurieWeiss(2, 1.5))
+    sm = enumeration.SpinMarginal(CurieWeiss(2, 1.5))
     g = np.linspace(-6, 6, 161)
     x = jnp.asarray(np.stack(np.meshgrid(g, g), -1).reshape(-1, 2))
     p = np.exp(np.asarray(sm.marginal_log_prob(x, 0.8, 0.6))).reshape(161, 161)

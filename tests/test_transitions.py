@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from models.base import spin_states
-from models.curie_weiss import CurieWeiss
+from models.curie_weiss import CurieWeiss, speciation_time_limit
 from models.finite_support import FiniteSupport
 from models.gaussian import GaussianMixture
 from physics import transitions as tr
@@ -98,7 +98,7 @@ def test_curie_weiss_lambda_and_limits():
     assert lam / math.sqrt(n) == pytest.approx(1.170829, rel=2 / math.sqrt(n) * 10)
     for beta in (1.0, 1.5):
         assert tr.curie_weiss_speciation_time(CurieWeiss(n, beta)) == pytest.approx(
-            tr.curie_weiss_speciation_limit(n, beta), abs=0.02)
+            speciation_time_limit(n, beta), abs=0.02)
 
 
 def test_lambda_is_top_eigenvalue_by_enumeration():

@@ -11,8 +11,6 @@ The comparison is asymptotic in d at fixed ln n/d: the relative excess of the me
 
 from __future__ import annotations
 
-import pathlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -70,34 +68,3 @@ def run(params: dict, key) -> xr.Dataset:
         },
         coords={"step": np.arange(params["num_times"])},
     )
-
-
-def summary(ds: xr.Dataset) -> str:
-    from paper.style import sweep_panels
-
-    lines = []
-    for label, one in sweep_panels(ds, "t_c", ()):
-        rel, drel = float(one.t_c / one.t_c_theory - 1), float(one.t_c_err / one.t_c_theory)
-        lines.append(f"{label:26s} t_C measured = {float(one.t_c):.4f} ± {float(one.t_c_err):.4f}   theory "
-                     f"{float(one.t_c_theory):.4f}   relative excess {rel:+.3f} ± {drel:.3f}")
-    return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure, sweep_panels
-
-    fig, (ax1, ax2) = figure(ncols=2)
-    for label, one in sweep_panels(ds, "t_c", ()):
-        ax1.errorbar(one.time / one.t_c_theory, one.overlap, one.overlap_err, marker=".", ms=3, label=label)
-    ax1.axhline(0.5, color="k", lw=0.5)
-    ax1.axvline(1.0, color="k", lw=0.5, ls=":")
-    ax1.set_xlabel(r"$t / t_C$")
-    ax1.set_ylabel(r"$E\,q(t)$ (end-point overlap)")
-    ax1.legend()
-    ax2.errorbar(ds.t_c_theory.values.ravel(), ds.t_c.values.ravel(), ds.t_c_err.values.ravel(), fmt="o", ms=3)
-    lim = [float(ds.t_c_theory.min()), float(ds.t_c_theory.max())]
-    ax2.plot(lim, lim, "k-", lw=0.5)
-    ax2.set_xlabel(r"$t_C=\frac{1}{2}\ln(1+\sigma^2/(n^{2/d}-1))$")
-    ax2.set_ylabel(r"measured $t_C$")
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))

@@ -13,15 +13,13 @@ Both parts go through the same code path (physics.scaling): samples of a magneti
   per spin (t = ½ ln(1 + 1/λ)). The posterior magnetisation feels a field h ~ λ m₀ + √(λ/N) g; at β = 1 the
   relevant field scale is h ~ N^{−3/4} and m₀ ~ N^{−1/4}, so λ ~ N^{−1/2}: the critical time is t_c = ∞
   (λ_c = 0), a_λ = ½, and at fixed λN^{1/2} the amplitudes scale as at equilibrium, b = β/ν̄ = ¼ for m and
-  −γ/ν̄ = −½ for χ. Hence t_S ≈ ¼ ln N + const (PHYSICS.md). U₄(λ, N) = G(λ N^{1/2}) rises from 0 (Gaussian
+  −γ/ν̄ = −½ for χ. Hence t_S ≈ ¼ ln N + const (t_S = ½ ln N⟨m²⟩ with ⟨m²⟩ ∝ N^{−½} at β = 1). U₄(λ, N) = G(λ N^{1/2}) rises from 0 (Gaussian
   denoiser at high noise) to the critical value 0.2705 at t → 0: the curves of different N are shifted, not
   crossing, so the trajectory's Binder "crossing" is at the edge λ_c = 0 and U₄* is read at the largest λN^{1/2}.
   Exponents from the trajectory: β = b_m ν̄, γ = −b_χ ν̄ with ν̄ = 1/a from the equilibrium calibration.
 """
 
 from __future__ import annotations
-
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -48,7 +46,6 @@ PARAMS = {
     "emcee_steps": (int, 800),
 }
 SWEEP = ()
-MEAN_FIELD = {"beta_exp": 0.5, "gamma_exp": 1.0, "binder": sc.CW_CRITICAL_BINDER, "a": 0.5, "b_m": 0.25, "b_chi": -0.5}
 
 
 def validate(params: dict) -> None:
@@ -128,58 +125,3 @@ def run(params: dict, key) -> xr.Dataset:
     })
     return xr.Dataset(data, coords={"n": sizes, "beta": betas, "lam": lambdas, "time": (("lam",), times)},
                       attrs={"control_trajectory": "lambda = alpha^2/sigma^2"})
-
-
-def posterior_text(ds, name: str) -> str:
-    """'median (+hi / -lo)' of a fitted parameter stored as name, name_lo, name_hi."""
-    med, lo, hi = (float(ds[name + s]) for s in ("", "_lo", "_hi"))
-    return f"{med:.4f} (+{hi - med:.4f} / -{med - lo:.4f})"
-
-
-def summary(ds: xr.Dataset) -> str:
-    mf = MEAN_FIELD
-    lines = [
-        "equilibrium (control beta, exact P(m)):",
-        f"  beta_c = {posterior_text(ds, 'eq_c_c')}   [1]",
-        f"  a = 1/nu_bar = {posterior_text(ds, 'eq_a')}   [{mf['a']}]",
-        f"  b_m = beta/nu_bar = {posterior_text(ds, 'eq_b_m')}   [{mf['b_m']}];  b_chi = -gamma/nu_bar = {posterior_text(ds, 'eq_b_chi')}   [{mf['b_chi']}]",
-        f"  exponents beta = {float(ds.eq_beta_exp):.3f} [0.5], gamma = {float(ds.eq_gamma_exp):.3f} [1]",
-        f"  Binder crossing (smallest vs largest N): beta_x = {float(ds.eq_binder_crossing_beta):.4f} ± "
-        f"{float(ds.eq_binder_crossing_beta_err):.4f}, U4_x = {float(ds.eq_binder_crossing_u4):.4f} ± "
-        f"{float(ds.eq_binder_crossing_u4_err):.4f}   [{mf['binder']:.4f}]",
-        f"generative trajectory (beta = {float(ds.trajectory_beta):g}, control lambda = alpha^2/sigma^2):",
-        f"  lambda_c = {posterior_text(ds, 'traj_c_c')}   [0, i.e. t_c = inf]",
-        f"  a_lambda = {posterior_text(ds, 'traj_a')}   [0.5]",
-        f"  b_m = {posterior_text(ds, 'traj_b_m')}   [{mf['b_m']}];  b_chi = {posterior_text(ds, 'traj_b_chi')}   [{mf['b_chi']}]",
-        f"  exponents (nu_bar from equilibrium) beta = {float(ds.traj_beta_exp):.3f} [0.5], gamma = {float(ds.traj_gamma_exp):.3f} [1]",
-        f"  U4 at the largest lambda N^1/2 = {float(ds.traj_u4_end):.4f} ± {float(ds.traj_u4_end_err):.4f}   [{mf['binder']:.4f} as t -> 0]",
-    ]
-    return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
-
-    fig, axes = figure(ncols=2, nrows=2)
-    sizes = ds.n.values
-    for prefix, control, col, label in (("eq", "beta", 0, r"$\beta$"), ("traj", "lam", 1, r"$\lambda=\alpha^2/\sigma^2$")):
-        c = ds[control].values
-        c_c, a, b = float(ds[f"{prefix}_c_c"]), float(ds[f"{prefix}_a"]), float(ds[f"{prefix}_b_m"])
-        for i, n in enumerate(sizes):
-            u, du = ds[f"{prefix}_binder"].values[i], ds[f"{prefix}_binder_err"].values[i]
-            x = c if prefix == "eq" else c * np.sqrt(n)
-            axes[0, col].errorbar(x, u, du, fmt=".-", ms=3, label=f"N = {n}")
-            m2, dm2 = ds[f"{prefix}_m2"].values[i], ds[f"{prefix}_m2_err"].values[i]
-            m, dm = np.sqrt(m2), dm2 / (2 * np.sqrt(m2))
-            axes[1, col].errorbar((c - c_c) * n**a, m * n**b, dm * n**b, fmt=".", ms=3, label=f"N = {n}")
-        axes[0, col].axhline(sc.CW_CRITICAL_BINDER, color="k", lw=0.5)
-        axes[0, col].set_ylabel("$U_4$")
-        axes[1, col].set_ylabel(rf"$\langle m^2\rangle^{{1/2}} N^{{{b:.3f}}}$")
-        axes[1, col].set_xlabel(rf"$({label[1:-1]}-{c_c:.3g})\,N^{{{a:.3f}}}$")
-        axes[0, col].legend()
-    axes[0, 0].set_xlabel(r"$\beta$ (equilibrium, $t=0$)")
-    axes[0, 1].set_xlabel(r"$\lambda N^{1/2}$ (trajectory, $\beta=%g$)" % float(ds.trajectory_beta))
-    axes[0, 1].set_xscale("log")
-    axes[1, 1].set_xscale("log")
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))

@@ -1,12 +1,20 @@
-"""Study: the diffusion-time trade-off (Franzese et al., arXiv 2206.05173) on OU noise.
+"""Study: the diffusion-time trade-off (Franzese et al., arXiv 2206.05173) for OU noising and their linear VP
+schedule β(t) = β₀ + (β₁ − β₀) t, compared at equal ᾱ(T).
 
-Exact score, Gaussian data: KL(generated ‖ data at t_min) after a fixed number of steps from the N(0, I) prior
-(closed form), and its prior part KL(p_T ‖ N(0, I)). Learned score, 1-D mixture: the bound G(s_θ, T) +
-KL(p_T ‖ N(0, I)). Each has a best T."""
+The diffusion times are given as OU-equivalent times τ: each schedule runs to the T with ᾱ(T) = e^{−2τ}, and
+stops at the t_min with ᾱ(t_min) = e^{−2 t_min(OU)}; the prior KL is then the same for both schedules and
+only the dynamics differ (`physics.diffusion_time`).
+
+Exact score, Gaussian data N(1, 0.3): KL(generated ‖ data at t_min) after `num_steps` steps from the prior
+N(0, σ_T²) the samplers use (closed form), and its prior part KL(p_T ‖ N(0, σ_T²)).
+Learned score, 1-D mixture ½N(μ, σ²) + ½N(−μ, σ²): one network trained per (schedule, T, seed) on
+[t_min, T], and the bound G(s_θ, T) + KL(p_T ‖ N(0, σ_T²)); error bars: the standard error over `seeds`
+independent training runs (the Monte-Carlo error of G within a run is `score_term_runs_err`). For contrast,
+`score_term_shared`: one network per seed trained to the largest T and evaluated on [t_min, T], whose G
+grows with T by construction (a cumulative integral of a non-negative integrand).
+"""
 
 from __future__ import annotations
-
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -15,68 +23,124 @@ import xarray as xr
 
 from models.gaussian import Gaussian, GaussianMixture
 from physics.convergence import gaussian_error
-from physics.diffusion_time import best_time, prior_kl, score_term
+from physics.diffusion_time import DIFFUSION_SCHEDULES, best_time, prior_kl, score_term, vp_schedule_for_abar
 from physics.learned import LearnedScore, train
-from physics.schedules import make_schedule
+from physics.samplers import SAMPLERS
 
-DESCRIPTION = "Best diffusion time T: prior KL falls, discretisation / score error grows (exact and learned scores)"
+DESCRIPTION = "Best diffusion time T, OU vs linear VP at equal abar(T): prior KL vs discretisation / score error"
 PARAMS = {
-    "diffusion_time": (list, [0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0]),
+    "schedule": (str, "ou"),
+    "diffusion_time": (list, [0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0]),
+    "beta_min": (float, 0.1),
+    "beta_max": (float, 20.0),
+    "t_min": (float, 0.01),
     "num_steps": (int, 20),
     "sampler": (str, "euler_maruyama"),
-    "t_min": (float, 0.01),
     "train_steps": (int, 1500),
+    "hidden": (int, 64),
+    "seeds": (int, 3),
+    "num_times": (int, 24),
+    "score_samples": (int, 2048),
     "mu": (float, 1.5),
     "sigma": (float, 0.4),
 }
-SWEEP = ()
+SWEEP = ("schedule",)
+GAUSSIAN_DATA = (1.0, 0.3)  # mean and variance of the exact-score Gaussian target
+
+
+def validate(params: dict) -> None:
+    for name in np.atleast_1d(params["schedule"]):
+        if name not in DIFFUSION_SCHEDULES:
+            raise ValueError(f"[params] schedule must be one of {list(DIFFUSION_SCHEDULES)}, got {name!r}")
+    taus = params["diffusion_time"]
+    if len(taus) < 2 or any(not isinstance(t, (int, float)) or t <= params["t_min"] for t in taus):
+        raise ValueError(f"[params] diffusion_time must list >= 2 OU-equivalent times > t_min = {params['t_min']}, "
+                         f"got {taus}")
+    if params["t_min"] <= 0:
+        raise ValueError(f"[params] t_min must be > 0, got {params['t_min']}")
+    if not 0 < params["beta_min"] <= params["beta_max"]:
+        raise ValueError(f"[params] need 0 < beta_min <= beta_max, got {params['beta_min']}, {params['beta_max']}")
+    if params["sampler"] not in SAMPLERS:
+        raise ValueError(f"[params] sampler must be one of {sorted(SAMPLERS)}, got {params['sampler']!r}")
+    for name in ("num_steps", "train_steps", "hidden", "num_times", "score_samples"):
+        if params[name] <= 0:
+            raise ValueError(f"[params] {name} must be a positive integer, got {params[name]}")
+    if params["seeds"] < 2:
+        raise ValueError(f"[params] seeds must be >= 2 (the error bars are the spread over training runs), "
+                         f"got {params['seeds']}")
+    if params["mu"] < 0 or params["sigma"] <= 0:
+        raise ValueError(f"[params] need mu >= 0 and sigma > 0, got {params['mu']}, {params['sigma']}")
+
+
+def _mean_err(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return values.mean(-1), values.std(-1, ddof=1) / np.sqrt(values.shape[-1])
 
 
 def run(params: dict, key) -> xr.Dataset:
-    Ts = np.array([float(T) for T in params["diffusion_time"]])
-    t_min, n_steps = float(params["t_min"]), int(params["num_steps"])
-    gauss = Gaussian(jnp.array([1.0]), jnp.array([[0.3]]))
+    validate(params)
+    name = params["schedule"]
+    taus = np.array(sorted(float(t) for t in params["diffusion_time"]))
+    abar = np.exp(-2 * taus)
+    betas = {"beta_min": float(params["beta_min"]), "beta_max": float(params["beta_max"])}
+    abar_min = float(np.exp(-2 * float(params["t_min"])))
+    schedules = [vp_schedule_for_abar(name, float(a), abar_min, **betas) for a in abar]
+    gauss = Gaussian(jnp.array([GAUSSIAN_DATA[0]]), jnp.array([[GAUSSIAN_DATA[1]]]))
     mix = GaussianMixture.symmetric(float(params["mu"]), float(params["sigma"]))
-    train_schedule = make_schedule("ou", T=float(Ts.max()), t_min=t_min)
-    learned = LearnedScore(train(key, mix, train_schedule, steps=int(params["train_steps"])).params, train_schedule)
-    rows = []
-    for T in Ts:
-        sched = make_schedule("ou", T=float(T), t_min=t_min)
-        rows.append((
-            prior_kl(gauss, sched),
-            gaussian_error(gauss, params["sampler"], n_steps, schedule=sched, init="prior"),
-            prior_kl(mix, sched),
-            score_term(jax.random.fold_in(key, 7), learned, mix, sched),
-        ))
-    prior_g, total_g, prior_m, g_m = (np.array(c) for c in zip(*rows))
+    seeds = int(params["seeds"])
+    net = {"steps": int(params["train_steps"]), "hidden": int(params["hidden"])}
+    quad = {"num_times": int(params["num_times"]), "num": int(params["score_samples"])}
+
+    prior_g = np.array([prior_kl(gauss, s, prior_variance=float(s.sigma2(s.T))) for s in schedules])
+    total_g = np.array([gaussian_error(gauss, params["sampler"], int(params["num_steps"]), schedule=s, init="prior")
+                        for s in schedules])
+    prior_m = np.array([prior_kl(mix, s, prior_variance=float(s.sigma2(s.T))) for s in schedules])
+    g_runs, g_runs_err, g_shared = (np.zeros((len(taus), seeds)) for _ in range(3))
+    for seed in range(seeds):
+        k_seed = jax.random.fold_in(key, seed)
+        k_eval = jax.random.fold_in(k_seed, 10_000)
+        k_shared = jax.random.fold_in(k_seed, 20_000)
+        shared = LearnedScore(train(k_shared, mix, schedules[-1], **net).params, schedules[-1])
+        for i, sched in enumerate(schedules):
+            learned = LearnedScore(train(jax.random.fold_in(k_seed, i), mix, sched, **net).params, sched)
+            k_i = jax.random.fold_in(k_eval, i)
+            g_runs[i, seed], g_runs_err[i, seed] = score_term(k_i, learned, mix, sched, **quad)
+            g_shared[i, seed] = score_term(k_i, shared, mix, sched, **quad)[0]
+    g_mean, g_err = _mean_err(g_runs)
+    shared_mean, shared_err = _mean_err(g_shared)
+    bound = g_mean + prior_m
+    T = np.array([s.T for s in schedules])
+    best_runs = np.array([best_time(T, g_runs[:, k] + prior_m) for k in range(seeds)])
+    best_exact, best_learned = best_time(T, total_g), best_time(T, bound)
+    abar_of = dict(zip(T, abar))
     ds = xr.Dataset(
         {
-            "prior_kl_gaussian": (("T",), prior_g),
-            "total_kl_gaussian_exact_score": (("T",), total_g),
-            "prior_kl_mixture": (("T",), prior_m),
-            "score_term_mixture_learned": (("T",), g_m),
-            "bound_mixture_learned": (("T",), g_m + prior_m),
-            "best_T_exact": best_time(Ts, total_g),
-            "best_T_learned": best_time(Ts, g_m + prior_m),
+            "diffusion_T": (("tau",), T),
+            "abar_T": (("tau",), abar),
+            "prior_kl_gaussian": (("tau",), prior_g),
+            "total_kl_gaussian_exact_score": (("tau",), total_g),
+            "prior_kl_mixture": (("tau",), prior_m),
+            "score_term": (("tau",), g_mean),
+            "score_term_err": (("tau",), g_err),
+            "score_term_runs": (("tau", "seed"), g_runs),
+            "score_term_runs_err": (("tau", "seed"), g_runs_err),
+            "score_term_shared": (("tau",), shared_mean),
+            "score_term_shared_err": (("tau",), shared_err),
+            "bound": (("tau",), bound),
+            "bound_err": (("tau",), g_err),
+            "best_T_exact": best_exact,
+            "best_abar_exact": abar_of[best_exact],
+            "best_T_learned": best_learned,
+            "best_abar_learned": abar_of[best_learned],
+            "best_T_learned_runs": (("seed",), best_runs),
         },
-        coords={"T": Ts},
+        coords={"tau": taus, "seed": np.arange(seeds)},
     )
-    ds.attrs.update(num_steps=n_steps, sampler=params["sampler"])
+    ds.attrs.update(
+        tau="OU-equivalent diffusion time: abar(T) = exp(-2 tau), the same for every schedule",
+        t_min_note="t_min is OU-equivalent as well: abar(t_min) = exp(-2 t_min)",
+        prior="generation starts from N(0, sigma_T^2), the prior of the samplers; the prior KL is against it",
+        gaussian_data=f"N({GAUSSIAN_DATA[0]:g}, {GAUSSIAN_DATA[1]:g})",
+        network=f"tanh MLP, 2 hidden layers of {params['hidden']}, on top of the N(0, 1) score; one per (T, seed)",
+        errors="*_err: standard error over the training runs (seed); score_term_runs_err: Monte-Carlo error of G",
+    )
     return ds
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
-
-    fig, ax = figure(width=4.5, height=3.4)
-    T = ds["T"].values
-    for name in ds.data_vars:
-        if ds[name].dims == ("T",):
-            ax.plot(T, ds[name].values, marker="o", label=name.replace("_", " "))
-    for name, style in (("best_T_exact", "--"), ("best_T_learned", ":")):
-        ax.axvline(float(ds[name]), color="k", ls=style, lw=0.8, label=f"{name.replace('_', ' ')} = {float(ds[name]):.3g}")
-    ax.plot(T, ds.prior_kl_gaussian.values[0] * np.exp(-2 * (T - T[0])), ls=":", color="gray", label=r"$\propto e^{-2T}$")
-    ax.set(yscale="log", xlabel="diffusion time $T$", ylabel="KL divergence / bound (nats)")
-    ax.legend(fontsize=6)
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))

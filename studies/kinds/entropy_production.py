@@ -16,7 +16,7 @@ Tweedie's with the exact Hubbard–Stratonovich denoiser of models.CurieWeiss (e
 For spin data π ≈ N/(2t) as t → 0 (each spin's Gaussian collapses onto ±1), so π itself has no interior
 peak; Δπ has one. The magnetisation mode of a Gaussian with variance Λ has π_∥ = (Λ−1)² e^{−4t}/(1 + (Λ−1)e^{−2t})
 (OU): its log-slope d ln π_∥/dt crosses from −4 (early in generation) to −2 (late) and equals −3 at
-t_× = ½ ln(Λ − 1), next to the speciation time t_S = ½ ln Λ, Λ = N⟨m²⟩ (PHYSICS.md, Symmetry breaking; ⟨m²⟩
+t_× = ½ ln(Λ − 1), next to the speciation time t_S = ½ ln Λ, Λ = N⟨m²⟩ (Biroli et al., arXiv 2402.18491; ⟨m²⟩
 exact from CurieWeiss.magnetization_law). We report the peak t_Δπ of Δπ and the crossover t_× of π_∥ per N,
 each with an error bar: half the local grid step (resolution) ⊕ the spread under a parametric bootstrap of
 the Monte-Carlo standard errors (sampling).
@@ -24,14 +24,12 @@ the Monte-Carlo standard errors (sampling).
 
 from __future__ import annotations
 
-import pathlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from models import CurieWeiss
+from models import CurieWeiss, enumeration
 from physics import thermodynamics as th
 from physics.schedules import make_schedule
 
@@ -97,8 +95,8 @@ def _located(t, y, err, locate, rng, num):
 def run(params: dict, key) -> xr.Dataset:
     n = int(params["n"])
     schedule = make_schedule("ou", T=params["T"], t_min=1e-3)
-    target = th.SpinMarginal(CurieWeiss(n, params["beta"]))
-    free = th.SpinMarginal(CurieWeiss(n, 0.0))
+    target = enumeration.SpinMarginal(CurieWeiss(n, params["beta"]))
+    free = enumeration.SpinMarginal(CurieWeiss(n, 0.0))
     e = jnp.ones(n) / np.sqrt(n)
     times = np.geomspace(params["t_lo"], params["t_hi"], params["num_times"])
     out = np.zeros((len(times), 6))
@@ -134,43 +132,3 @@ def run(params: dict, key) -> xr.Dataset:
         },
         coords={"time": times},
     )
-
-
-def summary(ds: xr.Dataset) -> str:
-    ns = np.atleast_1d(ds["n"].values) if "n" in ds.dims else [None]
-    lines = ["times are diffusion times t (generation runs t = T -> 0)"]
-    for n in ns:
-        s = ds.sel(n=n) if n is not None else ds
-        lines.append(
-            f"N={n}: Lambda = {float(s['lambda']):.2f}, t_S = {float(s.t_speciation):.3f}; peak of pi - pi_indep at "
-            f"t = {float(s.t_excess_peak):.3f} ± {float(s.t_excess_peak_err):.3f}; magnetisation-mode crossover "
-            f"t_x = {float(s.t_mode_crossover):.3f} ± {float(s.t_mode_crossover_err):.3f} "
-            f"(Gaussian ½ln(Λ−1) = {float(s.t_gaussian_crossover):.3f})"
-        )
-    return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
-
-    ns = list(np.atleast_1d(ds["n"].values)) if "n" in ds.dims else [None]
-    fig, axes = figure(ncols=2, squeeze=False)
-    for j, n in enumerate(ns):
-        s = ds.sel(n=n) if n is not None else ds
-        t = s["time"].values
-        c = f"C{j}"
-        axes[0, 0].errorbar(t, s.excess_rate, yerr=s.excess_rate_err, color=c, fmt="-", lw=0.8, label=f"N = {n}")
-        axes[0, 0].axvline(float(s.t_speciation), color=c, ls=":", lw=0.8)
-        axes[0, 0].axvline(float(s.t_excess_peak), color=c, ls="--", lw=0.8)
-        axes[0, 1].plot(t, s.mode_rate, c + "-", lw=0.8, label=f"N = {n}")
-        axes[0, 1].plot(t, s.entropy_production, c + "--", lw=0.6)
-        axes[0, 1].axvline(float(s.t_speciation), color=c, ls=":", lw=0.8)
-    axes[0, 0].set_ylabel(r"$\pi_\beta - \pi_{\beta=0}$ (correlation part)")
-    axes[0, 1].set_ylabel(r"$\pi_\parallel$ (solid), $\pi$ (dashed)")
-    axes[0, 1].set_yscale("log")
-    for ax in axes[0]:
-        ax.set_xscale("log")
-        ax.set_xlabel("diffusion time $t$ (generation runs $t = T \\to 0$); dotted: $t_S$")
-        ax.legend(fontsize=6)
-    fig.savefig(path, dpi=150)
-    fig.savefig(pathlib.Path(path).with_suffix(".pdf"))

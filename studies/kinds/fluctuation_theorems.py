@@ -13,8 +13,6 @@ See physics/thermodynamics.py for the definitions.
 
 from __future__ import annotations
 
-import pathlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,6 +22,7 @@ import xarray as xr
 from models.gaussian import Gaussian, GaussianMixture
 from physics import thermodynamics as th
 from physics.schedules import make_schedule
+from studies import progress
 
 DESCRIPTION = "IFT / Crooks fluctuation theorems and entropy rates of forward and generative diffusion paths"
 PARAMS = {
@@ -69,10 +68,15 @@ def run(params: dict, key) -> xr.Dataset:
     # cosine and cond-OT have f = d ln α/dt → −∞ at T: stop at 0.9 T so that |f| Δt stays small.
     t_start, t_end = params["t_min"], params["T"] * (0.9 if params["schedule"] in ("cosine", "cond_ot") else 1 - 1e-3)
     kw = dict(num_trajectories=params["num_trajectories"], num_steps=params["num_steps"], t_start=t_start, t_end=t_end)
+    work = progress.stages(["forward paths", "backward paths", "generative paths", "ensemble rates"])
+    next(work)
     fwd = th.forward_entropy(jax.random.fold_in(key, 0), target, schedule, **kw)
+    next(work)
     bwd = th.forward_entropy(jax.random.fold_in(key, 1), target, schedule, backward=True, **kw)
+    next(work)
     rev = th.reverse_entropy(jax.random.fold_in(key, 2), target, schedule, num_trajectories=params["num_trajectories"],
                              num_steps=params["num_steps"], t_max=t_end)
+    next(work)
     data = {}
     for name, pe in (("forward", fwd), ("reverse", rev)):
         for form, sigma in (("path", pe.total_path), ("stratonovich", pe.total)):
@@ -95,6 +99,7 @@ def run(params: dict, key) -> xr.Dataset:
     times = np.linspace(t_start, t_end, params["num_times"])
     rates = th.ensemble_rates_1d(target, schedule, times, x_max=x_max)
     data["integrated_rate"] = float(scipy.integrate.simpson(rates.entropy_production, x=times))
+    next(work, None)
     flux = rates.flux_reverse
     change = np.nonzero(np.diff(np.sign(flux)))[0]
     t_flux = (th.reverse_flux_zero(target, schedule, float(times[change[0]]), float(times[change[0] + 1]))
@@ -111,56 +116,35 @@ def run(params: dict, key) -> xr.Dataset:
         },
         coords={"time": times},
     )
-    if params["target"] == "mixture" and params["schedule"] == "ou":
-        ds["t_speciation_drift"] = ((), th.speciation_time_yu_huang(params["mu"], params["sigma"]))
+    t_drift = np.nan  # a Gaussian target has no symmetry to break
+    if params["target"] == "mixture":
+        t_drift = drift_instability_time(schedule, params["mu"], params["sigma"])
+    ds["t_speciation_drift"] = ((), t_drift, {
+        "long_name": "diffusion time where the reverse-SDE drift turns unstable at x = 0 (speciation, Yu & Huang "
+                     "eq. 31 generalised to the schedule); NaN for a Gaussian target (no symmetry breaking)"})
     return ds
 
 
-def summary(ds: xr.Dataset) -> str:
-    from paper.style import sweep_panels
+def drift_instability_time(schedule, mu: float, sigma: float, num_grid: int = 4096) -> float:
+    """Diffusion time where ∂ₓ[f x − g² ∇ln p_t](0) changes sign for ½N(μ,σ²) + ½N(−μ,σ²): the root of
+    f − g² (μ_t²/Γ_t² − 1/Γ_t) with μ_t = α_t μ, Γ_t = σ_t² + α_t² σ². Under OU (f = −1, g² = 2) this is
+    Γ² − 2Γ + 2μ_t² = 0, i.e. t_S = ½ ln(μ² + √(σ⁴ − 2σ² + μ⁴ + 1)) (Yu & Huang, arXiv 2405.11932, eq. 31);
+    for any variance-preserving schedule (g² = −2f) it is the time where α_t equals OU's e^{−t_S}.
+    NaN when the drift never turns unstable on the schedule's time range."""
+    import scipy.optimize
 
-    lines = []
-    for label, s in sweep_panels(ds, "ift_forward_path", ()):
-        lines.append(
-            f"{label:28s} IFT fwd {float(s.ift_forward_path):.4f} ± {float(s.ift_forward_path_err):.4f} "
-            f"(ESS {float(s.ess_forward_path):.0f}), rev {float(s.ift_reverse_path):.4f} ± "
-            f"{float(s.ift_reverse_path_err):.4f} (ESS {float(s.ess_reverse_path):.0f}); Crooks slope "
-            f"{float(s.crooks_slope):.3f} ± {float(s.crooks_slope_err):.3f}; <Sigma> {float(s.mean_sigma_forward):.4f} ± "
-            f"{float(s.mean_sigma_forward_err):.4f} vs int pi dt {float(s.integrated_rate):.4f}"
-        )
-    return "\n".join(lines)
+    def slope(t):
+        alpha, var = schedule.alpha(t), schedule.sigma2(t)
+        gamma = var + alpha**2 * sigma**2
+        return schedule.drift(t) - schedule.diffusion2(t) * ((alpha * mu) ** 2 / gamma**2 - 1 / gamma)
 
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure, sweep_panels
-
-    panels = sweep_panels(ds, "ift_forward_path", ())
-    fig, axes = figure(ncols=2, nrows=len(panels), squeeze=False)
-    for row, (label, s) in zip(axes, panels):
-        t = s["time"].values
-        ax = row[0]
-        ax.plot(t, s.entropy_production, "k-", label=r"$\pi$")
-        ax.plot(t, s.flux_forward, "C0-", label=r"$\phi$ forward")
-        ax.plot(t, s.entropy_rate_forward, "C0--", label=r"$dS/dt$ forward")
-        ax.plot(t, s.flux_reverse, "C1-", label=r"$\phi_R$ reverse")
-        if "t_speciation_drift" in s and np.isfinite(float(s.t_speciation_drift)):
-            ax.axvline(float(s.t_speciation_drift), color="C3", ls=":", label=r"$t_S$ (reverse-drift instability)")
-        if np.isfinite(float(s.t_reverse_flux_zero)):
-            ax.axvline(float(s.t_reverse_flux_zero), color="C1", ls=":",
-                       label=r"$\phi_R = 0$ (diffusion time; after $t_S$ in generation)")
-        ax.axhline(0, color="0.6", lw=0.5)
-        ax.set_xscale("log")
-        ax.set_xlabel("diffusion time $t$ (generation runs $t = T \\to 0$)")
-        ax.set_title(label, fontsize=8)
-        ax.legend(fontsize=6)
-        ax = row[1]
-        names = ["fwd path", "fwd Strat.", "rev path", "rev Strat."]
-        keys = ["forward_path", "forward_stratonovich", "reverse_path", "reverse_stratonovich"]
-        vals = [float(s[f"ift_{k}"]) for k in keys] + [float(s.crooks_slope)]
-        errs = [float(s[f"ift_{k}_err"]) for k in keys] + [float(s.crooks_slope_err)]
-        ax.errorbar(np.arange(5), vals, yerr=errs, fmt="o", capsize=2)
-        ax.axhline(1.0, color="k", lw=0.8)
-        ax.set_xticks(np.arange(5), names + ["Crooks slope"], rotation=30, fontsize=6)
-        ax.set_ylabel(r"$\langle e^{-\Sigma}\rangle$, slope (theory 1)")
-    fig.savefig(path, dpi=150)
-    fig.savefig(pathlib.Path(path).with_suffix(".pdf"))
+    slopes = jax.jit(jax.vmap(slope))
+    criterion = lambda t: float(slopes(jnp.asarray([t]))[0])  # noqa: E731
+    grid = np.linspace(schedule.t_min, schedule.start_time, num_grid)
+    values = np.asarray(slopes(jnp.asarray(grid)))
+    change = np.nonzero(np.isfinite(values[1:]) & np.isfinite(values[:-1])
+                        & (np.sign(values[1:]) != np.sign(values[:-1])))[0]
+    if change.size == 0:
+        return float("nan")
+    i = change[-1]  # the latest change in diffusion time: the first met in generation order
+    return float(scipy.optimize.brentq(criterion, grid[i], grid[i + 1], xtol=1e-12))

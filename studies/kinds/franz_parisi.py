@@ -1,14 +1,22 @@
 """Franz–Parisi potentials along the generative trajectory (physics.franz_parisi).
 
-1-D symmetric Gaussian mixture (Yu & Huang, arXiv 2405.11932, Fig. 11): V(q, t), V′, V″ in the squared distance q
-to a posterior reference, at t = 0.42, 0.015, 0.01; the inflection points (V″ = 0) that appear as t → 0 signal the
-glass-like collapse.
+1-D symmetric Gaussian mixture ½N(μ, σ²) + ½N(−μ, σ²) (Yu & Huang, arXiv 2405.11932, Sec. V and Fig. 11, which is
+at μ = 1, σ² = 0.1): V(q, t), V′, V″ in the squared distance q = (x₀ − x₀′)² to a reference x₀′ drawn from the
+posterior P(x₀′ | x_t), at ``gmm_times`` (their t = 0.42, 0.015, 0.01), with every inflection point (V″ = 0, their
+criterion); V″ checked at ``gmm_check_q`` against an independent Monte-Carlo estimate (``gmm_check_samples``
+draws of (x₀′, x_t)); a scan of the diffusion time t (geometric, ``scan_t_min`` .. ``scan_t_max``) counting the
+inflection points on [scan_q_min, scan_q_max], and the times where a pair of them is born or annihilates
+(V″ = V‴ = 0): the window of t in which V has additional inflection points. The small-t limit-law inflection
+q = q′* Δ_t/a² (q′* ≈ 8.26) is stored along the scan for comparison. Inflection positions are padded with NaN
+beyond the count at each time. The quadrature part is deterministic and computed once per process for all
+chunks of the n sweep.
 
 Curie–Weiss (exact two-group sum, any N): V(q; t) = −(1/N) E ln P(q | x_t, s′) in the overlap q = s·s′/N with a
 posterior reference s′, on a grid of t. Scanned in the noising direction (t increasing), a secondary minimum at
 q ≈ −m*² (the other class) appears at t_appear (in generation: it disappears there — a spinodal, O(1) in N), and
 becomes degenerate with the global one, N ΔV = 1, at t_deg (`secondary_minimum_times`, degeneracy 1/N). The class
-gap N ΔV(t) = N[min_{q<0} V − min_{q>0} V] compared with the speciation time t_S = ½ ln Λ, Λ = N⟨m²⟩: both t_deg and
+gap N ΔV(t) = N[min_{q<0} V − min_{q>0} V] (error: N(sd_a + sd_b) of the two minima, an upper bound since the
+same samples give both) compared with the speciation time t_S = ½ ln Λ, Λ = N⟨m²⟩: both t_deg and
 t_S grow as ½ ln N, the spinodal does not.
 
 SK beyond enumeration (optional, ``mc_n > 0``): the quenched V̄(q; t) = −(1/N) E_{s′, x_t} ln P(q | x_t, s′) of an SK
@@ -24,8 +32,8 @@ other chunks carry its variables as NaN.
 
 from __future__ import annotations
 
+import functools
 import math
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -38,13 +46,22 @@ from physics import franz_parisi as fp
 from physics import montecarlo as mc
 from physics import transitions as tr
 
-DESCRIPTION = "Franz–Parisi potentials: Yu–Huang 1-D V, V′, V″ and Curie–Weiss V(q; t) minima vs t_S = ½ ln Λ"
+DESCRIPTION = ("Franz–Parisi potentials: Yu–Huang 1-D V, V′, V″ and inflection window (μ = 1, σ² = 0.1); "
+               "Curie–Weiss V(q; t) minima vs t_S = ½ ln Λ")
 PARAMS = {
     "mu": (float, 1.0),
-    "sigma": (float, 1.0),
+    "sigma2": (float, 0.1),  # variance of each mixture component (Yu & Huang's Fig. 11: 0.1)
     "gmm_times": (list, [0.42, 0.015, 0.01]),
-    "q_max": (float, 6.0),
+    "q_max": (float, 4.0),
     "num_q": (int, 300),
+    "gmm_check_q": (list, [0.08, 0.3, 1.0, 3.0]),
+    "gmm_check_samples": (int, 100_000),
+    "scan_t_min": (float, 5e-4),
+    "scan_t_max": (float, 0.6),
+    "num_scan": (int, 40),
+    "scan_q_min": (float, 1e-4),
+    "scan_q_max": (float, 8.0),
+    "scan_num_q": (int, 384),
     "n": (int, 64),
     "beta": (float, 1.5),
     "num_samples": (int, 200),
@@ -66,6 +83,14 @@ PARAMS = {
     "mc_pt_sweeps": (int, 2000),
 }
 SWEEP = ("n",)
+VARIABLES = {
+    "gmm_inflection_q": ("inflection points of V (V'' = 0) at the Fig. 11 times; NaN beyond their number", "1"),
+    "scan_inflection_q": ("inflection points of V (V'' = 0) along the t scan; NaN beyond their number", "1"),
+    "window_t_lo": ("diffusion time where the additional pair of inflection points appears (V'' = V''' = 0)", "1"),
+    "window_t_hi": ("diffusion time where the additional pair of inflection points disappears (V'' = V''' = 0)",
+                    "1"),
+    "gmm_check_d2v": ("V'' by Monte Carlo over (x0', x_t), independent of the quadrature", "1"),
+}
 #: Common overlap grid on which V(q; t) is stored (linear interpolation between the N + 1 overlaps, for the
 #: figure and for combining sizes); minima and times are computed on the exact overlaps (2K − N)/N.
 Q_SPIN = np.linspace(-1.0, 1.0, 257)
@@ -73,15 +98,23 @@ Q_SPIN = np.linspace(-1.0, 1.0, 257)
 
 def validate(params: dict) -> None:
     """Impossible values, named, before any compute."""
-    for name in ("num_q", "num_samples", "num_t"):
+    for name in ("num_q", "num_samples", "num_t", "num_scan", "scan_num_q", "gmm_check_samples"):
         if params[name] < 2:
             raise ValueError(f"[params] {name} must be >= 2, got {params[name]}")
     if np.min(params["n"]) < 2:
         raise ValueError(f"[params] n must be >= 2, got {params['n']}")
     if any(not t > 0 for t in params["gmm_times"]):
         raise ValueError(f"[params] gmm_times must be > 0, got {params['gmm_times']}")
-    if not params["sigma"] > 0 or params["mu"] < 0:
-        raise ValueError(f"[params] sigma must be > 0 and mu >= 0, got {params['sigma']}, {params['mu']}")
+    if not params["sigma2"] > 0 or params["mu"] < 0:
+        raise ValueError(f"[params] sigma2 must be > 0 and mu >= 0, got {params['sigma2']}, {params['mu']}")
+    if any(not q > 0 for q in params["gmm_check_q"]):
+        raise ValueError(f"[params] gmm_check_q must be > 0, got {params['gmm_check_q']}")
+    if not 0 < params["scan_t_min"] < params["scan_t_max"]:
+        raise ValueError(f"[params] need 0 < scan_t_min < scan_t_max, got {params['scan_t_min']}, "
+                         f"{params['scan_t_max']}")
+    if not 0 < params["scan_q_min"] < params["scan_q_max"]:
+        raise ValueError(f"[params] need 0 < scan_q_min < scan_q_max, got {params['scan_q_min']}, "
+                         f"{params['scan_q_max']}")
     if not 0 < params["t_min"] < params["t_max"]:
         raise ValueError(f"[params] t_min must satisfy 0 < t_min < t_max, got {params['t_min']}")
     if not params["q_max"] > 0:
@@ -192,17 +225,54 @@ def _sk_quenched(params: dict, key, compute: bool = True) -> tuple[dict, dict]:
     }, {"mc_time": times, "mc_q": q}
 
 
+@functools.lru_cache(maxsize=4)
+def _gmm_quadrature(mu: float, sigma2: float, gmm_times: tuple, q_max: float, num_q: int, scan: tuple) -> dict:
+    """The deterministic 1-D part (module docstring), computed once per process for the chunks of an n sweep."""
+    sigma = math.sqrt(sigma2)
+    q1 = np.linspace(q_max / num_q, q_max, num_q)
+    gmm_t = np.array(gmm_times, float)
+    v, v1, v2 = (np.stack(a) for a in zip(*[fp.gmm_franz_parisi_derivatives(q1, float(t), mu, sigma) for t in gmm_t]))
+    t_lo, t_hi, num_scan, q_lo, q_hi, num_scan_q = scan
+    found = fp.gmm_inflection_scan(gmm_t, mu, sigma, q_lo, q_hi, num_scan_q)
+    scan_t = np.geomspace(t_lo, t_hi, num_scan)
+    scan_found = fp.gmm_inflection_scan(scan_t, mu, sigma, q_lo, q_hi, num_scan_q)
+    merges = sorted(fp.gmm_inflection_merges(scan_t, scan_found, mu, sigma), key=lambda m: m.t)
+    width = max(3, max(f.size for f in found + scan_found))
+
+    def padded(rows):
+        out = np.full((len(rows), width), np.nan)
+        for i, f in enumerate(rows):
+            out[i, : f.size] = f
+        return out
+
+    edges = [(m.t, m.q, m.residual) for m in merges[:1]] + [(m.t, m.q, m.residual) for m in merges[1:][-1:]]
+    edges += [(np.nan, np.nan, np.nan)] * (2 - len(edges))
+    q_star = fp.gmm_small_t_inflection()
+    return {
+        "q_gmm": q1, "v": v, "v1": v1, "v2": v2,
+        "count": np.array([f.size for f in found]), "inflection_q": padded(found),
+        "scan_t": scan_t, "scan_count": np.array([f.size for f in scan_found]), "scan_q": padded(scan_found),
+        "limit_q": q_star * np.expm1(2 * scan_t), "q_star": q_star, "num_merges": len(merges),
+        "window": edges,
+    }
+
+
 def run(params: dict, key) -> xr.Dataset:
     # 1-D mixture
-    q1 = np.linspace(params["q_max"] / params["num_q"], params["q_max"], params["num_q"])
+    mu, sigma2 = params["mu"], params["sigma2"]
+    scan = (params["scan_t_min"], params["scan_t_max"], params["num_scan"], params["scan_q_min"],
+            params["scan_q_max"], params["scan_num_q"])
+    g = _gmm_quadrature(mu, sigma2, tuple(params["gmm_times"]), params["q_max"], params["num_q"], scan)
     gmm_t = np.array(params["gmm_times"], float)
-    rows = [np.asarray(fp.gmm_franz_parisi_derivatives(q1, float(t), params["mu"], params["sigma"])) for t in gmm_t]
-    v, v1, v2 = (np.stack([r[i] for r in rows]) for i in range(3))
-    found = [fp.inflection_points(q1, d2) for d2 in v2]
-    inflections = np.array([f.size for f in found])
-    inflection_q = np.full((gmm_t.size, max(1, inflections.max())), np.nan)
-    for i, f in enumerate(found):
-        inflection_q[i, : f.size] = f
+    check_q = np.array(params["gmm_check_q"], float)
+    check_v2, check_v2_err = [], []
+    for i, t in enumerate(gmm_t):
+        _, _, d2 = fp.gmm_franz_parisi_monte_carlo(jax.random.fold_in(key, 20_000 + i), check_q, float(t), mu,
+                                                   math.sqrt(sigma2), params["gmm_check_samples"])
+        check_v2.append(d2.value)
+        check_v2_err.append(d2.error)
+    check_quad = np.stack([fp.gmm_franz_parisi_derivatives(check_q, float(t), mu, math.sqrt(sigma2))[2] for t in gmm_t])
+    (t_lo, q_lo, r_lo), (t_hi, q_hi, r_hi) = g["window"]
     # Curie–Weiss along the trajectory
     n = params["n"]
     target = CurieWeiss(n, params["beta"])
@@ -215,19 +285,38 @@ def run(params: dict, key) -> xr.Dataset:
         errs.append(est.error)
     vals, errs = np.stack(vals), np.stack(errs)
     out = fp.secondary_minimum_times(times, q, vals, degeneracy=1.0 / n)
-    gap = n * (vals[:, q < 0].min(1) - vals[:, q > 0].min(1))
+    neg, pos = np.nonzero(q < 0)[0], np.nonzero(q > 0)[0]
+    i_neg, i_pos = neg[np.argmin(vals[:, neg], axis=1)], pos[np.argmin(vals[:, pos], axis=1)]
+    rows = np.arange(times.size)
+    gap = n * (vals[rows, i_neg] - vals[rows, i_pos])
+    gap_err = n * (errs[rows, i_neg] + errs[rows, i_pos])  # sd(a − b) ≤ sd(a) + sd(b): the same samples give both
     mc_vars, mc_coords = ({}, {}) if not params["mc_n"] else _sk_quenched(params, jax.random.fold_in(key, 10_000),
                                                                             compute=params["mc_n"] == n)
     return xr.Dataset(
         {
-            "gmm_v": (("gmm_time", "q_gmm"), v),
-            "gmm_dv": (("gmm_time", "q_gmm"), v1),
-            "gmm_d2v": (("gmm_time", "q_gmm"), v2),
-            "gmm_inflections": (("gmm_time",), inflections),
-            "gmm_inflection_q": (("gmm_time", "inflection"), inflection_q),
+            "gmm_v": (("gmm_time", "q_gmm"), g["v"]),
+            "gmm_dv": (("gmm_time", "q_gmm"), g["v1"]),
+            "gmm_d2v": (("gmm_time", "q_gmm"), g["v2"]),
+            "gmm_inflections": (("gmm_time",), g["count"]),
+            "gmm_inflection_q": (("gmm_time", "inflection"), g["inflection_q"]),
+            "gmm_check_d2v": (("gmm_time", "gmm_check_q"), np.stack(check_v2)),
+            "gmm_check_d2v_err": (("gmm_time", "gmm_check_q"), np.stack(check_v2_err)),
+            "gmm_check_d2v_quadrature": (("gmm_time", "gmm_check_q"), check_quad),
+            "gmm_check_max_z": ((), float(np.max(np.abs(np.stack(check_v2) - check_quad) / np.stack(check_v2_err)))),
+            "scan_inflections": (("scan_time",), g["scan_count"]),
+            "scan_inflection_q": (("scan_time", "inflection"), g["scan_q"]),
+            "scan_limit_law_q": (("scan_time",), g["limit_q"]),
+            "limit_law_q_prime": ((), g["q_star"]),
+            "num_merges": ((), g["num_merges"]),
+            "window_t_lo": ((), t_lo),
+            "window_q_lo": ((), q_lo),
+            "window_t_hi": ((), t_hi),
+            "window_q_hi": ((), q_hi),
+            "window_residual": ((), float(np.nanmax([r_lo, r_hi]))),
             "spin_v": (("time", "q_spin"), np.stack([np.interp(Q_SPIN, q, r) for r in vals])),
             "spin_v_err": (("time", "q_spin"), np.stack([np.interp(Q_SPIN, q, r) for r in errs])),
             "class_gap": (("time",), gap),
+            "class_gap_err": (("time",), gap_err),
             "t_appear": ((), out.appear),
             "t_appear_resolution": ((), out.appear_resolution),
             "t_degenerate": ((), out.degenerate),
@@ -235,111 +324,10 @@ def run(params: dict, key) -> xr.Dataset:
             "t_s": ((), tr.curie_weiss_speciation_time(target)),
             **mc_vars,
         },
-        coords={"gmm_time": gmm_t, "q_gmm": q1, "time": times, "q_spin": Q_SPIN, **mc_coords},
+        coords={"gmm_time": gmm_t, "q_gmm": g["q_gmm"], "gmm_check_q": check_q, "scan_time": g["scan_t"],
+                "inflection": np.arange(g["inflection_q"].shape[1]), "time": times, "q_spin": Q_SPIN, **mc_coords},
     )
 
 
 def _runs(ds):
     return (ds.stack(run=["n"]) if "n" in ds.t_s.dims else ds.expand_dims(run=[0])), "n" in ds.t_s.dims
-
-
-def _mc(ds):
-    """The SK Monte-Carlo variables of the chunk that computed them (None when the part was off)."""
-    if "mc_v" not in ds:
-        return None
-    part = ds[[name for name in ds.data_vars if name.startswith("mc_")]]
-    if "n" in part.mc_v.dims:
-        part = part.isel(n=int(np.argmax(np.isfinite(part.mc_v.values).any(axis=(1, 2)))))
-    return part
-
-
-def summary(ds: xr.Dataset) -> str:
-    flat, swept = _runs(ds)
-    first = flat.isel(run=0)
-    lines = ["1-D mixture: inflection points of V(q) at t = " + "; ".join(
-        f"{t:g}: {int(c)} (q = {', '.join(f'{x:.3f}' for x in qs[np.isfinite(qs)])})"
-        for t, c, qs in zip(first.gmm_time.values, first.gmm_inflections.values, first.gmm_inflection_q.values))]
-    for i in range(flat.sizes["run"]):
-        one = flat.isel(run=i)
-        label = f"n={one.n.item()}" if swept else ""
-        lines.append(f"{label:8s} secondary minimum (q = {float(one.q_secondary):+.3f}) appears at t = "
-                     f"{float(one.t_appear):.3f} ± {float(one.t_appear_resolution):.3f}; N ΔV = 1 at t = "
-                     f"{float(one.t_degenerate):.3f};  t_S = ½ ln Λ = {float(one.t_s):.3f}")
-    part = _mc(ds)
-    if part is not None:
-        lines.append(f"SK N = {int(part.mc_size)}, umbrella MC + WHAM, {int(part.mc_num_disorder)} disorder draws "
-                     f"(PT references, min swap acceptance {float(part.mc_pt_swap_min):.2f}):")
-        for t in part.mc_time.values:
-            row = part.sel(mc_time=t)
-            z = float(row.mc_enum_max_z)
-            lines.append(f"  t = {t:g}: global minimum of V̄ at q = {float(row.mc_q_global):+.3f}, secondary "
-                         + (f"at q = {float(row.mc_q_secondary):+.3f}" if np.isfinite(row.mc_q_secondary) else "none")
-                         + f"; max error {np.nanmax(row.mc_v_error.values):.3f} (MC-only "
-                         f"{np.nanmax(row.mc_v_mc_error.values):.3f}); draws per level "
-                         f"{int(row.mc_count.min())}..{int(row.mc_count.max())}"
-                         + (f"; vs enumeration max |z| = {z:.2f}" if np.isfinite(z) else ""))
-    return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
-
-    flat, swept = _runs(ds)
-    part = _mc(ds)
-    fig, axes = figure(ncols=3, nrows=2 if part is None else 3)
-    first = flat.isel(run=0)
-    for t in first.gmm_time.values:
-        row = first.sel(gmm_time=t)
-        axes[0, 0].plot(row.q_gmm, row.gmm_v - row.gmm_v.min(), label=f"t = {t:g}")
-        axes[0, 1].plot(row.q_gmm, row.gmm_dv)
-        axes[0, 2].plot(row.q_gmm, row.gmm_d2v)
-    for ax, name in zip(axes[0], ("V - min V", "V'", "V''")):
-        ax.set_xlabel("$q=(x_0-x_0')^2$")
-        ax.set_ylabel(f"${name}$")
-    axes[0, 2].axhline(0, color="k", lw=0.5)
-    tail = first.gmm_d2v.values[:, first.q_gmm.values > 0.5]  # V″ ~ −1/(2q²) from the −ln 2√q of Z dominates below
-    axes[0, 2].set_ylim(1.2 * min(tail.min(), 0.0) - 0.05, 1.2 * max(tail.max(), 0.0) + 0.05)
-    axes[0, 0].legend()
-    last = flat.isel(run=-1)
-    q = last.q_spin.values
-    ok = np.isfinite(q)
-    for t in last.time.values[:: max(1, last.sizes["time"] // 6)]:
-        row = last.sel(time=t).spin_v.values
-        axes[1, 0].plot(q[ok], (row[ok] - np.nanmin(row)) * float(last.n) if swept else row[ok] - np.nanmin(row),
-                        label=f"t = {t:.2f}")
-    axes[1, 0].set_xlabel("overlap $q=s\\cdot s'/N$")
-    axes[1, 0].set_ylabel("$N(V - \\min V)$")
-    axes[1, 0].legend(fontsize=6)
-    for i in range(flat.sizes["run"]):
-        one = flat.isel(run=i)
-        lab = f"N = {one.n.item()}" if swept else ""
-        axes[1, 1].semilogy(one.time - one.t_s, one.class_gap, ".-", label=lab)
-        axes[1, 2].plot(float(one.t_s), float(one.t_degenerate), "o", label=f"{lab} $N\\Delta V=1$")
-        axes[1, 2].plot(float(one.t_s), float(one.t_appear), "s", label=f"{lab} secondary appears")
-    axes[1, 1].axhline(1.0, color="k", lw=0.5)
-    axes[1, 1].set_xlabel(r"$t - \frac{1}{2}\ln\Lambda$")
-    axes[1, 1].set_ylabel(r"class gap $N\Delta V$")
-    axes[1, 1].legend()
-    axes[1, 2].set_xlabel(r"$t_S=\frac{1}{2}\ln\Lambda$")
-    axes[1, 2].set_ylabel("time")
-    axes[1, 2].legend(fontsize=6)
-    if part is not None:
-        qm = part.mc_q.values
-        for t in part.mc_time.values:
-            row = part.sel(mc_time=t)
-            v = row.mc_v.values
-            axes[2, 0].errorbar(qm, v - np.nanmin(v), yerr=row.mc_v_error.values, fmt=".-", ms=3, capsize=1.5,
-                                label=f"t = {t:g}")
-        axes[2, 0].set_xlabel("overlap $q=s\\cdot s'/N$")
-        axes[2, 0].set_ylabel(r"$\bar V - \min \bar V$")
-        axes[2, 0].set_title(f"SK N = {int(part.mc_size)}: quenched, umbrella MC", fontsize=8)
-        axes[2, 0].legend(fontsize=6)
-        axes[2, 1].plot(part.mc_time, part.mc_q_global, "o-", label="global minimum")
-        axes[2, 1].plot(part.mc_time, part.mc_q_secondary, "s", label="secondary minimum")
-        axes[2, 1].set_xlabel("t")
-        axes[2, 1].set_ylabel("overlap of the minimum")
-        axes[2, 1].set_ylim(-1.05, 1.05)
-        axes[2, 1].legend(fontsize=6)
-        axes[2, 2].axis("off")
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))

@@ -8,8 +8,6 @@ generated TV is within a few sd of that floor.
 
 from __future__ import annotations
 
-import pathlib
-
 import jax
 import numpy as np
 import xarray as xr
@@ -88,44 +86,3 @@ def run(params: dict, key) -> xr.Dataset:
         },
         coords={"sampler": list(params["samplers"]), "m": m_values},
     )
-
-
-def summary(ds: xr.Dataset) -> str:
-    from paper.style import sweep_panels
-
-    lines = []
-    for title, sel in sweep_panels(ds, "tv", ("sampler",)):
-        for sampler in sel["sampler"].values:
-            s = sel.sel(sampler=sampler)
-            lines.append(
-                f"{title:20s} {sampler:16s} TV = {float(s.tv):.4f} ± {float(s.tv_err):.4f}   "
-                f"(exact-sampler floor {float(s.tv_floor):.4f} ± {float(s.tv_floor_sd):.4f})"
-            )
-    return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure, sweep_panels
-
-    panels = sweep_panels(ds, "tv", ("sampler",))
-    fig, axes = figure(ncols=len(panels), squeeze=False)
-    for ax, (title, sel) in zip(axes[0], panels):
-        m = sel["m"].values
-        p = sel["p_exact"].values
-        ok = np.isfinite(p)
-        width = (m[1] - m[0]) if m.size > 1 else 1.0
-        ax.plot(m[ok], p[ok] / width, "k-", lw=1.5, label="exact $P(m)$")
-        for sampler in sel["sampler"].values:
-            s = sel.sel(sampler=sampler)
-            c = s["counts"].values
-            c = np.where(np.isfinite(c), c, 0)
-            total = c.sum()
-            err = np.sqrt(c) / total / width
-            ax.errorbar(m[ok], (c / total / width)[ok], yerr=err[ok], fmt="o", ms=2.5, capsize=0,
-                        label=f"{sampler}: TV = {float(s.tv):.3f} ± {float(s.tv_err):.3f}")
-        ax.set_title(title + f"  (TV of as many exact samples: {float(sel.tv_floor):.3f})", fontsize=8)
-        ax.set_xlabel("magnetisation $m$")
-        ax.set_ylabel("density $P(m)$")
-        ax.legend(fontsize=7)
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))

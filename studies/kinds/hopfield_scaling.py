@@ -25,8 +25,6 @@ disorder average, Σ_{N_A} Binomial(N_A; N, ½)·(exact moments), is recorded as
 
 from __future__ import annotations
 
-import pathlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,7 +38,6 @@ from physics import scaling as sc
 from physics import transitions as tr
 from physics.schedules import make_schedule
 from studies.kinds import critical_exponents
-from studies.kinds.critical_exponents import posterior_text
 
 DESCRIPTION = "Hopfield (K = 2 random patterns) finite-size scaling of the overlaps, per disorder sample and averaged"
 PARAMS = {**critical_exponents.PARAMS, "num_disorder": (int, 8)}
@@ -189,59 +186,3 @@ def run(params: dict, key) -> xr.Dataset:
     return xr.Dataset(data, coords={"n": sizes, "disorder": np.arange(num_disorder), "beta": betas, "lam": lambdas,
                                     "time": (("lam",), times)},
                       attrs={"control_trajectory": "lambda = alpha^2/sigma^2", "num_patterns": 2})
-
-
-def summary(ds: xr.Dataset) -> str:
-    n = ds.n.values
-    lines = [
-        f"Hopfield K = 2, {ds.sizes['disorder']} disorder samples per N; group sizes N_A/N at the largest N: "
-        + ", ".join(f"{a / n[-1]:.3f}" for a in ds.size_a.values[-1]),
-        "equilibrium (control beta, exact draws per sample, disorder average with its jackknife error):",
-        f"  beta_c = {posterior_text(ds, 'eq_c_c')}   [1];  a = {posterior_text(ds, 'eq_a')}   [0.5]",
-        f"  b_m = {posterior_text(ds, 'eq_b_m')}   [0.25];  b_chi = {posterior_text(ds, 'eq_b_chi')}   [-0.5]",
-        f"  [U4] crossing (N = {n[0]} vs {n[-1]}): beta_x = {float(ds.eq_binder_crossing_beta):.4f} ± "
-        f"{float(ds.eq_binder_crossing_beta_err):.4f}, U4_x = {float(ds.eq_binder_crossing_u4):.4f} ± "
-        f"{float(ds.eq_binder_crossing_u4_err):.4f}",
-        f"  exact [U4] at beta = 1 per N: " + ", ".join(f"{u:.4f}" for u in ds.eq_binder_at_beta_1_exact.values)
-        + f"   [N -> inf: {float(ds.binder_limit_disorder_averaged):.4f}; orthogonal patterns "
-        f"{float(ds.binder_limit_orthogonal):.4f}; U4 of averaged moments {float(ds.binder_limit_of_averaged_moments):.4f}]",
-        f"generative trajectory (beta = {float(ds.trajectory_beta):g}, control lambda = alpha^2/sigma^2):",
-        f"  lambda_c = {posterior_text(ds, 'traj_c_c')}   [0];  a_lambda = {posterior_text(ds, 'traj_a')}   [0.5]",
-        f"  b_m = {posterior_text(ds, 'traj_b_m')}   [0.25];  b_chi = {posterior_text(ds, 'traj_b_chi')}   [-0.5]",
-        "  [U4] at the largest lambda per N: " + ", ".join(
-            f"{u:.3f} ± {e:.3f}" for u, e in zip(ds.traj_u4_end.values, ds.traj_u4_end_err.values)),
-    ]
-    return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure
-
-    fig, axes = figure(ncols=2, nrows=2)
-    sizes, betas, lam = ds.n.values, ds.beta.values, ds.lam.values
-    for i, n in enumerate(sizes):
-        line = axes[0, 0].errorbar(betas, ds.eq_binder.values[i], ds.eq_binder_err.values[i], fmt=".", ms=3,
-                                   label=f"N = {n}")
-        axes[0, 0].plot(betas, ds.eq_binder_exact.values[i], "-", lw=0.8, color=line[0].get_color())
-        line = axes[0, 1].errorbar(lam * np.sqrt(n), ds.traj_binder.values[i], ds.traj_binder_err.values[i],
-                                   fmt=".-", ms=3, label=f"N = {n}")
-        c_c, a, b = float(ds.traj_c_c), float(ds.traj_a), float(ds.traj_b_m)
-        m, dm = np.sqrt(ds.traj_m2.values[i]), ds.traj_m2_err.values[i] / (2 * np.sqrt(ds.traj_m2.values[i]))
-        axes[1, 1].errorbar((lam - c_c) * n**a, m * n**b, dm * n**b, fmt=".", ms=3, label=f"N = {n}")
-        c_c, a, b = float(ds.eq_c_c), float(ds.eq_a), float(ds.eq_b_m)
-        m, dm = np.sqrt(ds.eq_m2.values[i]), ds.eq_m2_err.values[i] / (2 * np.sqrt(ds.eq_m2.values[i]))
-        axes[1, 0].errorbar((betas - c_c) * n**a, m * n**b, dm * n**b, fmt=".", ms=3, label=f"N = {n}")
-    for d in range(ds.sizes["disorder"]):
-        axes[0, 1].plot(lam * np.sqrt(sizes[-1]), ds.traj_binder_sample.values[-1, d], "-", lw=0.4, color="0.6")
-    for name, style in (("binder_limit_disorder_averaged", "k-"), ("binder_limit_orthogonal", "k--")):
-        axes[0, 0].axhline(float(ds[name]), color="k", lw=0.6, ls=style[1:])
-    axes[0, 0].set(xlabel=r"$\beta$ (equilibrium; lines: exact disorder average)", ylabel=r"$[U_4]$")
-    axes[0, 1].set(xlabel=r"$\lambda N^{1/2}$ (trajectory; grey: disorder samples, largest $N$)", ylabel=r"$[U_4]$",
-                   xscale="log")
-    axes[1, 0].set(xlabel=rf"$(\beta-{float(ds.eq_c_c):.3g})N^{{{float(ds.eq_a):.3f}}}$",
-                   ylabel=rf"$[\langle|m|^2\rangle]^{{1/2}}N^{{{float(ds.eq_b_m):.3f}}}$")
-    axes[1, 1].set(xlabel=rf"$\lambda N^{{{float(ds.traj_a):.3f}}}$",
-                   ylabel=rf"$[\langle|m_D|^2\rangle]^{{1/2}}N^{{{float(ds.traj_b_m):.3f}}}$", xscale="log")
-    axes[0, 0].legend()
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))

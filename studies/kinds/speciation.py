@@ -2,19 +2,17 @@
 
 For each N: I(t) = E[m_D(t)²]/⟨m²⟩ on a time grid around ½ ln Λ (exact forward law, physics.transitions),
 t_S where I(t_S) = I* = 0.5504 (binary channel at SNR 1), with a bootstrap error. Theory: t_S = ½ ln Λ with
-Λ = N⟨m²⟩ exact (Biroli & Mézard 2024; PHYSICS.md), and its large-N form (curie_weiss_speciation_limit).
+Λ = N⟨m²⟩ exact (Biroli & Mézard 2024; Biroli et al., arXiv 2402.18491), and its large-N form (models.curie_weiss.speciation_time_limit).
 The time grid is indexed by "step" (its values differ between chunks), so swept chunks combine on a common index.
 """
 
 from __future__ import annotations
 
-import pathlib
-
 import jax.numpy as jnp
 import numpy as np
 import xarray
 
-from models.curie_weiss import CurieWeiss
+from models.curie_weiss import CurieWeiss, speciation_time_limit
 from physics import transitions as tr
 from physics.schedules import make_schedule
 
@@ -53,37 +51,8 @@ def run(params: dict, key) -> xarray.Dataset:
             "t_s": ((), est.value),
             "t_s_err": ((), est.error),
             "t_s_theory": ((), t_theory),
-            "t_s_limit": ((), tr.curie_weiss_speciation_limit(params["n"], params["beta"])),
+            "t_s_limit": ((), speciation_time_limit(params["n"], params["beta"])),
             "threshold": ((), tr.class_information_threshold(1.0)),
         },
         coords={"step": np.arange(params["num_times"])},
     )
-
-
-def summary(ds: xarray.Dataset) -> str:
-    from paper.style import sweep_panels
-
-    lines = []
-    for label, one in sweep_panels(ds, "t_s", ()):
-        lines.append(f"{label:20s} t_S = {float(one.t_s):.4f} ± {float(one.t_s_err):.4f}   "
-                     f"½ ln Λ = {float(one.t_s_theory):.4f}   large-N form {float(one.t_s_limit):.4f}")
-    return "\n".join(lines)
-
-
-def plot(ds: xarray.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure, sweep_panels
-
-    fig, (ax1, ax2) = figure(ncols=2)
-    for label, one in sweep_panels(ds, "t_s", ()):
-        ax1.errorbar(one.time_shift, one.class_information, one.class_information_err, marker=".", ms=3, label=label)
-    ax1.axhline(float(ds.threshold.max()), color="k", lw=0.5)
-    ax1.set_xlabel(r"$t - \frac{1}{2}\ln\Lambda$")
-    ax1.set_ylabel(r"$I(t)=E[m_D^2]/\langle m^2\rangle$")
-    ax1.legend()
-    ax2.errorbar(ds.t_s_theory.values.ravel(), ds.t_s.values.ravel(), ds.t_s_err.values.ravel(), fmt="o", ms=3)
-    lim = [float(ds.t_s_theory.min()), float(ds.t_s_theory.max())]
-    ax2.plot(lim, lim, "k-", lw=0.5)
-    ax2.set_xlabel(r"$\frac{1}{2}\ln\Lambda$")
-    ax2.set_ylabel(r"measured $t_S$")
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))

@@ -1,20 +1,21 @@
-"""Speed–accuracy relations (Ikeda et al., arXiv 2407.04495) on a 1-D symmetric Gaussian mixture.
+"""Speed–accuracy relations (Ikeda et al., arXiv 2407.04495, eqs. 77, 80–83) on a 1-D symmetric Gaussian mixture.
 
 For each schedule (cosine, cond-OT, the W₂ geodesic "ot") and a perturbed start N(shift, scale²):
-η = (ΔW₁)²/(τ D₀) ≤ c₁ = (∫ v₂ dt)²/τ ≤ c₂ = ∫ T_t Ṡ_tot dt (definitions: physics/speed_accuracy.py).
-ΔW₁ by quadrature (exact map in 1-D) and from samples (scipy.stats.wasserstein_distance, with the
-Bobkov–Ledoux error scale). Instantaneous form (eq. 80): curves v_loss(t)² = (dW₁(P̃_t, P_t)/dt)²/D₀ ≤ v₂(t)²
-(dims schedule × time, forward time t; generation runs from t = τ to 0).
+η = (ΔW₁)²/(τ D₀) ≤ c₁ = ∫₀^τ v_loss² dt ≤ c₂ = ∫₀^τ v₂² dt = ∫ T_t Ṡ_tot dt, v_loss = |∂_t W₁|/√D₀
+(definitions: physics/speed_accuracy.py), and the path-length bound (∫ v₂ dt)²/τ ≥ η, which is not c₁.
+All exact quadrature. ΔW₁ by the monotone map (exact in 1-D) and from samples (scipy.stats.wasserstein_distance,
+with the Bobkov–Ledoux error scale); eta_flow: η from ΔW₁ = −∫ ∂_t W₁ dt along each schedule's own flow.
+Curves (dims schedule × time, forward time t; generation runs from t = τ to 0): v_loss(t)² ≤ v₂(t)² (eq. 80).
 
 target = "curie_weiss": the same check for models.CurieWeiss(cw_n, cw_beta) with the exact denoiser, PF ODE
-(RK4) from N(0, I) and from N(shift·1/√N, scale² I); ΔW₁ on the projection 1·x/√N, ∫ v₂² dt by Monte Carlo
-over trajectories (with standard errors); schedules cosine and cond-OT only (the W₂ geodesic to 2^N atoms has
-no closed form; "ot" is dropped). mu, sigma, num_samples, num_times are unused there.
+(RK4) from N(0, I) and from N(shift·1/√N, scale² I); W₁ on the projection 1·x/√N; c₁, c₂ and the path-length
+bound by Monte Carlo over trajectories, with standard errors (c₁: batch means over 10 groups); curves on the
+RK4 grid (dims schedule × step, forward time in variable t). Schedules cosine and cond-OT only (the W₂
+geodesic to 2^N atoms has no closed form; "ot" is dropped). mu, sigma, num_samples, num_nodes, num_times are
+unused there.
 """
 
 from __future__ import annotations
-
-import pathlib
 
 import numpy as np
 import xarray as xr
@@ -22,7 +23,7 @@ import xarray as xr
 from models.gaussian import GaussianMixture
 from physics import speed_accuracy as sa
 
-DESCRIPTION = "Speed–accuracy bound (ΔW1)²/(τ D0) ≤ ∫ T dS_tot: η ≤ c1 ≤ c2 per schedule on a 1-D mixture"
+DESCRIPTION = "Speed–accuracy bound (ΔW1)²/(τ D0) ≤ ∫ v_loss² dt ≤ ∫ T dS_tot: η ≤ c1 ≤ c2 per schedule"
 PARAMS = {
     "schedules": (list, ["cosine", "cond_ot", "ot"]),
     "mu": (float, 1.0),
@@ -74,6 +75,7 @@ def _run_curie_weiss(params: dict, key) -> xr.Dataset:
                                       params["shift"], params["scale"], schedules=names,
                                       num_traj=params["num_traj"], num_steps=params["num_steps"])
     k = len(names)
+    curve = ("schedule", "step")
     return xr.Dataset(
         {
             "eta": (("schedule",), np.full(k, r.eta)),
@@ -82,12 +84,20 @@ def _run_curie_weiss(params: dict, key) -> xr.Dataset:
             "c1_err": (("schedule",), r.c1_err),
             "c2": (("schedule",), r.c2),
             "c2_err": (("schedule",), r.c2_err),
+            "path_length_bound": (("schedule",), r.path_length_bound),
+            "path_length_bound_err": (("schedule",), r.path_length_bound_err),
             "delta_w1": ((), r.delta_w1),
             "delta_w1_err": ((), r.delta_w1_err),
             "w1_true_start": ((), r.w1_true_start),
             "d0": ((), r.d0),
+            "t": (curve, r.t),
+            "w1_t": (curve, r.w1),
+            "v_loss_sq": (curve, r.v_loss_sq),
+            "v_loss_sq_err": (curve, r.v_loss_sq_err),
+            "v2_sq": (curve, r.v2_sq),
+            "v2_sq_err": (curve, r.v2_sq_err),
         },
-        coords={"schedule": names},
+        coords={"schedule": names, "step": np.arange(r.t.shape[1])},
         attrs={"target": "curie_weiss"},
     )
 
@@ -106,6 +116,8 @@ def run(params: dict, key) -> xr.Dataset:
             "eta": (("schedule",), [r.eta for r in rows]),
             "c1": (("schedule",), [r.c1 for r in rows]),
             "c2": (("schedule",), [r.c2 for r in rows]),
+            "path_length_bound": (("schedule",), [r.path_length_bound for r in rows]),
+            "eta_flow": (("schedule",), [r.eta_flow for r in rows]),
             "delta_w1": ((), rows[0].delta_w1),
             "delta_w1_samples": ((), dw1_s),
             "delta_w1_samples_err": ((), dw1_s_err),
@@ -118,56 +130,3 @@ def run(params: dict, key) -> xr.Dataset:
         coords={"schedule": list(params["schedules"]), "time": curves[0]["time"]},
         attrs={"target": "mixture"},
     )
-
-
-def summary(ds: xr.Dataset) -> str:
-    from paper.style import sweep_panels
-
-    lines = []
-    for label, s in sweep_panels(ds, "eta", ("schedule",)):
-        if "c2_err" in s:  # Curie–Weiss
-            for name in s["schedule"].values:
-                r = s.sel(schedule=name)
-                lines.append(f"{label:20s} {name:8s} eta = {float(r.eta):.4f} ± {float(r.eta_err):.4f} <= "
-                             f"c1 = {float(r.c1):.4f} ± {float(r.c1_err):.4f} <= c2 = {float(r.c2):.4f} ± {float(r.c2_err):.4f}")
-            lines.append(f"{label:20s} dW1 = {float(s.delta_w1):.4f} ± {float(s.delta_w1_err):.4f} (W1 from the true start "
-                         f"{float(s.w1_true_start):.4f}), D0 = {float(s.d0):.4f}")
-            continue
-        for name in s["schedule"].values:
-            r = s.sel(schedule=name)
-            ratio = float((r.v_loss_sq / r.v2_sq).max())
-            lines.append(f"{label:20s} {name:8s} eta = {float(r.eta):.4f} <= c1 = {float(r.c1):.4f} <= c2 = {float(r.c2):.4f}"
-                         f"; max_t v_loss²/v2² = {ratio:.4f} <= 1")
-        lines.append(f"{label:20s} dW1 = {float(s.delta_w1):.4f} (samples {float(s.delta_w1_samples):.4f} ± "
-                     f"{float(s.delta_w1_samples_err):.4f}), D0 = {float(s.d0):.4f}")
-    return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure, sweep_panels
-
-    panels = sweep_panels(ds, "eta", ("schedule",))
-    curves = "v_loss_sq" in ds
-    fig, axes = figure(ncols=len(panels), nrows=2 if curves else 1, squeeze=False)
-    for col, (title, s) in enumerate(panels):
-        ax = axes[0, col]
-        names = list(s["schedule"].values)
-        x = np.arange(len(names))
-        for j, (var, label) in enumerate((("eta", r"$\eta=(\Delta W_1)^2/(\tau D_0)$"),
-                                          ("c1", r"$c_1=(\int v_2\,dt)^2/\tau$"),
-                                          ("c2", r"$c_2=\int T_t \dot S_{tot}\,dt$"))):
-            err = s[var + "_err"].values if var + "_err" in s else None
-            ax.bar(x + (j - 1) * 0.27, s[var].values, width=0.27, label=label, yerr=err)
-        ax.set_xticks(x, [n.replace("_", "-") for n in names])
-        ax.set_title(title, fontsize=8)
-        ax.legend(fontsize=6)
-        if curves:
-            ax = axes[1, col]
-            for k, name in enumerate(names):
-                r = s.sel(schedule=name)
-                ax.plot(r["time"], r["v2_sq"], color=f"C{k}", label=rf"$v_2^2$ {name.replace('_', '-')}")
-                ax.plot(r["time"], r["v_loss_sq"], color=f"C{k}", ls="--", label=rf"$v_{{loss}}^2$ {name.replace('_', '-')}")
-            ax.set_yscale("log")
-            ax.set_xlabel(r"forward time $t$ (generation runs $\tau \to 0$)")
-            ax.legend(fontsize=5, ncol=2)
-    fig.savefig(path, dpi=150)

@@ -4,15 +4,14 @@ For one target (SK, Hopfield, Edwards–Anderson or an empirical data set of SK 
 sampler integrates the reverse dynamics from x_T ~ N(0, σ_T² I) with the exact score
 ∇ ln p_t = (α E[s|x] − x)/σ² (E[s|x] by enumeration of the 2ᴺ states, or attention over the data). The
 generated spins sign(x_{t_min}) are compared with the exact law of the magnetisation m = Σs/N: total
-variation TV = ½ Σ_m |P̂(m) − P(m)| with its null distribution for the same number of exact samples (mean,
-standard deviation, p-value), and the energy per spin against its exact mean.
+variation TV = ½ Σ_m |P̂(m) − P(m)| with its bootstrap standard error (multinomial resamples of the generated
+law, BOOTSTRAP of them) and its null distribution for the same number of exact samples (mean, standard
+deviation, p-value), and the energy per spin against its exact mean.
 """
 
 from __future__ import annotations
 
 import math
-import pathlib
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -45,7 +44,36 @@ PARAMS = {
     "num_data": (int, 20),
 }
 SWEEP = ("model", "beta", "n")
+BOOTSTRAP = 400  # resamples of the generated law for the standard error of TV
 MODELS = ("sk", "hopfield", "edwards_anderson", "dataset")
+
+
+def validate(params: dict) -> None:
+    """Refuse what cannot run before any compute: unknown names, sizes beyond exact enumeration."""
+    from models.base import MAX_ENUMERATION_N
+    from physics.samplers import SAMPLERS
+
+    for model in np.atleast_1d(params["model"]):
+        if model not in MODELS:
+            raise ValueError(f"[params] model must be one of {MODELS}, got {model!r}")
+    for n in np.atleast_1d(params["n"]):
+        if not 2 <= n <= MAX_ENUMERATION_N:
+            raise ValueError(f"[params] n = {n}: this study scores by exact enumeration of the 2^n states, so "
+                             f"2 <= n <= {MAX_ENUMERATION_N}")
+        if params["lattice"] == "square" and "edwards_anderson" in np.atleast_1d(params["model"]) \
+                and math.isqrt(int(n)) ** 2 != n:
+            raise ValueError(f"[params] n = {n} must be a perfect square for lattice = 'square' (or lattice = 'chain')")
+    for beta in np.atleast_1d(params["beta"]):
+        if beta < 0:
+            raise ValueError(f"[params] beta must be >= 0, got {beta}")
+    unknown = [s for s in params["samplers"] if s not in SAMPLERS]
+    if unknown:
+        raise ValueError(f"[params] samplers: unknown {unknown}; allowed: {sorted(SAMPLERS)}")
+    for name in ("num_steps", "num_samples", "num_patterns", "num_data"):
+        if params[name] <= 0:
+            raise ValueError(f"[params] {name} must be > 0, got {params[name]}")
+    if params["lattice"] not in ("square", "chain"):
+        raise ValueError(f"[params] lattice must be 'square' or 'chain', got {params['lattice']!r}")
 
 
 def make_target(params: dict, key):
@@ -86,7 +114,7 @@ def run(params: dict, key) -> xr.Dataset:
     score = ExactScore(target, schedule)
     has_energy = hasattr(target, "energy")
     rows = []
-    m_laws = []
+    m_laws, tv_err = [], []
     for i, sampler in enumerate(params["samplers"]):
         result = reverse_sample(jax.random.fold_in(k_run, i), score, schedule, num_steps=params["num_steps"],
                                 batch=num, n=n, sampler=sampler, spacing=params["spacing"])
@@ -95,6 +123,8 @@ def run(params: dict, key) -> xr.Dataset:
         tv, null_mean, null_sd, p_value = enumeration.total_variation(m, exact.m_values, exact.m_law, seed=i)
         up = np.rint((n * m + n) / 2).astype(int)
         m_laws.append(np.bincount(up, minlength=n + 1) / num)
+        boot = np.random.default_rng([params["disorder_seed"], i]).multinomial(num, m_laws[-1], size=BOOTSTRAP) / num
+        tv_err.append(float(np.std(0.5 * np.abs(boot - exact.m_law).sum(1), ddof=1)))
         e = np.asarray(target.energy(jnp.asarray(spins))) / n if has_energy else np.full(num, np.nan)
         rows.append((tv, null_mean, null_sd, p_value, e.mean(), e.std(ddof=1) / math.sqrt(num),
                      np.mean(m**2), np.std(m**2, ddof=1) / math.sqrt(num)))
@@ -103,6 +133,7 @@ def run(params: dict, key) -> xr.Dataset:
     return xr.Dataset(
         {
             "tv": (dims, rows[:, 0], {"long_name": "TV(generated, exact) of the law of m"}),
+            "tv_err": (dims, np.array(tv_err), {"long_name": "bootstrap standard error of tv"}),
             "tv_null_mean": (dims, rows[:, 1], {"long_name": "TV of the same number of exact samples: mean"}),
             "tv_null_sd": (dims, rows[:, 2], {"long_name": "TV of the same number of exact samples: s.d."}),
             "p_value": (dims, rows[:, 3], {"long_name": "P_null(TV >= observed)"}),
@@ -123,34 +154,3 @@ def run(params: dict, key) -> xr.Dataset:
             "spins": "sign of x at t_min",
         },
     )
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    """TV per sampler for every target (and other swept values), with the null band mean ± 2 s.d."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tv = ds["tv"]
-    groups = [d for d in tv.dims if d != "sampler"]
-    stacked = tv.stack(case=groups) if groups else tv.expand_dims(case=[0])
-    null_mean = (ds["tv_null_mean"].stack(case=groups) if groups else ds["tv_null_mean"].expand_dims(case=[0]))
-    null_sd = (ds["tv_null_sd"].stack(case=groups) if groups else ds["tv_null_sd"].expand_dims(case=[0]))
-    cases = stacked["case"].values
-    samplers = list(ds["sampler"].values)
-    fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(cases)), 3.6))
-    width = 0.8 / len(samplers)
-    x = np.arange(len(cases))
-    for j, sampler in enumerate(samplers):
-        offset = x - 0.4 + (j + 0.5) * width
-        ax.bar(offset, stacked.sel(sampler=sampler).values, width, label=str(sampler))
-        mean, sd = null_mean.sel(sampler=sampler).values, null_sd.sel(sampler=sampler).values
-        ax.errorbar(offset, mean, yerr=2 * sd, fmt="k_", lw=1, capsize=2)
-    ax.set_xticks(x, ["\n".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in cases], fontsize=8)
-    ax.set_ylabel("TV of P(m): generated vs exact")
-    ax.set_title("exact-score generation (black: exact-sample null, mean ± 2 s.d.)", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)

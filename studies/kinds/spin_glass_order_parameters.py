@@ -12,8 +12,6 @@ per-sample differences with the exact ⟨q²⟩ and U₄ are averaged over disor
 
 from __future__ import annotations
 
-import pathlib
-
 import jax
 import numpy as np
 import xarray as xr
@@ -114,61 +112,3 @@ def run(params: dict, key) -> xr.Dataset:
     data["n_spins"] = ((), n)
     return xr.Dataset(data, coords={"disorder": np.arange(num), "time": times},
                       attrs={"disorder_error": params["method"], "sample_error": "bootstrap over trajectories"})
-
-
-def summary(ds: xr.Dataset) -> str:
-    from paper.style import sweep_panels
-
-    def pm(one, name, **sel):
-        v = one[name].sel(**sel) if sel else one[name]
-        e = one[f"{name}_err"].sel(**sel) if sel else one[f"{name}_err"]
-        return f"{float(v):.4f} ± {float(e):.4f}"
-
-    lines = []
-    for label, one in sweep_panels(ds, "q12", ("disorder", "time")):
-        first, last = float(one.time[0]), float(one.time[-1])
-        n = float(one.n_spins)
-        lines += [
-            f"{label or 'SK'} (D = {one.disorder.size}):",
-            f"  t = {first:g}: [q12] = {pm(one, 'q12_avg', time=first)}, [q0] = {pm(one, 'q0_avg', time=first)}, "
-            f"[chi] = {pm(one, 'chi_m_avg', time=first)} vs N[<m^2>] = {n * float(one.m2_exact_avg):.4f}",
-            f"  t = {last:g}: [<q_ab^2>] = {pm(one, 'q2_avg', time=last)} vs exact [<q^2>] = "
-            f"{pm(one, 'q2_exact_avg')}; "
-            f"[U4(q)] = {pm(one, 'binder_q_avg', time=last)} vs exact {pm(one, 'binder_q_exact_avg')}; "
-            f"U4 of [moments] = {pm(one, 'binder_q_of_avg', time=last)}",
-            f"  t = {last:g}, paired with the exact value per sample: "
-            f"[<q_ab^2> - <q^2>] = {pm(one, 'q2_late_diff_avg')}, "
-            f"[U4(q) - U4_exact] = {pm(one, 'binder_q_late_diff_avg')}",
-            f"  end points: [<m^2>] = {pm(one, 'm2_end_avg')} vs exact {float(one.m2_exact_avg):.4f}; "
-            f"[<q^2>] (pairs) = {pm(one, 'q2_ends_avg')} vs exact {float(one.q2_exact_avg):.4f}",
-        ]
-    return "\n".join(lines)
-
-
-def plot(ds: xr.Dataset, path: pathlib.Path) -> None:
-    from paper.style import figure, sweep_panels
-
-    fig, axes = figure(ncols=2, nrows=2)
-    panels = (
-        (axes[0, 0], (("q12", r"$[q_{12}]$", "-"), ("q0", r"$[q_0]$", "--")), r"overlap"),
-        (axes[0, 1], (("chi_m", r"$\chi = N\,\mathrm{Var}\,m_D$", "-"),), r"$\chi(t)$"),
-        (axes[1, 0], (("binder_m", r"$U_4(m_D)$", "-"), ("binder_q", r"$U_4(q_{ab})$", "--")), r"$[U_4](t)$"),
-        (axes[1, 1], (("q2", r"$[\langle q_{ab}^2\rangle]$", "-"),), r"$[\langle q_{ab}^2\rangle](t)$"),
-    )
-    for i, (label, one) in enumerate(sweep_panels(ds, "q12", ("disorder", "time"))):
-        color = f"C{i}"
-        t = one.time.values
-        for ax, curves, _ in panels:
-            for name, text, style in curves:
-                ax.plot(t, one[name].values.T, color=color, lw=0.3, alpha=0.4, ls=style)
-                ax.errorbar(t, one[f"{name}_avg"], one[f"{name}_avg_err"], color=color, ls=style, marker=".", ms=3,
-                            label=f"{text} {label}")
-        axes[1, 1].axhline(float(one.q2_exact_avg), color=color, lw=0.6, ls=":")
-        axes[1, 0].axhline(float(one.binder_q_exact_avg), color=color, lw=0.6, ls=":")
-    for ax, _, ylabel in panels:
-        ax.set_xscale("log")
-        ax.set_xlabel("$t$")
-        ax.set_ylabel(ylabel)
-        ax.legend()
-    fig.savefig(path, dpi=150)
-    fig.savefig(path.with_suffix(".pdf"))

@@ -1,0 +1,58 @@
+"""A legend inside the axes that covers no data: the first free corner, else room made above the data."""
+
+from __future__ import annotations
+
+import matplotlib.collections as mcollections
+import matplotlib.lines as mlines
+import numpy as np
+
+CORNERS = ("upper left", "upper right", "lower right", "lower left", "center right", "center left")
+
+
+def _data_points(ax) -> np.ndarray:
+    """Display coordinates of every line's vertices (and points along its segments) and error-bar segments."""
+    parts = []
+    for artist in list(ax.lines) + [c for c in ax.collections if isinstance(c, mcollections.LineCollection)]:
+        segments = ([np.column_stack([np.asarray(artist.get_xdata(), float), np.asarray(artist.get_ydata(), float)])]
+                    if isinstance(artist, mlines.Line2D) else [np.asarray(s, float) for s in artist.get_segments()])
+        drawn = not isinstance(artist, mlines.Line2D) or artist.get_linestyle() not in ("None", "none", "")
+        for xy in segments:
+            xy = xy[np.all(np.isfinite(xy), 1)] if xy.ndim == 2 else np.zeros((0, 2))
+            if drawn and len(xy) > 1:
+                f = np.linspace(0, 1, 25)[:, None, None]
+                xy = (xy[:-1][None] * (1 - f) + xy[1:][None] * f).reshape(-1, 2)
+            if len(xy):
+                parts.append(artist.get_transform().transform(xy))
+    return np.concatenate(parts) if parts else np.zeros((0, 2))
+
+
+def _covers(ax, legend) -> bool:
+    renderer = ax.figure.canvas.get_renderer()
+    box, frame = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
+    p = _data_points(ax)
+    inside = ((p[:, 0] > box.x0) & (p[:, 0] < box.x1) & (p[:, 1] > box.y0) & (p[:, 1] < box.y1)
+              & (p[:, 0] >= frame.x0) & (p[:, 0] <= frame.x1) & (p[:, 1] >= frame.y0) & (p[:, 1] <= frame.y1))
+    return bool(inside.any())
+
+
+def place(ax, *args, corners=CORNERS, **kwargs):
+    """ax.legend(*args, **kwargs) at the first of `corners` where it covers no line, marker or error bar; if
+    every corner is taken, the y range is extended upwards (linear or log) until corners[0] is free. Call it
+    after everything else of the figure is drawn (the layout decides where the data end up)."""
+    ax.figure.canvas.draw()
+    for loc in corners:
+        legend = ax.legend(*args, loc=loc, **kwargs)
+        ax.figure.canvas.draw()
+        if not _covers(ax, legend):
+            return legend
+    for _ in range(8):
+        low, high = ax.get_ylim()
+        if ax.get_yscale() == "log":
+            ax.set_ylim(low, high * (high / low) ** 0.25)
+        else:
+            ax.set_ylim(low, high + 0.25 * (high - low))
+        legend = ax.legend(*args, loc=corners[0], **kwargs)
+        ax.figure.canvas.draw()
+        if not _covers(ax, legend):
+            break
+    return legend

@@ -1,0 +1,69 @@
+"""The layers import one way (models ← physics ← studies; paper reads datasets): checked on the source."""
+
+import ast
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LAYERS = ("models", "physics", "studies", "paper")
+
+
+def imports(path: pathlib.Path) -> set[str]:
+    """Every module named by an import statement of the file (absolute names; relative ones resolved)."""
+    tree = ast.parse(path.read_text())
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def sources(layer: str) -> list[pathlib.Path]:
+    return sorted((ROOT / layer).rglob("*.py"))
+
+
+def layer_of(module: str) -> str | None:
+    top = module.split(".")[0]
+    return top if top in LAYERS else None
+
+
+@pytest.mark.parametrize("layer, allowed", [
+    ("models", {"models"}),
+    ("physics", {"physics", "models"}),
+    ("paper", {"paper"}),
+])
+def test_layers_import_only_downwards(layer, allowed):
+    wrong = {f"{p.relative_to(ROOT)}: {m}" for p in sources(layer) for m in imports(p)
+             if layer_of(m) and layer_of(m) not in allowed}
+    assert not wrong, sorted(wrong)
+
+
+def test_physics_uses_only_the_models_protocol():
+    """Dynamics never know which model they run: from models, physics imports models.base only."""
+    wrong = {f"{p.relative_to(ROOT)}: {m}" for p in sources("physics") for m in imports(p)
+             if m.startswith("models") and m not in ("models", "models.base") and not m.startswith("models.base.")}
+    assert not wrong, sorted(wrong)
+
+
+def test_study_kinds_hold_no_figures():
+    """A kind returns data; its figure is paper/plots/<kind>.py, and only the CLI calls both."""
+    for path in sources("studies"):
+        if path.name == "cli.py":
+            continue
+        wrong = {m for m in imports(path) if layer_of(m) == "paper"}
+        assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+    for path in sorted((ROOT / "studies" / "kinds").glob("*.py")):
+        assert "def plot(" not in path.read_text(), f"{path.relative_to(ROOT)} still draws its figure"
+    kinds = {p.stem for p in (ROOT / "studies" / "kinds").glob("*.py") if not p.stem.startswith("_")}
+    plots = {p.stem for p in (ROOT / "paper" / "plots").glob("*.py") if not p.stem.startswith("_")}
+    assert kinds <= plots, f"kinds without a figure: {sorted(kinds - plots)}"

@@ -1,0 +1,165 @@
+"""Figures of the study kinds (paper/plots): each drawn from a tiny real run of its study, checked as a referee
+would: page width, the model's parameters stated, a legend never on top of data, error bars drawn, 300-dpi PNG."""
+
+import json
+
+import matplotlib.collections as mcollections
+import matplotlib.container as mcontainer
+import matplotlib.lines as mlines
+import numpy as np
+import pytest
+
+from paper import plots, style
+from studies import runner
+
+# kind -> (params of a tiny run, strings the figure's parameter line must contain)
+TINY = {
+    "generation": ({"n": 6, "beta": [0.5, 1.5], "samplers": ["euler_maruyama", "pf_heun"], "num_steps": 20,
+                    "num_samples": 128, "bootstrap": 20}, ("N = 6", "β = 0.5, 1.5", "samples = 128", "steps = 20")),
+    "spin_glass_generation": ({"n": 4, "beta": 1.0, "model": ["sk", "edwards_anderson", "dataset"],
+                               "samplers": ["ddpm", "pf_heun"], "num_steps": 20, "num_samples": 2000, "num_data": 8},
+                              ("N = 4", "β = 1", "samples = 2000", "steps = 20")),
+    "critical_exponents": ({"sizes": [16, 32], "num_betas": 5, "eq_samples": 400, "batch": 64, "num_lambdas": 4,
+                            "bootstrap": 10, "emcee_steps": 60}, ("N = 16, 32", "β = 1", "OU paths = 64")),
+    "hopfield_scaling": ({"sizes": [16, 32], "num_disorder": 2, "num_betas": 5, "eq_samples": 400, "batch": 32,
+                          "num_lambdas": 4, "bootstrap": 10, "emcee_steps": 60},
+                         ("N = 16, 32", "disorder samples per N = 2", "β = 1")),
+    "spin_glass_order_parameters": ({"n": 4, "beta": [0.5, 1.5], "num_disorder": 3, "num_samples": 32,
+                                     "num_times": 4, "bootstrap": 5},
+                                    ("N = 4", "β = 0.5, 1.5", "disorder samples = 3")),
+    "speciation": ({"n": [16, 32], "batch": 64, "num_times": 5}, ("N = 16, 32", "β = 1.5", "paths = 64")),
+    "collapse": ({"num_points": 128, "d": [16, 32], "batch": 32, "num_times": 6, "bootstrap": 20},
+                 ("n = 128", "d = 16, 32", "paths = 32")),
+    "entropy_production": ({"n": [4, 8], "num_times": 6, "num_samples": 100, "num_bootstrap": 10},
+                           ("N = 4, 8", "β = 1.5", "samples per time = 100")),
+    "fluctuation_theorems": ({"schedule": ["ou", "cosine"], "num_trajectories": 256, "num_steps": 20,
+                              "num_times": 10}, ("schedule = ou, cosine", "μ = 1", "paths = 256", "steps = 20")),
+    "sampler_convergence": ({"target": "curie_weiss", "sampler": ["pf_euler", "li_ddim"], "num_steps": [10, 20, 40],
+                             "batch": 500, "seeds": 2}, ("N = 8", "beta = 1.2")),
+}
+
+
+def _toml(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+@pytest.fixture(scope="module", params=sorted(TINY))
+def result(request, tmp_path_factory):
+    """(kind, combined dataset of a tiny run of that kind, expected parameter strings)."""
+    kind = request.param
+    params, expected = TINY[kind]
+    tmp = tmp_path_factory.mktemp(kind)
+    text = f'kind = "{kind}"\ndescription = "tiny"\nseed = 1\n[params]\n' + "".join(
+        f"{key} = {_toml(value)}\n" for key, value in params.items())
+    path = tmp / f"tiny_{kind}.toml"
+    path.write_text(text)
+    ds = runner.run(runner.load(str(path)), tmp / "out", progress=False)
+    return kind, ds, expected
+
+
+def _data_points(artist) -> np.ndarray:
+    """Display coordinates of a line's vertices and points along its segments, or of error-bar segments."""
+    if isinstance(artist, mlines.Line2D):
+        xy = np.column_stack([np.asarray(artist.get_xdata(), float), np.asarray(artist.get_ydata(), float)])
+        xy = xy[np.all(np.isfinite(xy), 1)]
+        if len(xy) > 1 and artist.get_linestyle() not in ("None", "none", ""):
+            f = np.linspace(0, 1, 25)[:, None, None]
+            xy = (xy[:-1][None] * (1 - f) + xy[1:][None] * f).reshape(-1, 2)
+        return artist.get_transform().transform(xy) if len(xy) else np.zeros((0, 2))
+    if isinstance(artist, mcollections.LineCollection):
+        parts = []
+        for seg in artist.get_segments():
+            seg = np.asarray(seg, float)
+            seg = seg[np.all(np.isfinite(seg), 1)] if seg.ndim == 2 else seg
+            if len(seg) > 1:
+                f = np.linspace(0, 1, 10)[:, None, None]
+                along = (seg[:-1][None] * (1 - f) + seg[1:][None] * f).reshape(-1, 2)
+                parts.append(artist.get_transform().transform(along))
+        return np.concatenate(parts) if parts else np.zeros((0, 2))
+    return np.zeros((0, 2))
+
+
+def legend_overlaps(fig) -> list[tuple[str, int]]:
+    """(axes y label, number of data points) for every line or error bar with points inside a legend's box."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.get_legend().get_window_extent(renderer) for ax in fig.axes if ax.get_legend()]
+    boxes += [legend.get_window_extent(renderer) for legend in fig.legends]
+    found = []
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        for artist in list(ax.lines) + [c for c in ax.collections if isinstance(c, mcollections.LineCollection)]:
+            pts = _data_points(artist)
+            if not len(pts):
+                continue
+            visible = ((pts[:, 0] >= frame.x0) & (pts[:, 0] <= frame.x1)
+                       & (pts[:, 1] >= frame.y0) & (pts[:, 1] <= frame.y1))
+            for box in boxes:
+                inside = (visible & (pts[:, 0] > box.x0) & (pts[:, 0] < box.x1)
+                          & (pts[:, 1] > box.y0) & (pts[:, 1] < box.y1))
+                if inside.any():
+                    found.append((ax.get_ylabel(), int(inside.sum())))
+    return found
+
+
+def test_legend_checker_sees_a_legend_on_data():
+    fig, ax = style.figure()
+    ax.plot([0.0, 1.0], [0.0, 1.0], "o-", label="data")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="center", markerscale=3)
+    assert legend_overlaps(fig)
+    ax.get_legend().remove()
+    fig.legend(loc="outside lower center")
+    assert not legend_overlaps(fig)
+
+
+@pytest.mark.slow
+def test_figure_states_parameters_has_error_bars_and_no_legend_on_data(result):
+    kind, ds, expected = result
+    fig = plots.plot(kind, ds)
+    width = fig.get_size_inches()[0]
+    assert width in (style.SINGLE, style.DOUBLE), width
+    title = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    for text in expected + ("profile default",):
+        assert text in title, (text, title)
+    assert legend_overlaps(fig) == []
+    bars = [c for ax in fig.axes for c in ax.containers if isinstance(c, mcontainer.ErrorbarContainer)]
+    assert bars, "no statistical estimate drawn with an error bar"
+    for container in bars:
+        assert container.has_xerr or container.has_yerr, container.get_label()
+    for ax in fig.axes:
+        if ax.has_data():
+            assert ax.get_xlabel() or ax.get_xticklabels(), ax
+            assert ax.get_ylabel(), ax.get_title()
+    for ax in fig.axes:
+        unnamed = [line for line in ax.lines if not line.get_label().startswith("_") and not line.get_label()]
+        assert not unnamed
+
+
+@pytest.mark.slow
+def test_figure_is_saved_at_300_dpi(result, tmp_path):
+    from PIL import Image
+
+    kind, ds, _ = result
+    png, pdf = plots.draw(kind, ds, tmp_path / kind)
+    assert pdf.exists() and pdf.stat().st_size > 1000
+    with Image.open(png) as image:
+        pixels = image.size[0]
+    assert 0.9 * style.DOUBLE * style.DPI <= pixels <= 1.1 * style.DOUBLE * style.DPI or \
+        0.9 * style.SINGLE * style.DPI <= pixels <= 1.1 * style.SINGLE * style.DPI, pixels
+
+
+@pytest.mark.slow
+def test_spin_glass_generation_tv_error_lies_between_the_folded_and_unfolded_spread(result):
+    """tv_err is the s.d. of TV(P̂*, P) over multinomial resamples P̂* of the generated law P̂, tv_null_sd that of
+    TV(P̂₀, P) over multinomial draws P̂₀ of the exact law P, both with S = 2000 samples. Bin by bin, TV adds
+    |X| with X Gaussian of the same s.d. σ in both cases, centred at 0 under the null (s.d. of |X|:
+    σ(1 − 2/π)^{1/2}) and at P̂ − P for the bootstrap (s.d. between σ(1 − 2/π)^{1/2} and σ). So
+    1 ≤ tv_err/tv_null_sd ≤ (1 − 2/π)^{-1/2} = 1.66, up to the error of an s.d. from 400 and 2000 resamples
+    (3.5% and 1.6%): the band [0.88, 1.80] is 3σ wide on each side."""
+    kind, ds, _ = result
+    if kind != "spin_glass_generation":
+        pytest.skip("spin_glass_generation only")
+    ratio = (ds.tv_err / ds.tv_null_sd).values
+    assert np.all((ratio > 0.88) & (ratio < 1.80)), ratio
