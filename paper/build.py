@@ -46,7 +46,9 @@ MAX_TABLE_ROWS = 40
 @dataclasses.dataclass(frozen=True)
 class Headline:
     """One headline number: `var` (± `err`) at coordinates `sel`; dims not in `sel` take their first value
-    ("last" as a value picks the last one). reduce="argmin:<dim>" gives the coordinate of the minimum instead."""
+    ("last" as a value picks the last one). A key of `sel` may also be a non-index coordinate along a dim (a
+    flat list of ragged values, e.g. {"gmm_inflection_time": 0.01, "gmm_inflection_rank": 1}): the first entry
+    where all of them match is picked. reduce="argmin:<dim>" gives the coordinate of the minimum instead."""
 
     label: str
     var: str
@@ -169,17 +171,29 @@ FIGURES: tuple[Figure, ...] = (
                Headline("t_excess_peak", "t_excess_peak", "t_excess_peak_err", {"n": "last"}),
                Headline("n", "n", None, {"n": "last"}),
            )),
-    Figure("franz_parisi", "franz_parisi",
-           "Franz-Parisi potentials: Yu-Huang Fig. 11 at sigma^2 = 0.1 and its inflection window; Curie-Weiss V(q; t)", (
-               Headline("q_042", "gmm_inflection_q", None, {"gmm_time": 0.42, "inflection": 0}),
-               Headline("q_0015", "gmm_inflection_q", None, {"gmm_time": 0.015, "inflection": 0}),
-               Headline("q_001_a", "gmm_inflection_q", None, {"gmm_time": 0.01, "inflection": 0}),
-               Headline("q_001_b", "gmm_inflection_q", None, {"gmm_time": 0.01, "inflection": 1}),
-               Headline("q_001_c", "gmm_inflection_q", None, {"gmm_time": 0.01, "inflection": 2}),
+    Figure("franz_parisi_mixture", "franz_parisi_mixture",
+           "Franz-Parisi potential of the 1-D mixture: Yu-Huang Fig. 11 at sigma^2 = 0.1 and its inflection window", (
+               Headline("q_042", "gmm_inflection_q", None, {"gmm_inflection_time": 0.42, "gmm_inflection_rank": 0}),
+               Headline("q_0015", "gmm_inflection_q", None, {"gmm_inflection_time": 0.015, "gmm_inflection_rank": 0}),
+               Headline("q_001_a", "gmm_inflection_q", None, {"gmm_inflection_time": 0.01, "gmm_inflection_rank": 0}),
+               Headline("q_001_b", "gmm_inflection_q", None, {"gmm_inflection_time": 0.01, "gmm_inflection_rank": 1}),
+               Headline("q_001_c", "gmm_inflection_q", None, {"gmm_inflection_time": 0.01, "gmm_inflection_rank": 2}),
                Headline("window_lo", "window_t_lo"),
                Headline("window_hi", "window_t_hi"),
                Headline("check_z", "gmm_check_max_z"),
                Headline("q_limit", "limit_law_q_prime"),
+           )),
+    Figure("franz_parisi", "franz_parisi",
+           "Franz-Parisi potential of Curie-Weiss: secondary minimum and class gap vs the speciation time", (
+               Headline("n", "n", None, {"n": "last"}),
+               Headline("t_appear", "t_appear", "t_appear_resolution", {"n": "last"}),
+               Headline("t_degenerate", "t_degenerate", None, {"n": "last"}),
+               Headline("t_s", "t_s", None, {"n": "last"}),
+           )),
+    Figure("franz_parisi_sk", "franz_parisi_sk",
+           "quenched Franz-Parisi potential of SK by umbrella Monte Carlo", (
+               Headline("n", "n"),
+               Headline("draws", "num_disorder"),
            )),
     Figure("critical_exponents", "critical_exponents",
            "order parameter, susceptibility and Binder cumulant vs time; FSS collapse and exponent posteriors", (
@@ -348,7 +362,14 @@ def dataset_numbers(ds, study: str) -> list[tuple[str, float, float | None]]:
         err = ds[err_name].broadcast_like(var) if err_name is not None else None
         interval = _interval(ds, name)
         for index in np.ndindex(var.shape):
-            where = {d: var[d].values[i] if d in var.coords else i for d, i in zip(var.dims, index)}
+            where = {}
+            for d, i in zip(var.dims, index):
+                if d in var.coords:
+                    where[d] = var[d].values[i]
+                elif _along(var, d):  # a flat list of ragged values: named by its labels
+                    where.update({name: var[name].values[i] for name in _along(var, d)})
+                else:
+                    where[d] = i
             label = ",".join(f"{d}={_coord(v)}" for d, v in where.items())
             key = _key_safe(f"{study}/{name}" + (f"[{label}]" if label else ""))
             if interval is not None:  # (value, (lo, hi)): a credible interval
@@ -360,13 +381,28 @@ def dataset_numbers(ds, study: str) -> list[tuple[str, float, float | None]]:
     return rows
 
 
+def _along(var, dim: str) -> list[str]:
+    """The non-index coordinates of var that lie along dim alone (the labels of a flat list of ragged values)."""
+    return [name for name, c in var.coords.items() if name != dim and c.dims == (dim,)]
+
+
 def _pick(var, sel: Mapping[str, Any]):
-    """Select var at sel (missing values fall back to the first), remaining dims at their first value."""
-    where = {}
+    """Select var at sel (missing values fall back to the first), remaining dims at their first value; sel may
+    name non-index coordinates along a dim (Headline)."""
+    where, coords = {}, {}
     for dim in var.dims:
         values = var[dim].values if dim in var.coords else np.arange(var.sizes[dim])
+        labels = [name for name in _along(var, dim) if name in sel]
         want = sel.get(dim, "first")
-        if want == "last":
+        if labels:
+            ok = np.ones(var.sizes[dim], bool)
+            for name in labels:
+                ok &= np.array([_coord(v) == _coord(sel[name]) for v in var[name].values])
+            if dim in sel and sel[dim] not in ("first", "last"):
+                ok &= np.array([_coord(v) == _coord(want) for v in values])
+            i = int(np.argmax(ok)) if ok.any() else 0
+            coords.update({name: _coord(var[name].values[i]) for name in labels})
+        elif want == "last":
             i = len(values) - 1
         elif want == "first":
             i = 0
@@ -374,8 +410,9 @@ def _pick(var, sel: Mapping[str, Any]):
             matches = [j for j, v in enumerate(values) if _coord(v) == _coord(want)]
             i = matches[0] if matches else 0
         where[dim] = i
+        if not labels:
+            coords[dim] = _coord(var[dim].values[i]) if dim in var.coords else str(i)
     picked = var.isel(where) if where else var
-    coords = {d: _coord(var[d].values[i]) if d in var.coords else str(i) for d, i in where.items()}
     return picked, coords
 
 

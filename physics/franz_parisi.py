@@ -29,7 +29,8 @@ By enumeration for any target with log_weight (N ≤ 20), and exactly at any N f
     Nq = 2K − N,  M = (2k_A − N_A) − (2k_B − N_B),
 with e_k(v) = Σ_{τ: #(τ=+1)=k} exp(Σ vᵢτᵢ) over a group (`log_elementary_symmetric`): a 1-D sum per q.
 Beyond enumeration, `umbrella_overlap_potential` (one (x_t, s′)) and `quenched_umbrella_potential` (the mean over
-disorder draws, `quenched_average`) estimate the same V by umbrella Monte Carlo.
+disorder draws, `quenched_average`) estimate the same V by umbrella Monte Carlo, with references s′ drawn by parallel
+tempering (`tempering_reference_sampler`) where P cannot be enumerated.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ import scipy.stats
 
 from models.base import MagnetizationLaw, check_enumerable, check_noise_level, check_positive_int, spin_states
 
+from . import montecarlo as mc
 from .scaling import Estimate
 
 Array = Any
@@ -338,6 +340,14 @@ def local_minima(q: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 # ---- spins ----------------------------------------------------------------------------------------------------
+def ou_noise(t: float) -> tuple[float, float]:
+    """(α, σ) = (e^{−t}, √(1 − e^{−2t})) of the Ornstein–Uhlenbeck process at diffusion time t > 0 (the time
+    axis of the spin potentials: x_t = α s′ + σ ξ)."""
+    if not t > 0:
+        raise ValueError(f"t must be > 0, got {t}")
+    return math.exp(-t), math.sqrt(-math.expm1(-2 * t))
+
+
 def overlap_grid(n: int) -> np.ndarray:
     """The N + 1 overlaps q = (2K − N)/N, K = number of spins equal to the reference."""
     return (2 * np.arange(n + 1) - n) / n
@@ -697,6 +707,30 @@ def sample_disorder(key: Array, target: Any, alpha: float, sigma: float, num_dis
                          f"got {refs.shape}")
     refs = refs.astype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
     return refs, alpha * refs + sigma * jax.random.normal(k_noise, refs.shape, refs.dtype)
+
+
+def _no_observables(state):
+    return ()
+
+
+def tempering_reference_sampler(target: Any, num_replicas: int, num_sweeps: int):
+    """reference_sampler(key, num) -> (num, N) for `sample_disorder` beyond enumeration: the β = target.beta
+    replica of parallel tempering (`physics.montecarlo.run_tempering`, β geometric from target.beta/4 to
+    target.beta) after num_sweeps sweeps from random spins. The smallest swap acceptance over the calls so far is
+    in ``sampler.swap_min`` (1 before the first call)."""
+    couplings = jnp.asarray(target.couplings)
+    betas = jnp.asarray(np.geomspace(float(target.beta) / 4, float(target.beta), num_replicas), couplings.dtype)
+
+    def sampler(key, num):
+        k_init, k_run = jax.random.split(key)
+        state = mc.init_tempering(k_init, couplings, num_replicas, num)
+        state, _, _, swaps = mc.run_tempering(k_run, couplings, jnp.asarray(target.field), betas, state,
+                                              num_sweeps=num_sweeps, observables=_no_observables)
+        sampler.swap_min = min(sampler.swap_min, float(jnp.min(swaps)))
+        return state.spins[-1]
+
+    sampler.swap_min = 1.0
+    return sampler
 
 
 class QuenchedAverage(NamedTuple):

@@ -21,3 +21,42 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords or "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def run_tiny_study(tmp_path):
+    """run_tiny_study(kind, params) -> the combined dataset of a tiny study of that kind, run through the runner
+    (chunks saved, combined, read back from the .nc as `statphys run` leaves it); float64."""
+    import json
+
+    import xarray as xr
+
+    from studies import runner
+
+    def run(kind: str, params: dict):
+        text = f'kind = "{kind}"\ndescription = "tiny"\nseed = 0\nprecision = "float64"\n[params]\n' + "".join(
+            f"{name} = {json.dumps(value)}\n" for name, value in params.items())
+        path = tmp_path / f"tiny_{kind}.toml"
+        path.write_text(text)
+        runner.run(runner.load(str(path)), tmp_path / "out", progress=False)
+        return xr.load_dataset(tmp_path / "out" / f"tiny_{kind}" / "default" / f"tiny_{kind}.nc", engine="h5netcdf")
+
+    return run
+
+
+@pytest.fixture
+def assert_no_padding():
+    """assert_no_padding(ds, may_be_nan=()): no NaN in any variable of a result, except in the variables named in
+    may_be_nan, and then only where the variable's long_name says when it is NaN (a value undefined there)."""
+    import numpy as np
+
+    def check(ds, may_be_nan=()):
+        for name in ds.variables:
+            if ds[name].dtype.kind != "f":
+                continue
+            nan = int(np.isnan(ds[name].values).sum())
+            if nan:
+                assert name in may_be_nan, f"{name}: {nan} NaN"
+                assert "NaN" in ds[name].attrs.get("long_name", ""), f"{name}: NaN without a long_name saying why"
+
+    return check

@@ -1,6 +1,7 @@
 """Franz–Parisi potentials: the 1-D quadrature vs an independent scipy integral and an independent Monte Carlo,
 autodiff vs finite differences, Yu & Huang's Fig. 11 at μ = 1, σ² = 0.1, the window of additional inflection
-points; the exact Curie–Weiss two-group sum vs enumeration."""
+points; the exact Curie–Weiss two-group sum vs enumeration; the study kinds franz_parisi_mixture and franz_parisi
+(Curie–Weiss) store no padding."""
 
 import math
 
@@ -204,26 +205,60 @@ def test_secondary_minimum_times_on_tilted_double_well():
         fp.secondary_minimum_times(times, q, v.T)
 
 
-@pytest.mark.slow
-def test_study_kind_gmm_part_and_figure(tmp_path):
-    """The franz_parisi study at tiny sizes: Fig. 11 counts (1, 1, 3) at σ² = 0.1, a finite window whose edges
-    bracket 0.00265 and 0.0140, the Monte-Carlo V″ within 4.5 standard errors of the quadrature, and the figure."""
-    from paper import plots
-    from studies.kinds import franz_parisi as kind
+MIXTURE_TINY = dict(num_q=40, gmm_check_q=[0.3, 3.0], gmm_check_samples=5000, num_scan=4, scan_t_min=2e-3,
+                    scan_t_max=0.02, scan_num_q=96)
 
-    params = {name: default for name, (_, default) in kind.PARAMS.items()}
-    params.update(n=8, num_samples=20, num_t=6, t_min=0.5, t_max=2.0, num_q=60, gmm_check_samples=20_000,
-                  num_scan=8, scan_t_min=1e-3, scan_t_max=0.05, scan_num_q=128)
-    kind.validate(params)
-    ds = kind.run(params, jax.random.PRNGKey(0))
-    assert list(ds.gmm_inflections.values) == [1, 1, 3]
+
+def test_study_kind_mixture_stores_inflections_flat(run_tiny_study, assert_no_padding):
+    """The franz_parisi_mixture study at tiny sizes: Fig. 11 counts (1, 1, 3) at σ² = 0.1, stored flat without
+    padding (each point with its time and rank), a finite window whose edges are 0.00265 and 0.0140, the
+    Monte-Carlo V″ within 4.5 standard errors of the quadrature, no NaN anywhere."""
+    from studies.kinds import franz_parisi_mixture as kind
+
+    ds = run_tiny_study("franz_parisi_mixture", MIXTURE_TINY)
+    assert_no_padding(ds)
+    assert list(ds.gmm_inflections.values) == [1, 1, 3] and list(ds.scan_inflections.values) == [1, 3, 3, 1]
+    assert ds.sizes["gmm_inflection"] == 5 and ds.sizes["scan_inflection"] == 8
+    np.testing.assert_array_equal(ds.gmm_inflection_time.values, [0.42, 0.015, 0.01, 0.01, 0.01])
+    np.testing.assert_array_equal(ds.gmm_inflection_rank.values, [0, 0, 0, 1, 2])
+    three = ds.gmm_inflection_q.values[ds.gmm_inflection_time.values == 0.01]
+    np.testing.assert_allclose(three, [0.1544, 0.4246, 1.9843], atol=2e-3)
     assert float(ds.window_t_lo) == pytest.approx(0.00265, rel=1e-2)
     assert float(ds.window_t_hi) == pytest.approx(0.01398, rel=1e-2)
     assert float(ds.gmm_check_max_z) < 4.5
-    for name in ("gmm_v", "gmm_d2v", "gmm_check_d2v", "scan_inflections", "spin_v", "class_gap", "class_gap_err"):
-        assert np.all(np.isfinite(ds[name].values)), name
-    ds.attrs.update(kind="franz_parisi", profile="test", config="{}")
+    defaults = {name: default for name, (_, default) in kind.PARAMS.items()}
+    kind.validate(defaults)
+    with pytest.raises(ValueError, match="sigma2"):
+        kind.validate({**defaults, "sigma2": 0.0})
+
+
+@pytest.mark.slow
+def test_study_kind_mixture_figure(tmp_path, run_tiny_study):
+    import matplotlib.pyplot as plt
+
+    from paper import plots
+
+    ds = run_tiny_study("franz_parisi_mixture", MIXTURE_TINY)
+    written = plots.draw("franz_parisi_mixture", ds, tmp_path / "franz_parisi_mixture")
+    assert all(p.exists() and p.stat().st_size > 0 for p in written)
+    fig = plots.plot("franz_parisi_mixture", ds)
+    assert "μ = 1, σ² = 0.1" in fig.get_suptitle()  # the parameters are stated
+    plt.close(fig)
+
+
+def test_study_kind_curie_weiss_no_padding(tmp_path, run_tiny_study, assert_no_padding):
+    """The franz_parisi (Curie–Weiss) study at tiny sizes, two N: every variable computed, no NaN (the secondary
+    minimum appears and becomes degenerate on the grid), the class gap closes with t, and the figure."""
+    from paper import plots
+    from studies.kinds import franz_parisi as kind
+
+    ds = run_tiny_study("franz_parisi", dict(n=[8, 12], num_samples=20, num_t=8, t_min=0.3, t_max=3.0))
+    assert_no_padding(ds)
+    assert set(ds.data_vars) == set(kind.VARIABLES) - set(ds.coords)
+    assert ds.spin_v.dims == ("n", "time", "q_spin") and list(ds.n.values) == [8, 12]
+    assert np.all(ds.class_gap.isel(time=0) > ds.class_gap.isel(time=-1))
+    assert np.all(ds.t_appear < ds.t_degenerate) and np.all(ds.q_secondary < 0)
     written = plots.draw("franz_parisi", ds, tmp_path / "franz_parisi")
     assert all(p.exists() and p.stat().st_size > 0 for p in written)
-    with pytest.raises(ValueError, match="sigma2"):
-        kind.validate({**params, "sigma2": 0.0})
+    with pytest.raises(ValueError, match="t_min"):
+        kind.validate({**{name: default for name, (_, default) in kind.PARAMS.items()}, "t_min": 0.0})

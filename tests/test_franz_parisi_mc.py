@@ -161,19 +161,25 @@ def test_quenched_umbrella_rejects_bad_input():
         fp.sample_disorder(key, target, ALPHA, SIGMA, 2, reference_sampler=lambda k, m: s_ref)
 
 
-def test_study_kind_sk_quenched_part():
-    """The franz_parisi study's Monte-Carlo part (SK N = 10, parallel-tempering references) agrees with the
-    enumeration of the same draws, and validate() requires mc_n to be one of the swept n (the hosting chunk)."""
-    from studies.kinds import franz_parisi as kind
+def test_study_kind_sk(tmp_path, run_tiny_study, assert_no_padding):
+    """The franz_parisi_sk study at N = 10 (parallel-tempering references), through the runner: the quenched
+    potential agrees with the enumeration of the same draws, every level is visited by every draw, no NaN except
+    where a variable says when it is undefined, the figure is drawn, and impossible values are refused."""
+    from paper import plots
+    from studies.kinds import franz_parisi_sk as kind
 
-    params = {name: default for name, (_, default) in kind.PARAMS.items()}
-    params.update(n=[10, 20], mc_n=10, mc_times=[0.5], mc_disorder=3, mc_chains=8, mc_groups=4, mc_sweeps=100,
-                  mc_pt_sweeps=300)
-    kind.validate(params)
-    data, coords = kind._sk_quenched(params, jax.random.PRNGKey(0))  # float64 (conftest)
-    assert coords["mc_q"].shape == (11,) and data["mc_v"][1].shape == (1, 11)
-    assert np.all(data["mc_count"][1] == 3) and 0 < data["mc_pt_swap_min"][1] <= 1
-    assert data["mc_enum_max_z"][1][0] < 5.0, data["mc_enum_max_z"]
-    assert -1 <= data["mc_q_global"][1][0] <= 1
-    with pytest.raises(ValueError, match="mc_n"):
-        kind.validate({**params, "mc_n": 12})
+    params = dict(n=10, times=[0.5], num_disorder=3, chains=8, groups=4, sweeps=100, pt_sweeps=300)
+    ds = run_tiny_study("franz_parisi_sk", params)
+    assert_no_padding(ds, may_be_nan=("q_secondary",))  # NaN: no secondary minimum at that time
+    assert ds.v.dims == ("time", "q") and ds.sizes["q"] == 11
+    assert np.all(ds.num_draws == 3) and 0 < float(ds.pt_swap_min) <= 1
+    assert float(ds.enum_max_z[0]) < 5.0, ds.enum_max_z.values
+    assert -1 <= float(ds.q_global[0]) <= 1
+    written = plots.draw("franz_parisi_sk", ds, tmp_path / "franz_parisi_sk")
+    assert all(p.exists() and p.stat().st_size > 0 for p in written)
+    defaults = {name: default for name, (_, default) in kind.PARAMS.items()}
+    kind.validate(defaults)
+    with pytest.raises(ValueError, match="multiple of groups"):
+        kind.validate({**defaults, "chains": 10, "groups": 4})
+    with pytest.raises(ValueError, match="n must be >= 4"):
+        kind.validate({**defaults, "n": 3})

@@ -141,3 +141,22 @@ def test_figures_never_use_latex_unless_asked(built):
 ])
 def test_format_number(value, error, expected):
     assert build.format_number(value, error) == expected
+
+
+def test_headline_picks_a_flat_list_of_ragged_values_by_its_labels():
+    """Ragged values stored flat (a dim without an index, labelled by non-index coordinates, as the inflection
+    points of franz_parisi_mixture): a Headline selects by those labels, and results.tex names entries by them."""
+    import numpy as np
+
+    ds = xr.Dataset({"q": (("point",), [2.0, 2.1, 0.15, 0.42, 1.98])},
+                    coords={"point_time": (("point",), [0.42, 0.015, 0.01, 0.01, 0.01]),
+                            "point_rank": (("point",), [0, 0, 0, 1, 2])})
+    figure = build.Figure("f", "s", "test", (
+        build.Headline("b", "q", None, {"point_time": 0.01, "point_rank": 1}),
+        build.Headline("first", "q", None, {"point_time": 0.015}),
+    ))
+    rows = {key: (value, where) for key, value, _, where in build.headline_numbers(ds, figure)}
+    assert rows["f.b"] == (0.42, "point_time = 0.01, point_rank = 1")
+    assert rows["f.first"][0] == 2.1
+    keys = [key for key, _, _ in build.dataset_numbers(ds, "s")]
+    assert keys[3] == "s/q[point_time=0.01,point_rank=1]" and np.unique(keys).size == 5
