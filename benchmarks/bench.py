@@ -53,11 +53,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models import CurieWeiss, FiniteSupport, GaussianMixture
-from models.base import spins_from_index
-from physics import ExactScore, get_sampler, make_schedule, reverse_sample
-from physics import transitions as tr
-from physics.reduced import reduced_reverse_sample, reduction_of
+from statphys.models import CurieWeiss, FiniteSupport, GaussianMixture
+from statphys.models.base import spins_from_index
+from statphys.physics import ExactScore, get_sampler, make_schedule, reverse_sample
+from statphys.physics import transitions as tr
+from statphys.physics.reduced import reduced_reverse_sample, reduction_of
 
 SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, sweeps, NetKet chains, NetKet sweep)],
     # cloning (d, samples, dt), reverse SDE of the ±1⃗ mixture (d, batch, steps), of Curie–Weiss (N, batch, steps)
@@ -300,9 +300,9 @@ def bench_finite_support(log2_states: int, batch: int) -> dict:
 
 def bench_monte_carlo(n: int, chains: int, sweeps: int, nk_chains: int, nk_sweep: int) -> dict:
     """Proposed single-spin flips per second: local-field kernel vs NetKet MetropolisLocal (same target)."""
-    from models.base import import_netket
-    from models.sk import sk_couplings
-    from physics import montecarlo
+    from statphys.models.base import import_netket
+    from statphys.models.sk import sk_couplings
+    from statphys.physics import montecarlo
 
     beta = 0.5  # paramagnet: short equilibration, so both mean energies can be compared
     J32 = jnp.asarray(sk_couplings(n, seed=1), jnp.float32)
@@ -601,7 +601,7 @@ def bench_enumeration(batch: int, n: int = 20) -> tuple[list, dict]:
     posterior_mean (generic ln w), the Quadratic kernel (ln w = ½ sᵀ(βJ)s + h·s from the couplings), the
     element-wise fallback kernel, each against the same NumPy reference, with the measured float32 matmul
     peak and the time of the bare exponentials of batch × 2ᴺ logits (the floor of any element-wise kernel)."""
-    from models import SherringtonKirkpatrick, enumeration
+    from statphys.models import SherringtonKirkpatrick, enumeration
 
     target = SherringtonKirkpatrick.random(n, 1.0, seed=0)
     x = jax.random.normal(jax.random.PRNGKey(6), (batch, n), jnp.float32)

@@ -568,7 +568,7 @@ def run_command(study: str, profile: str, out) -> str:
 
 def draw(ds, figures_dir: pathlib.Path, name: str) -> None:
     """The figure of a study's dataset (paper/plots/<kind>.py, kind from ds.attrs) as <name>.png and <name>.pdf."""
-    from paper import plots
+    from statphys.paper import plots
 
     png, pdf = figures_dir / f"{name}.png", figures_dir / f"{name}.pdf"
     for stale in (png, pdf):

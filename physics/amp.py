@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.base import check_noise_level, is_concrete, pytree_dataclass, set_fields
+from statphys.models.base import check_noise_level, is_concrete, pytree_dataclass, set_fields
 
 Array = Any
 

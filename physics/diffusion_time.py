@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.base import GaussianMarginal, mixture_components
+from statphys.models.base import GaussianMarginal, mixture_components
 
 from .convergence import gaussian_kl
 from .schedules import Schedule, make_schedule

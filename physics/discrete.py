@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.base import pytree_dataclass, tweedie_score
+from statphys.models.base import pytree_dataclass, tweedie_score
 
 from .samplers import StepInfo
 

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.base import check_enumerable, check_noise_level, check_positive_int, spins_from_index
+from statphys.models.base import check_enumerable, check_noise_level, check_positive_int, spins_from_index
 
 from . import transitions as tr
 from .scaling import Estimate, bootstrap

@@ -46,7 +46,7 @@ import scipy.integrate
 import scipy.optimize
 import scipy.stats
 
-from models.base import MagnetizationLaw, check_enumerable, check_noise_level, check_positive_int, spin_states
+from statphys.models.base import MagnetizationLaw, check_enumerable, check_noise_level, check_positive_int, spin_states
 
 from . import montecarlo as mc
 from .scaling import Estimate

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from models.base import pytree_dataclass
+from statphys.models.base import pytree_dataclass
 
 from .schedules import Schedule
 from .scores import as_pytree_callable

@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.base import check_positive_int
+from statphys.models.base import check_positive_int
 
 from . import montecarlo as mc
 from .forward import prior_sample

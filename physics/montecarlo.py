@@ -32,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.base import check_memory
+from statphys.models.base import check_memory
 
 Array = Any
 

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.base import check_positive_int
+from statphys.models.base import check_positive_int
 
 from .forward import prior_sample
 from .samplers import get_sampler

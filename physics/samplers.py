@@ -24,7 +24,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from models.base import denoiser_from_score
+from statphys.models.base import denoiser_from_score
 
 Array = Any
 ScoreFn = Callable[[Array, Array], Array]

@@ -11,7 +11,7 @@ from typing import Any
 
 import jax
 
-from models.base import pytree_dataclass, tweedie_score
+from statphys.models.base import pytree_dataclass, tweedie_score
 
 from .schedules import Schedule
 

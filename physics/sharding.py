@@ -1,6 +1,6 @@
 """Spread a batch of trajectories (or disorder samples) over every device, and start multi-host runs.
 
-    from physics.sharding import sharded_reverse_sample
+    from statphys.physics.sharding import sharded_reverse_sample
     result = sharded_reverse_sample(key, score, schedule, num_steps=200, batch=8192, n=1024)
 
 The batch axis (the leading axis) is split over a 1-D `jax.sharding.Mesh` of all devices (axis name

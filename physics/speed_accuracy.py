@@ -42,7 +42,7 @@ import scipy.integrate
 import scipy.special
 import scipy.stats
 
-from models.base import mixture_components
+from statphys.models.base import mixture_components
 
 Array = Any
 SCHEDULES = ("cosine", "cond_ot", "ot")

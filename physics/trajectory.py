@@ -19,7 +19,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from models.base import check_memory, check_positive_int, denoiser_from_score
+from statphys.models.base import check_memory, check_positive_int, denoiser_from_score
 
 from .forward import prior_sample
 from .samplers import get_sampler

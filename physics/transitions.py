@@ -41,7 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from models.base import check_noise_level, check_positive_int, denoiser_from_score, is_concrete
+from statphys.models.base import check_noise_level, check_positive_int, denoiser_from_score, is_concrete
 
 from .scaling import Estimate, bootstrap, crossing
 from .samplers import get_sampler

@@ -25,19 +25,19 @@ from . import runner
 
 def draw_figure(study: runner.Study, ds, path: pathlib.Path) -> None:
     """The study's figure as <path>.png and .pdf (paper/plots/<kind>.py)."""
-    from paper import build
+    from statphys.paper import build
 
     build.draw(ds, path.parent, path.name)
 
 
 def _summary(ds):
-    from paper import plots
+    from statphys.paper import plots
 
     return plots.summary(ds.attrs.get("kind"), ds)
 
 
 def _paper(out: pathlib.Path, profile: str, figures: pathlib.Path | None, allow_missing: bool, pdf: bool) -> int:
-    from paper import build
+    from statphys.paper import build
 
     figures = figures or build.DEFAULT_FIGURES
     pdf = pdf and figures.resolve() == build.DEFAULT_FIGURES.resolve()  # paper.tex reads paper/figures
@@ -48,7 +48,7 @@ def _paper(out: pathlib.Path, profile: str, figures: pathlib.Path | None, allow_
 
 def reproduce(profile: str, out: pathlib.Path, pdf: bool = True, progress: bool = True) -> int:
     """Run every study of the paper (reusing finished chunks), then `paper` with the PDF."""
-    from paper import build
+    from statphys.paper import build
 
     names = list(dict.fromkeys(figure.study for figure in build.FIGURES))
     studies = [runner.load(name, profile) for name in names]  # every file validated before any compute

@@ -1,7 +1,7 @@
 """Progress inside a chunk: a long study kind marks its stages (or loops) so that `statphys run` shows where a
 chunk is and an estimate of the time left, not a bar frozen at "4/6 chunks".
 
-    from studies import progress
+    from statphys.studies import progress
     for name in progress.stages(["forward paths", "reverse paths", "rates"]):
         ...                                   # one stage of the chunk's work
     for batch in progress.track(range(num_batches), "path batches"):

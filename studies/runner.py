@@ -93,7 +93,7 @@ def kinds() -> dict[str, Any]:
     for file in sorted((STUDIES_DIR / "kinds").glob("*.py")):
         if file.stem.startswith("_"):
             continue
-        found[file.stem] = importlib.import_module(f"studies.kinds.{file.stem}")
+        found[file.stem] = importlib.import_module(f"statphys.studies.kinds.{file.stem}")
     return found
 
 

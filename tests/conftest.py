@@ -31,7 +31,7 @@ def run_tiny_study(tmp_path):
 
     import xarray as xr
 
-    from studies import runner
+    from statphys.studies import runner
 
     def run(kind: str, params: dict):
         text = f'kind = "{kind}"\ndescription = "tiny"\nseed = 0\nprecision = "float64"\n[params]\n' + "".join(

@@ -5,10 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import enumeration
-from models.sk import SherringtonKirkpatrick
-from physics import ExactScore, make_schedule, reverse_sample
-from physics.amp import AMPDenoiser
+from statphys.models import enumeration
+from statphys.models.sk import SherringtonKirkpatrick
+from statphys.physics import ExactScore, make_schedule, reverse_sample
+from statphys.physics.amp import AMPDenoiser
 
 
 def mean_errors(n, beta, times, seeds, rows, variants=({},)):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from models.curie_weiss import CurieWeiss
-from models.gaussian import Gaussian
-from physics.convergence import (
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.gaussian import Gaussian
+from statphys.physics.convergence import (
     ORDER,
     curie_weiss_tv,
     fit_rate,
@@ -22,9 +22,9 @@ from physics.convergence import (
     step_size,
     tv_floor,
 )
-from physics.schedules import make_schedule
-from physics.trajectory import reverse_sample
-from physics.scores import ExactScore
+from statphys.physics.schedules import make_schedule
+from statphys.physics.trajectory import reverse_sample
+from statphys.physics.scores import ExactScore
 
 TARGET = Gaussian(jnp.array([1.0, -0.5]), jnp.array([[0.3, 0.1], [0.1, 2.0]]))
 OU = make_schedule("ou", T=5.0, t_min=1e-2)
@@ -135,8 +135,8 @@ def test_curie_weiss_tv_reaches_the_floor_and_detects_coarse_steps():
 
 def test_prior_kl_closed_form_and_quadrature_agree():
     """A one-component mixture is a Gaussian: quadrature = closed form; for OU, KL falls like e^{−2T}."""
-    from models.gaussian import GaussianMixture
-    from physics.diffusion_time import best_time, prior_kl
+    from statphys.models.gaussian import GaussianMixture
+    from statphys.physics.diffusion_time import best_time, prior_kl
 
     gauss = Gaussian(jnp.array([1.2]), jnp.array([[0.3]]))
     mix = GaussianMixture(jnp.array([1.0]), jnp.array([[1.2]]), jnp.array([0.3]))
@@ -153,7 +153,7 @@ def test_prior_kl_closed_form_and_quadrature_agree():
 def test_franzese_vp_truncates_a_fixed_beta_and_matches_ou_through_abar():
     """Franzese et al.'s β(t) = β₀ + (β₁ − β₀)t does not depend on T (make_schedule("vp_linear", T) rescales it);
     ᾱ(T) = exp(−β₀T − ½(β₁ − β₀)T²); at equal ᾱ(T) OU and VP have the same prior KL."""
-    from physics.diffusion_time import franzese_vp, prior_kl, time_for_abar, vp_schedule_for_abar
+    from statphys.physics.diffusion_time import franzese_vp, prior_kl, time_for_abar, vp_schedule_for_abar
 
     short, long = franzese_vp(0.5), franzese_vp(1.0)
     for t in (0.1, 0.3, 0.45):
@@ -179,7 +179,7 @@ def test_score_term_against_closed_form_and_equal_at_equal_abar():
     Monte Carlo within 4 standard errors of the trapezoid rule on its own grid, that grid within 0.5 % of a
     20001-point quadrature, and the quadrature the same for OU and linear VP at equal ᾱ(T), ᾱ(t_min)
     (g² dt = −d ln ᾱ)."""
-    from physics.diffusion_time import score_term, vp_schedule_for_abar
+    from statphys.physics.diffusion_time import score_term, vp_schedule_for_abar
 
     target, wrong = Gaussian(jnp.array([1.0]), jnp.array([[0.3]])), Gaussian(jnp.array([0.6]), jnp.array([[0.8]]))
 
@@ -207,8 +207,8 @@ def test_score_term_against_closed_form_and_equal_at_equal_abar():
 def test_diffusion_time_kind_runs_on_tiny_params(tmp_path):
     """The study kind on a tiny grid for both schedules: a network per T, finite values, equal prior KL at equal
     ᾱ(T), the figure drawn from the combined dataset."""
-    from paper import plots
-    from studies.kinds import diffusion_time
+    from statphys.paper import plots
+    from statphys.studies.kinds import diffusion_time
 
     base = {name: default for name, (_, default) in diffusion_time.PARAMS.items()}
     tiny = {"diffusion_time": [0.25, 1.0, 4.0], "train_steps": 30, "hidden": 8, "seeds": 2, "num_times": 6,
@@ -230,13 +230,13 @@ def test_diffusion_time_kind_runs_on_tiny_params(tmp_path):
 
 @pytest.mark.slow
 def test_study_kinds_run_on_tiny_params(tmp_path):
-    from studies.kinds import sampler_convergence
+    from statphys.studies.kinds import sampler_convergence
 
     base = {name: default for name, (_, default) in sampler_convergence.PARAMS.items()}
     ds_cw = sampler_convergence.run({**base, "sampler": "ddpm", "num_steps": [2, 4, 8], "target": "curie_weiss",
                                      "batch": 500, "seeds": 2}, jax.random.PRNGKey(0))
     assert np.all(np.isfinite(ds_cw.error.values)) and np.all(ds_cw.error_sd.values > 0)
-    from paper import plots
+    from statphys.paper import plots
 
     plots.draw("sampler_convergence", ds_cw, tmp_path / "conv_cw")
     with pytest.raises(ValueError, match="unknown sampler"):
@@ -247,8 +247,8 @@ def test_study_kinds_run_on_tiny_params(tmp_path):
 @pytest.mark.slow
 def test_sampler_convergence_study_and_figure(tmp_path):
     """The study kind on a short grid: exact errors, local exponents, no NaN; the figure is drawn from the dataset."""
-    from paper import plots
-    from studies.kinds import sampler_convergence
+    from statphys.paper import plots
+    from statphys.studies.kinds import sampler_convergence
 
     base = {name: default for name, (_, default) in sampler_convergence.PARAMS.items()}
     parts = [sampler_convergence.run({**base, "sampler": s, "num_steps": [40, 80, 160]}, jax.random.PRNGKey(0))

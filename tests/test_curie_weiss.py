@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from models import CurieWeiss, FiniteSupport, spin_states
-from models.curie_weiss import hubbard_stratonovich_mean
+from statphys.models import CurieWeiss, FiniteSupport, spin_states
+from statphys.models.curie_weiss import hubbard_stratonovich_mean
 
 
 def brute_force_denoiser(n, beta, h, x, alpha, sigma):

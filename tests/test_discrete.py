@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.gaussian import Gaussian
-from physics.convergence import gaussian_kl, propagate_discrete, propagate_discrete_many
-from physics.discrete import (
+from statphys.models.gaussian import Gaussian
+from statphys.physics.convergence import gaussian_kl, propagate_discrete, propagate_discrete_many
+from statphys.physics.discrete import (
     DISCRETE_SAMPLERS,
     DiscreteState,
     LiSchedule,

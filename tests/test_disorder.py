@@ -15,11 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import enumeration
-from models.sk import SherringtonKirkpatrick
-from physics import disorder as dis
-from physics import scaling as sc
-from physics.schedules import make_schedule
+from statphys.models import enumeration
+from statphys.models.sk import SherringtonKirkpatrick
+from statphys.physics import disorder as dis
+from statphys.physics import scaling as sc
+from statphys.physics.schedules import make_schedule
 
 OU = make_schedule("ou")
 Z_MAX = 4.0

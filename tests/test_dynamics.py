@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import physics
-from models import CurieWeiss, Gaussian
-from physics import ExactScore, make_schedule, reverse_sample
+import statphys.physics as physics
+from statphys.models import CurieWeiss, Gaussian
+from statphys.physics import ExactScore, make_schedule, reverse_sample
 
 SCHEDULE_NAMES = ["ou", "vp_linear", "cosine", "cond_ot", "ve"]
 

@@ -12,8 +12,8 @@ import scipy.integrate
 import scipy.optimize
 import scipy.stats
 
-from models.curie_weiss import CurieWeiss
-from physics import franz_parisi as fp
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.physics import franz_parisi as fp
 
 SIGMA_FIG11 = math.sqrt(0.1)  # Yu & Huang's Fig. 11: μ = 1, σ² = 0.1
 
@@ -213,7 +213,7 @@ def test_study_kind_mixture_stores_inflections_flat(run_tiny_study, assert_no_pa
     """The franz_parisi_mixture study at tiny sizes: Fig. 11 counts (1, 1, 3) at σ² = 0.1, stored flat without
     padding (each point with its time and rank), a finite window whose edges are 0.00265 and 0.0140, the
     Monte-Carlo V″ within 4.5 standard errors of the quadrature, no NaN anywhere."""
-    from studies.kinds import franz_parisi_mixture as kind
+    from statphys.studies.kinds import franz_parisi_mixture as kind
 
     ds = run_tiny_study("franz_parisi_mixture", MIXTURE_TINY)
     assert_no_padding(ds)
@@ -236,7 +236,7 @@ def test_study_kind_mixture_stores_inflections_flat(run_tiny_study, assert_no_pa
 def test_study_kind_mixture_figure(tmp_path, run_tiny_study):
     import matplotlib.pyplot as plt
 
-    from paper import plots
+    from statphys.paper import plots
 
     ds = run_tiny_study("franz_parisi_mixture", MIXTURE_TINY)
     written = plots.draw("franz_parisi_mixture", ds, tmp_path / "franz_parisi_mixture")
@@ -249,8 +249,8 @@ def test_study_kind_mixture_figure(tmp_path, run_tiny_study):
 def test_study_kind_curie_weiss_no_padding(tmp_path, run_tiny_study, assert_no_padding):
     """The franz_parisi (Curie–Weiss) study at tiny sizes, two N: every variable computed, no NaN (the secondary
     minimum appears and becomes degenerate on the grid), the class gap closes with t, and the figure."""
-    from paper import plots
-    from studies.kinds import franz_parisi as kind
+    from statphys.paper import plots
+    from statphys.studies.kinds import franz_parisi as kind
 
     ds = run_tiny_study("franz_parisi", dict(n=[8, 12], num_samples=20, num_t=8, t_min=0.3, t_max=3.0))
     assert_no_padding(ds)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from models.curie_weiss import CurieWeiss
-from models.sk import SherringtonKirkpatrick
-from physics import franz_parisi as fp
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.sk import SherringtonKirkpatrick
+from statphys.physics import franz_parisi as fp
 
 ALPHA, SIGMA = 0.6, 0.8  # intermediate noise: α²/σ² ≈ 0.56 per spin
 
@@ -165,8 +165,8 @@ def test_study_kind_sk(tmp_path, run_tiny_study, assert_no_padding):
     """The franz_parisi_sk study at N = 10 (parallel-tempering references), through the runner: the quenched
     potential agrees with the enumeration of the same draws, every level is visited by every draw, no NaN except
     where a variable says when it is undefined, the figure is drawn, and impossible values are refused."""
-    from paper import plots
-    from studies.kinds import franz_parisi_sk as kind
+    from statphys.paper import plots
+    from statphys.studies.kinds import franz_parisi_sk as kind
 
     params = dict(n=10, times=[0.5], num_disorder=3, chains=8, groups=4, sweeps=100, pt_sweeps=300)
     ds = run_tiny_study("franz_parisi_sk", params)

@@ -6,8 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import FiniteSupport, Gaussian, GaussianMixture, score, spin_states
-from models.base import MAX_ENUMERATION_N, import_netket
+from statphys.models import FiniteSupport, Gaussian, GaussianMixture, score, spin_states
+from statphys.models.base import MAX_ENUMERATION_N, import_netket
 
 
 def test_gaussian_score_matches_autodiff_of_marginal():

@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from models.hopfield import Hopfield, pair_overlap_moments
-from physics import disorder
-from physics import scaling as sc
-from studies.kinds import hopfield_scaling as hs
+from statphys.models.hopfield import Hopfield, pair_overlap_moments
+from statphys.physics import disorder
+from statphys.physics import scaling as sc
+from statphys.studies.kinds import hopfield_scaling as hs
 
 
 def _extrapolate(sizes, values):
@@ -63,7 +63,7 @@ def test_sampled_disorder_average_matches_the_exact_binomial_average():
 
 
 def test_overlap_moments_equal_enumeration():
-    from models.base import spin_states
+    from statphys.models.base import spin_states
     import jax.numpy as jnp
 
     hop = Hopfield.random(10, 2, 1.2, seed=5)

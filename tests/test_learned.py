@@ -9,8 +9,8 @@ import pytest
 import scipy.stats
 import xarray as xr
 
-from models.gaussian import Gaussian, GaussianMixture
-from physics.learned import (
+from statphys.models.gaussian import Gaussian, GaussianMixture
+from statphys.physics.learned import (
     LearnedScore,
     PotentialScore,
     fp_residual,
@@ -26,8 +26,8 @@ from physics.learned import (
     train,
     wasserstein2_1d,
 )
-from physics.schedules import make_schedule
-from physics.scores import ExactScore
+from statphys.physics.schedules import make_schedule
+from statphys.physics.scores import ExactScore
 
 OU = make_schedule("ou", T=4.0, t_min=1e-2)
 MIXTURE = GaussianMixture.symmetric(1.5, 0.4)
@@ -192,8 +192,8 @@ def test_log_density_regulariser_lowers_its_residual():
 
 @pytest.mark.slow
 def test_ode_sde_gap_kind_runs_on_tiny_params(tmp_path):
-    from paper import plots
-    from studies.kinds import ode_sde_gap as kind
+    from statphys.paper import plots
+    from statphys.studies.kinds import ode_sde_gap as kind
 
     base = {name: default for name, (_, default) in kind.PARAMS.items()}
     tiny = {"train_steps": 30, "hidden": 8, "num_steps": 20, "batch": 500, "bootstrap": 10, "seeds": 2,

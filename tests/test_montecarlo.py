@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from models import enumeration
-from models.base import spin_states
-from models.edwards_anderson import EdwardsAnderson
-from models.hopfield import Hopfield
-from models.sk import SherringtonKirkpatrick
-from physics import ExactScore, make_schedule, reverse_sample
-from physics import montecarlo as mc
-from physics.mc_score import autocorrelation_sweeps, mc_reverse_sample
+from statphys.models import enumeration
+from statphys.models.base import spin_states
+from statphys.models.edwards_anderson import EdwardsAnderson
+from statphys.models.hopfield import Hopfield
+from statphys.models.sk import SherringtonKirkpatrick
+from statphys.physics import ExactScore, make_schedule, reverse_sample
+from statphys.physics import montecarlo as mc
+from statphys.physics.mc_score import autocorrelation_sweeps, mc_reverse_sample
 
 Z = 4.5  # z-score bound for single comparisons
 Z_MANY = 5.0  # for the bins of a law (a handful of comparisons)

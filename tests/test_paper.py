@@ -5,8 +5,8 @@ import re
 import pytest
 import xarray as xr
 
-from paper import build
-from studies import cli
+from statphys.paper import build
+from statphys.studies import cli
 
 CHEAP = ("curie_weiss_generation", "speed_accuracy")  # small profiles: ~25 s and ~10 s on one CPU core
 
@@ -78,7 +78,7 @@ def test_paper_without_any_results_fails_unless_allowed(tmp_path, capsys):
 
 def test_broken_plot_is_reported_and_fails_the_build(built, tmp_path, monkeypatch, capsys):
     out, _ = built
-    from paper import plots
+    from statphys.paper import plots
 
     def broken(kind, ds):
         if kind == "speed_accuracy":
@@ -96,7 +96,7 @@ def test_broken_plot_is_reported_and_fails_the_build(built, tmp_path, monkeypatc
 
 def test_figures_render_with_a_broken_latex_on_path(built, tmp_path, monkeypatch):
     """LaTeX asked for but broken (a `latex` that fails, as without cm-super): a warning, then mathtext."""
-    from paper import plots, style
+    from statphys.paper import plots, style
 
     out, _ = built
     fake = tmp_path / "bin"
@@ -116,7 +116,7 @@ def test_figures_render_with_a_broken_latex_on_path(built, tmp_path, monkeypatch
 
 
 def test_figures_never_use_latex_unless_asked(built):
-    from paper import plots, style
+    from statphys.paper import plots, style
 
     out, _ = built
     ds = xr.load_dataset(out / "curie_weiss_generation" / "small" / "curie_weiss_generation.nc", engine="h5netcdf")

@@ -8,10 +8,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import CurieWeiss, GaussianMixture, SherringtonKirkpatrick, enumeration, spin_states
-from physics import ExactScore, make_schedule, reverse_sample
-from physics import reduced as rd
-from physics import transitions as tr
+from statphys.models import CurieWeiss, GaussianMixture, SherringtonKirkpatrick, enumeration, spin_states
+from statphys.physics import ExactScore, make_schedule, reverse_sample
+from statphys.physics import reduced as rd
+from statphys.physics import transitions as tr
 
 
 def plus_minus_ones(d):

@@ -9,10 +9,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.gaussian import GaussianMixture
-from physics import thermodynamics as th
-from physics import transitions as tr
-from physics.schedules import make_schedule
+from statphys.models.gaussian import GaussianMixture
+from statphys.physics import thermodynamics as th
+from statphys.physics import transitions as tr
+from statphys.physics.schedules import make_schedule
 
 Z = 4.5
 
@@ -63,7 +63,7 @@ def test_third_regime_exact_reverse_sde_reproduces_the_law():
     exact-score reverse SDE (Euler–Maruyama, 400 steps from the exact p_T) still reproduces p_{t_min}: KS p-value
     above 10⁻³ and ⟨x²⟩, ⟨x⁴⟩ within 4.5 standard errors (20 000 paths; the Euler–Maruyama bias of ⟨x²⟩ at 400
     steps, ≈ 0.03 by the 100-step value / 4, is below one standard error, 0.04)."""
-    from studies.kinds import reverse_flux as kind
+    from statphys.studies.kinds import reverse_flux as kind
 
     r = kind.usb_check(jax.random.PRNGKey(3), 1.0, 3.0, 400, 20_000, 5.0, 1e-3)
     assert r["ks_pvalue"] > 1e-3, r["ks_pvalue"]
@@ -74,8 +74,8 @@ def test_third_regime_exact_reverse_sde_reproduces_the_law():
 
 @pytest.mark.slow
 def test_study_kind_runs_and_plots(tmp_path):
-    from paper import plots
-    from studies.kinds import reverse_flux as kind
+    from statphys.paper import plots
+    from statphys.studies.kinds import reverse_flux as kind
 
     params = {name: default for name, (_, default) in kind.PARAMS.items()}
     params.update(num_sigma2=12, num_t=40, usb_sigma2=[3.0], num_steps=[50, 100], num_samples=2000, num_bins=20)

@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from models.curie_weiss import CurieWeiss
-from physics import scaling as sc
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.physics import scaling as sc
 
 SIZES = np.array([256, 512, 1024, 2048, 4096])
 
@@ -112,8 +112,8 @@ def test_trajectory_collapse_at_critical_beta(sizes, batch, emcee_steps):
     import jax
     import jax.numpy as jnp
 
-    from physics import transitions as tr
-    from physics.schedules import make_schedule
+    from statphys.physics import transitions as tr
+    from statphys.physics.schedules import make_schedule
 
     lambdas = np.geomspace(0.003, 1.0, 10)
     times = 0.5 * np.log1p(1 / lambdas)

@@ -9,7 +9,7 @@ import textwrap
 import pytest
 import xarray as xr
 
-from studies import runner
+from statphys.studies import runner
 
 # XLA_FLAGS must be set before jax is imported, hence a fresh interpreter.
 SHARDED_VS_UNSHARDED = textwrap.dedent(
@@ -20,10 +20,10 @@ SHARDED_VS_UNSHARDED = textwrap.dedent(
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
     import numpy as np
-    from models import CurieWeiss
-    from physics import ExactScore, make_schedule
-    from physics.trajectory import reverse_sample, magnetization
-    from physics.sharding import batch_mesh, sharded_reverse_sample, shard_leading_axis, initialize_distributed
+    from statphys.models import CurieWeiss
+    from statphys.physics import ExactScore, make_schedule
+    from statphys.physics.trajectory import reverse_sample, magnetization
+    from statphys.physics.sharding import batch_mesh, sharded_reverse_sample, shard_leading_axis, initialize_distributed
 
     assert jax.device_count() == 4
     assert initialize_distributed() == (0, 1)  # no cluster variables: nothing to start

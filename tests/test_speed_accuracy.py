@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.gaussian import Gaussian, GaussianMixture
-from physics import speed_accuracy as sa
-from physics.schedules import make_schedule
+from statphys.models.gaussian import Gaussian, GaussianMixture
+from statphys.physics import speed_accuracy as sa
+from statphys.physics.schedules import make_schedule
 
 
 def test_temperatures_closed_form_and_package_schedules():
@@ -149,7 +149,7 @@ def test_bad_input():
 
 
 def test_speed_accuracy_study_kind_runs(tmp_path):
-    from studies.kinds import speed_accuracy as kind
+    from statphys.studies.kinds import speed_accuracy as kind
 
     params = {name: default for name, (_, default) in kind.PARAMS.items()}
     params.update(num_samples=2000, num_nodes=16, num_times=8)
@@ -159,7 +159,7 @@ def test_speed_accuracy_study_kind_runs(tmp_path):
     assert ds.v_loss_sq.dims == ("schedule", "time") and np.all(ds.v_loss_sq <= ds.v2_sq * (1 + 1e-6))
     assert abs(float(ds.delta_w1_samples) - float(ds.delta_w1)) < float(ds.delta_w1_samples_err)
     np.testing.assert_allclose(ds.eta_flow, ds.eta, rtol=2e-5)
-    from paper import plots
+    from statphys.paper import plots
 
     assert all(path.stat().st_size > 1000 for path in plots.draw("speed_accuracy", ds, tmp_path / "mixture"))
     with pytest.raises(ValueError, match="schedules"):
@@ -194,7 +194,7 @@ def test_instantaneous_rate_is_derivative_of_w1(name):
 def test_curie_weiss_speed_accuracy_small_n():
     """N = 8, β = 1.2: exact-score PF ODE; η ≤ c₁ ≤ c₂ and v_loss(t)² ≤ v₂(t)² within 3 standard errors; the true
     start reproduces the data law; the W₁^π(t) curve ends at W₁(π#q̃, π#p_data)."""
-    from models.curie_weiss import CurieWeiss
+    from statphys.models.curie_weiss import CurieWeiss
 
     r = sa.curie_weiss_speed_accuracy(jax.random.PRNGKey(0), CurieWeiss(8, 1.2), 1.0, 1.0,
                                       num_traj=800, num_steps=60)
@@ -212,7 +212,7 @@ def test_curie_weiss_speed_accuracy_small_n():
 def test_curie_weiss_c1_matches_one_spin_quadrature():
     """N = 1, β = 0: one ±1 spin is the 1-D mixture ½N(1, s²) + ½N(−1, s²) with s → 0, where c₁ is exact quadrature.
     Monte Carlo c₁ within 3 standard errors plus 0.01 (the change of the quadrature between s = 10⁻² and 10⁻³)."""
-    from models.curie_weiss import CurieWeiss
+    from statphys.models.curie_weiss import CurieWeiss
 
     r = sa.curie_weiss_speed_accuracy(jax.random.PRNGKey(2), CurieWeiss(1, 0.0), 1.0, 1.0,
                                       num_traj=1000, num_steps=40)
@@ -224,7 +224,7 @@ def test_curie_weiss_c1_matches_one_spin_quadrature():
 
 def test_curie_weiss_action_matches_independent_spins():
     """β = 0: N independent ±1 spins, ∫ v₂² dt = N × the 1-D two-point value (mixture with variance → 0)."""
-    from models.curie_weiss import CurieWeiss
+    from statphys.models.curie_weiss import CurieWeiss
 
     r = sa.curie_weiss_speed_accuracy(jax.random.PRNGKey(1), CurieWeiss(4, 0.0), 1.0, 1.0,
                                       num_traj=800, num_steps=60)
@@ -237,14 +237,14 @@ def test_curie_weiss_action_matches_independent_spins():
 
 
 def test_speed_accuracy_study_kind_curie_weiss(tmp_path):
-    from studies.kinds import speed_accuracy as kind
+    from statphys.studies.kinds import speed_accuracy as kind
 
     params = {name: default for name, (_, default) in kind.PARAMS.items()}
     params.update(target="curie_weiss", num_traj=400, num_steps=40)
     kind.validate(params)
     ds = kind.run(params, jax.random.PRNGKey(0))
     assert list(ds.schedule.values) == ["cosine", "cond_ot"]
-    from paper import plots
+    from statphys.paper import plots
 
     assert np.all(ds.eta < ds.c2) and "±" in plots.summary("speed_accuracy", ds)
     assert ds.v_loss_sq.dims == ("schedule", "step") and np.all(np.isfinite(ds.v_loss_sq)) and np.all(ds.c1_err > 0)

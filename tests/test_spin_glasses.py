@@ -6,14 +6,14 @@ import netket as nk
 import numpy as np
 import pytest
 
-from models import enumeration
-from models.base import spin_states
-from models.curie_weiss import CurieWeiss
-from models.dataset import DataSet
-from models.edwards_anderson import EdwardsAnderson
-from models.hopfield import Hopfield
-from models.sk import SherringtonKirkpatrick
-from physics import ExactScore, make_schedule, reverse_sample
+from statphys.models import enumeration
+from statphys.models.base import spin_states
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.dataset import DataSet
+from statphys.models.edwards_anderson import EdwardsAnderson
+from statphys.models.hopfield import Hopfield
+from statphys.models.sk import SherringtonKirkpatrick
+from statphys.physics import ExactScore, make_schedule, reverse_sample
 
 
 def brute_posterior_mean(target, x, alpha, sigma):

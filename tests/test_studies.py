@@ -9,7 +9,7 @@ import time
 import pytest
 import xarray as xr
 
-from studies import cli, runner
+from statphys.studies import cli, runner
 
 TINY = """
 kind = "generation"
@@ -109,7 +109,7 @@ def test_killed_run_resumes_to_identical_results(tmp_path):
     out = tmp_path / "killed"
     chunks = out / "tiny" / "default" / "chunks"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "studies.cli", "run", str(path), "--out", str(out), "--quiet"], env=env)
+    proc = subprocess.Popen([sys.executable, "-m", "statphys.studies.cli", "run", str(path), "--out", str(out), "--quiet"], env=env)
     deadline = time.time() + 240
     while time.time() < deadline and len(list(chunks.glob("*.nc"))) < 1 and proc.poll() is None:
         time.sleep(0.05)
@@ -183,7 +183,7 @@ def test_runtime_table_is_checked_and_listed(tmp_path, capsys):
 
 
 def test_list_into_a_closed_pipe_ends_quietly():
-    command = f"{sys.executable} -c 'from studies.cli import entry_point; entry_point()' list | head -1"
+    command = f"{sys.executable} -c 'from statphys.studies.cli import entry_point; entry_point()' list | head -1"
     done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     assert len(done.stdout.splitlines()) == 1
@@ -194,8 +194,8 @@ def test_drift_instability_time_matches_yu_huang_and_maps_through_alpha():
     the same α_t = e^{−t_S} (the criterion depends on time only through α when g² = −2f)."""
     import numpy as np
 
-    from physics.schedules import make_schedule
-    from studies.kinds.fluctuation_theorems import drift_instability_time
+    from statphys.physics.schedules import make_schedule
+    from statphys.studies.kinds.fluctuation_theorems import drift_instability_time
 
     for mu, var in ((1.0, 1.0), (1.0, 0.1), (1.0, 0.4), (1.5, 0.5)):
         closed = 0.5 * np.log(mu**2 + np.sqrt(var**2 - 2 * var + mu**4 + 1))

@@ -9,8 +9,8 @@ import matplotlib.lines as mlines
 import numpy as np
 import pytest
 
-from paper import plots, style
-from studies import runner
+from statphys.paper import plots, style
+from statphys.studies import runner
 
 # kind -> (params of a tiny run, strings the figure's parameter line must contain)
 TINY = {

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import scipy.integrate
 
-from models import enumeration
-from models.gaussian import Gaussian, GaussianMixture
-from physics import thermodynamics as th
-from physics.schedules import make_schedule
+from statphys.models import enumeration
+from statphys.models.gaussian import Gaussian, GaussianMixture
+from statphys.physics import thermodynamics as th
+from statphys.physics.schedules import make_schedule
 
 Z = 5.0  # tolerance in standard errors
 
@@ -184,7 +184,7 @@ def test_bad_input():
 
 
 def test_fluctuation_theorems_study_kind_runs():
-    from studies.kinds import fluctuation_theorems as kind
+    from statphys.studies.kinds import fluctuation_theorems as kind
 
     params = {name: default for name, (_, default) in kind.PARAMS.items()}
     params.update(schedule="ou", num_trajectories=128, num_steps=10, num_times=6)
@@ -207,7 +207,7 @@ def _spin_ift(target, t_min, num_trajectories, num_steps, spacing="log"):
 
 def test_spin_marginal_log_prob_is_normalised_and_matches_score():
     """ln p_t by enumeration: ∫ p_t = 1 (N = 2, grid quadrature) and ∇ ln p_t = Tweedie score (autodiff)."""
-    from models import CurieWeiss
+    from statphys.models import CurieWeiss
 
     sm = enumeration.SpinMarginal(CurieWeiss(2, 1.5))
     g = np.linspace(-6, 6, 161)
@@ -221,7 +221,7 @@ def test_spin_marginal_log_prob_is_normalised_and_matches_score():
 
 def test_spin_reverse_ift_curie_weiss():
     """Generation of Curie–Weiss (exact HS score, p_t by enumeration): ⟨e^{−Σ}⟩ = 1 below and above β_c."""
-    from models import CurieWeiss
+    from statphys.models import CurieWeiss
 
     for beta in (0.8, 1.5):
         for avg in _spin_ift(CurieWeiss(5, beta), 0.3, 800, 20):
@@ -230,7 +230,7 @@ def test_spin_reverse_ift_curie_weiss():
 
 
 def test_spin_reverse_ift_sk():
-    from models import SherringtonKirkpatrick
+    from statphys.models import SherringtonKirkpatrick
 
     for avg in _spin_ift(SherringtonKirkpatrick.random(5, 1.5, seed=0), 0.3, 800, 20):
         assert avg.ess > 0.1 * avg.num
@@ -240,7 +240,7 @@ def test_spin_reverse_ift_sk():
 @pytest.mark.slow
 @pytest.mark.parametrize("name, n, beta", [("cw", 12, 0.8), ("cw", 12, 1.5), ("sk", 12, 1.5)])
 def test_spin_reverse_ift_larger(name, n, beta):
-    from models import CurieWeiss, SherringtonKirkpatrick
+    from statphys.models import CurieWeiss, SherringtonKirkpatrick
 
     target = CurieWeiss(n, beta) if name == "cw" else SherringtonKirkpatrick.random(n, beta, seed=0)
     for avg in _spin_ift(target, 0.3, 8192, 100):
@@ -265,7 +265,7 @@ def test_cond_ot_reverse_ift_log_grid():
 
 
 def test_entropy_production_study_kind_runs():
-    from studies.kinds import entropy_production as kind
+    from statphys.studies.kinds import entropy_production as kind
 
     params = {name: default for name, (_, default) in kind.PARAMS.items()}
     params.update(n=8, num_times=6, num_samples=100, num_bootstrap=5, t_lo=0.05, t_hi=3.0)

@@ -8,14 +8,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.base import spin_states
-from models.curie_weiss import CurieWeiss, speciation_time_limit
-from models.finite_support import FiniteSupport
-from models.gaussian import GaussianMixture
-from physics import transitions as tr
-from physics.schedules import make_schedule
-from physics.scores import ExactScore
-from physics.trajectory import reverse_sample
+from statphys.models.base import spin_states
+from statphys.models.curie_weiss import CurieWeiss, speciation_time_limit
+from statphys.models.finite_support import FiniteSupport
+from statphys.models.gaussian import GaussianMixture
+from statphys.physics import transitions as tr
+from statphys.physics.schedules import make_schedule
+from statphys.physics.scores import ExactScore
+from statphys.physics.trajectory import reverse_sample
 
 OU = make_schedule("ou")
 

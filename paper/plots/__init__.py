@@ -20,7 +20,7 @@ def plot(kind: str, ds):
     """The figure of a study kind's combined dataset (a matplotlib Figure, not yet saved)."""
     if kind not in available():
         raise ValueError(f"no figure for study kind {kind!r}; kinds with a figure: {available()}")
-    return importlib.import_module(f"paper.plots.{kind}").plot(ds)
+    return importlib.import_module(f"statphys.paper.plots.{kind}").plot(ds)
 
 
 def summary(kind: str, ds):
@@ -28,12 +28,12 @@ def summary(kind: str, ds):
     copied into results.tex as comments) or a mapping name -> value or (value, error); None without one."""
     if kind not in available():
         return None
-    function = getattr(importlib.import_module(f"paper.plots.{kind}"), "summary", None)
+    function = getattr(importlib.import_module(f"statphys.paper.plots.{kind}"), "summary", None)
     return function(ds) if function is not None else None
 
 
 def draw(kind: str, ds, path) -> list[pathlib.Path]:
     """plot() and save as <path>.png and <path>.pdf; returns the two paths."""
-    from paper import style
+    from statphys.paper import style
 
     return style.save(plot(kind, ds), path)

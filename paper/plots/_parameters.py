@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paper import style
+from statphys.paper import style
 
 
 def lines(ds, *groups, extra: str = "") -> str:

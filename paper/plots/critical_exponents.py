@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from paper import style
-from paper.plots import _legend, _parameters
-from paper.plots._scaling import MEAN_FIELD, posterior_text, CW_CRITICAL_BINDER, MARKERS, collapse_panel
+from statphys.paper import style
+from statphys.paper.plots import _legend, _parameters
+from statphys.paper.plots._scaling import MEAN_FIELD, posterior_text, CW_CRITICAL_BINDER, MARKERS, collapse_panel
 
 
 def plot(ds: xr.Dataset):

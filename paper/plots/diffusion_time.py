@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from paper import style
+from statphys.paper import style
 
 SCHEDULES = {"ou": ("C0", "o", "OU"), "vp_linear": ("C3", "s", "linear VP")}
 

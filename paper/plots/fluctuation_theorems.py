@@ -16,8 +16,8 @@ import json
 import numpy as np
 import xarray as xr
 
-from paper import style
-from paper.plots import _legend, _parameters
+from statphys.paper import style
+from statphys.paper.plots import _legend, _parameters
 
 ESTIMATES = (
     ("ift_forward_path", "IFT\nforward\npath"),

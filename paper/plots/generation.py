@@ -16,8 +16,8 @@ import matplotlib.patches as mpatches
 import numpy as np
 import xarray as xr
 
-from paper import style
-from paper.plots import _parameters
+from statphys.paper import style
+from statphys.paper.plots import _parameters
 
 
 def _name(title: str) -> str:

@@ -15,9 +15,9 @@ import matplotlib.lines as mlines
 import numpy as np
 import xarray as xr
 
-from paper import style
-from paper.plots import _legend, _parameters
-from paper.plots._scaling import MARKERS, collapse_panel, posterior_text
+from statphys.paper import style
+from statphys.paper.plots import _legend, _parameters
+from statphys.paper.plots._scaling import MARKERS, collapse_panel, posterior_text
 
 
 def plot(ds: xr.Dataset):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from paper import style
+from statphys.paper import style
 
 FORMS = {"score": ("C0", "o", r"score form $R_s=\nabla R_u$"), "log_density": ("C3", "s", r"log-density form $R_u$")}
 LINTHRESH = 0.1  # symlog x axis: linear below, so that λ = 0 is drawn

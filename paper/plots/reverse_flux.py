@@ -15,8 +15,8 @@ import json
 import numpy as np
 import xarray as xr
 
-from paper import style
-from paper.plots import _legend, _parameters
+from statphys.paper import style
+from statphys.paper.plots import _legend, _parameters
 
 
 def _config(ds) -> dict:

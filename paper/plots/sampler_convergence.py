@@ -17,7 +17,7 @@ import json
 import numpy as np
 import xarray as xr
 
-from paper import style
+from statphys.paper import style
 
 CONTINUOUS = {
     "pf_euler": ("PF-ODE, Euler", "o"),

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from paper import style
-from paper.plots import _legend, _parameters
+from statphys.paper import style
+from statphys.paper.plots import _legend, _parameters
 
 
 def _name(label: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from paper import style
+from statphys.paper import style
 
 QUANTITIES = (
     ("eta", r"$\eta=(\Delta W_1)^2/(\tau D_0)$", "o", "0.2"),

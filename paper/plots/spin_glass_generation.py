@@ -14,8 +14,8 @@ import json
 import numpy as np
 import xarray as xr
 
-from paper import style
-from paper.plots import _parameters
+from statphys.paper import style
+from statphys.paper.plots import _parameters
 
 NAMES = {"sk": "SK", "hopfield": "Hopfield", "edwards_anderson": "EA", "dataset": "data set"}
 

@@ -16,8 +16,8 @@ import matplotlib.lines as mlines
 import matplotlib.patches as mpatches
 import xarray as xr
 
-from paper import style
-from paper.plots import _parameters
+from statphys.paper import style
+from statphys.paper.plots import _parameters
 
 SHIFT = 1.06  # the second series of a panel is drawn at SHIFT · t
 

@@ -16,9 +16,9 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from models.finite_support import FiniteSupport
-from physics import transitions as tr
-from physics.schedules import make_schedule
+from statphys.models.finite_support import FiniteSupport
+from statphys.physics import transitions as tr
+from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "Collapse time of the exact empirical score vs t_C = ½ ln(1 + σ²/(n^{2/d} − 1)) over n and d"
 PARAMS = {

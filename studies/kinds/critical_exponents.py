@@ -26,10 +26,10 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from models.curie_weiss import CurieWeiss
-from physics import scaling as sc
-from physics import transitions as tr
-from physics.schedules import make_schedule
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.physics import scaling as sc
+from statphys.physics import transitions as tr
+from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "Curie–Weiss finite-size scaling of m, χ, U4: equilibrium in β and along the generative trajectory"
 PARAMS = {

@@ -21,11 +21,11 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from models.gaussian import Gaussian, GaussianMixture
-from physics.convergence import gaussian_error
-from physics.diffusion_time import DIFFUSION_SCHEDULES, best_time, prior_kl, score_term, vp_schedule_for_abar
-from physics.learned import LearnedScore, train
-from physics.samplers import SAMPLERS
+from statphys.models.gaussian import Gaussian, GaussianMixture
+from statphys.physics.convergence import gaussian_error
+from statphys.physics.diffusion_time import DIFFUSION_SCHEDULES, best_time, prior_kl, score_term, vp_schedule_for_abar
+from statphys.physics.learned import LearnedScore, train
+from statphys.physics.samplers import SAMPLERS
 
 DESCRIPTION = "Best diffusion time T, OU vs linear VP at equal abar(T): prior KL vs discretisation / score error"
 PARAMS = {

@@ -29,9 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from models import CurieWeiss, enumeration
-from physics import thermodynamics as th
-from physics.schedules import make_schedule
+from statphys.models import CurieWeiss, enumeration
+from statphys.physics import thermodynamics as th
+from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "Entropy production rate pi(t) of Curie-Weiss generation (exact score) vs the speciation time"
 PARAMS = {

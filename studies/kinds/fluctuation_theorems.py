@@ -19,10 +19,10 @@ import numpy as np
 import scipy.integrate
 import xarray as xr
 
-from models.gaussian import Gaussian, GaussianMixture
-from physics import thermodynamics as th
-from physics.schedules import make_schedule
-from studies import progress
+from statphys.models.gaussian import Gaussian, GaussianMixture
+from statphys.physics import thermodynamics as th
+from statphys.physics.schedules import make_schedule
+from statphys.studies import progress
 
 DESCRIPTION = "IFT / Crooks fluctuation theorems and entropy rates of forward and generative diffusion paths"
 PARAMS = {

@@ -19,9 +19,9 @@ import jax
 import numpy as np
 import xarray as xr
 
-from models.curie_weiss import CurieWeiss
-from physics import franz_parisi as fp
-from physics import transitions as tr
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.physics import franz_parisi as fp
+from statphys.physics import transitions as tr
 
 DESCRIPTION = "Franz–Parisi potential of Curie–Weiss: V(q; t) minima vs t_S = ½ ln Λ"
 PARAMS = {

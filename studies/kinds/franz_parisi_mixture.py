@@ -26,7 +26,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from physics import franz_parisi as fp
+from statphys.physics import franz_parisi as fp
 
 DESCRIPTION = "Franz–Parisi potential of the 1-D mixture ½N(±μ, σ²): Yu–Huang Fig. 11 and the inflection window"
 PARAMS = {

@@ -20,8 +20,8 @@ import jax
 import numpy as np
 import xarray as xr
 
-from models.sk import SherringtonKirkpatrick
-from physics import franz_parisi as fp
+from statphys.models.sk import SherringtonKirkpatrick
+from statphys.physics import franz_parisi as fp
 
 DESCRIPTION = "Quenched Franz–Parisi potential of SK by umbrella Monte Carlo (enumeration check for N ≤ 20)"
 ENUMERATION_MAX_N = 20

@@ -12,8 +12,8 @@ import jax
 import numpy as np
 import xarray as xr
 
-from models import CurieWeiss
-from physics import SAMPLERS, ExactScore, make_schedule, reverse_sample
+from statphys.models import CurieWeiss
+from statphys.physics import SAMPLERS, ExactScore, make_schedule, reverse_sample
 
 DESCRIPTION = "Curie–Weiss samples from the exact score (reverse SDE, PF-ODE) vs the exact P(m)"
 PARAMS = {

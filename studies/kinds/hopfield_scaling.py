@@ -31,13 +31,13 @@ import numpy as np
 import scipy.stats
 import xarray as xr
 
-from models.curie_weiss import CurieWeiss
-from models.hopfield import Hopfield, group_beta, pair_overlap_moments
-from physics import disorder
-from physics import scaling as sc
-from physics import transitions as tr
-from physics.schedules import make_schedule
-from studies.kinds import critical_exponents
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.hopfield import Hopfield, group_beta, pair_overlap_moments
+from statphys.physics import disorder
+from statphys.physics import scaling as sc
+from statphys.physics import transitions as tr
+from statphys.physics.schedules import make_schedule
+from statphys.studies.kinds import critical_exponents
 
 DESCRIPTION = "Hopfield (K = 2 random patterns) finite-size scaling of the overlaps, per disorder sample and averaged"
 PARAMS = {**critical_exponents.PARAMS, "num_disorder": (int, 8)}

@@ -22,9 +22,9 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from models.gaussian import GaussianMixture
-from physics.learned import FP_FORMS, fp_residual_norm_1d, learned_score, ode_sde_gap, score_error, train
-from physics.schedules import make_schedule
+from statphys.models.gaussian import GaussianMixture
+from statphys.physics.learned import FP_FORMS, fp_residual_norm_1d, learned_score, ode_sde_gap, score_error, train
+from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "ODE-SDE W2 gap with a learned score vs Fokker-Planck regulariser (score and log-density forms)"
 PARAMS = {

@@ -31,12 +31,12 @@ import scipy.optimize
 import scipy.stats
 import xarray as xr
 
-from models.gaussian import GaussianMixture
-from physics import thermodynamics as th
-from physics import transitions as tr
-from physics.schedules import make_schedule
-from physics.scores import ExactScore
-from physics.trajectory import reverse_sample
+from statphys.models.gaussian import GaussianMixture
+from statphys.physics import thermodynamics as th
+from statphys.physics import transitions as tr
+from statphys.physics.schedules import make_schedule
+from statphys.physics.scores import ExactScore
+from statphys.physics.trajectory import reverse_sample
 
 DESCRIPTION = "Yu–Huang reverse entropy flux sign change vs the speciation time over σ; exact reverse SDE for σ² > 2"
 PARAMS = {

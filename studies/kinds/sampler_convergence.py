@@ -24,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from models.curie_weiss import CurieWeiss
-from models.gaussian import Gaussian
-from physics.convergence import (
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.gaussian import Gaussian
+from statphys.physics.convergence import (
     ORDER,
     bound_exponent,
     check_sampler,
@@ -37,8 +37,8 @@ from physics.convergence import (
     step_size,
     tv_floor,
 )
-from physics.discrete import DISCRETE_SAMPLERS
-from physics.schedules import make_schedule
+from statphys.physics.discrete import DISCRETE_SAMPLERS
+from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "Sampler error vs number of steps (exact score): closed-form √KL on a Gaussian, TV on Curie-Weiss"
 PARAMS = {

@@ -12,9 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 import xarray
 
-from models.curie_weiss import CurieWeiss, speciation_time_limit
-from physics import transitions as tr
-from physics.schedules import make_schedule
+from statphys.models.curie_weiss import CurieWeiss, speciation_time_limit
+from statphys.physics import transitions as tr
+from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "Curie–Weiss speciation time (class information of the denoiser) vs ½ ln Λ, Λ = N⟨m²⟩"
 PARAMS = {"n": (int, 256), "beta": (float, 1.5), "batch": (int, 512), "num_times": (int, 13), "half_width": (float, 0.6)}

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from models.gaussian import GaussianMixture
-from physics import speed_accuracy as sa
+from statphys.models.gaussian import GaussianMixture
+from statphys.physics import speed_accuracy as sa
 
 DESCRIPTION = "Speed–accuracy bound (ΔW1)²/(τ D0) ≤ ∫ v_loss² dt ≤ ∫ T dS_tot: η ≤ c1 ≤ c2 per schedule"
 PARAMS = {
@@ -68,7 +68,7 @@ def validate(params: dict) -> None:
 
 
 def _run_curie_weiss(params: dict, key) -> xr.Dataset:
-    from models.curie_weiss import CurieWeiss
+    from statphys.models.curie_weiss import CurieWeiss
 
     names = [n for n in params["schedules"] if n in sa.CW_SCHEDULES]
     r = sa.curie_weiss_speed_accuracy(key, CurieWeiss(params["cw_n"], params["cw_beta"]), params["tau"],

@@ -17,13 +17,13 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from models.base import import_netket
-from models import enumeration
-from models.dataset import DataSet
-from models.edwards_anderson import EdwardsAnderson
-from models.hopfield import Hopfield
-from models.sk import SherringtonKirkpatrick
-from physics import ExactScore, make_schedule, reverse_sample
+from statphys.models.base import import_netket
+from statphys.models import enumeration
+from statphys.models.dataset import DataSet
+from statphys.models.edwards_anderson import EdwardsAnderson
+from statphys.models.hopfield import Hopfield
+from statphys.models.sk import SherringtonKirkpatrick
+from statphys.physics import ExactScore, make_schedule, reverse_sample
 
 DESCRIPTION = "Spin-glass targets (SK, Hopfield, EA, data set) generated with the exact score: TV of the law of m"
 PARAMS = {
@@ -50,8 +50,8 @@ MODELS = ("sk", "hopfield", "edwards_anderson", "dataset")
 
 def validate(params: dict) -> None:
     """Refuse what cannot run before any compute: unknown names, sizes beyond exact enumeration."""
-    from models.base import MAX_ENUMERATION_N
-    from physics.samplers import SAMPLERS
+    from statphys.models.base import MAX_ENUMERATION_N
+    from statphys.physics.samplers import SAMPLERS
 
     for model in np.atleast_1d(params["model"]):
         if model not in MODELS:

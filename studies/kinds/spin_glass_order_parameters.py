@@ -16,11 +16,11 @@ import jax
 import numpy as np
 import xarray as xr
 
-from models import enumeration
-from models.sk import SherringtonKirkpatrick
-from physics import disorder as dis
-from physics import scaling as sc
-from physics.schedules import make_schedule
+from statphys.models import enumeration
+from statphys.models.sk import SherringtonKirkpatrick
+from statphys.physics import disorder as dis
+from statphys.physics import scaling as sc
+from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "SK order parameters along generation: [q12], [q0], chi, U4 per disorder sample and averaged"
 PARAMS = {
