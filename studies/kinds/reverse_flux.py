@@ -60,9 +60,12 @@ SWEEP = ()
 VARIABLES = {
     "t_flux": ("diffusion time of the sign change of the reverse entropy flux", "1"),
     "t_speciation": ("t_S: reverse-SDE drift x + 2 grad ln p_t unstable at x = 0 (diffusion time)", "1"),
-    "t_bimodal": ("p_t turns bimodal, mu_t^2 = Gamma_t (diffusion time)", "1"),
-    "t_pf_ode": ("probability-flow drift x + grad ln p_t unstable at x = 0 (diffusion time)", "1"),
-    "t_usb": ("t_USB = 1/2 ln(sigma^2 - 1): reverse-SDE potential unbounded below for t < t_USB", "1"),
+    "t_bimodal": ("p_t turns bimodal, mu_t^2 = Gamma_t (diffusion time); NaN where p_t is never bimodal", "1"),
+    "t_pf_ode": ("probability-flow drift x + grad ln p_t unstable at x = 0 (diffusion time); NaN where it never "
+                 "turns unstable", "1"),
+    "t_usb": ("t_USB = 1/2 ln(sigma^2 - 1): reverse-SDE potential unbounded below for t < t_USB; NaN for "
+              "sigma^2 <= 2 (no such regime)", "1"),
+    "usb_t_usb": ("t_USB = 1/2 ln(sigma^2 - 1) of the third-regime runs; NaN for sigma^2 <= 2 (no such regime)", "1"),
     "flux_reverse": ("reverse medium-entropy flux phi_R (exact quadrature)", "1"),
     "ks_statistic": ("Kolmogorov-Smirnov distance of generated samples to p_{t_min}", "1"),
     "ks_pvalue": ("Kolmogorov-Smirnov p-value against p_{t_min}", "1"),

@@ -76,7 +76,9 @@ def run(params: dict, key) -> xr.Dataset:
     schedule = make_schedule("ou", T=T_diff, t_min=t_min)
     discrete = sampler in DISCRETE_SAMPLERS
     coords = {"sampler": [sampler], "num_steps": steps}
-    per_sampler = {"bound_exponent": (("sampler",), [bound_exponent(sampler)]),
+    per_sampler = {"bound_exponent": (("sampler",), [bound_exponent(sampler)], {
+                       "long_name": "exponent p of the published TV bound T^-p (up to log factors); NaN for samplers "
+                                    "without a published bound (the continuous-time ones)"}),
                    "order_theory": (("sampler",), [ORDER[sampler]])}
     h = step_size(sampler, steps, diffusion_time=T_diff, t_min=t_min, c1=c1)
     if params["target"] == "gaussian":

@@ -137,9 +137,12 @@ def run(params: dict, key) -> xr.Dataset:
             "tv_null_mean": (dims, rows[:, 1], {"long_name": "TV of the same number of exact samples: mean"}),
             "tv_null_sd": (dims, rows[:, 2], {"long_name": "TV of the same number of exact samples: s.d."}),
             "p_value": (dims, rows[:, 3], {"long_name": "P_null(TV >= observed)"}),
-            "energy": (dims, rows[:, 4], {"long_name": "energy per spin of the generated spins"}),
-            "energy_err": (dims, rows[:, 5]),
-            "energy_exact": ((), exact.energy / 1.0),
+            "energy": (dims, rows[:, 4], {"long_name": "energy per spin of the generated spins; NaN for the "
+                                                       "data-set target (it has no energy function)"}),
+            "energy_err": (dims, rows[:, 5], {"long_name": "standard error of the energy per spin; NaN for the "
+                                                           "data-set target"}),
+            "energy_exact": ((), exact.energy / 1.0, {"long_name": "exact mean energy per spin (enumeration); NaN "
+                                                                   "for the data-set target"}),
             "m2": (dims, rows[:, 6], {"long_name": "<m^2> of the generated spins"}),
             "m2_err": (dims, rows[:, 7]),
             "m2_exact": ((), exact.m2),
