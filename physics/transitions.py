@@ -96,6 +96,29 @@ def gmm_drift_slopes(t: Array, mu: float, sigma: float) -> tuple[Array, Array, A
     return k, 1 + 2 * k, 1 + k
 
 
+def gmm_drift_instability_time(schedule, mu: float, sigma: float, num_grid: int = 4096) -> float:
+    """Diffusion time where ∂ₓ[f x − g² ∇ln p_t](0) changes sign for ½N(μ,σ²) + ½N(−μ,σ²): the root of
+    f − g² (μ_t²/Γ_t² − 1/Γ_t) with μ_t = α_t μ, Γ_t = σ_t² + α_t² σ². Under OU (f = −1, g² = 2) this is
+    Γ² − 2Γ + 2μ_t² = 0, i.e. t_S = ½ ln(μ² + √(σ⁴ − 2σ² + μ⁴ + 1)) (Yu & Huang, arXiv 2405.11932, eq. 31);
+    for any variance-preserving schedule (g² = −2f) it is the time where α_t equals OU's e^{−t_S}.
+    NaN when the drift never turns unstable on the schedule's time range."""
+    def slope(t):
+        alpha, var = schedule.alpha(t), schedule.sigma2(t)
+        gamma = var + alpha**2 * sigma**2
+        return schedule.drift(t) - schedule.diffusion2(t) * ((alpha * mu) ** 2 / gamma**2 - 1 / gamma)
+
+    slopes = jax.jit(jax.vmap(slope))
+    criterion = lambda t: float(slopes(jnp.asarray([t]))[0])  # noqa: E731
+    grid = np.linspace(schedule.t_min, schedule.start_time, num_grid)
+    values = np.asarray(slopes(jnp.asarray(grid)))
+    change = np.nonzero(np.isfinite(values[1:]) & np.isfinite(values[:-1])
+                        & (np.sign(values[1:]) != np.sign(values[:-1])))[0]
+    if change.size == 0:
+        return float("nan")
+    i = change[-1]  # the latest change in diffusion time: the first met in generation order
+    return float(scipy.optimize.brentq(criterion, grid[i], grid[i + 1], xtol=1e-12))
+
+
 def raya_ambrogioni_alpha_c() -> float:
     """θ_c = √(√2 − 1) ≈ 0.6436: α at which two deltas at ±1 under VP become unstable (arXiv 2305.19693)."""
     return math.sqrt(math.sqrt(2.0) - 1.0)

@@ -60,3 +60,25 @@ def assert_no_padding():
                 assert "NaN" in ds[name].attrs.get("long_name", ""), f"{name}: NaN without a long_name saying why"
 
     return check
+
+
+@pytest.fixture
+def sk_posterior_draws():
+    """sk_posterior_draws(n, beta, times, seeds, rows, stride) yields (seed, k, sk, alpha, sigma, x, exact) over
+    SK couplings (one per seed) × OU times t_k: x_t = α s + σ ξ with `rows` exact draws s (keys stride·seed + k)
+    and exact = E[s | x_t] by enumeration."""
+    import jax
+    import numpy as np
+
+    from statphys.models.sk import SherringtonKirkpatrick
+
+    def draws(n, beta, times, seeds, rows, stride):
+        for seed in seeds:
+            sk = SherringtonKirkpatrick.random(n, beta, seed=seed)
+            for k, t in enumerate(times):
+                alpha, sigma = np.exp(-t), np.sqrt(-np.expm1(-2 * t))
+                s = np.asarray(sk.sample(jax.random.key(stride * seed + k), rows))
+                x = alpha * s + sigma * np.random.default_rng(stride * seed + k).normal(size=s.shape)
+                yield seed, k, sk, alpha, sigma, x, np.asarray(sk.posterior_mean(x, alpha, sigma))
+
+    return draws

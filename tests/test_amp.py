@@ -11,33 +11,27 @@ from statphys.physics import ExactScore, make_schedule, reverse_sample
 from statphys.physics.amp import AMPDenoiser
 
 
-def mean_errors(n, beta, times, seeds, rows, variants=({},)):
+def mean_errors(draws, n, beta, times, seeds, rows, variants=({},)):
     """mean |AMP − exact| for each AMPDenoiser option set in ``variants``, and mean |naive mean field − exact|,
-    over couplings × OU times × draws x_t = α s + σ ξ (s drawn exactly)."""
+    over couplings × OU times × draws x_t = α s + σ ξ (s drawn exactly; `draws`: the sk_posterior_draws fixture)."""
     amp_err, nmf_err = [[] for _ in variants], []
-    for seed in seeds:
-        sk = SherringtonKirkpatrick.random(n, beta, seed=seed)
-        for k, t in enumerate(times):
-            alpha, sigma = np.exp(-t), np.sqrt(-np.expm1(-2 * t))
-            s = np.asarray(sk.sample(jax.random.key(10 * seed + k), rows))
-            x = alpha * s + sigma * np.random.default_rng(10 * seed + k).normal(size=s.shape)
-            exact = np.asarray(sk.posterior_mean(x, alpha, sigma))
-            for errors, options in zip(amp_err, variants):
-                estimate = AMPDenoiser.from_target(sk, **options).posterior_mean(x, alpha, sigma)
-                errors.append(np.abs(np.asarray(estimate) - exact).mean())
-            h, m = alpha * x / sigma**2, np.tanh(alpha * x / sigma**2)
-            for _ in range(200):  # m = tanh(h + βJm): no Onsager reaction term
-                m = 0.5 * m + 0.5 * np.tanh(h + beta * m @ np.asarray(sk.couplings))
-            nmf_err.append(np.abs(m - exact).mean())
+    for _, _, sk, alpha, sigma, x, exact in draws(n, beta, times, seeds, rows, stride=10):
+        for errors, options in zip(amp_err, variants):
+            estimate = AMPDenoiser.from_target(sk, **options).posterior_mean(x, alpha, sigma)
+            errors.append(np.abs(np.asarray(estimate) - exact).mean())
+        h, m = alpha * x / sigma**2, np.tanh(alpha * x / sigma**2)
+        for _ in range(200):  # m = tanh(h + βJm): no Onsager reaction term
+            m = 0.5 * m + 0.5 * np.tanh(h + beta * m @ np.asarray(sk.couplings))
+        nmf_err.append(np.abs(m - exact).mean())
     return [float(np.mean(e)) for e in amp_err], float(np.mean(nmf_err))
 
 
-def test_tap_denoiser_matches_enumeration_at_high_temperature():
+def test_tap_denoiser_matches_enumeration_at_high_temperature(sk_posterior_draws):
     """N = 12, 3 couplings × t ∈ {0.5, 1, 2} × 16 draws. Measured (8 couplings × 32 draws): mean |error|
     3.1e-4 at β = 0.2 and 2.5e-3 at β = 0.4 (∝ β³); naive mean field 5.6e-3 and 2.9e-2."""
     times, seeds = (0.5, 1.0, 2.0), (0, 1, 2)
-    (low,), low_nmf = mean_errors(12, 0.2, times, seeds, 16)
-    (high, averaged), high_nmf = mean_errors(12, 0.4, times, seeds, 16, ({}, {"onsager": "amp", "damping": 1.0}))
+    (low,), low_nmf = mean_errors(sk_posterior_draws, 12, 0.2, times, seeds, 16)
+    (high, averaged), high_nmf = mean_errors(sk_posterior_draws, 12, 0.4, times, seeds, 16, ({}, {"onsager": "amp", "damping": 1.0}))
     assert low < 6e-4 and high < 5e-3, (low, high)
     assert high / low > 4.0  # the error grows faster than β² (measured ≈ 8 = 2³)
     assert high_nmf > 4 * high and low_nmf > 4 * low  # the Onsager term is what makes it accurate
@@ -45,11 +39,11 @@ def test_tap_denoiser_matches_enumeration_at_high_temperature():
 
 
 @pytest.mark.slow
-def test_tap_error_decreases_with_n():
+def test_tap_error_decreases_with_n(sk_posterior_draws):
     """β = 0.4, 8 couplings × 3 times × 32 draws: measured 2.9e-3 (N = 8) → 2.0e-3 (N = 20), about N^-0.4."""
     times, seeds = (0.5, 1.0, 2.0), tuple(range(8))
-    (small,), _ = mean_errors(8, 0.4, times, seeds, 32)
-    (large,), _ = mean_errors(20, 0.4, times, seeds, 32)
+    (small,), _ = mean_errors(sk_posterior_draws, 8, 0.4, times, seeds, 32)
+    (large,), _ = mean_errors(sk_posterior_draws, 20, 0.4, times, seeds, 32)
     assert large < 0.85 * small, (small, large)
 
 

@@ -98,25 +98,20 @@ def test_monte_carlo_denoiser_matches_enumeration_and_warm_starts():
     assert np.max(np.abs((np.asarray(again.mean) - exact) / np.asarray(again.stderr))) < Z_MANY
 
 
-def denoiser_z_scores(beta, times, seeds, rows, chains, sweeps, burn_in, n=12):
+def denoiser_z_scores(draws, beta, times, seeds, rows, chains, sweeps, burn_in, n=12):
     """z = (MC − exact)/stderr of the Monte-Carlo denoiser over couplings × times × rows of x_t × sites.
 
-    x_t = α s + σ ξ with s drawn exactly from the SK target (OU schedule). Returns z (groups, rows, n) and the
-    naive error that ignores autocorrelation and chains, √(var/draws), for the same estimates.
+    x_t = α s + σ ξ with s drawn exactly from the SK target (OU schedule; `draws`: the sk_posterior_draws
+    fixture). Returns z (groups, rows, n) and the naive error that ignores autocorrelation and chains,
+    √(var/draws), for the same estimates.
     """
     zs, naive = [], []
-    for seed in seeds:
-        sk = SherringtonKirkpatrick.random(n, beta, seed=seed)
-        for k, t in enumerate(times):
-            alpha, sigma = np.exp(-t), np.sqrt(-np.expm1(-2 * t))
-            s = np.asarray(sk.sample(jax.random.key(100 * seed + k), rows))
-            x = alpha * s + sigma * np.random.default_rng(100 * seed + k).normal(size=s.shape)
-            exact = np.asarray(sk.posterior_mean(x, alpha, sigma))
-            est = mc.posterior_mean(jax.random.key(7 + 100 * seed + k), sk.couplings, sk.field, sk.beta, x, alpha,
-                                    sigma, chains_per_x=chains, num_sweeps=sweeps, burn_in=burn_in)
-            assert np.all(np.asarray(est.stderr) > 0)
-            zs.append((np.asarray(est.mean) - exact) / np.asarray(est.stderr))
-            naive.append((np.asarray(est.mean) - exact) / np.asarray(est.stderr * np.sqrt(est.ess / (chains * sweeps))))
+    for seed, k, sk, alpha, sigma, x, exact in draws(n, beta, times, seeds, rows, stride=100):
+        est = mc.posterior_mean(jax.random.key(7 + 100 * seed + k), sk.couplings, sk.field, sk.beta, x, alpha,
+                                sigma, chains_per_x=chains, num_sweeps=sweeps, burn_in=burn_in)
+        assert np.all(np.asarray(est.stderr) > 0)
+        zs.append((np.asarray(est.mean) - exact) / np.asarray(est.stderr))
+        naive.append((np.asarray(est.mean) - exact) / np.asarray(est.stderr * np.sqrt(est.ess / (chains * sweeps))))
     return np.stack(zs), np.stack(naive)
 
 
@@ -134,19 +129,19 @@ def assert_calibrated(z, chains, family_alpha=0.01):
     return mean, se
 
 
-def test_monte_carlo_denoiser_error_bar_is_calibrated():
+def test_monte_carlo_denoiser_error_bar_is_calibrated(sk_posterior_draws):
     """Coverage against enumeration over 2 couplings × 2 times × 8 rows × 12 sites (384 z-scores); the same
     estimates with the error that ignores autocorrelation fail the check."""
-    z, naive = denoiser_z_scores(1.0, (0.5, 1.2), (0, 1), rows=8, chains=32, sweeps=400, burn_in=100)
+    z, naive = denoiser_z_scores(sk_posterior_draws, 1.0, (0.5, 1.2), (0, 1), rows=8, chains=32, sweeps=400, burn_in=100)
     assert_calibrated(z, 32)
     assert np.mean(naive**2) > 2.0
 
 
 @pytest.mark.slow
-def test_monte_carlo_denoiser_error_bar_is_calibrated_in_the_glassy_regime():
+def test_monte_carlo_denoiser_error_bar_is_calibrated_in_the_glassy_regime(sk_posterior_draws):
     """The issue's setting, SK N = 12, β = 1.5, OU t = 1.5, 64 chains × 1000 sweeps, plus t = 0.3 where spins
     freeze: 4 couplings × 2 times × 16 rows × 12 sites = 1536 z-scores."""
-    z, _ = denoiser_z_scores(1.5, (0.3, 1.5), (0, 1, 2, 3), rows=16, chains=64, sweeps=1000, burn_in=100)
+    z, _ = denoiser_z_scores(sk_posterior_draws, 1.5, (0.3, 1.5), (0, 1, 2, 3), rows=16, chains=64, sweeps=1000, burn_in=100)
     assert_calibrated(z, 64)
 
 

@@ -195,7 +195,7 @@ def test_drift_instability_time_matches_yu_huang_and_maps_through_alpha():
     import numpy as np
 
     from statphys.physics.schedules import make_schedule
-    from statphys.studies.kinds.fluctuation_theorems import drift_instability_time
+    from statphys.physics.transitions import gmm_drift_instability_time as drift_instability_time
 
     for mu, var in ((1.0, 1.0), (1.0, 0.1), (1.0, 0.4), (1.5, 0.5)):
         closed = 0.5 * np.log(mu**2 + np.sqrt(var**2 - 2 * var + mu**4 + 1))

@@ -21,6 +21,7 @@ import xarray as xr
 
 from statphys.models.gaussian import Gaussian, GaussianMixture
 from statphys.physics import thermodynamics as th
+from statphys.physics import transitions as tr
 from statphys.physics.schedules import make_schedule
 from statphys.studies import progress
 
@@ -118,33 +119,8 @@ def run(params: dict, key) -> xr.Dataset:
     )
     t_drift = np.nan  # a Gaussian target has no symmetry to break
     if params["target"] == "mixture":
-        t_drift = drift_instability_time(schedule, params["mu"], params["sigma"])
+        t_drift = tr.gmm_drift_instability_time(schedule, params["mu"], params["sigma"])
     ds["t_speciation_drift"] = ((), t_drift, {
         "long_name": "diffusion time where the reverse-SDE drift turns unstable at x = 0 (speciation, Yu & Huang "
                      "eq. 31 generalised to the schedule); NaN for a Gaussian target (no symmetry breaking)"})
     return ds
-
-
-def drift_instability_time(schedule, mu: float, sigma: float, num_grid: int = 4096) -> float:
-    """Diffusion time where ∂ₓ[f x − g² ∇ln p_t](0) changes sign for ½N(μ,σ²) + ½N(−μ,σ²): the root of
-    f − g² (μ_t²/Γ_t² − 1/Γ_t) with μ_t = α_t μ, Γ_t = σ_t² + α_t² σ². Under OU (f = −1, g² = 2) this is
-    Γ² − 2Γ + 2μ_t² = 0, i.e. t_S = ½ ln(μ² + √(σ⁴ − 2σ² + μ⁴ + 1)) (Yu & Huang, arXiv 2405.11932, eq. 31);
-    for any variance-preserving schedule (g² = −2f) it is the time where α_t equals OU's e^{−t_S}.
-    NaN when the drift never turns unstable on the schedule's time range."""
-    import scipy.optimize
-
-    def slope(t):
-        alpha, var = schedule.alpha(t), schedule.sigma2(t)
-        gamma = var + alpha**2 * sigma**2
-        return schedule.drift(t) - schedule.diffusion2(t) * ((alpha * mu) ** 2 / gamma**2 - 1 / gamma)
-
-    slopes = jax.jit(jax.vmap(slope))
-    criterion = lambda t: float(slopes(jnp.asarray([t]))[0])  # noqa: E731
-    grid = np.linspace(schedule.t_min, schedule.start_time, num_grid)
-    values = np.asarray(slopes(jnp.asarray(grid)))
-    change = np.nonzero(np.isfinite(values[1:]) & np.isfinite(values[:-1])
-                        & (np.sign(values[1:]) != np.sign(values[:-1])))[0]
-    if change.size == 0:
-        return float("nan")
-    i = change[-1]  # the latest change in diffusion time: the first met in generation order
-    return float(scipy.optimize.brentq(criterion, grid[i], grid[i + 1], xtol=1e-12))
