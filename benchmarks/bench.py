@@ -2,7 +2,7 @@
 
     python benchmarks/bench.py                 # small sizes on CPU, full sizes on a GPU
     python benchmarks/bench.py --size full     # the issue's sizes everywhere
-    python benchmarks/bench.py --only cwq      # sections: cw, fs, enum, mc, cwq, spec, gmm, cwsde
+    python benchmarks/bench.py --only cwq      # sections: cw, fs, enum, mc, cwq, spec, gmm, cwsde, cwblock, mcscore
     python benchmarks/bench.py --size tiny     # seconds: checks that every section runs (numbers meaningless)
 
 Kernels:
@@ -27,8 +27,21 @@ Kernels:
                   per branch time), with traced times (one compilation), with the exact 1-D reduction
                   (physics.reduced), and the reduction at d = 16384; each curve φ(t_b) against the closed form
   reverse SDE     Euler–Maruyama with the exact score of the ±1⃗ mixture (d = 256) and of Curie–Weiss: this
-                  package, the exact reduction, and diffrax (Euler + UnsafeBrownianPath, same score) when
-                  importable (not a dependency); law check: z-score of ⟨(Σx)²⟩/n against reverse_sample
+                  package (mixture: also with rbg and unsafe_rbg keys, the opt-in PRNG implementations, and
+                  bare loops drawing the noise per step and 10 steps at a time), the exact reduction (one
+                  compiled function; a second call with another step count compiles nothing), and diffrax
+                  (Euler + UnsafeBrownianPath, same score) when importable (not a dependency); law check:
+                  z-score of ⟨(Σx)²⟩/n against reverse_sample
+  cw_blocking     cost per particle·spin·step of the Curie–Weiss Euler–Maruyama step (N = 1024) from 1e5 to 1e7
+                  particle·spins, Hubbard–Stratonovich quadrature blocked in cache-sized row blocks (the CPU
+                  default) vs one block, timed in rounds over the two; compile time (ahead of time) apart;
+                  on a GPU both settings are one block
+  mc_score        cost of generation with the Monte-Carlo score (physics.mc_score.mc_reverse_sample, SK couplings,
+                  heat bath, ddpm, log spacing) at N = 32 … 256 with batch, chains per particle, sweeps per step and
+                  steps fixed: compile time (first call minus the best warm call), wall time per step, proposed
+                  spin flips per second, and the fitted cost model time ≈ c · N² · chains · sweeps · batch · steps
+                  (dense couplings: each proposed flip updates the local fields, O(N)); c by least squares on the
+                  warm times, and the free exponent of N for comparison
 For each: throughput (particle·spin·steps/s, particles/s, or proposed spin flips/s), compile time (first
 call minus a warm call), the reference time measured in the same run, the ratio, the max difference
 between the two results where they compute the same numbers (Monte Carlo: the mean energy per spin of
@@ -56,19 +69,24 @@ import numpy as np
 from statphys.models import CurieWeiss, FiniteSupport, GaussianMixture
 from statphys.models.base import spins_from_index
 from statphys.physics import ExactScore, get_sampler, make_schedule, reverse_sample
-from statphys.physics import transitions as tr
+from statphys.physics import cloning
 from statphys.physics.reduced import reduced_reverse_sample, reduction_of
 
 SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, sweeps, NetKet chains, NetKet sweep)],
-    # cloning (d, samples, dt), reverse SDE of the ±1⃗ mixture (d, batch, steps), of Curie–Weiss (N, batch, steps)
+    # cloning (d, samples, dt), reverse SDE of the ±1⃗ mixture (d, batch, steps), of Curie–Weiss (N, batch, steps),
+    # Curie–Weiss step cost vs size (N, batches)
     "tiny": {"cw": (256, 64), "fs": (10, 64), "enum": 16, "mc": [(64, 32, 4, 16, 16)],
-             "spec": (32, 20, 0.05), "gmm": (64, 128, 100), "cwsde": (64, 64, 50)},
+             "mcscore": ((16, 32), 4, 2, 2, 5),
+             "spec": (32, 20, 0.05), "gmm": (64, 128, 100), "cwsde": (64, 64, 50), "cwblock": (256, (16, 256))},
     "small": {"cw": (1024, 256), "fs": (12, 512), "enum": 16,
-              "mc": [(128, 256, 20, 64, 128), (1024, 64, 4, 16, 32)],
-              "spec": (256, 100, 0.01), "gmm": (256, 1024, 1000), "cwsde": (256, 256, 200)},
+              "mc": [(128, 256, 20, 64, 128), (1024, 64, 4, 16, 32)], "mcscore": ((32, 64, 128, 256), 16, 8, 2, 20),
+              "spec": (256, 100, 0.01), "gmm": (256, 1024, 1000), "cwsde": (256, 256, 200),
+              "cwblock": (1024, (100, 1000, 4000, 10000))},
     "full": {"cw": (1024, 8192), "fs": (16, 4096), "enum": 1024,
              "mc": [(128, 4096, 100, 1024, 128), (1024, 1024, 10, 256, 64)],
-             "spec": (256, 1000, 0.01), "gmm": (256, 1024, 1000), "cwsde": (1024, 256, 200)},
+             "mcscore": ((32, 64, 128, 256, 512, 1024), 256, 16, 4, 100),
+             "spec": (256, 1000, 0.01), "gmm": (256, 1024, 1000), "cwsde": (1024, 256, 200),
+             "cwblock": (1024, (100, 1000, 4000, 10000))},
 }
 
 #: Peak FP32 (non-tensor-core) FLOP/s and memory bandwidth (B/s) by device kind (vendor data sheets).
@@ -436,7 +454,7 @@ def before_cloning(key, score, schedule, branch_times, batch, n, dt, classify):
         from_branch = dataclasses.replace(schedule, T=float(t_b))
         clones = reverse_sample(jax.random.fold_in(k, 1), score, from_branch, x_init=jnp.repeat(x, 2, axis=0),
                                 num_steps=max(int(round((t_b - schedule.t_min) / dt)), 1))
-        out.append(tr.same_class_fraction(classify(clones.x, clones.denoised).reshape(batch, 2)))
+        out.append(cloning.same_class_fraction(classify(clones.x, clones.denoised).reshape(batch, 2)))
     return jnp.stack(out)
 
 
@@ -452,7 +470,7 @@ def bench_speciation(d: int, samples: int, dt: float, d_large: int = 16384) -> d
     steps_before = np.rint((T - branch_times) / dt)
     steps_after = np.maximum(np.rint((branch_times - dt) / dt), 1)
     work = int(samples * np.sum(steps_before + 2 * steps_after))
-    theory = tr.two_class_cloning_probability(branch_times, float(d))
+    theory = cloning.two_class_cloning_probability(branch_times, float(d))
     rows = []
 
     def row(name, cold, compiles, warm, phi, work_done, note=""):
@@ -465,14 +483,14 @@ def bench_speciation(d: int, samples: int, dt: float, d_large: int = 16384) -> d
     row("Biroli et al. algorithm, NumPy port (float32)", time.perf_counter() - start, 0, None, phi_np, work_np)
 
     def ours(key, score, n):
-        return lambda: tr.cloning_curve(key, score, schedule, branch_times, batch=samples, n=n, dt=dt,
-                                        classify=tr.sign_class, dtype=jnp.float32).mean(1)
+        return lambda: cloning.cloning_curve(key, score, schedule, branch_times, batch=samples, n=n, dt=dt,
+                                        classify=cloning.sign_class, dtype=jnp.float32).mean(1)
 
     full = ExactScore(mix, schedule)
     cold, compiles, _ = clock(lambda: before_cloning(jax.random.PRNGKey(1), full, schedule, branch_times, samples,
-                                                     d, dt, tr.sign_class).mean(1))
+                                                     d, dt, cloning.sign_class).mean(1))
     warm, _, phi = clock(lambda: before_cloning(jax.random.PRNGKey(1), full, schedule, branch_times, samples, d, dt,
-                                                tr.sign_class).mean(1))
+                                                cloning.sign_class).mean(1))
     row(f"full d = {d}, before: reverse_sample per branch time", cold, compiles, warm, phi, work)
     cold, compiles, _ = clock(ours(jax.random.PRNGKey(2), full, d))
     warm, _, phi = clock(ours(jax.random.PRNGKey(3), full, d))
@@ -484,7 +502,7 @@ def bench_speciation(d: int, samples: int, dt: float, d_large: int = 16384) -> d
     big = reduction_of(GaussianMixture(jnp.array([0.5, 0.5]), jnp.stack([jnp.ones(d_large), -jnp.ones(d_large)]), 1.0))
     cold, compiles, phi_big = clock(ours(jax.random.PRNGKey(6), ExactScore(big.target, schedule), big.rank))
     row(f"exact reduction (r = {big.rank}) of d = {d_large}", cold, compiles, None, phi_big, work,
-        note=f"max |φ − theory| / se = {_max_z(phi_big, tr.two_class_cloning_probability(branch_times, float(d_large)), samples):.1f}")
+        note=f"max |φ − theory| / se = {_max_z(phi_big, cloning.two_class_cloning_probability(branch_times, float(d_large)), samples):.1f}")
     for r in rows[:-1]:
         r["note"] = f"max |φ − theory| / se = {_max_z(r['phi'], theory, samples):.1f}"
     return {"d": d, "samples": samples, "dt": dt, "branch_times": branch_times, "work": work, "rows": rows,
@@ -541,35 +559,77 @@ def diffrax_reverse_sde(score, schedule, num_steps: int):
     return run
 
 
+def bare_euler_maruyama(score, schedule, num_steps: int, block: int):
+    """Benchmark-only Euler–Maruyama loop of the reverse SDE (no records, no checks) whose noise is drawn for
+    ``block`` steps at once, (block, batch, n) from fold_in(key, j) for the j-th block: does a blocked draw make
+    the noise, which bounds the full-d run on the CPU, cheaper?"""
+
+    @jax.jit
+    def run(key, x):
+        times = schedule.time_grid(num_steps).astype(x.dtype)
+
+        def outer(j, x):
+            noise = jax.random.normal(jax.random.fold_in(key, j), (block,) + x.shape, x.dtype)
+
+            def inner(i, x):
+                t, s = times[j * block + i], times[j * block + i + 1]
+                drift = schedule.drift(t) * x - schedule.diffusion2(t) * score(x, t)
+                return x - drift * (t - s) + jnp.sqrt(schedule.diffusion2(t) * (t - s)) * noise[i]
+
+            return jax.lax.fori_loop(0, block, inner, x)
+
+        return jax.lax.fori_loop(0, num_steps // block, outer, x)
+
+    return run
+
+
 def bench_reverse_sde(name: str, target, score, schedule, n: int, batch: int, num_steps: int, reduced=None,
-                      rounds: int = 3) -> dict:
-    """Reverse SDE (Euler–Maruyama, exact score) of one target: reverse_sample, the exact reduction when given,
-    diffrax in the same run. End to end = the first call (compilations counted); warm = best of `rounds` calls
-    taken in rounds over the implementations (so load from other jobs hits all alike). Law check: z-score of
-    ⟨(Σx)²⟩/n between each row and reverse_sample."""
+                      key_impls: tuple[str, ...] = (), noise_blocks: tuple[int, ...] = (), rounds: int = 3) -> dict:
+    """Reverse SDE (Euler–Maruyama, exact score) of one target: reverse_sample, the same with keys of other PRNG
+    implementations (opt-in through the key: ``jax.random.key(seed, impl=...)``; the default PRNGKey is
+    threefry2x32), bare loops with the noise drawn per step and in blocks of steps (`bare_euler_maruyama`), the
+    exact reduction when given (and a second reduced call with another step count: no compilation), diffrax in
+    the same run. End to end = the first call (compilations counted); warm = best of
+    `rounds` calls taken in rounds over the implementations (so load from other jobs hits all alike). Law check:
+    z-score of ⟨(Σx)²⟩/n between each row and reverse_sample."""
+    keys = [jax.random.PRNGKey(k) for k in range(4)]
     fns = [("reverse_sample (this package)",
-            lambda: reverse_sample(jax.random.PRNGKey(0), score, schedule, num_steps=num_steps, batch=batch, n=n,
-                                   dtype=jnp.float32).x)]
+            lambda: reverse_sample(keys[0], score, schedule, num_steps=num_steps, batch=batch, n=n,
+                                   dtype=jnp.float32).x, num_steps)]
+    for impl in key_impls:
+        typed = jax.random.key(0, impl=impl)
+        fns.append((f"reverse_sample, {impl} key (opt-in)",
+                    lambda typed=typed: reverse_sample(typed, score, schedule, num_steps=num_steps, batch=batch, n=n,
+                                                       dtype=jnp.float32).x, num_steps))
     if reduced is not None:
         fns.append((f"reduced_reverse_sample (r = {reduced.rank}, exact orthogonal law)",
-                    lambda: reduced_reverse_sample(jax.random.PRNGKey(1), reduced, schedule, num_steps=num_steps,
-                                                   batch=batch, dtype=jnp.float32).x))
+                    lambda: reduced_reverse_sample(keys[1], reduced, schedule, num_steps=num_steps, batch=batch,
+                                                   dtype=jnp.float32).x, num_steps))
+        other = max(num_steps // 2, 1)
+        fns.append((f"reduced_reverse_sample, then {other} steps (same compiled function)",
+                    lambda: reduced_reverse_sample(keys[2], reduced, schedule, num_steps=other, batch=batch,
+                                                   dtype=jnp.float32).x, other))
+    x_init = schedule.sigma(schedule.T) * jax.random.normal(jax.random.PRNGKey(2), (batch, n), jnp.float32)
+    for block in noise_blocks:
+        bare = bare_euler_maruyama(score, schedule, num_steps, block)
+        fns.append((f"bare Euler–Maruyama loop, noise drawn {block} step{'s' if block > 1 else ''} at a time "
+                    "(benchmark only)", lambda bare=bare: bare(keys[0], x_init), num_steps))
     run = diffrax_reverse_sde(score, schedule, num_steps)
     if run is not None:
-        x_init = schedule.sigma(schedule.T) * jax.random.normal(jax.random.PRNGKey(2), (batch, n), jnp.float32)
-        fns.append(("diffrax Euler + UnsafeBrownianPath (same score)", lambda: run(jax.random.PRNGKey(3), x_init)))
+        fns.append(("diffrax Euler + UnsafeBrownianPath (same score)", lambda: run(keys[3], x_init), num_steps))
     load_before = load_average()
     rows = []
-    for label, fn in fns:
+    for label, fn, steps in fns:
         cold, compiles, x = clock(fn)
         x = np.asarray(x, np.float64)
-        rows.append({"name": label, "cold": cold, "compiles": compiles, "warm": np.inf, "stat": (x.sum(1) ** 2) / n})
+        rows.append({"name": label, "cold": cold, "compiles": compiles, "warm": np.inf, "stat": (x.sum(1) ** 2) / n,
+                     "steps": steps})
     for _ in range(rounds):
-        for row, (_, fn) in zip(rows, fns):
+        for row, (_, fn, _) in zip(rows, fns):
             row["warm"] = min(row["warm"], clock(fn)[0])
     ref = rows[0]["stat"]
     for r in rows:
-        r["rate"] = batch * num_steps / r["warm"]
+        r["rate"] = batch * r["steps"] / r["warm"]
         r["z"] = float((r["stat"].mean() - ref.mean()) / np.sqrt(r["stat"].var() / batch + ref.var() / batch))
     return {"name": name, "rows": rows, "diffrax": run is not None, "load": f"{load_before} → {load_average()}",
             "batch": batch, "steps": num_steps}
@@ -579,13 +639,73 @@ def print_reverse_sde(result: dict) -> None:
     print(f"\nreverse SDE, {result['name']}, batch {result['batch']}, {result['steps']} Euler–Maruyama steps, float32; "
           f"load average {result['load']}" + ("" if result["diffrax"] else "; diffrax not installed: row skipped"))
     diffrax_row = next((r for r in result["rows"] if r["name"].startswith("diffrax")), None)
+    own = result["rows"][0]
     print("| implementation | particle·steps/s (warm) | end to end incl. compilation (s) | compilations | vs diffrax "
-          "(warm) | vs diffrax (end to end) | z of ⟨(Σx)²⟩/n vs reverse_sample |")
-    print("|---|---|---|---|---|---|---|")
+          "(warm) | vs diffrax (end to end) | vs reverse_sample (end to end) | z of ⟨(Σx)²⟩/n vs reverse_sample |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in result["rows"]:
         vs = f"{r['rate'] / diffrax_row['rate']:.2f}" if diffrax_row else "—"
         vs_cold = f"{diffrax_row['cold'] / r['cold']:.2f}" if diffrax_row else "—"
-        print(f"| {r['name']} | {r['rate']:.3g} | {r['cold']:.2f} | {r['compiles']} | {vs} | {vs_cold} | {r['z']:+.1f} |")
+        print(f"| {r['name']} | {r['rate']:.3g} | {r['cold']:.2f} | {r['compiles']} | {vs} | {vs_cold} | "
+              f"{own['cold'] / r['cold']:.2f} | {r['z']:+.1f} |")
+
+
+def bench_cw_blocking(n: int, batches: tuple[int, ...], repeats: int = 5) -> dict:
+    """Cost per particle·spin·step of one Euler–Maruyama step of Curie–Weiss (exact Hubbard–Stratonovich score,
+    N = n, float32) against batch × n, with the quadrature blocked in cache-sized row blocks (the default on the
+    CPU, `models.curie_weiss._CPU_BLOCK_BYTES`) and unblocked (one block of the whole batch). Both settings are
+    compiled ahead of time (compile = lower + compile, timed apart), run once untimed (first touch of the
+    buffers), then timed in `repeats` rounds over the two (best call kept, so load from other jobs hits both
+    alike); max difference between the two results."""
+    from statphys.models import curie_weiss as cw
+
+    target = CurieWeiss(n, 1.2)
+    schedule = make_schedule("ou")
+    score = ExactScore(target, schedule)
+    step = get_sampler("euler_maruyama")
+    t, s = 1.0, 0.99
+    default_bytes = cw._CPU_BLOCK_BYTES
+    settings = [("blocked", default_bytes), ("unblocked", 2**62)]
+    key = jax.random.PRNGKey(2)
+    rows = []
+    load_before = load_average()
+    for batch in batches:
+        x = (schedule.alpha(t) * target.sample(jax.random.PRNGKey(0), batch)
+             + schedule.sigma(t) * jax.random.normal(jax.random.PRNGKey(1), (batch, n))).astype(jnp.float32)
+        row, compiled, outs = {"batch": batch, "elements": batch * n}, [], []
+        for label, block_bytes in settings:
+            cw._CPU_BLOCK_BYTES = block_bytes
+            jax.clear_caches()  # the quadrature is traced again with this block size
+            try:
+                start = time.perf_counter()
+                fn = jax.jit(lambda key, x: step(key, x, t, s, score, schedule)[0]).lower(key, x).compile()
+                row[label] = {"compile_s": time.perf_counter() - start, "ns": np.inf}
+            finally:
+                cw._CPU_BLOCK_BYTES = default_bytes
+            outs.append(np.asarray(jax.block_until_ready(fn(key, x)), np.float64))
+            compiled.append(fn)
+        for _ in range(repeats):
+            for (label, _), fn in zip(settings, compiled):
+                start = time.perf_counter()
+                jax.block_until_ready(fn(key, x))
+                row[label]["ns"] = min(row[label]["ns"], (time.perf_counter() - start) / (batch * n) * 1e9)
+        row["max_diff"] = float(np.max(np.abs(outs[0] - outs[1])))
+        rows.append(row)
+    jax.clear_caches()
+    return {"n": n, "rows": rows, "block_bytes": default_bytes, "load": f"{load_before} → {load_average()}"}
+
+
+def print_cw_blocking(result: dict) -> None:
+    print(f"\nCurie–Weiss Euler–Maruyama step with the exact score, N = {result['n']}, float32: cost per "
+          f"particle·spin·step vs batch × N, quadrature in blocks of {result['block_bytes'] // 1024} KiB of u vs "
+          f"one block; load average {result['load']}")
+    print("| batch | particle·spins | blocked (ns) | unblocked (ns) | unblocked / blocked | compile blocked (s) | "
+          "compile unblocked (s) | max |blocked − unblocked| |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in result["rows"]:
+        b, u = r["blocked"], r["unblocked"]
+        print(f"| {r['batch']} | {r['elements']:.2g} | {b['ns']:.1f} | {u['ns']:.1f} | {u['ns'] / b['ns']:.2f} | "
+              f"{b['compile_s']:.2f} | {u['compile_s']:.2f} | {r['max_diff']:.1e} |")
 
 
 def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
@@ -678,7 +798,60 @@ def print_enumeration(rows: list, extra: dict) -> None:
               f"{100 * r['dense_fraction']:.0f}% | {100 * r['kernel_fraction']:.1f}% | {r['exp_ratio']:.2f} |")
 
 
-SECTIONS = ["cw", "fs", "enum", "mc", "cwq", "spec", "gmm", "cwsde"]
+def bench_mc_score(sizes: tuple[int, ...], batch: int, chains: int, sweeps: int, steps: int,
+                   burn_in: int = 10, repeats: int = 2) -> dict:
+    """Generation with the Monte-Carlo score at each N (module docstring): per N the compile time, the warm
+    wall time per step, proposed flips per second; the cost model time ≈ c N² · chains · sweeps · batch · steps
+    with c by least squares (through the origin) and the free exponent p of time ∝ N^p (log-log fit)."""
+    from statphys.models.sk import sk_couplings
+    from statphys.physics.mc_score import mc_reverse_sample
+
+    schedule = make_schedule("ou", T=5.0, t_min=1e-2)
+    rows = []
+    for n in sizes:
+        couplings = jnp.asarray(sk_couplings(n, seed=0), jnp.float32)
+
+        def run(key, couplings=couplings):
+            out = mc_reverse_sample(key, couplings, 0.0, 1.0, schedule, num_steps=steps, batch=batch,
+                                    chains_per_x=chains, sweeps_per_step=sweeps, burn_in=burn_in)
+            return out.x
+
+        start = time.perf_counter()
+        jax.block_until_ready(run(jax.random.PRNGKey(0)))
+        first = time.perf_counter() - start
+        warm = np.inf
+        for r in range(repeats):
+            start = time.perf_counter()
+            jax.block_until_ready(run(jax.random.PRNGKey(r + 1)))
+            warm = min(warm, time.perf_counter() - start)
+        total_sweeps = sweeps * (steps + 1) + burn_in  # steps + the final estimate at t_min, plus the burn-in
+        flips = batch * chains * n * total_sweeps
+        rows.append({"n": n, "compile_s": first - warm, "warm_s": warm, "step_s": warm / (steps + 1),
+                     "flips_per_s": flips / warm, "flips_per_particle_step": chains * sweeps * n,
+                     "work": n**2 * chains * batch * total_sweeps})
+    work = np.array([r["work"] for r in rows], float)
+    times = np.array([r["warm_s"] for r in rows])
+    c = float(work @ times / (work @ work))
+    exponent = float(np.polyfit(np.log([r["n"] for r in rows]), np.log(times), 1)[0]) if len(rows) > 1 else np.nan
+    return {"rows": rows, "c": c, "exponent": exponent, "batch": batch, "chains": chains, "sweeps": sweeps,
+            "steps": steps, "burn_in": burn_in}
+
+
+def print_mc_score(result: dict) -> None:
+    print(f"\nMonte-Carlo score generation (mc_reverse_sample, SK, heat bath, ddpm): batch {result['batch']}, "
+          f"chains per particle {result['chains']}, sweeps per step {result['sweeps']}, steps {result['steps']} "
+          f"(+ final estimate), burn-in {result['burn_in']} sweeps; float32")
+    print("| N | compile (s) | warm run (s) | wall time per step (ms) | proposed flips/s | flips per particle·step | "
+          "c = time/(N²·chains·sweeps·batch·steps) (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in result["rows"]:
+        print(f"| {r['n']} | {r['compile_s']:.2f} | {r['warm_s']:.3f} | {1e3 * r['step_s']:.2f} | "
+              f"{r['flips_per_s']:.3g} | {r['flips_per_particle_step']} | {r['warm_s'] / r['work']:.3g} |")
+    print(f"cost model: time ≈ c · N² · chains · sweeps · batch · steps with c = {result['c']:.3g} s (least squares "
+          f"over N); free fit time ∝ N^{result['exponent']:.2f}")
+
+
+SECTIONS = ["cw", "fs", "enum", "mc", "cwq", "spec", "gmm", "cwsde", "cwblock", "mcscore"]
 
 
 def main() -> None:
@@ -712,7 +885,8 @@ def main() -> None:
         mix = GaussianMixture(jnp.array([0.5, 0.5]), jnp.stack([jnp.ones(d), -jnp.ones(d)]).astype(jnp.float32), 1.0)
         schedule = make_schedule("ou", T=5.0, t_min=1e-3)
         gmm = bench_reverse_sde(f"Gaussian mixture ±1⃗, d = {d}", mix, ExactScore(mix, schedule), schedule, d, batch,
-                                steps, reduced=reduction_of(mix))
+                                steps, reduced=reduction_of(mix), key_impls=("rbg", "unsafe_rbg"),
+                                noise_blocks=(1, 10), rounds=2)
         printers.append(lambda: print_reverse_sde(gmm))
     if "cwsde" in only:
         n, batch, steps = SIZES[size]["cwsde"]
@@ -721,6 +895,12 @@ def main() -> None:
         cwsde = bench_reverse_sde(f"Curie–Weiss N = {n}, β = 1.2", target, ExactScore(target, schedule), schedule, n,
                                   batch, steps)
         printers.append(lambda: print_reverse_sde(cwsde))
+    if "mcscore" in only:
+        mcscore = bench_mc_score(*SIZES[size]["mcscore"])
+        printers.append(lambda: print_mc_score(mcscore))
+    if "cwblock" in only:  # last: it clears JAX's caches between its settings
+        blocking = bench_cw_blocking(*SIZES[size]["cwblock"])
+        printers.append(lambda: print_cw_blocking(blocking))
     kind = getattr(device, "device_kind", "")
     limits = device_limit(kind) if device.platform == "gpu" else None
     print(f"# {datetime.date.today()}  device {device.platform}:{kind}  ({jax.device_count()} device(s))  "

@@ -66,6 +66,18 @@ class MagnetizationLaw(Protocol):
 
 
 @runtime_checkable
+class OverlapLaw(Protocol):
+    """Capability: the law of the overlap K = #(sᵢ = s′ᵢ) with a reference s′ under the posterior P(s | x_t) is
+    exact at any N (Curie–Weiss: a two-group sum), the input of the Franz–Parisi potential."""
+
+    n: int
+
+    def overlap_log_probs(self, references: Any, x: Any, alpha: Any, sigma: Any) -> Any:
+        """ln P(K | x_t = x, s′) for K = 0..N; references, x (batch, N) -> (batch, N+1), normalised over K."""
+        ...
+
+
+@runtime_checkable
 class GaussianMarginal(Protocol):
     """Capability: the noised law p_t = N(α μ, α² Σ + σ² I) is returned in closed form (a Gaussian target)."""
 

@@ -125,6 +125,54 @@ class CurieWeiss:
         out = hubbard_stratonovich_mean(u, self.beta, self.n, self.quadrature_points, self.gap_points, self.newton_steps)
         return jnp.where(self.beta > 0, out, jnp.tanh(u)).reshape(x.shape)
 
+    # ---- exact laws given x_t: sums over up-spin counts ----------------------------------------------------
+    def magnetization_posterior(self, x: Array, alpha: Array, sigma: Array) -> Array:
+        """ln P(M | x_t = x) for M = −N, −N+2, …, N (index k = number of up spins), normalised over k:
+            ln P(M | x) = ln e_k(u) + β M²/(2N) − ln Z(x),   uᵢ = h + α xᵢ/σ²,
+        with e_k the elementary symmetric sums of `log_elementary_symmetric` (the posterior is the model in the
+        extra field α x/σ²). Exact at any N, O(N²) per row. x (batch, n) -> (batch, n + 1)."""
+        check_noise_level(alpha, sigma)
+        u = self.h + alpha * jnp.asarray(x) / sigma**2
+        M = 2 * jnp.arange(self.n + 1) - self.n
+        logp = log_elementary_symmetric(u) + self.beta * M**2 / (2 * self.n)
+        return logp - jax.nn.logsumexp(logp, axis=-1, keepdims=True)
+
+    def committor(self, x: Array, alpha: Array, sigma: Array) -> Array:
+        """Exact two-class committor φ(x) = p² + (1 − p)², p = P(M > 0 | x_t = x) from `magnetization_posterior`
+        (the probability that two independent continuations of the generative run from x end in the same class;
+        Biroli, Bonnaire, de Bortoli & Mézard, arXiv 2402.18491, cloning). N must be odd (M ≠ 0).
+        x (batch, n) -> (batch,)."""
+        if self.n % 2 == 0:
+            raise ValueError(f"n must be odd for a two-class committor (M = 0 is a third class), got {self.n}")
+        logp = self.magnetization_posterior(x, alpha, sigma)
+        p = jnp.sum(jnp.exp(logp[..., (self.n + 1) // 2:]), axis=-1)
+        return p**2 + (1 - p) ** 2
+
+    def overlap_log_probs(self, references: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """Exact ln P(q | x_t = x, s′) over K = #(sᵢ = s′ᵢ) = N(1 + q)/2, K = 0..N, at any N (two-group sum).
+
+        With τᵢ = sᵢs′ᵢ (gauge), vᵢ = s′ᵢuᵢ, uᵢ = h + αxᵢ/σ², and the groups A = {s′ᵢ = +1}, B = {s′ᵢ = −1} with
+        k_A, k_B their numbers of τ = +1,
+            P(K | x, s′) ∝ Σ_{k_A + k_B = K} e_{k_A}(v_A) e_{k_B}(v_B) exp(β M²/(2N)),
+            M = (2k_A − N_A) − (2k_B − N_B),
+        e_k over a group from `log_elementary_symmetric` with a mask: the Franz–Parisi constrained partition
+        function (Franz & Parisi, J. Phys. I 5, 1401 (1995)) of the posterior, O(N³) per row.
+        references (±1), x: (batch, n) -> (batch, n + 1), normalised over K."""
+        check_noise_level(alpha, sigma)
+        return _overlap_log_probs(self, references, x, alpha, sigma)
+
+    # ---- speciation ------------------------------------------------------------------------------------------
+    def top_eigenvalue(self) -> float:
+        """Λ = N⟨m²⟩, the largest eigenvalue of the covariance ⟨s sᵀ⟩ = (1 − q)I + q11ᵀ at h = 0 (q = ⟨sᵢsⱼ⟩,
+        i ≠ j), exact from `magnetization_law`."""
+        m, p = self.magnetization_law()
+        return float(self.n * np.sum(p * m**2))
+
+    def speciation_time(self) -> float:
+        """t_S = ½ ln Λ, Λ = N⟨m²⟩ exact (Biroli, Bonnaire, de Bortoli & Mézard, arXiv 2402.18491, eq. 6 with the
+        top covariance eigenvalue Λ; OU schedule)."""
+        return 0.5 * math.log(self.top_eigenvalue())
+
 
 def _up_count_log_weights(n, k: Array, beta: Array, h: Array) -> Array:
     """ln C(n, k) + β M²/(2n) + h M with M = 2k − n: the unnormalised log-probability of k up spins."""
@@ -148,6 +196,55 @@ def masked_sample(key: Array, num: int, beta: Array, h: Array, mask: Array) -> A
     keys = jnp.where(mask > 0, jax.random.uniform(k_perm, (num, mask.shape[-1]), dtype), 2.0)
     rank = jnp.argsort(jnp.argsort(keys, axis=-1), axis=-1)
     return jnp.where(rank < ups[:, None], 1.0, -1.0).astype(dtype)
+
+
+def log_elementary_symmetric(u: Array, mask: Array | None = None) -> Array:
+    """ln e_k(u) = ln Σ_{s ∈ {±1}ⁿ, #(sᵢ=+1) = k} exp(Σᵢ uᵢ sᵢ) for k = 0..n, by the recursion over spins
+        e_k ← e_{k−1} e^{uᵢ} + e_k e^{−uᵢ}   (e_0 = 1, e_{k>0} = 0 before the first spin)
+    in log space (the elementary symmetric polynomials of the e^{2uᵢ}, times e^{−Σu}). With a boolean mask of the
+    shape of u, only the spins where it is True enter (the others contribute a factor 1 and k counts the selected
+    ones). u (..., n) -> (..., n + 1)."""
+    u = jnp.asarray(u)
+    n = u.shape[-1]
+    init = jnp.full(u.shape[:-1] + (n + 1,), -jnp.inf, u.dtype).at[..., 0].set(0.0)
+
+    def body(c, inputs):
+        ui, mi = inputs
+        shifted = jnp.concatenate([jnp.full(c.shape[:-1] + (1,), -jnp.inf, c.dtype), c[..., :-1]], axis=-1)
+        new = jnp.logaddexp(shifted + ui[..., None], c - ui[..., None])
+        return (new if mi is None else jnp.where(mi[..., None], new, c)), None
+
+    masks = None if mask is None else jnp.moveaxis(jnp.asarray(mask, bool), -1, 0)
+    c, _ = jax.lax.scan(body, init, (jnp.moveaxis(u, -1, 0), masks))
+    return c
+
+
+@jax.jit
+def _overlap_log_probs(target: CurieWeiss, references: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+    """`CurieWeiss.overlap_log_probs` (its docstring gives the sum)."""
+    n = target.n
+    ref = jnp.asarray(references, dtype=jnp.asarray(x).dtype)
+    v = ref * (target.h + alpha * jnp.asarray(x) / sigma**2)
+    in_a = ref > 0
+    log_a = log_elementary_symmetric(v, in_a)  # (batch, N+1) over k_A
+    log_b = log_elementary_symmetric(v, ~in_a)
+    n_a = jnp.sum(in_a, axis=-1)[:, None, None]
+    n_b = n - n_a
+    k_a = jnp.arange(n + 1)[None, :, None]
+    k_b = jnp.arange(n + 1)[None, None, :]
+    M = (2 * k_a - n_a) - (2 * k_b - n_b)
+    joint = log_a[:, :, None] + log_b[:, None, :] + target.beta * M**2 / (2 * n)  # (batch, k_A, k_B)
+    flat_k = jnp.broadcast_to(k_a + k_b, joint.shape).reshape(joint.shape[0], -1)  # K = k_A + k_B
+    flat = joint.reshape(joint.shape[0], -1)
+    log_pk = jax.vmap(lambda f, k: _segment_logsumexp(f, k, n + 1))(flat, flat_k)
+    return log_pk - jax.nn.logsumexp(log_pk, axis=-1, keepdims=True)
+
+
+def _segment_logsumexp(values: Array, segments: Array, num: int) -> Array:
+    """ln Σ_{j: segments_j = k} e^{values_j} for k = 0..num − 1 (−inf for an empty segment)."""
+    peak = jax.ops.segment_max(values, segments, num_segments=num)
+    shift = jnp.where(jnp.isfinite(peak), peak, 0.0)
+    return shift + jnp.log(jax.ops.segment_sum(jnp.exp(values - shift[segments]), segments, num_segments=num))
 
 
 def _saddle(u: Array, beta: Array, z0: Array, upper: bool, steps: int, spin_mean) -> tuple[Array, Array]:
@@ -210,9 +307,34 @@ def _hubbard_stratonovich_masked(u: Array, beta: Array, n: Array, mask: Array, n
     return _hubbard_stratonovich_core(u, beta, n, num_nodes, gap_nodes, newton_steps, lambda v: jnp.sum(v * mask, axis=-1))
 
 
+#: Bytes of one (rows, length) block of u on the CPU: the quadrature makes ~100 passes over a handful of arrays
+#: of that size (Newton updates, nodes), so the block is sized to keep them in a core's L2 cache (cost per
+#: element then stays flat in batch × length instead of rising once the arrays fall out of cache).
+_CPU_BLOCK_BYTES = 2**17
+
+
 def _hubbard_stratonovich_core(u: Array, beta: Array, n, num_nodes: int, gap_nodes: int, newton_steps: int,
                                spin_sum) -> Array:
-    """The quadrature of `hubbard_stratonovich_mean`; spin_sum sums over the spins that enter ln w."""
+    """The quadrature of `hubbard_stratonovich_mean`; spin_sum sums over the spins that enter ln w.
+
+    Every row of u is independent, so on the CPU a batch larger than one cache-sized block (`_CPU_BLOCK_BYTES`)
+    runs as a `lax.map` over equal blocks of rows (padded with u = 0 rows, dropped from the result); the
+    arithmetic of each row is unchanged. Other backends take the whole batch at once."""
+    batch, length = u.shape
+    rows = max(1, _CPU_BLOCK_BYTES // (length * u.dtype.itemsize))
+    if jax.default_backend() != "cpu" or batch <= rows:
+        return _hubbard_stratonovich_block(u, beta, n, num_nodes, gap_nodes, newton_steps, spin_sum)
+    blocks = -(-batch // rows)
+    rows = -(-batch // blocks)  # the fewest padding rows for this number of blocks
+    padded = jnp.pad(u, ((0, blocks * rows - batch), (0, 0))).reshape(blocks, rows, length)
+    out = jax.lax.map(
+        lambda block: _hubbard_stratonovich_block(block, beta, n, num_nodes, gap_nodes, newton_steps, spin_sum), padded)
+    return out.reshape(blocks * rows, length)[:batch]
+
+
+def _hubbard_stratonovich_block(u: Array, beta: Array, n, num_nodes: int, gap_nodes: int, newton_steps: int,
+                                spin_sum) -> Array:
+    """The quadrature of `hubbard_stratonovich_mean` on one block of rows u (rows, length)."""
     dtype = u.dtype
     beta = jnp.maximum(beta.astype(dtype), jnp.finfo(dtype).tiny)
     batch = u.shape[0]

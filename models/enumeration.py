@@ -21,7 +21,7 @@ state) is used (a lax.cond; under vmap both kernels run).
 A quadratic ln w = ½ sᵀKs + b·s (`Quadratic`, pairwise Ising targets) is evaluated block-wise from K
 (`quadratic_posterior_mean`), any other ln w on each chunk's states.
 
-Thermodynamics from the Boltzmann weights P(s) = w(s)/Z: ln Z, the energy ⟨H⟩ of the target's `energy`
+Equilibrium quantities from the Boltzmann weights P(s) = w(s)/Z (`equilibrium`): ln Z, the energy ⟨H⟩ of the target's `energy`
 (log_weight = −β H + h·Σs up to a constant), the law of the magnetisation m = Σs/N, and the exact overlap
 law between two independent replicas,
     P(q) = Σ_{s,s'} P(s) P(s') δ(q − s·s'/N).
@@ -277,7 +277,7 @@ def walsh_hadamard(values: np.ndarray) -> np.ndarray:
     return v.reshape(-1)
 
 
-class Thermodynamics(NamedTuple):
+class Equilibrium(NamedTuple):
     """Exact equilibrium quantities of an n-spin target (float64 NumPy); per-spin quantities divide by n."""
 
     log_z: float  # ln Σ_s w(s)
@@ -294,8 +294,8 @@ class Thermodynamics(NamedTuple):
     q2: float  # ⟨q²⟩ (N⟨q²⟩ is the spin-glass susceptibility)
 
 
-def thermodynamics(target: Any, chunk_size: int = CHUNK_SIZE) -> Thermodynamics:
-    """Exact thermodynamics of a spin target (module docstring) by enumeration of its 2ⁿ states."""
+def equilibrium(target: Any, chunk_size: int = CHUNK_SIZE) -> Equilibrium:
+    """Exact equilibrium quantities of a spin target (module docstring) by enumeration of its 2ⁿ states."""
     n = target.n
     check_enumerable(n)
     lw = np.asarray(log_weights(target, chunk_size), dtype=np.float64)
@@ -314,7 +314,7 @@ def thermodynamics(target: Any, chunk_size: int = CHUNK_SIZE) -> Thermodynamics:
     else:
         energy = energy2 = float("nan")
     beta = float(np.asarray(getattr(target, "beta", np.nan)))
-    return Thermodynamics(
+    return Equilibrium(
         log_z=log_z,
         free_energy=-log_z / (beta * n) if beta > 0 else float("nan"),
         energy=energy,

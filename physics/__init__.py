@@ -1,7 +1,8 @@
 """Dynamics and analyses of generation: schedules, forward process, reverse samplers, scores."""
 
 from .forward import noise, prior_sample, simulate_sde
-from .samplers import SAMPLERS, StepInfo, get_sampler
+from .integrator import Info, Sampler, SamplerState
+from .samplers import SAMPLERS, get_sampler
 from .schedules import SCHEDULES, Schedule, make_schedule
 from .scores import ExactScore
 from .trajectory import Trajectory, magnetization, reverse_sample, sign_magnetization
@@ -10,8 +11,10 @@ __all__ = [
     "SAMPLERS",
     "SCHEDULES",
     "ExactScore",
+    "Info",
+    "Sampler",
+    "SamplerState",
     "Schedule",
-    "StepInfo",
     "Trajectory",
     "get_sampler",
     "magnetization",

@@ -40,13 +40,13 @@ from .discrete import (
     BOUND_EXPONENT,
     DISCRETE_SAMPLERS,
     SCHEME_ORDER,
-    DiscreteState,
+    LiExactScore,
     LiSchedule,
-    TargetScore,
     discrete_sample,
     li_schedule,
     pad_schedule,
 )
+from .integrator import SamplerState, as_score
 from .samplers import SAMPLERS
 from .schedules import Schedule
 from .scores import ExactScore
@@ -109,9 +109,10 @@ def _propagate(step_rows, mean, cov, steps, valid, noise_dim):
     return m, c
 
 
-@functools.partial(jax.jit, static_argnames=("sampler", "schedule"))
-def _propagate_continuous(target, times, m0, c0, num_steps, *, sampler, schedule):
-    """vmapped over the leading axis of times (B, L + 1), m0 (B, n), c0 (B, n, n), num_steps (B,)."""
+@functools.partial(jax.jit, static_argnames=("sampler",))
+def _propagate_continuous(target, schedule, times, m0, c0, num_steps, *, sampler):
+    """vmapped over the leading axis of times (B, L + 1), m0 (B, n), c0 (B, n, n), num_steps (B,). The schedule is a
+    pytree argument: one compiled function serves every OU schedule (`physics.schedules`, traced_fields)."""
     step = SAMPLERS[sampler]
     score_fn = ExactScore(target, schedule)
     ks = jnp.arange(times.shape[1] - 1)
@@ -130,8 +131,7 @@ def _propagate_continuous(target, times, m0, c0, num_steps, *, sampler, schedule
 @functools.partial(jax.jit, static_argnames=("sampler",))
 def _propagate_discrete(target, alpha, alpha_bar, m0, c0, num_steps, *, sampler):
     """vmapped over the leading axis of alpha, alpha_bar (B, L) (padded schedules), m0, c0, num_steps (B,)."""
-    step = DISCRETE_SAMPLERS[sampler]
-    score_fn = TargetScore(target)
+    step = DISCRETE_SAMPLERS[sampler].step
     steps = jnp.arange(alpha.shape[1], 1, -1)
     n = m0.shape[1] // 2
     key = jax.random.PRNGKey(0)
@@ -139,10 +139,11 @@ def _propagate_discrete(target, alpha, alpha_bar, m0, c0, num_steps, *, sampler)
 
     def one(alpha, alpha_bar, m0, c0, T):
         schedule = LiSchedule(alpha, alpha_bar)
+        score = as_score(LiExactScore(target, schedule))
 
         def step_rows(t, z):
-            state, info = step(key, DiscreteState(z[:, :n], z[:, n:]), t, schedule, score_fn)
-            return jnp.concatenate([state.x, state.eps], axis=1), info.noise
+            state, info = step(key, SamplerState(z[:, :n], z[:, n:]), t, t - 1, score, schedule)
+            return jnp.concatenate([state.x, state.history], axis=1), info.noise
 
         return _propagate(step_rows, m0, c0, steps, steps <= T, noise_dim)
 
@@ -173,9 +174,8 @@ def propagate_continuous_many(target, schedule: Schedule, sampler: str, num_step
     start = target.marginal(schedule.alpha(start_t), schedule.sigma(start_t))
     m0, c0 = (start.mean, start.cov) if init == "exact" else (jnp.zeros(n), schedule.sigma(start_t) ** 2 * jnp.eye(n))
     batch = len(steps)
-    m, c = _propagate_continuous(target, jnp.stack(grids), jnp.broadcast_to(m0, (batch, n)),
-                                 jnp.broadcast_to(c0, (batch, n, n)), jnp.asarray(steps), sampler=sampler,
-                                 schedule=schedule)
+    m, c = _propagate_continuous(target, schedule, jnp.stack(grids), jnp.broadcast_to(m0, (batch, n)),
+                                 jnp.broadcast_to(c0, (batch, n, n)), jnp.asarray(steps), sampler=sampler)
     end = target.marginal(schedule.alpha(schedule.t_min), schedule.sigma(schedule.t_min))
     return [(m[i], c[i]) for i in range(batch)], (end.mean, end.cov)
 
@@ -311,7 +311,8 @@ def curie_weiss_tv(
     check_sampler(sampler)
     if sampler in DISCRETE_SAMPLERS:
         x0 = jax.random.normal(jax.random.fold_in(key, 2**31 - 1), (batch, target.n))
-        x = discrete_sample(key, TargetScore(target), li_schedule(num_steps, c0, c1), x0, sampler)
+        li = li_schedule(num_steps, c0, c1)
+        x = discrete_sample(key, LiExactScore(target, li), li, x0, sampler)
     else:
         if schedule is None:
             raise ValueError(f"sampler {sampler!r} runs in continuous time: give a schedule")

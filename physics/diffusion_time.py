@@ -26,6 +26,7 @@ import numpy as np
 from statphys.models.base import GaussianMarginal, mixture_components
 
 from .convergence import gaussian_kl
+from .forward import noise_at
 from .schedules import Schedule, make_schedule
 from .scores import as_pytree_callable
 
@@ -108,12 +109,13 @@ def score_term(key: Array, score_fn: Any, target: Any, schedule: Schedule, num_t
     return float(0.5 * np.sum(w * g2 * np.array(means))), float(0.5 * np.sqrt(np.sum((w * g2 * np.array(ses)) ** 2)))
 
 
-@functools.partial(jax.jit, static_argnums=(3, 5))
+@functools.partial(jax.jit, static_argnums=(5,))
 def _squared_errors(key, score_fn, target, schedule, t, num):
-    """‖s_θ(x, t) − ∇ ln p_t(x)‖² at `num` exact samples x ~ p_t; shape (num,)."""
+    """‖s_θ(x, t) − ∇ ln p_t(x)‖² at `num` exact samples x ~ p_t; shape (num,). The score, target and schedule are
+    pytree arguments: one compiled function serves every network of a schedule and every exact score."""
     k_x, k_xi = jax.random.split(key)
     alpha, sigma = schedule.alpha(t), schedule.sigma(t)
-    x = alpha * target.sample(k_x, num) + sigma * jax.random.normal(k_xi, (num, target.n))
+    x = noise_at(k_xi, target.sample(k_x, num), alpha, sigma)
     exact = (alpha * target.posterior_mean(x, alpha, sigma) - x) / sigma**2
     return jnp.sum((score_fn(x, t) - exact) ** 2, axis=-1)
 

@@ -45,6 +45,8 @@ import optax
 
 from statphys.models.base import pytree_dataclass
 
+from .forward import noise_at
+from .networks import time_embedding as _embed
 from .schedules import Schedule
 from .scores import as_pytree_callable
 from .trajectory import reverse_sample
@@ -70,12 +72,6 @@ def init_mlp(key: Array, n: int, hidden: int = 64, depth: int = 2, num_freq: int
         params[f"w{i}"] = jax.random.normal(sub, (a, b)) / math.sqrt(a)
         params[f"b{i}"] = jnp.zeros(b)
     return params
-
-
-def _embed(t: Array, schedule: Schedule, num_freq: int) -> Array:
-    k = jnp.arange(1, num_freq + 1)
-    phase = jnp.pi * k * t / schedule.T
-    return jnp.concatenate([jnp.log(schedule.sigma(t))[None], jnp.cos(phase), jnp.sin(phase)])
 
 
 def mlp_eps(params: dict, x: Array, t: Array, schedule: Schedule) -> Array:
@@ -243,13 +239,26 @@ def train(
     _check_form(fp_form)
     k_init, k_run = jax.random.split(key)
     params = init_mlp(k_init, target.n, hidden, depth, num_freq, out=target.n if fp_form == "score" else 1)
-    opt = optax.adam(optax.cosine_decay_schedule(lr, steps))
-    params, dsm, res = _train(k_run, params, target, schedule, opt, steps, batch, float(fp_weight), fp_batch, fp_form)
+    # With a regulariser the schedule stays a compile-time constant: the Fokker–Planck residual (a jitted function
+    # taking it as a static argument) differentiates the network's time embedding (phase π k t/T) in t, where XLA
+    # folds a constant T into other constants, so a traced T would change the numbers by rounding.
+    constant = schedule if fp_weight > 0 else None
+    params, dsm, res = _train(k_run, params, target, schedule, lr=float(lr), steps=steps, batch=batch,
+                              fp_weight=float(fp_weight), fp_batch=fp_batch, form=fp_form, constant_schedule=constant)
     return TrainResult(params, dsm, res, fp_form)
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8, 9))
-def _train(key, params, target, schedule, opt, steps, batch, fp_weight, fp_batch, form):
+@functools.partial(jax.jit,
+                   static_argnames=("lr", "steps", "batch", "fp_weight", "fp_batch", "form", "constant_schedule"))
+def _train(key, params, target, schedule, *, lr, steps, batch, fp_weight, fp_batch, form, constant_schedule=None):
+    """The training loop of `train`. The target and the schedule (pytrees: an OU schedule's T and t_min are
+    traced, `physics.schedules`) are traced, so that one compiled loop trains every network of a sweep over them;
+    static: what fixes array shapes, the learning rate and the regulariser (form and weight): XLA folds constants
+    into the optimiser's and the gradient's other constants, so traced ones would change the numbers by rounding.
+    constant_schedule, when given, replaces schedule as a compile-time constant."""
+    schedule = schedule if constant_schedule is None else constant_schedule
+    opt = optax.adam(optax.cosine_decay_schedule(lr, steps))
+
     def losses(p, k):
         k_x, k_t, k_xi, k_r = jax.random.split(k, 4)
         score = learned_score(p, schedule, form)
@@ -306,7 +315,7 @@ def score_error(key: Array, score_fn: Any, target: Any, schedule: Schedule, time
     def at(t, k):
         k_x, k_xi = jax.random.split(k)
         alpha, sigma = schedule.alpha(t), schedule.sigma(t)
-        x = alpha * target.sample(k_x, num) + sigma * jax.random.normal(k_xi, (num, target.n))
+        x = noise_at(k_xi, target.sample(k_x, num), alpha, sigma)
         exact = (alpha * target.posterior_mean(x, alpha, sigma) - x) / sigma**2
         return sigma**2 * jnp.mean(jnp.sum((score_fn(x, t) - exact) ** 2, axis=-1))
 

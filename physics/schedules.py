@@ -4,12 +4,17 @@ A schedule is data: α(t) and σ(t) in closed form, with the diffusion time T an
 reverse runs stop. The SDE coefficients are derived once, by automatic differentiation, so that x_t = α x₀ + σ ξ solves
 dx = f x dt + g dW (Song et al., ICLR 2021; Kingma et al., NeurIPS 2021, "Variational diffusion models"):
     f(t) = d ln α / dt,      g(t)² = dσ²/dt − 2 f(t) σ².
-Schedules are frozen dataclasses (hashable: they are compile-time constants of a jitted run).
+Schedules are frozen dataclasses, hashable (compile-time constants where a jitted function takes one as a static
+argument) and pytrees. As a pytree, a schedule whose class sets ``traced_fields`` has its field values as leaves
+(traced: one compiled function serves every schedule of the class); the others keep them in the tree structure
+(compile-time constants, as a static argument): XLA folds constants into their formulas (c t²/T becomes
+t² · (c · (1/T)) for VPLinear), so a traced field would change their numbers by rounding.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, ClassVar
 
@@ -26,6 +31,11 @@ class Schedule:
     T: float = 1.0
     t_min: float = 1e-3
     name: ClassVar[str] = ""
+    traced_fields: ClassVar[bool] = False  # as a pytree: field values traced (True) or compile-time constants
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        jax.tree_util.register_pytree_node(cls, _schedule_values, functools.partial(_schedule_from_values, cls))
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -85,6 +95,21 @@ class Schedule:
 TIME_SPACINGS = ("uniform", "log")
 
 
+def _schedule_values(schedule: Schedule) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
+    values = tuple(getattr(schedule, field.name) for field in dataclasses.fields(schedule))
+    return (values, None) if schedule.traced_fields else ((), values)
+
+
+def _schedule_from_values(cls: type[Schedule], constants: tuple[Any, ...] | None, leaves: tuple[Any, ...]) -> Schedule:
+    """The schedule with these field values (numbers, tracers or pytree placeholders), without the checks of the
+    constructor: they ran when the schedule that was flattened was built."""
+    values = leaves if constants is None else constants
+    schedule = object.__new__(cls)
+    for field, value in zip(dataclasses.fields(cls), values):
+        object.__setattr__(schedule, field.name, value)
+    return schedule
+
+
 def _derivative(fn, t):
     t = jnp.asarray(t, dtype=float)
     return jnp.vectorize(jax.grad(fn))(t)
@@ -96,6 +121,7 @@ class OrnsteinUhlenbeck(Schedule):
 
     T: float = 5.0
     name: ClassVar[str] = "ou"
+    traced_fields: ClassVar[bool] = True  # α, σ, f, g² do not involve T or t_min
 
     def alpha(self, t):
         return jnp.exp(-t)

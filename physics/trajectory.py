@@ -3,10 +3,14 @@
     result = reverse_sample(key, score_fn, schedule, num_steps=200, batch=1024, n=64,
                             sampler="euler_maruyama", observables={"m": magnetization})
 
-An observable is a function obs(x, denoised, t) -> array with leading axis batch, evaluated at the times
-t_0 = T, t_r, t_2r, … (r = record_every) and at t_min; ``denoised`` = E[s | x_t = x] comes from the score
-the step already computed (Tweedie), at no extra cost. Only the observables are stored (shape
-(num_records, batch, …)); whole paths only with record_path=True. The noise of step k is drawn from
+The samplers are those of `physics.samplers` on the protocol of `physics.integrator` (init/step over a
+`SamplerState`); the score is a pure score_fn(x, t) or a stateful score (init/call, e.g. the Monte-Carlo score
+of `physics.mc_score`), whose state rides in the scan carry. An observable is a function
+obs(x, denoised, t) -> array with leading axis batch, evaluated at the times t_0 = T, t_r, t_2r, …
+(r = record_every) and at t_min; ``denoised`` = E[s | x_t = x] comes from the score the step already computed
+(Tweedie), at no extra cost. Only the observables are stored (shape (num_records, batch, …)); whole paths only
+with record_path=True, and the `Info` of every step (score and noise, (num_steps, batch, n) each) only with
+keep_info=True: memory does not grow with the number of steps otherwise. The noise of step k is drawn from
 fold_in(key, k), so runs are reproducible step by step. A NaN or infinity in the state is reported with the
 first time at which it appeared.
 """
@@ -22,9 +26,9 @@ import jax.numpy as jnp
 from statphys.models.base import check_memory, check_positive_int, denoiser_from_score
 
 from .forward import prior_sample
-from .samplers import get_sampler
+from .integrator import Info, as_score, evaluate
+from .samplers import SAMPLERS
 from .schedules import Schedule
-from .scores import as_pytree_callable
 
 Array = Any
 Observable = Callable[[Array, Array, Array], Array]
@@ -36,6 +40,8 @@ class Trajectory(NamedTuple):
     times: Array  # recording times, (num_records,)
     observables: dict  # name -> (num_records, batch, ...)
     path: Array | None  # (num_records, batch, n) when record_path
+    info: Info | None = None  # score and noise of every step, (num_steps, batch, n) each, when keep_info
+    score_state: Any = None  # final state of a stateful score (None for a pure score)
 
 
 def magnetization(x: Array, denoised: Array, t: Array) -> Array:
@@ -62,13 +68,17 @@ def reverse_sample(
     observables: Mapping[str, Observable] | None = None,
     record_every: int | None = None,
     record_path: bool = False,
+    keep_info: bool = False,
     dtype=None,
 ) -> Trajectory:
     """Integrate the reverse dynamics from T (x_T ~ N(0, σ_T² I) unless x_init is given) down to t_min.
 
     Args:
-        key: PRNG key; step k uses fold_in(key, k), the prior uses fold_in(key, 2**31 - 1).
-        score_fn: pytree-callable score_fn(x, t) (e.g. `physics.scores.ExactScore`) or a plain function.
+        key: PRNG key; step k uses fold_in(key, k) (its i-th score evaluation fold_in(fold_in(key, k), i), the
+            final one at t_min fold_in(fold_in(key, num_steps), 1)), the prior fold_in(key, 2**31 - 1), the
+            initial state of a stateful score fold_in(key, 2**31 - 2).
+        score_fn: pytree-callable score_fn(x, t) (e.g. `physics.scores.ExactScore`), a plain function, or a
+            stateful score (`physics.integrator`: init(key, x, t), score(key, x, t, state) -> (score, state)).
         schedule: the noise schedule; its `time_grid(num_steps, spacing)` gives the times.
         num_steps: number of steps from T to t_min.
         batch, n: number of trajectories and dimension (when x_init is not given).
@@ -77,8 +87,15 @@ def reverse_sample(
         observables: name -> obs(x, denoised, t), recorded every ``record_every`` steps and at t_min.
         record_every: recording stride (default: only the start and the end); must divide num_steps.
         record_path: also store x at every recording time.
+        keep_info: also return the `Info` of every step (score at x_{t_k} and noise ξ_k, (num_steps, batch, n)).
+    Returns:
+        Trajectory; x_{k+1} = step(x_k, Info_k) reproduces the path (e.g. Euler–Maruyama
+        x_{k+1} = x_k − (f x_k − g² S_k) Δ_k + g √Δ_k ξ_k).
     """
-    get_sampler(sampler)
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r} for a continuous-time schedule; choose one of "
+                         f"{sorted(SAMPLERS)} (Li et al.'s samplers run on their own schedule: "
+                         "physics.discrete.discrete_sample)")
     schedule.time_grid(1, spacing)
     if not isinstance(num_steps, int) or num_steps <= 0:
         raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
@@ -100,17 +117,18 @@ def reverse_sample(
         raise ValueError(f"the state has n = {n} components but the score's target has n = {target_n}")
     itemsize = jnp.dtype(dtype or (x_init.dtype if x_init is not None else jnp.zeros(()).dtype)).itemsize
     num_records = num_steps // record_every + 1
-    check_memory(itemsize * batch * n * (8 + (num_records if record_path else 0)),
-                 f"reverse_sample with batch = {batch}, n = {n}" + (f", {num_records} recorded paths" if record_path else ""),
+    check_memory(itemsize * batch * n * (8 + (num_records if record_path else 0) + (2 * num_steps if keep_info else 0)),
+                 f"reverse_sample with batch = {batch}, n = {n}" + (f", {num_records} recorded paths" if record_path else "")
+                 + (f", the Info of {num_steps} steps" if keep_info else ""),
                  "run several smaller batches (e.g. physics.sharding or a loop over keys)"
-                 + (" or record fewer times" if record_path else ""))
+                 + (" or record fewer times" if record_path else "") + (" or keep_info=False" if keep_info else ""))
     if x_init is None:
         dtype = dtype or jnp.zeros(()).dtype
         x_init = prior_sample(jax.random.fold_in(key, 2**31 - 1), schedule, schedule.start_time, (batch, n), dtype)
     observables = tuple(sorted((observables or {}).items()))
     result, bad_step = _run(
-        key, as_pytree_callable(score_fn), jnp.asarray(x_init), schedule, num_steps, sampler, spacing, observables,
-        record_every, record_path,
+        key, as_score(score_fn), jnp.asarray(x_init), schedule, num_steps, sampler, spacing, observables,
+        record_every, record_path, bool(keep_info),
     )
     first_bad = int(bad_step)
     if first_bad < num_steps + 1:
@@ -122,37 +140,47 @@ def reverse_sample(
     return result
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8, 9))
-def _run(key, score_fn, x_init, schedule, num_steps, sampler, spacing, observables, record_every, record_path):
-    step = get_sampler(sampler)
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8, 9, 10))
+def _run(key, score, x_init, schedule, num_steps, sampler, spacing, observables, record_every, record_path, keep_info):
+    method = SAMPLERS[sampler]
     times = schedule.time_grid(num_steps, spacing).astype(x_init.dtype)
+    state = method.init(x_init, score.init(jax.random.fold_in(key, 2**31 - 2), x_init, times[0]))
 
-    def record(x, score, t):
-        denoised = denoiser_from_score(score, x, schedule.alpha(t), schedule.sigma(t))
+    def record(x, score_value, t):
+        denoised = denoiser_from_score(score_value, x, schedule.alpha(t), schedule.sigma(t))
         values = {name: fn(x, denoised, t) for name, fn in observables}
         return values, (x if record_path else None)
 
     def one_step(carry, k):
-        x, bad = carry
-        x_next, info = step(jax.random.fold_in(key, k), x, times[k], times[k + 1], score_fn, schedule)
-        bad = jnp.where((bad > k) & ~jnp.all(jnp.isfinite(x_next)), k + 1, bad)
-        return (x_next, bad), info.score
+        state, bad = carry
+        new, info = method.step(jax.random.fold_in(key, k), state, times[k], times[k + 1], score, schedule)
+        bad = jnp.where((bad > k) & ~jnp.all(jnp.isfinite(new.x)), k + 1, bad)
+        return (new, bad), info
 
     def block(carry, start):
         # the block's first step is taken apart so that its score (needed for the record) is the only one
-        # kept: memory does not grow with the number of steps
-        first, score = one_step(carry, start)
-        rest = lambda c, k: (one_step(c, k)[0], None)  # noqa: E731
-        (x, bad), _ = jax.lax.scan(rest, first, start + 1 + jnp.arange(record_every - 1))
-        return (x, bad), record(carry[0], score, times[start])
+        # kept unless keep_info: memory does not grow with the number of steps
+        first, info = one_step(carry, start)
+
+        def rest(c, k):
+            c, step_info = one_step(c, k)
+            return c, (step_info if keep_info else None)
+
+        carry_out, infos = jax.lax.scan(rest, first, start + 1 + jnp.arange(record_every - 1))
+        if keep_info:
+            infos = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), info, infos)
+        return carry_out, (record(carry[0].x, info.score, times[start]), infos)
 
     starts = jnp.arange(0, num_steps, record_every)
-    (x, bad), (values, path) = jax.lax.scan(block, (x_init, jnp.asarray(num_steps + 1)), starts)
-    final_score = score_fn(x, times[-1])
+    (state, bad), ((values, path), infos) = jax.lax.scan(block, (state, jnp.asarray(num_steps + 1)), starts)
+    x = state.x
+    final_score, score_state = evaluate(score, jax.random.fold_in(key, num_steps), 1, x, times[-1], state.score_state)
     final_values, final_path = record(x, final_score, times[-1])
     values = {k: jnp.concatenate([values[k], final_values[k][None]]) for k in values}
     if record_path:
         path = jnp.concatenate([path, final_path[None]])
+    if keep_info:
+        infos = jax.tree_util.tree_map(lambda a: a.reshape((num_steps,) + a.shape[2:]), infos)
     denoised = denoiser_from_score(final_score, x, schedule.alpha(times[-1]), schedule.sigma(times[-1]))
     rec_times = jnp.concatenate([times[starts], times[-1:]])
-    return Trajectory(x, denoised, rec_times, values, path), bad
+    return Trajectory(x, denoised, rec_times, values, path, infos, score_state), bad

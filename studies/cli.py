@@ -20,14 +20,14 @@ import pathlib
 import sys
 import time
 
-from . import runner
+from . import compilation, runner, study_file
 
 
 def draw_figure(study: runner.Study, ds, path: pathlib.Path) -> None:
     """The study's figure as <path>.png and .pdf (paper/plots/<kind>.py)."""
-    from statphys.paper import build
+    from statphys.paper import drawing
 
-    build.draw(ds, path.parent, path.name)
+    drawing.draw(ds, path.parent, path.name)
 
 
 def _summary(ds):
@@ -37,20 +37,20 @@ def _summary(ds):
 
 
 def _paper(out: pathlib.Path, profile: str, figures: pathlib.Path | None, allow_missing: bool, pdf: bool) -> int:
-    from statphys.paper import build
+    from statphys.paper import build, registry
 
-    figures = figures or build.DEFAULT_FIGURES
-    pdf = pdf and figures.resolve() == build.DEFAULT_FIGURES.resolve()  # paper.tex reads paper/figures
+    figures = figures or registry.DEFAULT_FIGURES
+    pdf = pdf and figures.resolve() == registry.DEFAULT_FIGURES.resolve()  # paper.tex reads paper/figures
     return build.main(out, profile, figures, allow_missing=allow_missing, pdf=pdf,
-                      studies={p.stem for p in runner.STUDIES_DIR.glob("*.toml")},
+                      studies={p.stem for p in study_file.STUDIES_DIR.glob("*.toml")},
                       summarize=_summary)
 
 
 def reproduce(profile: str, out: pathlib.Path, pdf: bool = True, progress: bool = True) -> int:
     """Run every study of the paper (reusing finished chunks), then `paper` with the PDF."""
-    from statphys.paper import build
+    from statphys.paper import registry
 
-    names = list(dict.fromkeys(figure.study for figure in build.FIGURES))
+    names = list(dict.fromkeys(figure.study for figure in registry.FIGURES))
     studies = [runner.load(name, profile) for name in names]  # every file validated before any compute
     for i, study in enumerate(studies, 1):
         started = time.time()
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (("run", "run (or resume) a study"), ("status", "what is done of a study")):
         p = sub.add_parser(name, help=text)
         p.add_argument("study", help="a study file (studies/<name>.toml) or a study name")
-        p.add_argument("--profile", default="default", choices=runner.PROFILES, help="parameter profile")
+        p.add_argument("--profile", default="default", choices=study_file.PROFILES, help="parameter profile")
         p.add_argument("--out", default="results", type=pathlib.Path, help="results folder (default: results)")
         if name == "run":
             p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -82,25 +82,25 @@ def main(argv: list[str] | None = None) -> int:
                            help="seconds process 0 waits for the others' chunks before combining (default 0)")
     p = sub.add_parser("paper", help="regenerate the paper's figures and numbers from the results")
     p.add_argument("--out", default="results", type=pathlib.Path, help="results folder (default: results)")
-    p.add_argument("--profile", default="default", choices=runner.PROFILES, help="which profile's results")
+    p.add_argument("--profile", default="default", choices=study_file.PROFILES, help="which profile's results")
     p.add_argument("--figures", default=None, type=pathlib.Path, help="figure folder (default: paper/figures)")
     p.add_argument("--allow-missing", action="store_true", help="exit 0 even when some studies have no results")
     p.add_argument("--pdf", action="store_true", help="also compile paper/paper.pdf (needs LaTeX)")
     p = sub.add_parser("reproduce", help="run every study of the paper, then its figures, numbers and PDF")
     p.add_argument("--out", default="results", type=pathlib.Path, help="results folder (default: results)")
-    p.add_argument("--profile", default="small", choices=runner.PROFILES, help="parameter profile (default: small)")
+    p.add_argument("--profile", default="small", choices=study_file.PROFILES, help="parameter profile (default: small)")
     p.add_argument("--no-pdf", action="store_true", help="stop after the figures and numbers")
     p.add_argument("--quiet", action="store_true", help="no progress bars within studies")
     args = parser.parse_args(argv)
     if args.command in ("run", "reproduce"):
-        runner.enable_compilation_cache()
+        compilation.enable_compilation_cache()
     try:
         if args.command == "paper":
             return _paper(args.out, args.profile, args.figures, args.allow_missing, args.pdf)
         if args.command == "reproduce":
             return reproduce(args.profile, args.out, pdf=not args.no_pdf, progress=not args.quiet)
         if args.command == "list":
-            for path in sorted(runner.STUDIES_DIR.glob("*.toml")):
+            for path in sorted(study_file.STUDIES_DIR.glob("*.toml")):
                 study = runner.load(str(path))
                 times = study.runtimes_text()
                 print(f"{study.name:28s} [{study.kind}] {study.description}" + (f"  ({times})" if times else ""))
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         if summary is not None:
             print(summary)
         return 0
-    except runner.StudyError as err:
+    except study_file.StudyError as err:
         print(f"statphys: error: {err}", file=sys.stderr)
         return 2
 

@@ -1,182 +1,34 @@
-"""Run a study file: validate everything, split the sweep into chunks, compute what is missing, save.
-
-A study file (TOML) names a *kind* (a module in `studies.kinds`) and its parameters:
-
-    kind = "generation"          # studies/kinds/generation.py
-    description = "..."
-    seed = 0
-    precision = "float64"        # or "float32" (the default: fast, GPU-friendly)
-    [runtime]                    # measured run time per profile (shown by `statphys list`)
-    small = "20 s on 2 CPU cores"
-    [params]                     # the kind's PARAMS: name -> (type, default); unknown keys are errors
-    beta = [1.0, 1.2]            # a list for a name in the kind's SWEEP: one chunk per combination
-    [profiles.small]             # overrides of [params], chosen with --profile small
-    n = 16
+"""Run a study: split its sweep into chunks, compute the missing ones, combine them, save.
 
 Results go to <out>/<study>/<profile>/: one netCDF file per finished chunk in chunks/, named by the hash of
 everything that determines it (kind, parameters of the chunk, seed, package version), written atomically
 (temporary file + rename), so an interrupted run resumes where it stopped and a changed configuration never
 reuses old chunks; then the combined dataset <study>.nc (swept parameters as coordinates, provenance in its
-attributes: config, package version, git commit, seed, device, wall time, finished flag) and its figure.
+attributes: config, package version, git commit, seed, device, wall time, the time spent compiling by stage
+(studies.compilation), finished flag). The study file is read by studies.study_file (its load is also
+runner.load); the chunks are combined by studies.datasets.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import dataclasses
 import hashlib
-import importlib
-import importlib.metadata
-import itertools
 import json
 import os
 import pathlib
-import platform
-import subprocess
 import sys
 import time
-import tomllib
-from typing import Any
 
 from . import progress as progress_module
+from .compilation import CompileTimes, compile_times
+from .datasets import combine, describe_variables, write_atomic
+from .provenance import PACKAGE_VERSION, provenance, source_revision
+from .study_file import Study, StudyError, load
 
-try:
-    PACKAGE_VERSION = importlib.metadata.version("statphys-diffusion")
-except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    PACKAGE_VERSION = "unknown"
-TOP_KEYS = {"kind": str, "description": str, "seed": int, "precision": str, "params": dict, "profiles": dict,
-            "runtime": dict}
-PRECISIONS = ("float32", "float64")
-PROFILES = ("default", "small", "full")
-STUDIES_DIR = pathlib.Path(__file__).resolve().parent
+__all__ = ["CHUNK_ATTRS", "Study", "StudyError", "chunk_id", "load", "output_dir", "process_split", "run", "status"]
 
-
-class StudyError(ValueError):
-    """A study file that cannot run; the message names the key and what is allowed."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Study:
-    name: str
-    path: pathlib.Path
-    kind: str
-    description: str
-    seed: int
-    precision: str
-    profile: str
-    params: dict  # validated, with defaults filled and the profile applied
-    module: Any
-    runtimes: dict = dataclasses.field(default_factory=dict)  # profile -> measured run time, as text
-
-    def expected_runtime(self) -> str:
-        """The run time measured for this profile (the study file's [runtime] table), or ""."""
-        return self.runtimes.get(self.profile, "")
-
-    def runtimes_text(self) -> str:
-        return ", ".join(f"{p}: {self.runtimes[p]}" for p in PROFILES if p in self.runtimes)
-
-    def points(self) -> list[dict]:
-        """One dict of parameters per chunk: the Cartesian product of the swept lists."""
-        swept = [name for name in self.module.SWEEP if isinstance(self.params[name], list)]
-        values = [self.params[name] for name in swept]
-        return [{**self.params, **dict(zip(swept, combo))} for combo in itertools.product(*values)]
-
-    @property
-    def swept(self) -> list[str]:
-        return [name for name in self.module.SWEEP if isinstance(self.params[name], list)]
-
-
-def kinds() -> dict[str, Any]:
-    """All study kinds: modules in studies/kinds/ with DESCRIPTION, PARAMS, SWEEP, run, plot."""
-    found = {}
-    for file in sorted((STUDIES_DIR / "kinds").glob("*.py")):
-        if file.stem.startswith("_"):
-            continue
-        found[file.stem] = importlib.import_module(f"statphys.studies.kinds.{file.stem}")
-    return found
-
-
-def resolve_path(study: str) -> pathlib.Path:
-    """A study given as a path, or as a name of a file in the package's studies/ folder."""
-    path = pathlib.Path(study)
-    if path.suffix != ".toml":
-        path = STUDIES_DIR / f"{study}.toml"
-    if not path.exists():
-        available = ", ".join(sorted(p.stem for p in STUDIES_DIR.glob("*.toml")))
-        raise StudyError(f"no study file {study!r}; available studies: {available}")
-    return path
-
-
-def _type_name(kind: type) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list"}[kind]
-
-
-def _check_value(where: str, name: str, value: Any, kind: type, sweepable: bool) -> Any:
-    if sweepable and isinstance(value, list) and kind is not list:
-        if not value:
-            raise StudyError(f"{where}: {name} is an empty list; give one or more values")
-        return [_check_value(where, name, v, kind, False) for v in value]
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
-        hint = " (a list sweeps it)" if sweepable else ""
-        raise StudyError(f"{where}: {name} must be {_type_name(kind)}{hint}, got {value!r} ({type(value).__name__})")
-    return value
-
-
-def load(study: str, profile: str = "default") -> Study:
-    """Parse and validate a study file completely; raise StudyError before any compute."""
-    path = resolve_path(study)
-    try:
-        config = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise StudyError(f"{path}: not valid TOML: {err}") from None
-    for key in config:
-        if key not in TOP_KEYS:
-            raise StudyError(f"{path}: unknown top-level key {key!r}; allowed: {sorted(TOP_KEYS)}")
-    for key, kind in TOP_KEYS.items():
-        if key in config and not isinstance(config[key], kind):
-            raise StudyError(f"{path}: {key} must be {_type_name(kind) if kind in (int, str) else 'a table'}")
-    if "kind" not in config:
-        raise StudyError(f"{path}: missing key 'kind'; allowed kinds: {sorted(kinds())}")
-    available = kinds()
-    if config["kind"] not in available:
-        raise StudyError(f"{path}: unknown kind {config['kind']!r}; allowed kinds: {sorted(available)}")
-    module = available[config["kind"]]
-    profiles = config.get("profiles", {})
-    for name in profiles:
-        if name not in PROFILES[1:]:
-            raise StudyError(f"{path}: unknown profile [profiles.{name}]; allowed: {list(PROFILES[1:])}")
-    for name, value in config.get("runtime", {}).items():
-        if name not in PROFILES or not isinstance(value, str):
-            raise StudyError(f"{path}: [runtime] maps a profile ({list(PROFILES)}) to a measured run time as text "
-                             f"(e.g. small = \"20 s on 2 CPU cores\"), got {name} = {value!r}")
-    if config.get("precision", "float32") not in PRECISIONS:
-        raise StudyError(f"{path}: precision must be one of {list(PRECISIONS)}, got {config['precision']!r}")
-    if profile not in PROFILES:
-        raise StudyError(f"unknown profile {profile!r}; allowed: {list(PROFILES)}")
-    params = {name: copy.deepcopy(default) for name, (_, default) in module.PARAMS.items()}
-    tables = [("params", config.get("params", {}))]
-    if profile != "default":
-        tables.append((f"profiles.{profile}", profiles.get(profile, {})))
-    for where, table in tables:
-        for name, value in table.items():
-            if name not in module.PARAMS:
-                raise StudyError(
-                    f"{path}: [{where}] has unknown key {name!r} for kind {config['kind']!r}; allowed: {sorted(module.PARAMS)}"
-                )
-            params[name] = _check_value(f"{path} [{where}]", name, value, module.PARAMS[name][0], name in module.SWEEP)
-    validate = getattr(module, "validate", None)
-    if validate is not None:
-        try:
-            validate(params)
-        except ValueError as err:
-            raise StudyError(f"{path}: {err}") from None
-    return Study(
-        path.stem, path, config["kind"], config.get("description", ""), config.get("seed", 0),
-        config.get("precision", "float32"), profile, params, module, dict(config.get("runtime", {})),
-    )
+CHUNK_ATTRS = ("chunk_id", "chunk_params", "chunk_git_commit", "chunk_wall_time_s",
+               *CompileTimes().attrs("chunk_"))
 
 
 def chunk_id(study: Study, point: dict) -> str:
@@ -196,157 +48,10 @@ def _chunk_path(study: Study, out: pathlib.Path, point: dict) -> pathlib.Path:
     return output_dir(study, out) / "chunks" / f"{chunk_id(study, point)}.nc"
 
 
-def write_atomic(ds, path: pathlib.Path) -> None:
-    """Write a netCDF file so that a crash leaves either the old file or the complete new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    ds = ds.copy()
-    for variable in ds.variables.values():  # encodings read from chunk files (e.g. a fixed string width)
-        variable.encoding = {}  # would truncate or recast the combined data
-    try:
-        ds.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-CHUNK_ATTRS = ("chunk_id", "chunk_params", "chunk_git_commit", "chunk_wall_time_s", "chunk_compile_time_s")
-COMPILE_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration",
-                  "/jax/core/compile/backend_compile_duration")
-_COMPILE_SECONDS = [0.0]
-
-
-def _count_compile_time(event: str, duration: float, **_) -> None:
-    if event in COMPILE_EVENTS:
-        _COMPILE_SECONDS[0] += duration
-
-
-def compile_seconds() -> float:
-    """Seconds this process has spent tracing, lowering and compiling (or loading from the persistent cache)
-    JAX functions, from jax.monitoring's compile events."""
-    import jax
-
-    if not getattr(compile_seconds, "registered", False):
-        jax.monitoring.register_event_duration_secs_listener(_count_compile_time)
-        compile_seconds.registered = True
-    return _COMPILE_SECONDS[0]
-
-
-def enable_compilation_cache(directory: str | os.PathLike | None = None) -> pathlib.Path:
-    """JAX's persistent compilation cache, so that a second run of a study loads its compiled functions instead
-    of compiling them again: `directory`, else $STATPHYS_JAX_CACHE, else ~/.cache/statphys/jax."""
-    import jax
-
-    path = pathlib.Path(directory or os.environ.get("STATPHYS_JAX_CACHE") or
-                        pathlib.Path.home() / ".cache" / "statphys" / "jax")
-    path.mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.05)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    return path
-
-
-class CombineError(StudyError):
-    """Chunks that cannot be combined without inventing values (padding)."""
-
-
-def combine(chunks: list, swept: list[str]):
-    """One dataset from the chunks of a sweep, with an exact join: never a padded value.
-
-    Each chunk carries the swept parameters as length-1 dimensions. A non-swept dimension whose coordinate
-    differs between chunks (e.g. a time grid that depends on the schedule) is kept per chunk: the dimension
-    becomes ``<dim>_index`` and the coordinate ``<dim>`` gets the swept dimensions too. Chunks whose such
-    dimensions differ in length raise CombineError. After combining, every variable must hold exactly the
-    values the chunks computed (same count of non-NaN entries), else CombineError.
-    """
-    import numpy as np
-    import xarray as xr
-
-    if not swept:
-        return chunks[0].copy()
-    first = chunks[0]
-    for chunk in chunks[1:]:
-        if set(chunk.data_vars) != set(first.data_vars):
-            raise CombineError(f"chunks hold different variables ({sorted(set(chunk.data_vars) ^ set(first.data_vars))} "
-                               "in some only); a combined file would pad them with NaN: write every variable in "
-                               "every chunk (NaN where it is undefined, with a long_name saying why)")
-    varying = [d for d in first.dims if d not in swept and d in first.coords
-               and any(d not in c.coords or not np.array_equal(c[d].values, first[d].values) for c in chunks[1:])]
-    if varying:
-        for d in varying:
-            lengths = sorted({c.sizes.get(d, 0) for c in chunks})
-            if len(lengths) > 1:
-                raise CombineError(f"chunks have different lengths along {d!r} ({lengths}); a combined file would "
-                                   f"need padding: give every chunk the same number of {d} points")
-        chunks = [c.assign_coords({f"{d}_index": (d, np.arange(c.sizes[d])) for d in varying})
-                  .swap_dims({d: f"{d}_index" for d in varying}) for c in chunks]
-    # attributes that every chunk shares (a kind's notes on its variables) are kept; chunk ids are not
-    combined = xr.combine_by_coords(chunks, compat="no_conflicts", join="exact", combine_attrs="drop_conflicts",
-                                    coords="different", data_vars="all")
-    for name in combined.data_vars:
-        computed = sum(int(c[name].count()) for c in chunks)
-        if int(combined[name].count()) != computed or combined[name].size != sum(c[name].size for c in chunks):
-            raise CombineError(f"combining the chunks changed {name!r}: {computed} values computed, "
-                               f"{int(combined[name].count())} in the combined dataset")
-    return combined
-
-
-def describe_variables(ds, descriptions: dict) -> None:
-    """CF attributes on every variable and coordinate: ``long_name`` and ``units`` from the kind's VARIABLES
-    (name -> (long_name, units)), else kept if the kind set them, else the name and "1" (dimensionless: the
-    package's times are in units of the Ornstein–Uhlenbeck relaxation time, energies in units of k_B T)."""
-    import numpy as np
-
-    for name, variable in ds.variables.items():
-        long_name, units = descriptions.get(name, (None, None))
-        variable.attrs.setdefault("long_name", long_name or str(name).replace("_", " "))
-        if np.issubdtype(variable.dtype, np.number):
-            variable.attrs.setdefault("units", units or "1")
-
-
 def status(study: Study, out: pathlib.Path) -> tuple[int, int]:
     """(finished chunks, total chunks)."""
     points = study.points()
     return sum(_chunk_path(study, out, p).exists() for p in points), len(points)
-
-
-def source_revision() -> str:
-    """The git commit of the package source, with "+dirty" when tracked files differ from it; "unknown"
-    outside a git checkout. Taken when a chunk is computed, so that results name the code that made them."""
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=STUDIES_DIR, capture_output=True, text=True, timeout=10).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        dirty = bool(commit) and bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return (commit + ("+dirty" if dirty else "")) if commit else "unknown"
-
-
-def provenance(study: Study, wall_time: float, revisions: list[str] | None = None) -> dict[str, Any]:
-    """Attributes of a combined result. wall_time: the sum of the chunks' own compute times. revisions: the source revisions its chunks were computed with (more
-    than one when a resumed run spans code changes; they are all listed)."""
-    import jax
-
-    commit = ",".join(sorted(set(revisions))) if revisions else source_revision()
-    device = jax.devices()[0]
-    return {
-        "study": study.name,
-        "kind": study.kind,
-        "description": study.description,
-        "profile": study.profile,
-        "config": json.dumps(study.params, sort_keys=True),
-        "seed": study.seed,
-        "package_version": PACKAGE_VERSION,
-        "git_commit": commit,
-        "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
-        "jax_version": jax.__version__,
-        "python": platform.python_version(),
-        "precision": study.precision,
-        "wall_time_s": round(wall_time, 3),
-        "finished": 1,
-    }
 
 
 def process_split(process_index: int | None = None, num_processes: int | None = None) -> tuple[int, int]:
@@ -424,7 +129,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
             if path.exists():
                 reused += 1
             else:
-                chunk_started, compile_started = time.time(), compile_seconds()
+                chunk_started, compile_started = time.time(), compile_times()
                 label = f"chunk {index + 1}/{len(points)}"
                 with progress_module.enabled(label) if progress else contextlib.nullcontext():
                     ds = study.module.run(dict(point), jax.random.fold_in(key, index))
@@ -432,7 +137,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
                 ds.attrs.update({"chunk_id": chunk_id(study, point), "chunk_params": json.dumps(point, sort_keys=True),
                                  "chunk_git_commit": revision,
                                  "chunk_wall_time_s": round(time.time() - chunk_started, 3),
-                                 "chunk_compile_time_s": round(compile_seconds() - compile_started, 3)})
+                                 **(compile_times() - compile_started).attrs("chunk_")})
                 write_atomic(ds, path)
             bar.update(1)
     if reused:
@@ -454,8 +159,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     for name in CHUNK_ATTRS:
         combined.attrs.pop(name, None)
     combined.attrs.update(provenance(study, sum(compute_times), revisions))
-    combined.attrs["compile_time_s"] = round(sum(float(c.attrs.get("chunk_compile_time_s", float("nan")))
-                                                 for c in chunks), 3)
+    combined.attrs.update(sum((CompileTimes.from_attrs(c.attrs, "chunk_") for c in chunks), CompileTimes()).attrs())
     combined.attrs["chunks_reused"] = reused
     combined.attrs["chunks_computed"] = len(mine) - reused
     describe_variables(combined, getattr(study.module, "VARIABLES", {}))

@@ -7,10 +7,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.special
 import scipy.stats
 
 from statphys.models import CurieWeiss, FiniteSupport, spin_states
-from statphys.models.curie_weiss import hubbard_stratonovich_mean
+from statphys.models.curie_weiss import hubbard_stratonovich_mean, log_elementary_symmetric, speciation_time_limit
 
 
 def brute_force_denoiser(n, beta, h, x, alpha, sigma):
@@ -146,3 +147,77 @@ def test_float32_denoiser_stays_within_1e5_of_float64(beta, snr):
         single = hubbard_stratonovich_mean(jnp.asarray(np.asarray(u), jnp.float32), jnp.asarray(beta, jnp.float32), n)
         assert single.dtype == jnp.float32
     assert np.max(np.abs(np.asarray(single, float) - reference)) < 1e-5
+
+
+# ---- exact laws given x_t and the speciation time (sums over up-spin counts) ------------------------------
+def test_curie_weiss_lambda_and_limits():
+    n = 4096
+    assert CurieWeiss(n, 0.5).speciation_time() == pytest.approx(0.5 * math.log(2), abs=1e-3)
+    lam = CurieWeiss(n, 1.0).top_eigenvalue()
+    assert lam / math.sqrt(n) == pytest.approx(1.170829, rel=2 / math.sqrt(n) * 10)
+    for beta in (1.0, 1.5):
+        assert CurieWeiss(n, beta).speciation_time() == pytest.approx(
+            speciation_time_limit(n, beta), abs=0.02)
+
+
+def test_lambda_is_top_eigenvalue_by_enumeration():
+    target = CurieWeiss(8, 1.3)
+    s = spin_states(8, float)
+    p = np.exp(np.asarray(target.log_weight(s)))
+    p /= p.sum()
+    cov = (np.asarray(s).T * p) @ np.asarray(s)
+    assert target.top_eigenvalue() == pytest.approx(np.linalg.eigvalsh(cov).max(), rel=1e-12)
+
+
+def test_magnetization_posterior_matches_enumeration():
+    target = CurieWeiss(8, 1.2, 0.1)
+    x = jax.random.normal(jax.random.PRNGKey(0), (3, 8))
+    logp = np.asarray(target.magnetization_posterior(x, 0.7, 0.6))
+    s = spin_states(8, float)
+    logw = np.asarray(target.log_weight(s))[None] + 0.7 * np.asarray(x) @ np.asarray(s).T / 0.36
+    w = np.exp(logw - logw.max(1, keepdims=True))
+    k = ((np.asarray(s).sum(1) + 8) / 2).astype(int)
+    pk = np.stack([np.bincount(k, wi, 9) for wi in w])
+    np.testing.assert_allclose(np.exp(logp), pk / pk.sum(1, keepdims=True), atol=1e-12)
+
+
+
+def test_log_elementary_symmetric_matches_brute_force_with_and_without_mask():
+    """ln Σ_{#(s=+1)=k} exp(u·s) over the spins a mask selects, against itertools over all 2⁶ states; the
+    unmasked call equals the all-True mask bit for bit."""
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(2, 6))
+    mask = np.array([[True, False, True, True, False, True], [False] * 3 + [True] * 3])
+    states = np.array(list(itertools.product([1.0, -1.0], repeat=6)))
+    got = np.asarray(log_elementary_symmetric(jnp.asarray(u), jnp.asarray(mask)))
+    for row in range(2):
+        sel = states[:, mask[row]]
+        sub = np.unique(sel, axis=0)
+        k = (sub > 0).sum(1)
+        expected = np.full(7, -np.inf)
+        for kk in range(mask[row].sum() + 1):
+            expected[kk] = scipy.special.logsumexp(sub[k == kk] @ u[row, mask[row]])
+        np.testing.assert_allclose(got[row], expected, atol=1e-12)
+    full = log_elementary_symmetric(jnp.asarray(u))
+    all_true = log_elementary_symmetric(jnp.asarray(u), np.ones((2, 6), bool))
+    np.testing.assert_array_equal(np.asarray(full), np.asarray(all_true))
+
+
+@pytest.mark.parametrize("beta,h", [(0.7, 0.0), (1.4, 0.1)])
+def test_overlap_log_probs_matches_brute_force(beta, h):
+    """ln P(K | x, s′), K = #(sᵢ = s′ᵢ), from the two-group sum against all 2⁹ states (NumPy)."""
+    n, alpha, sigma = 9, 0.6, 0.8
+    target = CurieWeiss(n, beta, h)
+    key = jax.random.PRNGKey(3)
+    refs = target.sample(key, 4)
+    x = alpha * refs + sigma * jax.random.normal(jax.random.fold_in(key, 1), refs.shape)
+    got = np.asarray(target.overlap_log_probs(refs, x, alpha, sigma))
+    states = np.array(list(itertools.product([1.0, -1.0], repeat=n)))
+    M = states.sum(1)
+    for ref, xx, row in zip(np.asarray(refs), np.asarray(x), got):
+        logw = beta * M**2 / (2 * n) + h * M + alpha * states @ xx / sigma**2
+        k = ((states @ ref + n) / 2).round().astype(int)
+        log_pk = np.array([scipy.special.logsumexp(logw[k == kk]) for kk in range(n + 1)])
+        np.testing.assert_allclose(row, log_pk - scipy.special.logsumexp(log_pk), atol=1e-11)
+    with pytest.raises(ValueError, match="sigma"):
+        target.overlap_log_probs(refs, x, alpha, 0.0)

@@ -13,7 +13,9 @@ import scipy.optimize
 import scipy.stats
 
 from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import franz_parisi as fp
+from statphys.physics import franz_parisi_mixture
 
 SIGMA_FIG11 = math.sqrt(0.1)  # Yu & Huang's Fig. 11: μ = 1, σ² = 0.1
 
@@ -48,7 +50,7 @@ def test_mean_log_2cosh_matches_quad():
     """G(k, b) = E ln 2cosh(kξ + b) on both branches (Gauss–Hermite for k < 1, folded normal + Gauss–Laguerre for
     k ≥ 1) against scipy quad split at the kink-free point; ln 2cosh y = |y| + log1p(e^{−2|y|}) evaluated stably."""
     bs = np.array([-30.0, -3.0, -0.5, 0.0, 0.2, 1.0, 4.0, 30.0])
-    g = jax.jit(fp._mean_log_2cosh)
+    g = jax.jit(franz_parisi_mixture._mean_log_2cosh)
     worst = 0.0
     for k in (0.01, 0.3, 0.99, 1.0, 1.01, 2.0, 5.0, 20.0, 60.0):
         values = np.asarray(g(k, bs))
@@ -149,7 +151,7 @@ def test_curie_weiss_two_group_sum_matches_enumeration(beta, h):
     key = jax.random.PRNGKey(3)
     refs = target.sample(key, 6)
     x = 0.6 * refs + 0.8 * jax.random.normal(jax.random.fold_in(key, 1), refs.shape)
-    exact = fp.curie_weiss_overlap_log_probs(target, refs, x, 0.6, 0.8)
+    exact = target.overlap_log_probs(refs, x, 0.6, 0.8)
     enum = fp.enumerated_overlap_log_probs(target, refs, x, 0.6, 0.8)
     np.testing.assert_allclose(exact, enum, atol=1e-10)
     np.testing.assert_allclose(np.exp(exact).sum(-1), 1.0, atol=1e-12)
@@ -161,13 +163,13 @@ def test_spin_potential_methods_agree_and_limits(n, num):
     the prior and V(q = 1) = −(1/N) E ln P(s′), the entropy per spin."""
     target = CurieWeiss(n, 1.2)
     key = jax.random.PRNGKey(0)
-    q, a = fp.spin_franz_parisi(key, target, 0.5, 0.9, num, method="curie_weiss")
+    q, a = fp.spin_franz_parisi(key, target, 0.5, 0.9, num, method="exact")
     _, b = fp.spin_franz_parisi(jax.random.fold_in(key, 1), target, 0.5, 0.9, num, method="enumeration")
     assert q.shape == (n + 1,) and q[-1] == 1.0
     z = (a.value - b.value) / np.hypot(a.error, b.error)
     assert np.all(np.abs(z) < 4.5), z
     # high noise: V(q=1) = −(1/N) E ln P(s′) under the prior, P(s) = P(M)/C(N, k)
-    _, hot = fp.spin_franz_parisi(key, target, 1e-4, 1.0, num, method="curie_weiss")
+    _, hot = fp.spin_franz_parisi(key, target, 1e-4, 1.0, num, method="exact")
     m, p = target.magnetization_law()
     from scipy.special import comb
     entropy = -np.sum(p * np.log(p / comb(n, (n * (1 + m) / 2).round())))
@@ -177,6 +179,11 @@ def test_spin_potential_methods_agree_and_limits(n, num):
 def test_spin_potential_rejects_bad_method():
     with pytest.raises(ValueError, match="method"):
         fp.spin_franz_parisi(jax.random.PRNGKey(0), CurieWeiss(4, 1.0), 0.5, 0.5, 2, method="mc")
+    sk = SherringtonKirkpatrick.random(4, 1.0, seed=0)  # no exact overlap law: "exact" is refused, "auto" enumerates
+    with pytest.raises(ValueError, match="OverlapLaw"):
+        fp.spin_franz_parisi(jax.random.PRNGKey(0), sk, 0.5, 0.5, 2, method="exact")
+    q, v = fp.spin_franz_parisi(jax.random.PRNGKey(0), sk, 0.5, 0.5, 2)
+    assert q.shape == (5,) and np.all(np.isfinite(v.value))
 
 
 def test_local_minima_and_inflections():

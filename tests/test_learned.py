@@ -208,3 +208,45 @@ def test_ode_sde_gap_kind_runs_on_tiny_params(tmp_path):
     ds.attrs["config"] = '{"mu": 1.5, "seeds": 2}'
     written = plots.draw("ode_sde_gap", ds, tmp_path / "gap")
     assert all(path.exists() for path in written)
+
+
+TRACE_EVENT = "/jax/core/compile/jaxpr_trace_duration"
+_TRACES = {"on": False, "count": 0}
+
+
+def _count_trace(event, duration, **_):
+    if _TRACES["on"] and event == TRACE_EVENT:
+        _TRACES["count"] += 1
+
+
+jax.monitoring.register_event_duration_secs_listener(_count_trace)
+
+
+def _traces(fn):
+    """How many jaxprs JAX traces while fn() runs (jax.monitoring's trace-duration event, one per trace)."""
+    _TRACES.update(on=True, count=0)
+    try:
+        fn()
+    finally:
+        _TRACES["on"] = False
+    return _TRACES["count"]
+
+
+def test_training_compiles_once_for_every_ou_schedule():
+    """A sweep over the diffusion time (as in the diffusion_time study): the OU schedule and the target are
+    traced values, so a second network, with another T and another mixture, is trained by the loop
+    compiled for the first, and the exact-score sampler error of the new schedule propagated by the function
+    compiled for the first, with no new trace (before, every call of `train` traced its loop again)."""
+    from statphys.physics.convergence import gaussian_error
+
+    tiny = {"steps": 5, "batch": 16, "hidden": 8}
+    gauss = Gaussian(jnp.array([1.0]), jnp.array([[0.3]]))
+
+    def sweep_point(T, mu):
+        schedule = make_schedule("ou", T=T, t_min=1e-2)
+        target = GaussianMixture.symmetric(mu, 0.4)
+        train(jax.random.PRNGKey(1), target, schedule, **tiny)
+        gaussian_error(gauss, "euler_maruyama", 4, schedule=schedule, init="prior")
+
+    assert _traces(lambda: sweep_point(1.0, 1.5)) > 0  # the counter sees traces
+    assert _traces(lambda: sweep_point(2.5, 1.2)) == 0

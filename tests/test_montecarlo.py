@@ -13,8 +13,9 @@ from statphys.models.edwards_anderson import EdwardsAnderson
 from statphys.models.hopfield import Hopfield
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import ExactScore, make_schedule, reverse_sample
+from statphys.physics import chain_statistics as cs
 from statphys.physics import montecarlo as mc
-from statphys.physics.mc_score import autocorrelation_sweeps, mc_reverse_sample
+from statphys.physics.mc_score import autocorrelation_sweeps, mc_reverse_sample, tempering_ladder
 
 Z = 4.5  # z-score bound for single comparisons
 Z_MANY = 5.0  # for the bins of a law (a handful of comparisons)
@@ -36,12 +37,12 @@ def assert_matches(records, th, energy_shift=0.0):
     """Energy, ⟨m²⟩ and every bin of P(q) with P > 1e-3 within the error bar (records: (steps, chains))."""
     n = th.m_values.size - 1
     for name, exact in (("energy", th.energy + energy_shift), ("m2", th.m2)):
-        mean, err = mc.mean_and_stderr(records[name])
+        mean, err = cs.mean_and_stderr(records[name])
         assert abs(mean - exact) < Z * err, (name, mean, exact, err)
     q = np.asarray(records["q"])
     for k in np.flatnonzero(th.q_law > 1e-3):
         indicator = np.isclose(q, 2 * k / n - 1).astype(float)
-        mean, err = mc.mean_and_stderr(indicator)
+        mean, err = cs.mean_and_stderr(indicator)
         assert abs(mean - th.q_law[k]) < Z_MANY * err, (k, mean, th.q_law[k], err)
 
 
@@ -50,7 +51,7 @@ def test_sk_high_temperature_metropolis():
     _, records, acc = mc.sample_chains(jax.random.key(0), sk.couplings, sk.field, sk.beta, num_chains=512,
                                        num_sweeps=300, burn_in=50, observables=pair_observables)
     assert 0.3 < float(acc.mean()) < 1.0
-    assert_matches(records, enumeration.thermodynamics(sk))
+    assert_matches(records, enumeration.equilibrium(sk))
 
 
 def test_sk_low_temperature_parallel_tempering():
@@ -64,16 +65,16 @@ def test_sk_low_temperature_parallel_tempering():
                                               rule="heat_bath", observables=pair_observables)
     assert np.all(np.asarray(swaps) > 0.2), swaps
     cold = {name: np.asarray(value)[:, -1] for name, value in records.items()}
-    assert_matches(cold, enumeration.thermodynamics(sk))
+    assert_matches(cold, enumeration.equilibrium(sk))
     warm = {name: np.asarray(value)[:, 0] for name, value in records.items()}
-    assert_matches(warm, enumeration.thermodynamics(SherringtonKirkpatrick(sk.couplings, 0.4)))
+    assert_matches(warm, enumeration.equilibrium(SherringtonKirkpatrick(sk.couplings, 0.4)))
 
 
 def test_edwards_anderson_square_heat_bath():
     ea = EdwardsAnderson.from_graph(nk.graph.Square(4, pbc=True), 0.7, bonds="pm", seed=3)
     _, records, _ = mc.sample_chains(jax.random.key(2), ea.couplings, ea.field, ea.beta, num_chains=512,
                                      num_sweeps=300, burn_in=50, rule="heat_bath", observables=pair_observables)
-    assert_matches(records, enumeration.thermodynamics(ea))
+    assert_matches(records, enumeration.equilibrium(ea))
 
 
 def test_hopfield_three_patterns():
@@ -81,7 +82,7 @@ def test_hopfield_three_patterns():
     _, records, _ = mc.sample_chains(jax.random.key(3), hop.couplings, hop.field, hop.beta, num_chains=512,
                                      num_sweeps=300, burn_in=50, observables=pair_observables)
     # H = −(1/2N) Σ_μ (ξ^μ·s)² = −½ sᵀJs − K/2: the kernel records −½ sᵀJs / N
-    assert_matches(records, enumeration.thermodynamics(hop), energy_shift=3 / (2 * 12))
+    assert_matches(records, enumeration.equilibrium(hop), energy_shift=3 / (2 * 12))
 
 
 def test_monte_carlo_denoiser_matches_enumeration_and_warm_starts():
@@ -154,28 +155,28 @@ def test_chain_summary_autocorrelation_and_frozen_chains():
         x[t] = rho * x[t - 1] + rng.normal(size=chains)
     lags = np.arange(1, steps)
     factor = 1 + 2 * np.sum((1 - lags / steps) * rho**lags)  # Var(chain mean) = var · factor / steps
-    summary = mc.chain_summary(jnp.asarray(x)[:, :, None])
+    summary = cs.chain_summary(jnp.asarray(x)[:, :, None])
     assert steps * chains / float(summary.ess[0]) == pytest.approx(factor, rel=0.15)
     assert float(summary.rhat[0]) < 1.05
     # every chain frozen on its own value: the error is the spread of the chains, one draw per chain
     frozen = np.broadcast_to(rng.normal(size=chains), (50, chains))[:, :, None]
-    summary = mc.chain_summary(jnp.asarray(frozen))
+    summary = cs.chain_summary(jnp.asarray(frozen))
     assert float(summary.stderr[0]) == pytest.approx(frozen[0, :, 0].std(ddof=1) / np.sqrt(chains), rel=1e-10)
     assert float(summary.ess[0]) == pytest.approx(chains, rel=0.01)
     assert np.isinf(float(summary.rhat[0]))
     # one chain stuck away from the others: R̂ flags it and the error grows beyond the chains' own noise
     stuck = np.sign(x[:400]).copy()
-    mixed = mc.chain_summary(jnp.asarray(stuck)[:, :, None])
+    mixed = cs.chain_summary(jnp.asarray(stuck)[:, :, None])
     stuck[:, 0] = 1.0
     stuck[:, 1] = -1.0
-    summary = mc.chain_summary(jnp.asarray(stuck)[:, :, None])
+    summary = cs.chain_summary(jnp.asarray(stuck)[:, :, None])
     assert float(summary.stderr[0]) > float(mixed.stderr[0])
     assert float(summary.rhat[0]) > float(mixed.rhat[0])
     # all draws equal: no scale in the data
-    summary = mc.chain_summary(jnp.ones((20, 4)))
+    summary = cs.chain_summary(jnp.ones((20, 4)))
     assert np.all(np.asarray(summary.stderr) == 0) and np.all(np.asarray(summary.ess) == 4)
     # bounded binary draws: rank normalisation changes nothing for the bulk R̂
-    np.testing.assert_allclose(mc.rank_normalized_rhat(np.sign(x[:, :, None]))[0], float(mc.chain_summary(
+    np.testing.assert_allclose(cs.rank_normalized_rhat(np.sign(x[:, :, None]))[0], float(cs.chain_summary(
         jnp.asarray(np.sign(x))[:, :, None]).rhat[0]), rtol=1e-6)
 
 
@@ -206,8 +207,8 @@ def test_netket_metropolis_local_agrees():
     _, state = sampler.sample(log_psi, sk.couplings, chain_length=100)
     samples, _ = sampler.sample(log_psi, sk.couplings, state=state, chain_length=300)
     energy = np.asarray(sk.energy(jnp.asarray(samples, float))).T / 10  # (steps, chains)
-    mean, err = mc.mean_and_stderr(energy)
-    assert abs(mean - enumeration.thermodynamics(sk).energy) < Z * err
+    mean, err = cs.mean_and_stderr(energy)
+    assert abs(mean - enumeration.equilibrium(sk).energy) < Z * err
 
 
 def test_integrated_time_of_ar1_process():
@@ -218,8 +219,8 @@ def test_integrated_time_of_ar1_process():
     x[0] = rng.normal(size=chains) / np.sqrt(1 - rho**2)
     for t in range(1, steps):
         x[t] = rho * x[t - 1] + rng.normal(size=chains)
-    assert mc.integrated_time(x) == pytest.approx((1 + rho) / (1 - rho), rel=0.1)
-    assert mc.effective_sample_size(x) == pytest.approx(steps * chains * (1 - rho) / (1 + rho), rel=0.1)
+    assert cs.integrated_time(x) == pytest.approx((1 + rho) / (1 - rho), rel=0.1)
+    assert cs.effective_sample_size(x) == pytest.approx(steps * chains * (1 - rho) / (1 + rho), rel=0.1)
 
 
 def test_bad_input():
@@ -237,13 +238,13 @@ def test_bad_input():
     with pytest.raises(ValueError, match="sigma"):
         mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 0.0)
     with pytest.raises(ValueError, match="series"):
-        mc.integrated_time(np.zeros((1, 3)))
+        cs.integrated_time(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="estimator"):
         mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, estimator="mean")
     with pytest.raises(ValueError, match="num_sweeps"):
         mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, num_sweeps=3)
     with pytest.raises(ValueError, match="draws"):
-        mc.chain_summary(np.zeros((3, 4)))
+        cs.chain_summary(np.zeros((3, 4)))
     schedule = make_schedule("ou", T=5.0)
     with pytest.raises(ValueError, match="sampler"):
         mc_reverse_sample(jax.random.key(0), sk.couplings, sk.field, 1.0, schedule, num_steps=2, batch=2,
@@ -254,14 +255,21 @@ def test_bad_input():
     with pytest.raises(ValueError, match="x_init"):
         mc_reverse_sample(jax.random.key(0), sk.couplings, sk.field, 1.0, schedule, num_steps=2, batch=2,
                           x_init=np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="ladder"):
+        mc_reverse_sample(jax.random.key(0), sk.couplings, sk.field, 1.0, schedule, num_steps=2, batch=2,
+                          ladder=[0.5, 1.0])
 
 
-def compare_mc_score_run(n, particles, chains, sweeps, steps):
+def compare_mc_score_run(n, particles, chains, sweeps, steps, ladder=None):
     """Generated spins of `mc_reverse_sample` and of the exact-score run with the same keys (SK β = 1.0)."""
     sk = SherringtonKirkpatrick.random(n, 1.0, seed=5)
     schedule = make_schedule("ou", T=5.0, t_min=1e-3)
     out = mc_reverse_sample(jax.random.key(1), sk.couplings, sk.field, sk.beta, schedule, num_steps=steps,
-                            batch=particles, chains_per_x=chains, sweeps_per_step=sweeps)
+                            batch=particles, chains_per_x=chains, sweeps_per_step=sweeps, ladder=ladder)
+    if ladder is not None:
+        swaps = np.asarray(out.swap_acceptance)
+        assert swaps.shape == (steps + 1, len(ladder) - 1) and np.all(np.nanmean(swaps, 0) > 0.3), swaps
+        assert out.chains.spins.shape == (particles * chains, n)
     exact = reverse_sample(jax.random.key(1), ExactScore(sk, schedule), schedule, num_steps=steps, batch=particles,
                            n=n, sampler="ddpm", spacing="log")
     assert np.all(np.isfinite(np.asarray(out.denoised))) and out.acceptance.shape == (steps + 1,)
@@ -270,7 +278,7 @@ def compare_mc_score_run(n, particles, chains, sweeps, steps):
 
 def assert_generated_law(sk, spins, paired):
     """Energy and ⟨m²⟩ within Z standard errors of enumeration and of the paired exact-score run; P(m) by TV."""
-    th = enumeration.thermodynamics(sk)
+    th = enumeration.equilibrium(sk)
     for observable, reference in ((lambda s: np.asarray(sk.energy(jnp.asarray(s))) / sk.n, th.energy),
                                   (lambda s: np.mean(s, axis=1) ** 2, th.m2)):
         values, difference = observable(spins), observable(spins) - observable(paired)
@@ -285,6 +293,14 @@ def test_monte_carlo_score_along_the_reverse_trajectory():
     50 ddpm steps, against enumeration and the exact-score run driven by the same noise (final spins differ
     on 4.6% of the sites)."""
     sk, spins, paired = compare_mc_score_run(8, 400, 8, 8, 50)
+    assert_generated_law(sk, spins, paired)
+    assert np.mean(spins != paired) < 0.1
+
+
+def test_tempered_monte_carlo_score_along_the_reverse_trajectory():
+    """The chains parallel-tempered over 4 rungs β = 1 … 0.3 (8 chains × 4 sweeps per rung per step), same run
+    otherwise: the law of enumeration and of the paired exact-score run, exchanges accepted at every pair."""
+    sk, spins, paired = compare_mc_score_run(8, 400, 8, 4, 50, ladder=tempering_ladder(1.0, 0.3, 4))
     assert_generated_law(sk, spins, paired)
     assert np.mean(spins != paired) < 0.1
 

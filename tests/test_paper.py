@@ -5,7 +5,7 @@ import re
 import pytest
 import xarray as xr
 
-from statphys.paper import build
+from statphys.paper import build, formatting, numbers, registry
 from statphys.studies import cli
 
 CHEAP = ("curie_weiss_generation", "speed_accuracy")  # small profiles: ~25 s and ~10 s on one CPU core
@@ -37,32 +37,32 @@ def test_paper_regenerates_available_figures_and_reports_missing(built, capsys):
             assert path.exists() and path.stat().st_size > 1000, path
         assert re.search(rf"^{name}\s+{name}\s+made\s+[\d.]+ s", printed, re.M), printed
     # every other headline figure is reported with the command that makes its results
-    for figure in build.FIGURES:
+    for figure in registry.FIGURES:
         if figure.name not in CHEAP:
             assert f"statphys run studies/{figure.study}.toml --profile small --out {out}" in printed
             assert not (figs / f"{figure.name}.pdf").exists()
-    assert f"{len(CHEAP)}/{len(build.FIGURES)} figures made" in printed
+    assert f"{len(CHEAP)}/{len(registry.FIGURES)} figures made" in printed
 
     tex = (figs / "results.tex").read_text()
     cw = xr.load_dataset(out / "curie_weiss_generation" / "small" / "curie_weiss_generation.nc", engine="h5netcdf")
     for sampler in cw["sampler"].values:
         s = cw.sel(sampler=sampler)
-        number = build.format_number(float(s.tv), float(s.tv_err))
+        number = formatting.format_number(float(s.tv), float(s.tv_err))
         assert "\\pm" in number
         assert f"statres@curie_weiss_generation/tv[sampler={sampler}]\\endcsname{{{number}}}" in tex
     sde = cw.sel(sampler="euler_maruyama")
-    assert f"stathl@curie_weiss_generation.tv_sde\\endcsname{{{build.format_number(float(sde.tv), float(sde.tv_err))}}}" in tex
+    assert f"stathl@curie_weiss_generation.tv_sde\\endcsname{{{formatting.format_number(float(sde.tv), float(sde.tv_err))}}}" in tex
     sa = xr.load_dataset(out / "speed_accuracy" / "small" / "speed_accuracy.nc", engine="h5netcdf")
-    number = build.format_number(float(sa.delta_w1_samples), float(sa.delta_w1_samples_err))
+    number = formatting.format_number(float(sa.delta_w1_samples), float(sa.delta_w1_samples_err))
     assert f"stathl@speed_accuracy.dw1_samples\\endcsname{{{number}}}" in tex
     assert f"statinfo@speed_accuracy/wall_time_s\\endcsname{{{float(sa.attrs['wall_time_s']):.1f}}}" in tex
     assert "statavail@speed_accuracy" in tex and "statavail@sampler_convergence" not in tex
     # the manuscript only refers to headline numbers that the figure list defines
-    paper = (build.PAPER_DIR / "paper.tex").read_text()
-    defined = {f"{f.name}.{h.label}" for f in build.FIGURES for h in f.headlines}
+    paper = (registry.PAPER_DIR / "paper.tex").read_text()
+    defined = {f"{f.name}.{h.label}" for f in registry.FIGURES for h in f.headlines}
     used = set(re.findall(r"\\headline\{([^}]+)\}", paper))
     assert used and used <= defined, used - defined
-    assert {f.name for f in build.FIGURES} <= set(re.findall(r"\\headlinefigure\{([^}]+)\}", paper))
+    assert {f.name for f in registry.FIGURES} <= set(re.findall(r"\\headlinefigure\{([^}]+)\}", paper))
 
 
 def test_paper_without_any_results_fails_unless_allowed(tmp_path, capsys):
@@ -140,7 +140,7 @@ def test_figures_never_use_latex_unless_asked(built):
     (12.3456, 0.0, "12.35"),
 ])
 def test_format_number(value, error, expected):
-    assert build.format_number(value, error) == expected
+    assert formatting.format_number(value, error) == expected
 
 
 def test_headline_picks_a_flat_list_of_ragged_values_by_its_labels():
@@ -151,12 +151,12 @@ def test_headline_picks_a_flat_list_of_ragged_values_by_its_labels():
     ds = xr.Dataset({"q": (("point",), [2.0, 2.1, 0.15, 0.42, 1.98])},
                     coords={"point_time": (("point",), [0.42, 0.015, 0.01, 0.01, 0.01]),
                             "point_rank": (("point",), [0, 0, 0, 1, 2])})
-    figure = build.Figure("f", "s", "test", (
-        build.Headline("b", "q", None, {"point_time": 0.01, "point_rank": 1}),
-        build.Headline("first", "q", None, {"point_time": 0.015}),
+    figure = registry.Figure("f", "s", "test", (
+        registry.Headline("b", "q", None, {"point_time": 0.01, "point_rank": 1}),
+        registry.Headline("first", "q", None, {"point_time": 0.015}),
     ))
-    rows = {key: (value, where) for key, value, _, where in build.headline_numbers(ds, figure)}
+    rows = {key: (value, where) for key, value, _, where in numbers.headline_numbers(ds, figure)}
     assert rows["f.b"] == (0.42, "point_time = 0.01, point_rank = 1")
     assert rows["f.first"][0] == 2.1
-    keys = [key for key, _, _ in build.dataset_numbers(ds, "s")]
+    keys = [key for key, _, _ in numbers.dataset_numbers(ds, "s")]
     assert keys[3] == "s/q[point_time=0.01,point_rank=1]" and np.unique(keys).size == 5

@@ -1,5 +1,5 @@
-"""Exact reductions, compile-once cloning and the matmul enumeration kernel: closed forms and brute force to
-1e-12, laws of reduced vs full runs by z-scores."""
+"""Exact reductions, compile-once cloning and reduced runs, the matmul enumeration kernel and the cache-blocked
+Curie–Weiss quadrature: closed forms and brute force to 1e-12, laws of reduced vs full runs by z-scores."""
 
 import math
 
@@ -11,7 +11,7 @@ import pytest
 from statphys.models import CurieWeiss, GaussianMixture, SherringtonKirkpatrick, enumeration, spin_states
 from statphys.physics import ExactScore, make_schedule, reverse_sample
 from statphys.physics import reduced as rd
-from statphys.physics import transitions as tr
+from statphys.physics import cloning
 
 
 def plus_minus_ones(d):
@@ -122,18 +122,69 @@ def test_reduced_run_has_the_law_of_the_full_discretised_run(sampler):
                                atol=1e-10)
 
 
-def test_reduced_deterministic_run_is_the_full_run_path_by_path():
+@pytest.mark.parametrize("spacing", ["uniform", "log"])
+def test_reduced_deterministic_run_is_the_full_run_path_by_path(spacing):
     """With a deterministic sampler (no noise) the reduction is exact path by path: reduced_reverse_sample from
-    given x_init equals the full 3-centre, 7-D probability-flow run to 1e-10, denoiser included."""
+    given x_init equals the full 3-centre, 7-D probability-flow run to 1e-10, denoiser included (the reduced
+    run's traced time grid is the schedule's time_grid for both spacings)."""
     mix = three_centres()
     red = rd.reduction_of(mix)
     schedule = make_schedule("ou", T=2.0, t_min=0.05)
     x = 2 * jax.random.normal(jax.random.PRNGKey(12), (6, mix.n))
     full = reverse_sample(jax.random.PRNGKey(0), ExactScore(mix, schedule), schedule, num_steps=25, x_init=x,
-                          sampler="pf_heun")
-    reduced = rd.reduced_reverse_sample(jax.random.PRNGKey(1), red, schedule, num_steps=25, x_init=x, sampler="pf_heun")
+                          sampler="pf_heun", spacing=spacing)
+    reduced = rd.reduced_reverse_sample(jax.random.PRNGKey(1), red, schedule, num_steps=25, x_init=x, sampler="pf_heun",
+                                        spacing=spacing)
     np.testing.assert_allclose(reduced.x, full.x, atol=1e-10)
     np.testing.assert_allclose(reduced.denoised, full.denoised, atol=1e-10)
+
+
+def _mean_denoiser(x, denoised, t):
+    return jnp.mean(denoised, axis=-1)
+
+
+def test_reduced_projected_run_is_reverse_sample_in_r_dimensions():
+    """full_state=False: the projected run is reverse_sample of p_∥ in r = 3 dimensions from Qᵀx_init with key
+    split(key)[0], step for step (Euler–Maruyama: same noise), recorded observables and times included."""
+    mix = three_centres()
+    red = rd.reduction_of(mix)
+    schedule = make_schedule("vp_linear", T=1.0, t_min=0.02)
+    x = 2 * jax.random.normal(jax.random.PRNGKey(13), (5, mix.n))
+    key = jax.random.PRNGKey(14)
+    kwargs = dict(num_steps=24, record_every=6, observables={"m": _mean_denoiser})
+    got = rd.reduced_reverse_sample(key, red, schedule, x_init=x, full_state=False, **kwargs)
+    want = reverse_sample(jax.random.split(key)[0], ExactScore(red.target, schedule), schedule, x_init=red.project(x),
+                          **kwargs)
+    for a, b in ((got.x, want.x), (got.denoised, want.denoised), (got.times, want.times),
+                 (got.observables["m"], want.observables["m"])):
+        np.testing.assert_allclose(a, b, atol=1e-12)
+    assert got.observables["m"].shape == (5, 5)
+
+
+def test_reduced_run_compiles_once_for_every_step_count_and_key():
+    """One compiled function per run; a new key, step count and stride with the same number of records (and
+    another target of the same shapes) compile nothing: no retracing, no eager closed forms."""
+    compiles = []
+    jax.monitoring.register_event_duration_secs_listener(
+        lambda name, duration, **kw: compiles.append(name) if name == "/jax/core/compile/backend_compile_duration" else None)
+    schedule = make_schedule("ou", T=2.0, t_min=0.05)
+    red, other = rd.reduction_of(plus_minus_ones(5)), rd.reduction_of(plus_minus_ones(5))
+    other = other._replace(target=GaussianMixture(jnp.array([0.3, 0.7]), other.target.means, 1.0))
+    keys = [jax.random.PRNGKey(k) for k in range(3)]
+    obs = {"m": _mean_denoiser}
+    rd.reduced_reverse_sample(keys[0], red, schedule, num_steps=12, record_every=3, batch=4, observables=obs)
+    compiles.clear()
+    rd.reduced_reverse_sample(keys[1], red, schedule, num_steps=40, record_every=10, batch=4, observables=obs)
+    rd.reduced_reverse_sample(keys[2], other, schedule, num_steps=4, record_every=1, batch=4, observables=obs)
+    assert compiles == []
+
+
+def test_reduced_run_reports_the_first_non_finite_step():
+    red = rd.reduction_of(plus_minus_ones(3))
+    schedule = make_schedule("ou", T=2.0, t_min=0.05)
+    x = jnp.array([[1.0, 2.0, 3.0], [jnp.inf, 0.0, 0.0]])
+    with pytest.raises(FloatingPointError, match="after step 1 of 5"):
+        rd.reduced_reverse_sample(jax.random.PRNGKey(0), red, schedule, num_steps=5, x_init=x)
 
 
 def test_evolve_is_reverse_sample_from_any_start_time():
@@ -142,7 +193,7 @@ def test_evolve_is_reverse_sample_from_any_start_time():
     schedule = make_schedule("ou", T=1.5, t_min=0.1)
     x = jax.random.normal(jax.random.PRNGKey(8), (7, 5))
     ref = reverse_sample(jax.random.PRNGKey(9), ExactScore(target, schedule), schedule, num_steps=12, x_init=x).x
-    got = tr.evolve(jax.random.PRNGKey(9), ExactScore(target, schedule), make_schedule("ou", T=4.0, t_min=0.1), x,
+    got = cloning.evolve(jax.random.PRNGKey(9), ExactScore(target, schedule), make_schedule("ou", T=4.0, t_min=0.1), x,
                     1.5, 0.1, 12)
     np.testing.assert_allclose(got, ref, atol=1e-12)
 
@@ -151,16 +202,16 @@ def test_cloning_compiles_once_for_every_branch_time_and_step_count():
     target = plus_minus_ones(3)
     schedule = make_schedule("ou", T=2.0, t_min=0.05)
     score = ExactScore(target, schedule)
-    kwargs = dict(batch=4, n=3, dt=0.1, classify=tr.sign_class)
-    tr.cloning_curve(jax.random.PRNGKey(0), score, schedule, [1.0], **kwargs)
-    before = tr._clone_experiment._cache_size()
-    tr.cloning_curve(jax.random.PRNGKey(1), score, schedule, [0.3, 0.77, 1.6, 2.0], **kwargs)
-    assert tr._clone_experiment._cache_size() == before
+    kwargs = dict(batch=4, n=3, dt=0.1, classify=cloning.sign_class)
+    cloning.cloning_curve(jax.random.PRNGKey(0), score, schedule, [1.0], **kwargs)
+    before = cloning._clone_experiment._cache_size()
+    cloning.cloning_curve(jax.random.PRNGKey(1), score, schedule, [0.3, 0.77, 1.6, 2.0], **kwargs)
+    assert cloning._clone_experiment._cache_size() == before
     x = jnp.zeros((2, 3))
-    tr.clone_end_classes(jax.random.PRNGKey(2), score, schedule, x, 0.8, 2, 10, tr.sign_class)
-    evolve_before = tr._evolve._cache_size()
-    tr.clone_end_classes(jax.random.PRNGKey(2), score, schedule, x, 1.7, 2, 31, tr.sign_class)
-    assert tr._evolve._cache_size() == evolve_before
+    cloning.clone_end_classes(jax.random.PRNGKey(2), score, schedule, x, 0.8, 2, 10, cloning.sign_class)
+    evolve_before = cloning._evolve._cache_size()
+    cloning.clone_end_classes(jax.random.PRNGKey(2), score, schedule, x, 1.7, 2, 31, cloning.sign_class)
+    assert cloning._evolve._cache_size() == evolve_before
 
 
 def test_reduced_cloning_curve_matches_full_run_and_theory():
@@ -171,11 +222,11 @@ def test_reduced_cloning_curve_matches_full_run_and_theory():
     red = rd.reduction_of(mix)
     schedule = make_schedule("ou", T=4.0, t_min=0.02)
     branch = np.array([1.6, 2.1, 3.2])
-    kwargs = dict(batch=batch, dt=0.02, classify=tr.sign_class)
-    full = np.asarray(tr.cloning_curve(jax.random.PRNGKey(10), ExactScore(mix, schedule), schedule, branch, n=d, **kwargs))
-    reduced = np.asarray(tr.cloning_curve(jax.random.PRNGKey(11), ExactScore(red.target, schedule), schedule, branch,
+    kwargs = dict(batch=batch, dt=0.02, classify=cloning.sign_class)
+    full = np.asarray(cloning.cloning_curve(jax.random.PRNGKey(10), ExactScore(mix, schedule), schedule, branch, n=d, **kwargs))
+    reduced = np.asarray(cloning.cloning_curve(jax.random.PRNGKey(11), ExactScore(red.target, schedule), schedule, branch,
                                           n=red.rank, **kwargs))
-    theory = tr.two_class_cloning_probability(branch, float(d))
+    theory = cloning.two_class_cloning_probability(branch, float(d))
     assert theory[0] > 0.9 and theory[-1] < 0.56  # the branch times straddle the transition
     for f, r, p in zip(full, reduced, theory):
         se = math.sqrt((f.var() + r.var()) / batch)
@@ -191,14 +242,37 @@ def test_reduced_bad_input_is_named():
         three_centres(variances=jnp.array([0.2, 1.0, 3.0])).orthogonal_split()
     schedule = make_schedule("ou", T=2.0, t_min=0.05)
     with pytest.raises(ValueError, match="branch_times"):
-        tr.cloning_curve(jax.random.PRNGKey(0), ExactScore(plus_minus_ones(2), schedule), schedule, [3.0], batch=2,
-                         n=2, dt=0.1, classify=tr.sign_class)
+        cloning.cloning_curve(jax.random.PRNGKey(0), ExactScore(plus_minus_ones(2), schedule), schedule, [3.0], batch=2,
+                         n=2, dt=0.1, classify=cloning.sign_class)
     with pytest.raises(ValueError, match="t_start > t_end"):
-        tr.evolve(jax.random.PRNGKey(0), ExactScore(plus_minus_ones(2), schedule), schedule, jnp.zeros((1, 2)),
+        cloning.evolve(jax.random.PRNGKey(0), ExactScore(plus_minus_ones(2), schedule), schedule, jnp.zeros((1, 2)),
                   0.5, 1.0, 3)
     with pytest.raises(ValueError, match="x_init"):
         rd.reduced_reverse_sample(jax.random.PRNGKey(0), rd.reduction_of(plus_minus_ones(4)), schedule, num_steps=2,
                                   x_init=jnp.zeros((2, 3)))
+
+
+def test_blocked_curie_weiss_quadrature_equals_the_unblocked_one():
+    """Batch 40 × N = 1024 in float64 runs (on the CPU) as 3 cache-sized blocks of 14 rows with 2 padding rows;
+    each row equals the same row evaluated in a batch of 8 (one block, no padding) to float64 rounding, with and
+    without a spin mask."""
+    from statphys.models import curie_weiss as cw
+
+    n, batch = 1024, 40
+    rows = cw._CPU_BLOCK_BYTES // (8 * n)
+    assert rows < batch and batch % rows  # several blocks, padding included
+    u = 0.3 + 1.5 * jax.random.normal(jax.random.PRNGKey(20), (batch, n))
+    mask = (jnp.arange(n) % 3 > 0).astype(u.dtype)
+    for beta in (0.7, 1.0, 1.6):
+        beta = jnp.asarray(beta)
+        blocked = cw.hubbard_stratonovich_mean(u, beta, n)
+        masked = cw.hubbard_stratonovich_mean(u, beta, jnp.sum(mask), mask=mask)
+        for a in range(0, batch, 8):
+            np.testing.assert_allclose(blocked[a : a + 8], cw.hubbard_stratonovich_mean(u[a : a + 8], beta, n),
+                                       rtol=0, atol=1e-13)
+            np.testing.assert_allclose(masked[a : a + 8],
+                                       cw.hubbard_stratonovich_mean(u[a : a + 8], beta, jnp.sum(mask), mask=mask),
+                                       rtol=0, atol=1e-13)
 
 
 def brute_posterior_mean(log_weight, n, x, alpha, sigma):

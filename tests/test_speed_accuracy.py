@@ -7,6 +7,7 @@ import pytest
 
 from statphys.models.gaussian import Gaussian, GaussianMixture
 from statphys.physics import speed_accuracy as sa
+from statphys.physics import speed_accuracy_spins as sas
 from statphys.physics.schedules import make_schedule
 
 
@@ -19,7 +20,7 @@ def test_temperatures_closed_form_and_package_schedules():
         np.testing.assert_allclose(sa.temperature(name, t, tau), 0.5 * np.asarray(sched.diffusion2(jnp.asarray(t))), rtol=1e-9)
 
 
-@pytest.mark.parametrize("name", sa.SCHEDULES)
+@pytest.mark.parametrize("name", sa.INTERPOLATIONS)
 def test_action_gaussian_closed_form(name):
     """∫ v₂² dt from the grid quadrature of E|ν|² equals the closed form for data N(1.5, 0.5²)."""
     target = Gaussian(jnp.array([1.5]), 0.25)
@@ -68,7 +69,7 @@ def test_gaussian_w1_growth_closed_form():
                                     GaussianMixture(jnp.array([0.5, 0.5]), jnp.array([[2.0], [-2.0]]), 0.25)],
                          ids=["mu1_sigma1", "mu2_sigma0.5"])
 def test_speed_accuracy_bound_holds_on_mixture(target):
-    for name in sa.SCHEDULES:
+    for name in sa.INTERPOLATIONS:
         for shift, scale in ((1.0, 1.0), (0.5, 1.2)):
             r = sa.speed_accuracy(target, name, 1.0, shift, scale, num_nodes=32)
             # η = c₁ on the geodesic: 1e-7 relative is the agreement of the two W₁ quadratures there
@@ -84,7 +85,7 @@ def test_hierarchy_eta_same_for_every_schedule_and_equal_to_c1_on_geodesic(shift
     (Cauchy–Schwarz equality; 1e-7 relative), while the path-length bound (∫ v₂ dt)²/τ = W₂²/τ is ≥ 3η here.
     (iii) Cosine and cond-OT: η < c₁ < c₂ by margins far above the quadrature error."""
     target = GaussianMixture(jnp.array([0.3, 0.7]), jnp.array([[2.0], [-1.0]]), jnp.array([0.25, 0.5]))
-    rows = {name: sa.speed_accuracy(target, name, 1.0, shift, scale, num_nodes=24) for name in sa.SCHEDULES}
+    rows = {name: sa.speed_accuracy(target, name, 1.0, shift, scale, num_nodes=24) for name in sa.INTERPOLATIONS}
     eta = rows["ot"].eta
     for name, r in rows.items():
         assert r.eta == pytest.approx(eta, rel=1e-12)
@@ -127,7 +128,7 @@ def test_w1_empirical_to_normal_mixture_is_exact():
     for n in (1, 7, 500):
         x = rng.normal(0.7, 1.3, n)
         ref = np.trapezoid(np.abs(np.searchsorted(np.sort(x), zs, side="right") / n - f), zs)
-        assert sa.w1_empirical_to_normal_mixture(x, mu, w) == pytest.approx(ref, abs=2e-5)
+        assert sas.w1_empirical_to_normal_mixture(x, mu, w) == pytest.approx(ref, abs=2e-5)
 
 
 def test_sample_w1_growth_matches_quadrature():
@@ -166,7 +167,7 @@ def test_speed_accuracy_study_kind_runs(tmp_path):
         kind.validate({**params, "schedules": ["linear"]})
 
 
-@pytest.mark.parametrize("name", sa.SCHEDULES)
+@pytest.mark.parametrize("name", sa.INTERPOLATIONS)
 def test_instantaneous_form_holds_pointwise(name):
     """Eq. 80 (our form): v_loss(t)² = (dW₁(P̃_t, P_t)/dt)²/D₀ ≤ v₂(t)² at every t; χ²(P̃_t ‖ P_t) = D₀."""
     target = GaussianMixture(jnp.array([0.5, 0.5]), jnp.array([[2.0], [-2.0]]), 0.25)
@@ -178,7 +179,7 @@ def test_instantaneous_form_holds_pointwise(name):
         assert np.max(c["v_loss_sq"]) > 0
 
 
-@pytest.mark.parametrize("name", sa.SCHEDULES)
+@pytest.mark.parametrize("name", sa.INTERPOLATIONS)
 def test_instantaneous_rate_is_derivative_of_w1(name):
     """dW₁/dt from the continuity equation equals the finite difference of W₁(t) = ∫ |F̃_t − F_t| dx, and the
     end points of W₁(t) give ΔW₁ (generation runs t = τ → 0)."""
@@ -196,11 +197,11 @@ def test_curie_weiss_speed_accuracy_small_n():
     start reproduces the data law; the W₁^π(t) curve ends at W₁(π#q̃, π#p_data)."""
     from statphys.models.curie_weiss import CurieWeiss
 
-    r = sa.curie_weiss_speed_accuracy(jax.random.PRNGKey(0), CurieWeiss(8, 1.2), 1.0, 1.0,
+    r = sas.curie_weiss_speed_accuracy(jax.random.PRNGKey(0), CurieWeiss(8, 1.2), 1.0, 1.0,
                                       num_traj=800, num_steps=60)
     assert r.d0 == pytest.approx(np.e - 1)
     assert r.w1_true_start < 2 * r.delta_w1_err  # generation from the true start matches P(√N m)
-    end = r.delta_w1 + sa.normal_w1(1.0)
+    end = r.delta_w1 + sas.normal_w1(1.0)
     for k in range(2):
         assert r.eta - 3 * r.eta_err < r.c1[k] and r.c1[k] + 3 * r.c1_err[k] < r.c2[k] - 3 * r.c2_err[k]
         assert 0 < r.c1_err[k] < 0.2 * r.c1[k]
@@ -214,10 +215,10 @@ def test_curie_weiss_c1_matches_one_spin_quadrature():
     Monte Carlo c₁ within 3 standard errors plus 0.01 (the change of the quadrature between s = 10⁻² and 10⁻³)."""
     from statphys.models.curie_weiss import CurieWeiss
 
-    r = sa.curie_weiss_speed_accuracy(jax.random.PRNGKey(2), CurieWeiss(1, 0.0), 1.0, 1.0,
+    r = sas.curie_weiss_speed_accuracy(jax.random.PRNGKey(2), CurieWeiss(1, 0.0), 1.0, 1.0,
                                       num_traj=1000, num_steps=40)
     target = GaussianMixture.symmetric(1.0, 1e-3, 1)
-    for k, name in enumerate(sa.CW_SCHEDULES):
+    for k, name in enumerate(sas.CW_INTERPOLATIONS):
         exact = sa.loss_integrals(target, name, 1.0, 1.0, 1.0, num_nodes=48, num_points=40001).c1
         assert abs(r.c1[k] - exact) < 3 * r.c1_err[k] + 0.01
 
@@ -226,11 +227,11 @@ def test_curie_weiss_action_matches_independent_spins():
     """β = 0: N independent ±1 spins, ∫ v₂² dt = N × the 1-D two-point value (mixture with variance → 0)."""
     from statphys.models.curie_weiss import CurieWeiss
 
-    r = sa.curie_weiss_speed_accuracy(jax.random.PRNGKey(1), CurieWeiss(4, 0.0), 1.0, 1.0,
+    r = sas.curie_weiss_speed_accuracy(jax.random.PRNGKey(1), CurieWeiss(4, 0.0), 1.0, 1.0,
                                       num_traj=800, num_steps=60)
     target = GaussianMixture.symmetric(1.0, 1e-4, 1)
     nodes, weights = np.polynomial.legendre.leggauss(48)
-    for k, name in enumerate(sa.CW_SCHEDULES):
+    for k, name in enumerate(sas.CW_INTERPOLATIONS):
         ref = 4 * np.dot(0.5 * weights, [sa.speed_squared(target, name, 0.5 * (x + 1), 1.0, num_points=40001)
                                          for x in nodes])
         assert abs(r.c2[k] - ref) < 3 * r.c2_err[k] + 0.01 * ref

@@ -6,10 +6,11 @@ import subprocess
 import sys
 import time
 
+import jax
 import pytest
 import xarray as xr
 
-from statphys.studies import cli, runner
+from statphys.studies import cli, compilation, datasets, provenance, runner, study_file
 
 TINY = """
 kind = "generation"
@@ -48,19 +49,20 @@ def write(tmp_path, text, name="tiny"):
     ],
 )
 def test_bad_study_files_are_rejected_with_the_key_named(tmp_path, text, match):
-    with pytest.raises(runner.StudyError, match=match):
-        runner.load(str(write(tmp_path, text)))
+    with pytest.raises(study_file.StudyError, match=match):
+        study_file.load(str(write(tmp_path, text)))
 
 
 def test_every_shipped_study_file_validates():
-    for path in sorted(runner.STUDIES_DIR.glob("*.toml")):
-        for profile in runner.PROFILES:
-            runner.load(str(path), profile)
+    for path in sorted(study_file.STUDIES_DIR.glob("*.toml")):
+        for profile in study_file.PROFILES:
+            study_file.load(str(path), profile)
 
 
 def test_sweep_runs_in_chunks_with_provenance_and_reuses_them(tmp_path):
     study = runner.load(str(write(tmp_path, TINY.format(beta="[0.5, 1.5]"))))
     assert len(study.points()) == 2
+    jax.clear_caches()  # functions traced by earlier tests in this process are traced again here (trace_s > 0)
     ds = runner.run(study, tmp_path / "out", progress=False)
     assert ds["tv"].dims == ("beta", "sampler") and list(ds["beta"].values) == [0.5, 1.5]
     for key in ("config", "package_version", "git_commit", "seed", "device", "wall_time_s", "finished"):
@@ -69,6 +71,12 @@ def test_sweep_runs_in_chunks_with_provenance_and_reuses_them(tmp_path):
     chunk_times = [xr.load_dataset(c, engine="h5netcdf").attrs["chunk_wall_time_s"] for c in chunks]
     assert ds.attrs["wall_time_s"] == pytest.approx(sum(chunk_times), abs=2e-3)  # the chunks' own compute times
     assert (ds.attrs["chunks_computed"], ds.attrs["chunks_reused"]) == (2, 0)
+    chunk_compile = [compilation.CompileTimes.from_attrs(xr.load_dataset(c, engine="h5netcdf").attrs, "chunk_")
+                     for c in chunks]
+    total = compilation.CompileTimes.from_attrs(ds.attrs)
+    assert total == pytest.approx(tuple(a + b for a, b in zip(*chunk_compile)), abs=2e-3)  # by stage, summed
+    assert ds.attrs["compile_time_s"] == pytest.approx(total.total_s, abs=5e-3) and total.trace_s > 0
+    assert not any(name.startswith("chunk_") for name in ds.attrs)
     for name in ds.variables:  # CF attributes on every variable
         assert ds[name].attrs.get("long_name"), name
         assert ds[name].dtype.kind in "USO" or ds[name].attrs.get("units"), name
@@ -81,14 +89,49 @@ def test_sweep_runs_in_chunks_with_provenance_and_reuses_them(tmp_path):
     assert runner.status(changed, tmp_path / "out") == (0, 2)  # a changed config never reuses chunks
 
     # provenance names the code each chunk was computed with; a resume across a code change lists both
-    assert ds.attrs["git_commit"] == runner.source_revision()
+    assert ds.attrs["git_commit"] == provenance.source_revision()
     first = chunks[0]
     reread = xr.load_dataset(first, engine="h5netcdf")
     reread.attrs["chunk_git_commit"] = "0123abc+dirty"
-    runner.write_atomic(reread, first)
+    datasets.write_atomic(reread, first)
     mixed = runner.run(study, tmp_path / "out", progress=False)
-    assert mixed.attrs["git_commit"] == ",".join(sorted({"0123abc+dirty", runner.source_revision()}))
+    assert mixed.attrs["git_commit"] == ",".join(sorted({"0123abc+dirty", provenance.source_revision()}))
     assert "chunk_git_commit" not in mixed.attrs
+
+
+def test_compile_times_split_tracing_lowering_and_compiling():
+    """A new jitted function's first call traces, lowers and compiles (or loads) one module; its second call
+    none, so a difference of compile_times() measures exactly the first call."""
+    import jax
+    import jax.numpy as jnp
+
+    x = jnp.arange(7.0)
+    f = jax.jit(lambda x: jnp.cumsum(jnp.sin(x) * 3.25))
+    before = compilation.compile_times()
+    f(x).block_until_ready()
+    first = compilation.compile_times() - before
+    assert first.trace_s > 0 and first.lower_s > 0 and first.compile_s + first.cache_load_s > 0
+    assert first.compiles + first.cache_hits == 1
+    assert first.total_s == pytest.approx(sum(first[:4]))
+    middle = compilation.compile_times()
+    f(x).block_until_ready()
+    assert compilation.compile_times() - middle == compilation.CompileTimes()
+
+
+def test_second_run_compiles_nothing(tmp_path):
+    """Two `statphys run`s of a study into fresh folders with one persistent cache: the second loads every
+    module the first compiled, down to the smallest eagerly run primitive, and XLA compiles none (10 s on 2
+    CPU cores, 35 s when they are shared by a dozen processes)."""
+    path = write(tmp_path, TINY.format(beta="1.0"))
+    env = {**os.environ, "STATPHYS_JAX_CACHE": str(tmp_path / "cache")}
+    runs = []
+    for out in (tmp_path / "first", tmp_path / "second"):
+        subprocess.run([sys.executable, "-m", "statphys.studies.cli", "run", str(path), "--out", str(out), "--quiet"],
+                       env=env, check=True, capture_output=True, timeout=300)
+        runs.append(compilation.CompileTimes.from_attrs(xr.load_dataset(out / "tiny" / "default" / "tiny.nc").attrs))
+    first, second = runs
+    assert first.compiles > 0 and first.cache_hits == 0
+    assert (second.compiles, second.cache_hits, second.compile_s) == (0, first.compiles, 0.0)
 
 
 def test_swept_strings_of_different_lengths_survive_saving(tmp_path):
@@ -96,9 +139,10 @@ def test_swept_strings_of_different_lengths_survive_saving(tmp_path):
     chunk's (here 4 characters) and truncate "euler_maruyama"."""
     chunks = []
     for name in ("ddim", "euler_maruyama"):
-        runner.write_atomic(xr.Dataset({"tv": (("sampler",), [0.1])}, coords={"sampler": [name]}), tmp_path / f"{name}.nc")
+        datasets.write_atomic(xr.Dataset({"tv": (("sampler",), [0.1])}, coords={"sampler": [name]}),
+                              tmp_path / f"{name}.nc")
         chunks.append(xr.load_dataset(tmp_path / f"{name}.nc", engine="h5netcdf"))
-    runner.write_atomic(xr.combine_by_coords(chunks), tmp_path / "combined.nc")
+    datasets.write_atomic(xr.combine_by_coords(chunks), tmp_path / "combined.nc")
     assert list(xr.load_dataset(tmp_path / "combined.nc")["sampler"].values) == ["ddim", "euler_maruyama"]
 
 
@@ -146,12 +190,12 @@ def test_combine_keeps_per_chunk_time_grids_without_padding():
 
     a = _chunk("ou", [0.0, 0.5, 1.0], rate=[1.0, 2.0, 3.0], flip=0.3)
     b = _chunk("cosine", [0.0, 0.2, 0.9], rate=[4.0, 5.0, 6.0], flip=0.7)
-    combined = runner.combine([a, b], ["schedule"])
+    combined = datasets.combine([a, b], ["schedule"])
     assert combined["rate"].dims == ("schedule", "time_index")
     assert not np.isnan(combined["rate"].values).any()
     np.testing.assert_array_equal(combined["time"].sel(schedule="cosine").values, [0.0, 0.2, 0.9])
     np.testing.assert_array_equal(combined["rate"].sel(schedule="cosine").values, [4.0, 5.0, 6.0])
-    same = runner.combine([a, _chunk("cosine", [0.0, 0.5, 1.0], rate=[4.0, 5.0, 6.0], flip=0.7)], ["schedule"])
+    same = datasets.combine([a, _chunk("cosine", [0.0, 0.5, 1.0], rate=[4.0, 5.0, 6.0], flip=0.7)], ["schedule"])
     assert same["rate"].dims == ("schedule", "time")  # a shared grid stays a plain coordinate
 
 
@@ -161,21 +205,21 @@ def test_combine_keeps_per_chunk_time_grids_without_padding():
 ])
 def test_combine_refuses_what_would_need_padding(other, match):
     a = _chunk("ou", [0.0, 0.5, 1.0], rate=[1.0, 2.0, 3.0], flip=0.3)
-    with pytest.raises(runner.CombineError, match=match):
-        runner.combine([a, other], ["schedule"])
+    with pytest.raises(datasets.CombineError, match=match):
+        datasets.combine([a, other], ["schedule"])
 
 
 def test_sizes_beyond_enumeration_are_refused_at_validation(tmp_path):
     path = write(tmp_path, 'kind = "spin_glass_generation"\n[params]\nn = 40\n', "sk40")
-    with pytest.raises(runner.StudyError, match=r"n = 40: .*exact enumeration .* n <= 20"):
-        runner.load(str(path))
+    with pytest.raises(study_file.StudyError, match=r"n = 40: .*exact enumeration .* n <= 20"):
+        study_file.load(str(path))
 
 
 def test_runtime_table_is_checked_and_listed(tmp_path, capsys):
     bad = write(tmp_path, 'kind = "generation"\n[runtime]\nhuge = "1 s"\n', "bad")
-    with pytest.raises(runner.StudyError, match=r"\[runtime\] maps a profile"):
-        runner.load(str(bad))
-    good = runner.load(str(write(tmp_path, 'kind = "generation"\n[runtime]\nsmall = "9 s"\n', "good")), "small")
+    with pytest.raises(study_file.StudyError, match=r"\[runtime\] maps a profile"):
+        study_file.load(str(bad))
+    good = study_file.load(str(write(tmp_path, 'kind = "generation"\n[runtime]\nsmall = "9 s"\n', "good")), "small")
     assert good.expected_runtime() == "9 s"
     assert cli.main(["list"]) == 0
     listed = capsys.readouterr().out

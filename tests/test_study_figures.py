@@ -36,6 +36,16 @@ TINY = {
                               "num_times": 10}, ("schedule = ou, cosine", "μ = 1", "paths = 256", "steps = 20")),
     "sampler_convergence": ({"target": "curie_weiss", "sampler": ["pf_euler", "li_ddim"], "num_steps": [10, 20, 40],
                              "batch": 500, "seeds": 2}, ("N = 8", "beta = 1.2")),
+    "spin_glass_scaling": ({"sizes": [8, 16], "num_disorder": 3, "batch": 8, "num_steps": 10, "burn_in": 10,
+                            "pt_num_betas": 5, "pt_sweeps": 40, "pt_burn_in": 40, "emcee_steps": 60},
+                           ("N = 8, 16", "β = 0.5, 1.5", "disorder samples = 3")),
+    "score_error_propagation": ({"target": ["curie_weiss:8", "sk:6"], "noise": [0.0, 0.4, 1.6],
+                                 "bias": [0.0, 0.05, 0.2], "num_steps": 20, "num_samples": 256, "batch_size": 256,
+                                 "bootstrap": 10}, ("steps = 20", "samples = 256")),
+    "learned_spin_scores": ({"n": [4, 6], "networks": ["mlp:spin", "equivariant:spin"], "train_sizes": [8, 32],
+                             "seeds": 2, "train_steps": 40, "eval_every": 20, "validation_size": 32, "num_times": 4,
+                             "eval_samples": 64, "kl_nodes": 4, "kl_samples": 64, "num_steps": 20, "num_paths": 64,
+                             "bootstrap": 10}, ("N = 4, 6", "β = 1.5", "seeds = 2")),
 }
 
 

@@ -1,4 +1,4 @@
-"""Speciation and collapse: closed forms against independent derivatives, exact Curie–Weiss Λ, measured
+"""Speciation and collapse: closed forms against independent derivatives, measured
 speciation times (order parameter, cloning) against ½ ln Λ, collapse time against Biroli et al."""
 
 import math
@@ -8,11 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from statphys.models.base import spin_states
-from statphys.models.curie_weiss import CurieWeiss, speciation_time_limit
+from statphys.models.curie_weiss import CurieWeiss
 from statphys.models.finite_support import FiniteSupport
 from statphys.models.gaussian import GaussianMixture
 from statphys.physics import transitions as tr
+from statphys.physics import cloning
 from statphys.physics.schedules import make_schedule
 from statphys.physics.scores import ExactScore
 from statphys.physics.trajectory import reverse_sample
@@ -91,33 +91,14 @@ def test_collapse_time_measured_converges_in_d(batch, num_times):
     assert abs(ratio - 2) < 3 * dratio + 0.3, (ratio, dratio)
 
 
-def test_curie_weiss_lambda_and_limits():
-    n = 4096
-    assert tr.curie_weiss_speciation_time(CurieWeiss(n, 0.5)) == pytest.approx(0.5 * math.log(2), abs=1e-3)
-    lam = tr.curie_weiss_top_eigenvalue(CurieWeiss(n, 1.0))
-    assert lam / math.sqrt(n) == pytest.approx(1.170829, rel=2 / math.sqrt(n) * 10)
-    for beta in (1.0, 1.5):
-        assert tr.curie_weiss_speciation_time(CurieWeiss(n, beta)) == pytest.approx(
-            speciation_time_limit(n, beta), abs=0.02)
-
-
-def test_lambda_is_top_eigenvalue_by_enumeration():
-    target = CurieWeiss(8, 1.3)
-    s = spin_states(8, float)
-    p = np.exp(np.asarray(target.log_weight(s)))
-    p /= p.sum()
-    cov = (np.asarray(s).T * p) @ np.asarray(s)
-    assert tr.curie_weiss_top_eigenvalue(target) == pytest.approx(np.linalg.eigvalsh(cov).max(), rel=1e-12)
-
-
 @pytest.mark.parametrize("n,batch", [(256, 256), pytest.param(1024, 512, marks=pytest.mark.slow)])
 def test_curie_weiss_speciation_time(n, batch):
     """Order-parameter t_S (I(t) = E m_D²/⟨m²⟩ = I*) within 5% of ½ ln Λ at β = 1.5 (exact forward law)."""
     target = CurieWeiss(n, 1.5)
-    t_s = tr.curie_weiss_speciation_time(target)
+    t_s = target.speciation_time()
     times = jnp.linspace(t_s - 0.5, t_s + 0.5, 9)
     m_d = np.asarray(tr.forward_denoiser_magnetization(jax.random.PRNGKey(0), target, OU, times, batch))
-    m2 = tr.curie_weiss_top_eigenvalue(target) / target.n
+    m2 = target.top_eigenvalue() / target.n
     est = tr.speciation_time(np.asarray(times), m_d, lambda s: tr.class_information(s, m2))
     assert abs(est.value - t_s) < 0.05 * t_s
     assert abs(est.value - t_s) < 4 * est.error + 0.01  # and statistically consistent
@@ -130,25 +111,13 @@ def test_reverse_trajectory_matches_forward_law(n, batch):
     schedule = make_schedule("ou", T=4.0, t_min=0.05)
     traj = reverse_sample(jax.random.PRNGKey(2), ExactScore(target, schedule), schedule, num_steps=200, batch=batch,
                           n=n, observables={"m": lambda x, d, t: jnp.mean(d, -1)}, record_every=20)
-    m2 = tr.curie_weiss_top_eigenvalue(target) / n
+    m2 = target.top_eigenvalue() / n
     rev = tr.class_information(np.asarray(traj.observables["m"]), m2)
     fwd_m = np.asarray(tr.forward_denoiser_magnetization(jax.random.PRNGKey(3), target, schedule, traj.times[::-1], batch))
     fwd = tr.class_information(fwd_m, m2)[::-1]
     err = np.hypot(np.std(np.asarray(traj.observables["m"]) ** 2, -1), np.std(fwd_m**2, -1)[::-1]) / m2 / math.sqrt(batch)
     # Euler–Maruyama bias O(dt) = O(0.02) on I; statistical error from 1024 independent paths
     assert np.all(np.abs(rev - fwd) < 4 * err + 0.02), np.c_[traj.times, rev, fwd, err]
-
-
-def test_magnetization_posterior_matches_enumeration():
-    target = CurieWeiss(8, 1.2, 0.1)
-    x = jax.random.normal(jax.random.PRNGKey(0), (3, 8))
-    logp = np.asarray(tr.curie_weiss_magnetization_posterior(target, x, 0.7, 0.6))
-    s = spin_states(8, float)
-    logw = np.asarray(target.log_weight(s))[None] + 0.7 * np.asarray(x) @ np.asarray(s).T / 0.36
-    w = np.exp(logw - logw.max(1, keepdims=True))
-    k = ((np.asarray(s).sum(1) + 8) / 2).astype(int)
-    pk = np.stack([np.bincount(k, wi, 9) for wi in w])
-    np.testing.assert_allclose(np.exp(logp), pk / pk.sum(1, keepdims=True), atol=1e-12)
 
 
 @pytest.mark.parametrize("branches,clones", [(32, 8), pytest.param(96, 16, marks=pytest.mark.slow)])
@@ -159,12 +128,12 @@ def test_cloning_committor_matches_exact(branches, clones):
     t_b = 0.8
     s0 = target.sample(jax.random.PRNGKey(0), branches)
     x = tr.forward_path(jax.random.PRNGKey(1), s0, schedule, jnp.array([t_b]))[0]
-    exact = np.asarray(tr.curie_weiss_committor(target, x, schedule.alpha(t_b), schedule.sigma(t_b)))
-    labels = tr.clone_end_classes(jax.random.PRNGKey(2), ExactScore(target, schedule), schedule, x, t_b,
-                                  num_clones=clones, num_steps=80, classify=tr.sign_class)
-    measured = np.asarray(tr.same_class_fraction(labels))
+    exact = np.asarray(target.committor(x, schedule.alpha(t_b), schedule.sigma(t_b)))
+    labels = cloning.clone_end_classes(jax.random.PRNGKey(2), ExactScore(target, schedule), schedule, x, t_b,
+                                  num_clones=clones, num_steps=80, classify=cloning.sign_class)
+    measured = np.asarray(cloning.same_class_fraction(labels))
     diff = measured - exact
     assert 0.55 < exact.mean() < 0.95  # branch time inside the transition
     assert abs(diff.mean()) < 4 * diff.std(ddof=1) / math.sqrt(len(diff)) + 0.01
     with pytest.raises(ValueError, match="n must be odd"):
-        tr.curie_weiss_committor(CurieWeiss(10, 1.0), x[:, :10], 0.5, 0.5)
+        CurieWeiss(10, 1.0).committor(x[:, :10], 0.5, 0.5)

@@ -34,11 +34,11 @@ def validate(params: dict) -> None:
 
 def run(params: dict, key) -> xarray.Dataset:
     target = CurieWeiss(params["n"], params["beta"])
-    t_theory = tr.curie_weiss_speciation_time(target)
+    t_theory = target.speciation_time()
     lo = max(t_theory - params["half_width"], 0.01)
     times = np.linspace(lo, t_theory + params["half_width"], params["num_times"])
     m_d = np.asarray(tr.forward_denoiser_magnetization(key, target, make_schedule("ou"), jnp.asarray(times), params["batch"]))
-    m2 = tr.curie_weiss_top_eigenvalue(target) / target.n
+    m2 = target.top_eigenvalue() / target.n
     info = tr.class_information(m_d, m2)
     info_err = np.std(m_d**2, axis=-1, ddof=1) / m2 / np.sqrt(params["batch"])
     est = tr.speciation_time(times, m_d, lambda s: tr.class_information(s, m2))

@@ -22,6 +22,7 @@ import xarray as xr
 
 from statphys.models.gaussian import GaussianMixture
 from statphys.physics import speed_accuracy as sa
+from statphys.physics import speed_accuracy_spins as sas
 
 DESCRIPTION = "Speed–accuracy bound (ΔW1)²/(τ D0) ≤ ∫ v_loss² dt ≤ ∫ T dS_tot: η ≤ c1 ≤ c2 per schedule"
 PARAMS = {
@@ -46,8 +47,8 @@ SWEEP = ("shift", "mu", "cw_n", "cw_beta")
 
 def validate(params: dict) -> None:
     for name in params["schedules"]:
-        if name not in sa.SCHEDULES:
-            raise ValueError(f"[params] schedules: unknown schedule {name!r}; allowed: {sa.SCHEDULES}")
+        if name not in sa.INTERPOLATIONS:
+            raise ValueError(f"[params] schedules: unknown schedule {name!r}; allowed: {sa.INTERPOLATIONS}")
     if np.min(params["shift"]) < 0 or np.min(params["mu"]) <= 0:
         raise ValueError(f"[params] shift must be >= 0 and mu > 0, got {params['shift']}, {params['mu']}")
     if params["tau"] <= 0:
@@ -58,8 +59,8 @@ def validate(params: dict) -> None:
         raise ValueError(f"[params] sigma must be > 0, got {params['sigma']}")
     if params["target"] not in TARGETS:
         raise ValueError(f"[params] target must be one of {TARGETS}, got {params['target']!r}")
-    if params["target"] == "curie_weiss" and not any(n in sa.CW_SCHEDULES for n in params["schedules"]):
-        raise ValueError(f"[params] schedules: curie_weiss needs one of {sa.CW_SCHEDULES}")
+    if params["target"] == "curie_weiss" and not any(n in sas.CW_INTERPOLATIONS for n in params["schedules"]):
+        raise ValueError(f"[params] schedules: curie_weiss needs one of {sas.CW_INTERPOLATIONS}")
     if np.min(params["cw_beta"]) < 0:
         raise ValueError(f"[params] cw_beta must be >= 0, got {params['cw_beta']}")
     for name in ("num_samples", "num_nodes", "num_times", "cw_n", "num_traj", "num_steps"):
@@ -70,8 +71,8 @@ def validate(params: dict) -> None:
 def _run_curie_weiss(params: dict, key) -> xr.Dataset:
     from statphys.models.curie_weiss import CurieWeiss
 
-    names = [n for n in params["schedules"] if n in sa.CW_SCHEDULES]
-    r = sa.curie_weiss_speed_accuracy(key, CurieWeiss(params["cw_n"], params["cw_beta"]), params["tau"],
+    names = [n for n in params["schedules"] if n in sas.CW_INTERPOLATIONS]
+    r = sas.curie_weiss_speed_accuracy(key, CurieWeiss(params["cw_n"], params["cw_beta"]), params["tau"],
                                       params["shift"], params["scale"], schedules=names,
                                       num_traj=params["num_traj"], num_steps=params["num_steps"])
     k = len(names)

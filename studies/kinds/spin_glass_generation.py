@@ -109,7 +109,7 @@ def run(params: dict, key) -> xr.Dataset:
             raise ValueError(f"{name} must be > 0, got {params[name]}")
     k_target, k_run = jax.random.split(key)
     target = make_target(params, k_target)
-    exact = enumeration.thermodynamics(target)
+    exact = enumeration.equilibrium(target)
     schedule = make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"])
     score = ExactScore(target, schedule)
     has_energy = hasattr(target, "energy")

@@ -80,7 +80,7 @@ def run(params: dict, key) -> xr.Dataset:
 
     exact = []
     for J in couplings:
-        th = enumeration.thermodynamics(SherringtonKirkpatrick(J, beta))
+        th = enumeration.equilibrium(SherringtonKirkpatrick(J, beta))
         q = dis.exact_replica_overlap_statistics(th.q_values, th.q_law, n)
         exact.append((th.m2, sc.exact_moments(th.m_values, th.m_law, n)["binder"], q["q2"], q["binder"]))
     exact = np.array(exact)

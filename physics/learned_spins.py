@@ -1,0 +1,382 @@
+"""Learned scores on targets whose exact score is known: denoising score matching on a finite training set,
+early stopping, checkpoints, and the measurements that only an exact score allows.
+
+Training (Vincent 2011; Song et al., ICLR 2021, eq. 7 with λ(t) = σ_t²): on training points x₀ (a fixed set of
+P exact samples), times t ~ U(t_min, T) and ξ ~ N(0, I),
+    L(θ) = E ‖σ_t s_θ(α_t x₀ + σ_t ξ, t) + ξ‖²,
+minimised by Adam (cosine-decayed learning rate) on minibatches drawn with replacement from the set. The
+held-out loss is the same expectation over a separate validation set, with frozen times (stratified over
+(t_min, T)) and frozen noise, so that successive evaluations differ only through θ. Early stopping keeps the
+parameters of the lowest held-out loss and stops after `patience` evaluations without improvement.
+
+Measurements against the exact score s = ∇ln p_t at the same (x_t, t):
+  - relative score error ε(t) = σ_t² E_{p_t}‖s_θ − s‖²/n (the DSM excess loss at time t per degree of freedom;
+    the λ = σ² weighting of eq. 7), `relative_score_distance`;
+  - path KL (Girsanov; Song et al., NeurIPS 2021, "Maximum likelihood training of score-based diffusion
+    models", Thm 1; Franzese et al., arXiv 2206.05173, eq. 5): the score part of KL(forward ‖ generative),
+    ∫_{t_min}^T ½ g² E_{p_t}‖s_θ − s‖² dt over exact forward samples (`forward_path_kl`), and along the
+    learned reverse paths, KL(learned reverse ‖ exact-score reverse) = ∫ ½ g² E_{q_t}‖s_θ − s‖² dt with q_t
+    the law the learned reverse SDE generates (same start law for both), `generate` with an exact denoiser;
+  - generated law of the magnetisation m = mean_i sign(x_i) against the exact P(m) (total variation) and the
+    speciation time of the learned generation (`physics.transitions.speciation_time` of the denoiser
+    magnetisation recorded along the run);
+  - the generated-law error split into its three sources by changing one ingredient at a time, measured by the
+    signed error in ⟨m²⟩ (`second_moment_error`, `paired_difference`): score (learned vs exact score, same
+    sampler, steps, start and noise), discretisation (exact score, coarse vs fine steps), prior (exact score,
+    fine steps, N(0, σ_T² I) vs the exact p_T as start, `exact_start`); what is left with the exact score,
+    fine steps and exact start is the sampling error of the paths;
+  - memorisation: the same ε between s_θ and the empirical score of the training set (`models.dataset.DataSet`)
+    against that between s_θ and the population score (`memorisation_index`), the time below which s_θ follows
+    the data set (`collapse_crossing`), and the collapse time of the exact empirical score itself
+    (`empirical_collapse`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import pathlib
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from statphys.models.base import check_positive_int
+
+from .forward import noise
+from .networks import NetworkScore, check_architecture, init_network
+from .scaling import crossing
+from .schedules import Schedule
+from .scores import as_pytree_callable
+from .trajectory import reverse_sample
+
+Array = Any
+
+
+# ---- training -----------------------------------------------------------------------------------------------
+class DSMTrainResult(NamedTuple):
+    """A training run: the kept (best held-out) parameters and the curves at each evaluation."""
+
+    params: dict
+    steps: np.ndarray  # (num_evals,) optimiser steps done at each evaluation
+    train_loss: np.ndarray  # (num_evals,) mean training DSM loss over the block of steps before the evaluation
+    val_loss: np.ndarray  # (num_evals,) held-out DSM loss (frozen times and noise)
+    best_step: int  # steps done when the kept parameters were reached
+    stopped_early: bool  # True when training stopped before `steps` for lack of held-out improvement
+
+
+def dsm_loss(score_fn: Any, schedule: Schedule, x0: Array, t: Array, xi: Array) -> Array:
+    """Mean over the batch of ‖σ_t s(α_t x₀ + σ_t ξ, t) + ξ‖² (one time per point): x0, xi (B, n), t (B,)."""
+    alpha, sigma = schedule.alpha(t)[:, None], schedule.sigma(t)[:, None]
+    x = alpha * x0 + sigma * xi
+    s = jax.vmap(lambda xx, tt: score_fn(xx[None], tt)[0])(x, t)
+    return jnp.mean(jnp.sum((sigma * s + xi) ** 2, axis=-1))
+
+
+@functools.partial(jax.jit, static_argnames=("schedule", "kind", "head", "batch", "block", "steps", "lr"))
+def _train_block(params, opt_state, key, start, data, size, *, schedule, kind, head, batch, block, steps, lr):
+    opt = optax.adam(optax.cosine_decay_schedule(lr, steps))
+
+    def loss(p, k):
+        k_i, k_t, k_x = jax.random.split(k, 3)
+        x0 = data[jax.random.randint(k_i, (batch,), 0, size)]
+        t = jax.random.uniform(k_t, (batch,), data.dtype, schedule.t_min, schedule.T)
+        xi = jax.random.normal(k_x, x0.shape, data.dtype)
+        return dsm_loss(NetworkScore(p, schedule, kind, head), schedule, x0, t, xi)
+
+    def body(carry, step):
+        p, state = carry
+        value, grads = jax.value_and_grad(loss)(p, jax.random.fold_in(key, step))
+        updates, state = opt.update(grads, state, p)
+        return (optax.apply_updates(p, updates), state), value
+
+    (params, opt_state), values = jax.lax.scan(body, (params, opt_state), start + jnp.arange(block))
+    return params, opt_state, jnp.mean(values)
+
+
+@functools.partial(jax.jit, static_argnames=("schedule", "kind", "head"))
+def _held_out(params, x0, t, xi, *, schedule, kind, head):
+    return dsm_loss(NetworkScore(params, schedule, kind, head), schedule, x0, t, xi)
+
+
+def frozen_validation(key: Array, validation: Array, schedule: Schedule,
+                      repeats: int = 4) -> tuple[Array, Array, Array]:
+    """(x₀, t, ξ) of the held-out loss: each validation point `repeats` times, times stratified over
+    (t_min, T) (one uniform draw per stratum, strata in random order), ξ ~ N(0, I). Shapes (V·r, n), (V·r,),
+    (V·r, n)."""
+    x0 = jnp.tile(jnp.asarray(validation), (repeats, 1))
+    m = x0.shape[0]
+    k_u, k_p, k_x = jax.random.split(key, 3)
+    u = (jnp.arange(m) + jax.random.uniform(k_u, (m,), x0.dtype)) / m
+    t = schedule.t_min + (schedule.T - schedule.t_min) * jax.random.permutation(k_p, u)
+    return x0, t, jax.random.normal(k_x, x0.shape, x0.dtype)
+
+
+def train_dsm(key: Array, data: Array, validation: Array, schedule: Schedule, *, kind: str = "equivariant",
+              head: str = "spin", steps: int = 2000, batch: int = 128, lr: float = 3e-3, hidden: int = 32,
+              depth: int = 2, num_freq: int = 4, eval_every: int = 100, patience: int = 5,
+              val_repeats: int = 4, size: int | None = None) -> DSMTrainResult:
+    """Denoising score matching on the training set `data` (P, n) with early stopping on `validation` (V, n)
+    (module docstring). steps: the most optimiser steps (the cosine decay spans them); eval_every: steps
+    between held-out evaluations (must divide steps); patience: evaluations without improvement before
+    stopping; size: train on the first `size` rows of data only (default all; one compilation serves every
+    size). The network is `physics.networks.NetworkScore(params, schedule, kind, head)`."""
+    check_architecture(kind, head)
+    data, validation = jnp.asarray(data), jnp.asarray(validation)
+    if (data.ndim != 2 or validation.ndim != 2 or data.shape[1] != validation.shape[1]
+            or 0 in data.shape + validation.shape):
+        raise ValueError(f"data and validation must have shapes (P, n) and (V, n) with the same n >= 1, got "
+                         f"{data.shape} and {validation.shape}")
+    size = data.shape[0] if size is None else size
+    for name, value in (("steps", steps), ("batch", batch), ("eval_every", eval_every), ("patience", patience),
+                        ("val_repeats", val_repeats), ("size", size)):
+        check_positive_int(name, value)
+    if size > data.shape[0]:
+        raise ValueError(f"size = {size} exceeds the {data.shape[0]} rows of data")
+    if steps % eval_every:
+        raise ValueError(f"eval_every = {eval_every} must divide steps = {steps}")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+    k_init, k_val, k_run = jax.random.split(key, 3)
+    params = init_network(k_init, kind, data.shape[1], hidden=hidden, depth=depth, num_freq=num_freq)
+    params = jax.tree_util.tree_map(lambda a: a.astype(data.dtype), params)
+    opt_state = optax.adam(optax.cosine_decay_schedule(lr, steps)).init(params)
+    frozen = frozen_validation(k_val, validation, schedule, val_repeats)
+    static = dict(schedule=schedule, kind=kind, head=head)
+    best, best_loss, best_step, waited = params, float(_held_out(params, *frozen, **static)), 0, 0
+    done, train_curve, val_curve = [], [], []
+    for start in range(0, steps, eval_every):
+        params, opt_state, train_loss = _train_block(params, opt_state, k_run, jnp.asarray(start), data,
+                                                     jnp.asarray(size), batch=batch, block=eval_every, steps=steps,
+                                                     lr=lr, **static)
+        val = float(_held_out(params, *frozen, **static))
+        done.append(start + eval_every)
+        train_curve.append(float(train_loss))
+        val_curve.append(val)
+        if not math.isfinite(val):
+            raise FloatingPointError(f"held-out DSM loss is {val} after {start + eval_every} steps; lower lr = {lr}")
+        if val < best_loss:
+            best, best_loss, best_step, waited = params, val, start + eval_every, 0
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    return DSMTrainResult(best, np.array(done), np.array(train_curve), np.array(val_curve), best_step,
+                          done[-1] < steps)
+
+
+# ---- checkpoints ---------------------------------------------------------------------------------------------
+def save_checkpoint(path: str | pathlib.Path, params: dict, **meta: Any) -> None:
+    """The flat parameter dict and a JSON metadata record (kind, head, schedule, training settings…) in one .npz."""
+    if any(k.startswith("__") for k in params):
+        raise ValueError(f"parameter names must not start with '__', got {sorted(params)}")
+    np.savez(path, __meta__=np.array(json.dumps(meta, sort_keys=True)), **{k: np.asarray(v) for k, v in params.items()})
+
+
+def load_checkpoint(path: str | pathlib.Path) -> tuple[dict, dict]:
+    """(params, meta) written by `save_checkpoint`; checks the layer keys w0, b0, … are complete."""
+    with np.load(path) as data:
+        params = {k: jnp.asarray(data[k]) for k in data.files if k != "__meta__"}
+        meta = json.loads(str(data["__meta__"])) if "__meta__" in data.files else {}
+    depth = len(params) // 2
+    expected = {f"{p}{i}" for i in range(depth) for p in ("w", "b")}
+    if set(params) != expected:
+        raise ValueError(f"checkpoint {path} has keys {sorted(params)}, expected {sorted(expected)}")
+    return params, meta
+
+
+# ---- measurements --------------------------------------------------------------------------------------------
+def noised_samples(key: Array, target: Any, schedule: Schedule, t: Array, num: int) -> Array:
+    """x_t = α_t x₀ + σ_t ξ with x₀ exact samples of the target: shape (num, n)."""
+    k_x, k_xi = jax.random.split(key)
+    return noise(k_xi, target.sample(k_x, num), schedule, t)
+
+
+def relative_score_distance(key: Array, pairs: list[tuple[Any, Any]], target: Any, schedule: Schedule,
+                            times: Array, num: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """ε_ab(t) = σ_t² E_{x ~ p_t} ‖s_a(x, t) − s_b(x, t)‖²/n for each pair (s_a, s_b) of score functions, all
+    pairs on the same exact samples of p_t (`noised_samples`, num per time; time i uses fold_in(key, i)).
+
+    Returns (mean, standard error over samples), each of shape (len(pairs), len(times))."""
+    check_positive_int("num", num)
+    mean, err = np.zeros((len(pairs), len(times))), np.zeros((len(pairs), len(times)))
+    for i, t in enumerate(np.asarray(times, float)):
+        x = noised_samples(jax.random.fold_in(key, i), target, schedule, t, num)
+        for j, (a, b) in enumerate(pairs):
+            v = np.asarray(_distance(as_pytree_callable(a), as_pytree_callable(b), x, jnp.asarray(t, x.dtype),
+                                     schedule))
+            mean[j, i], err[j, i] = v.mean(), v.std(ddof=1) / math.sqrt(num)
+    return mean, err
+
+
+@functools.partial(jax.jit, static_argnums=(4,))
+def _distance(a, b, x, t, schedule):
+    """σ_t² ‖a(x, t) − b(x, t)‖²/n per sample, shape (batch,)."""
+    return schedule.sigma(t) ** 2 * jnp.sum((a(x, t) - b(x, t)) ** 2, axis=-1) / x.shape[-1]
+
+
+def forward_path_kl(key: Array, score_fn: Any, exact_fn: Any, target: Any, schedule: Schedule, *,
+                    num_samples: int = 512, num_nodes: int = 16) -> tuple[float, float]:
+    """Score part of the Girsanov path KL, ∫_{t_min}^T ½ g² E_{p_t}‖s_θ − s‖² dt over exact samples of p_t,
+    Gauss–Legendre in t (num_nodes) as in `physics.thermodynamics.path_kl`, which also needs ln p_T in closed
+    form for its prior term (a Curie–Weiss or data-set target has none). Returns (value, standard error)."""
+    check_positive_int("num_nodes", num_nodes)
+    nodes, weights = np.polynomial.legendre.leggauss(num_nodes)
+    a, b = schedule.t_min, schedule.T
+    ts, ws = 0.5 * (b - a) * nodes + 0.5 * (b + a), 0.5 * (b - a) * weights
+    eps, err = relative_score_distance(key, [(score_fn, exact_fn)], target, schedule, ts, num_samples)
+    factor = ws * 0.5 * np.asarray(schedule.diffusion2(jnp.asarray(ts))) / np.asarray(schedule.sigma2(jnp.asarray(ts)))
+    factor = factor * target.n
+    return float(np.sum(factor * eps[0])), float(np.sqrt(np.sum((factor * err[0]) ** 2)))
+
+
+class Generation(NamedTuple):
+    """A reverse run with a (learned or exact) score."""
+
+    x: np.ndarray  # (batch, n) final state at t_min
+    times: np.ndarray  # (records,) recording times, from T down to t_min
+    m_denoiser: np.ndarray  # (records, batch) magnetisation of the score's denoiser along the paths
+    path_kl: float  # ∫ ½ g² E_{q_t}‖s − s_exact‖² dt along the paths (trapezoid on the records); 0 without exact
+    path_kl_err: float  # its standard error over paths
+
+
+def generate(key: Array, score_fn: Any, schedule: Schedule, n: int, *, batch: int, num_steps: int,
+             record_every: int, sampler: str = "euler_maruyama", exact_fn: Any = None,
+             x_init: Array | None = None, direction: Array | None = None) -> Generation:
+    """`physics.trajectory.reverse_sample` from N(0, σ_T² I) (or from x_init, shape (batch, n), e.g. exact
+    samples of p_T from `exact_start`) with the whole path recorded every `record_every` steps; along it the
+    magnetisation of the denoiser D = (x + σ² s)/α (mean_i D_i, or Σ_i v_i D_i/Σ_i |v_i| along a direction v of
+    shape (n,), e.g. a Mattis pattern restricted to a group of spins) and, with an exact score exact_fn, the
+    Girsanov integrand
+    ½ g² ‖s − s_exact‖² integrated over t (trapezoid) per path (module docstring). The same key gives the same
+    step noise (and, without x_init, the same start) whatever the score: runs that differ only in the score
+    are coupled path by path."""
+    if x_init is not None and np.shape(x_init) != (batch, n):
+        raise ValueError(f"x_init must have shape (batch, n) = {(batch, n)}, got {np.shape(x_init)}")
+    size = {} if x_init is not None else dict(batch=batch, n=n)
+    out = reverse_sample(key, score_fn, schedule, num_steps=num_steps, sampler=sampler, x_init=x_init,
+                         record_every=record_every, record_path=True, **size)
+    times = np.asarray(out.times)
+    if direction is not None:
+        direction = jnp.asarray(direction, out.x.dtype)
+        if direction.shape != (n,) or not float(jnp.sum(jnp.abs(direction))) > 0:
+            raise ValueError(f"direction must be a non-zero vector of shape ({n},), got shape {direction.shape}")
+    m, kl = _along_path(as_pytree_callable(score_fn), None if exact_fn is None else as_pytree_callable(exact_fn),
+                        out.path, out.times, schedule, direction)
+    kl_mean = kl_err = 0.0
+    if exact_fn is not None:
+        per_path = -np.trapezoid(np.asarray(kl), times, axis=0)  # times decrease
+        kl_mean, kl_err = float(per_path.mean()), float(per_path.std(ddof=1) / math.sqrt(batch))
+    return Generation(np.asarray(out.x), times, np.asarray(m), kl_mean, kl_err)
+
+
+@functools.partial(jax.jit, static_argnums=(4,))
+def _along_path(score_fn, exact_fn, path, times, schedule, direction=None):
+    def one(x, t):
+        s = score_fn(x, t)
+        denoised = (x + schedule.sigma2(t) * s) / schedule.alpha(t)
+        if direction is None:
+            m = jnp.mean(denoised, axis=-1)
+        else:
+            m = denoised @ direction / jnp.sum(jnp.abs(direction))
+        if exact_fn is None:
+            return m, jnp.zeros_like(m)
+        return m, 0.5 * schedule.diffusion2(t) * jnp.sum((s - exact_fn(x, t)) ** 2, axis=-1)
+
+    return jax.lax.map(lambda xt: one(*xt), (path, times))
+
+
+def magnetization_histogram(x: Array, n: int) -> np.ndarray:
+    """Frequencies of M = Σ_i sign(x_i) over its N + 1 values −N, −N+2, …, N, shape (N + 1,)."""
+    k = np.sum(np.asarray(x) > 0, axis=-1)
+    return np.bincount(k, minlength=n + 1) / k.size
+
+
+def total_variation(p: Array, q: Array) -> float:
+    """½ Σ |p − q| of two probability vectors of the same shape."""
+    return 0.5 * float(np.sum(np.abs(np.asarray(p) - np.asarray(q))))
+
+
+# ---- the generated-law error split into prior, discretisation and score ----------------------------------------
+def exact_start(key: Array, target: Any, schedule: Schedule, num: int) -> Array:
+    """x_T = α_T s + σ_T ξ with s exact samples of the target: exact samples of p_T, shape (num, n), the start
+    that removes the prior error of a reverse run (which starts from N(0, σ_T² I))."""
+    return noised_samples(key, target, schedule, schedule.T, num)
+
+
+def magnetization_second_moment(x: Array) -> np.ndarray:
+    """m² per path with m = mean_i sign(x_i), shape (batch,)."""
+    return np.mean(np.sign(np.asarray(x, float)), axis=-1) ** 2
+
+
+class LawError(NamedTuple):
+    """Error of a generated law in ⟨m²⟩ and its standard error over paths."""
+
+    value: float  # mean over paths of m² minus the exact ⟨m²⟩
+    error: float  # standard error over paths
+
+
+def second_moment_error(x: Array, m2_exact: float) -> LawError:
+    """⟨m²⟩ of the generated states x (batch, n) minus the exact ⟨m²⟩, with its standard error over paths. An
+    unbiased, signed statistic: the errors of runs that differ in one ingredient subtract (unlike a total
+    variation, whose finite-sample floor is positive)."""
+    m2 = magnetization_second_moment(x)
+    return LawError(float(m2.mean() - m2_exact), float(m2.std(ddof=1) / math.sqrt(m2.size)))
+
+
+def paired_difference(x_a: Array, x_b: Array) -> LawError:
+    """⟨m²⟩ of x_a minus ⟨m²⟩ of x_b for paths paired row by row (same start and step noise, one ingredient
+    changed), with the standard error of the paired difference (smaller than that of either when the two
+    runs are coupled). x_a, x_b: (batch, n)."""
+    d = magnetization_second_moment(x_a) - magnetization_second_moment(x_b)
+    return LawError(float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)))
+
+
+# ---- memorisation: collapse times ------------------------------------------------------------------------------
+def memorisation_index(eps_population: Array, eps_empirical: Array) -> np.ndarray:
+    """I = ε_pop/(ε_pop + ε_emp) of a score's relative errors against the population and the empirical score of
+    its training set: 0 where it follows the population score, 1 where it follows the data set's."""
+    a, b = np.asarray(eps_population, float), np.asarray(eps_empirical, float)
+    return a / (a + b)
+
+
+def collapse_crossing(times: Array, curve: Array, level: float = 0.5, valid: Array | None = None) -> float:
+    """The first time, scanning up from the smallest, at which `curve` (≥ level there) falls below `level`,
+    linear in ln t between grid points (`physics.scaling.crossing`); only times where `valid` holds (default
+    all) are used. NaN when the curve starts below the level (no collapse on the grid) or never falls below it.
+    times increasing, shape (T,)."""
+    t, y = np.asarray(times, float), np.asarray(curve, float)
+    keep = np.ones(t.shape, bool) if valid is None else np.asarray(valid, bool)
+    t, y = t[keep], y[keep]
+    if t.size < 2 or not y[0] >= level:
+        return float("nan")
+    return float(np.exp(crossing(np.log(t), y, level)))
+
+
+@functools.partial(jax.jit, static_argnums=(3,))
+def _end_point_weight(key, data, t, schedule):
+    alpha, sigma = schedule.alpha(t), schedule.sigma(t)
+    x = alpha * data + sigma * jax.random.normal(key, data.shape, data.dtype)
+    logits = alpha * (x @ data.T) / sigma**2  # |s_mu|^2 = n for every spin configuration
+    same = data @ data.T == data.shape[-1]  # (start, training point): equal configurations (exact for ±1)
+    return jnp.sum(jnp.where(same, jax.nn.softmax(logits, axis=-1), 0.0), axis=-1)
+
+
+def empirical_collapse(key: Array, data: Array, schedule: Schedule, times: Array) -> tuple[np.ndarray, np.ndarray]:
+    """Collapse of the exact empirical score of a spin data set (Biroli, Bonnaire, de Bortoli & Mézard, arXiv
+    2402.18491, Sec. 3): from each training point s₀ (rows of data, (P, n) of ±1), x_t = α_t s₀ + σ_t ξ (the
+    empirical p_t), and q(t) = the posterior weight of s₀'s configuration under the empirical law,
+    q = Σ_{μ: s_μ = s₀} softmax_μ(α_t x·s_μ/σ_t²) (repeated configurations pooled). q → 1 as t → 0 (the
+    generation ends on the training point) and → Σ_c (P_c/P)² at large t; the collapse time is where E q = ½.
+    Returns (E q, standard error over the P starts), each of shape (len(times),); time i uses fold_in(key, i)."""
+    data = jnp.asarray(data)
+    if data.ndim != 2 or 0 in data.shape:
+        raise ValueError(f"data must have shape (P, n) with P, n >= 1, got {data.shape}")
+    mean, err = np.zeros(len(times)), np.zeros(len(times))
+    for i, t in enumerate(np.asarray(times, float)):
+        q = np.asarray(_end_point_weight(jax.random.fold_in(key, i), data, jnp.asarray(t, data.dtype), schedule))
+        mean[i], err[i] = q.mean(), q.std(ddof=1) / math.sqrt(q.size) if q.size > 1 else 0.0
+    return mean, err

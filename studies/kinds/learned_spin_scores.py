@@ -1,0 +1,413 @@
+"""Learned scores on spin targets against the exact score: where along the trajectory does learning err?
+
+Targets (``target``), both with an exact sampler and an exact denoiser at any N:
+  "curie_weiss"  P(s) ∝ exp(β M²/(2N)), s ∈ {±1}ᴺ (`models.curie_weiss`, Hubbard–Stratonovich denoiser); order
+                 parameter m = mean_i s_i; speciation along the uniform direction.
+  "hopfield2"    Hopfield with K = 2 random patterns ξ¹, ξ² (numpy seed ``pattern_seed``), P(s) ∝
+                 exp(β/(2N) Σ_μ (ξ^μ·s)²) (`models.hopfield`: in the gauge τ = ξ¹ ⊙ s, two independent
+                 Curie–Weiss groups A = {ξ¹_i = ξ²_i}, B at β_G = 2βN_G/N); order parameter the Mattis overlap
+                 m = ξ¹·s/N, whose exact law is the convolution of the two groups' laws; speciation along the top
+                 covariance eigenvector, ξ¹ on the group G with the larger N_G⟨m_G²⟩ (t_S = ½ ln max_G N_G⟨m_G²⟩).
+Below, "m" is the target's order parameter (the sign of each x_i in place of s_i for generated states).
+OU noising (α = e^{−t}, σ² = 1 − e^{−2t}), diffusion times t (generation runs T → t_min).
+
+For each N in ``n``, each training-set size P in ``train_sizes`` and each seed (``seeds``; the seed draws the data
+set, the validation set, the initialisation, the minibatches and the noise of every measurement), the networks of
+``networks`` ("architecture:head", `physics.networks`: "mlp" or "equivariant" (DeepSets), heads "spin"
+D = tanh(αx/σ² + h) or "tanh" D = tanh(h)) are trained by denoising score matching (λ = σ², Song et al. 2021,
+eq. 7) on the same P exact samples, with early stopping on a held-out set (`physics.learned_spins.train_dsm`).
+The data sets are nested: the set of size P is the first P rows of the largest one. Then, against the exact score:
+
+  - ε(t) = σ_t² E‖s_θ − s‖²/N on exact samples of p_t at ``num_times`` times geometric in (t_min, T);
+  - memorisation: the same ε between s_θ and the empirical score of its training set (`models.dataset.DataSet`),
+    and between the exact empirical and population scores, on the same samples (fresh population draws);
+  - the score part of the Girsanov path KL over exact forward samples (Gauss–Legendre, ``kl_nodes``) and along
+    the learned reverse paths (`physics.learned_spins.forward_path_kl`, `generate`);
+  - the generated law of m = mean sign(x) at t_min (``num_paths`` reverse-SDE paths of ``num_steps`` steps,
+    ``sampler``): TV against the exact P(m), and the same with the exact score and the same sampler (the
+    discretisation and prior part), and the TV of ``num_paths`` exact samples (the finite-sample floor);
+  - the generated-law error split by changing one ingredient at a time, in the signed error of ⟨m²⟩ (additive,
+    no positive finite-sample floor, unlike the TV): (a) learned score, ``num_steps`` steps, start N(0, σ_T² I);
+    (b) exact score, same steps, start and noise; (c) exact score, ``fine_factor`` × ``num_steps`` steps;
+    (d) exact score, fine steps, start x_T drawn from the exact p_T (exact samples noised to T). Score part
+    (a) − (b) (paired paths), discretisation part (b) − (c), prior part (c) − (d) (paired paths); (d) itself is
+    the sampling error of the paths, zero within its error bar if the fine steps are fine enough;
+  - collapse times (memorisation): the time below which the learned score follows the empirical score of its
+    training set (memorisation index ε_pop/(ε_pop + ε_emp) falls below ½ scanning up in t, on the ``num_times``
+    grid where the exact empirical and population scores differ), and the collapse time of the exact empirical
+    score (the mean posterior weight of the training point a forward path starts from falls below ½; Biroli
+    et al., arXiv 2402.18491), both per seed. On a discrete target the population law's own posterior also
+    concentrates on one configuration as t → 0, so that crossing marks memorisation only where P ≪ 2ᴺ (N = 24
+    here); where the data set covers most configurations (N = 8, P = 512) it is the time at which x_t
+    identifies its configuration;
+  - the speciation time measured from the class information of the denoiser magnetisation along those paths
+    (`physics.transitions.speciation_time`, bootstrap error over paths), learned and exact, and t_S = ½ ln N⟨m²⟩
+    (Biroli et al., arXiv 2402.18491).
+Training curves (held-out and training DSM loss at each evaluation) are stored flat along ``record`` with the run
+they belong to as coordinates (their lengths differ with early stopping).
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import xarray as xr
+
+from typing import Any, NamedTuple
+
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.dataset import DataSet
+from statphys.models.hopfield import Hopfield, group_beta
+from statphys.physics import learned_spins as ls
+from statphys.physics import transitions as tr
+from statphys.physics.networks import ARCHITECTURES, HEADS, NetworkScore
+from statphys.physics.samplers import STOCHASTIC
+from statphys.physics.schedules import make_schedule
+from statphys.physics.scores import ExactScore
+
+DESCRIPTION = ("DSM-trained MLP and DeepSets scores on Curie–Weiss or Hopfield K = 2 vs the exact score: ε(t), path KL, P(m) error "
+               "split, t_S, memorisation")
+TARGETS = ("curie_weiss", "hopfield2")
+PARAMS = {
+    "target": (str, "curie_weiss"),
+    "pattern_seed": (int, 0),
+    "n": (list, [8, 24]),
+    "beta": (float, 1.5),
+    "networks": (list, ["mlp:spin", "equivariant:spin", "mlp:tanh"]),
+    "train_sizes": (list, [32, 512]),
+    "seeds": (int, 3),
+    "validation_size": (int, 256),
+    "train_steps": (int, 800),
+    "batch": (int, 64),
+    "lr": (float, 3e-3),
+    "hidden": (int, 32),
+    "depth": (int, 2),
+    "num_freq": (int, 4),
+    "eval_every": (int, 50),
+    "patience": (int, 4),
+    "T": (float, 5.0),
+    "t_min": (float, 1e-3),
+    "num_times": (int, 10),
+    "eval_samples": (int, 512),
+    "kl_nodes": (int, 12),
+    "kl_samples": (int, 512),
+    "num_steps": (int, 100),
+    "record_every": (int, 2),
+    "num_paths": (int, 500),
+    "sampler": (str, "euler_maruyama"),
+    "fine_factor": (int, 4),
+    "bootstrap": (int, 100),
+}
+SWEEP = ()
+SEED_AVERAGED = ("t_speciation_learned", "t_speciation_exact", "path_kl_forward", "path_kl_reverse", "tv_learned",
+                 "tv_exact", "tv_exact_fine", "tv_exact_start", "m2_error_learned", "m2_split_score",
+                 "m2_split_discretisation", "m2_split_prior", "m2_error_exact_start", "t_collapse_learned",
+                 "t_collapse_empirical")
+#: seed averages that can be NaN (every seed NaN) and say so in their long names.
+_MAY_BE_NAN = ("t_speciation_learned", "t_collapse_learned", "t_collapse_empirical")
+#: the learned collapse time is read where the exact empirical and population scores differ, σ²E|s_emp − s|²/N
+#: above this (elsewhere the memorisation index compares two vanishing errors).
+DISTINCT = 1e-2
+VARIABLES = {
+    "score_error": ("relative score error sigma_t^2 E|s_theta - s|^2 / N against the exact population score", "1"),
+    "score_error_err": ("standard error of score_error over the evaluation samples", "1"),
+    "path_kl_forward_err": ("standard error of path_kl_forward over the samples", "nat"),
+    "path_kl_reverse_err": ("standard error of path_kl_reverse over the paths", "nat"),
+    "t_speciation_learned_err": ("bootstrap standard error of t_speciation_learned over paths; NaN where "
+                                 "t_speciation_learned is NaN", "1"),
+    "t_speciation_exact_err": ("bootstrap standard error of t_speciation_exact over paths; NaN where "
+                               "t_speciation_exact is NaN", "1"),
+    "best_step": ("optimiser steps done when the kept (lowest held-out loss) parameters were reached", "1"),
+    "stopped_early": ("1 where early stopping ended training before train_steps, else 0", "1"),
+    "score_error_empirical": ("sigma_t^2 E|s_theta - s_emp|^2 / N against the exact empirical score of the "
+                              "training set", "1"),
+    "empirical_score_gap": ("sigma_t^2 E|s_emp - s|^2 / N between the exact empirical and population scores", "1"),
+    "path_kl_forward": ("score part of the Girsanov path KL, int 1/2 g^2 E_{p_t}|s_theta - s|^2 dt (exact forward "
+                        "samples)", "nat"),
+    "path_kl_reverse": ("int 1/2 g^2 E_{q_t}|s_theta - s|^2 dt along the learned reverse paths", "nat"),
+    "tv_learned": ("total variation of the generated P(m) (learned score) from the exact P(m)", "1"),
+    "tv_exact": ("total variation of the generated P(m) with the exact score, same sampler and steps", "1"),
+    "tv_floor": ("total variation of num_paths exact samples' P(m) from the exact P(m)", "1"),
+    "t_speciation_learned": ("speciation time from the class information of the learned generation; NaN where "
+                             "the class information never reaches its threshold", "1"),
+    "t_speciation_exact": ("speciation time measured the same way with the exact score; NaN where the class "
+                           "information never reaches its threshold", "1"),
+    "t_speciation_theory": ("t_S = 1/2 ln of the top covariance eigenvalue (Biroli et al.): 1/2 ln N<m^2> for "
+                            "Curie-Weiss", "1"),
+    "m2_error_learned": ("<m^2> of the generated law (learned score, num_steps steps, start N(0, sigma_T^2 I)) "
+                         "minus the exact <m^2>; m = mean_i sign(x_i) at t_min", "1"),
+    "m2_error_learned_err": ("standard error of m2_error_learned over the paths", "1"),
+    "m2_error_exact": ("<m^2> error as m2_error_learned with the exact score (same sampler, steps, start and "
+                       "noise)", "1"),
+    "m2_error_exact_err": ("standard error of m2_error_exact over the paths", "1"),
+    "m2_error_exact_fine": ("<m^2> error with the exact score and fine_factor * num_steps steps, start "
+                            "N(0, sigma_T^2 I)", "1"),
+    "m2_error_exact_fine_err": ("standard error of m2_error_exact_fine over the paths", "1"),
+    "m2_error_exact_start": ("<m^2> error with the exact score, fine_factor * num_steps steps and x_T drawn "
+                             "from the exact p_T: the sampling error of the paths", "1"),
+    "m2_error_exact_start_err": ("standard error of m2_error_exact_start over the paths", "1"),
+    "m2_split_score": ("score part of the <m^2> error: m2_error_learned - m2_error_exact (paired paths)", "1"),
+    "m2_split_score_err": ("standard error of m2_split_score over the paired paths", "1"),
+    "m2_split_discretisation": ("discretisation part of the <m^2> error: m2_error_exact - m2_error_exact_fine",
+                                "1"),
+    "m2_split_discretisation_err": ("standard error of m2_split_discretisation over the paths (independent "
+                                    "runs)", "1"),
+    "m2_split_prior": ("prior part of the <m^2> error: m2_error_exact_fine - m2_error_exact_start (paired paths)",
+                       "1"),
+    "m2_split_prior_err": ("standard error of m2_split_prior over the paired paths", "1"),
+    "tv_exact_fine": ("total variation of the generated P(m) from the exact P(m): exact score, fine_factor * "
+                      "num_steps steps", "1"),
+    "tv_exact_start": ("total variation of the generated P(m) from the exact P(m): exact score, fine steps, exact "
+                       "start x_T ~ p_T (compare tv_floor)", "1"),
+    "t_collapse_learned": ("time below which the learned score follows its training set: the memorisation index "
+                           "falls below 1/2 scanning up in t (linear in ln t, at times where "
+                           "empirical_score_gap > 1e-2); NaN where the index is below 1/2 at the first such time "
+                           "or never falls below it", "1"),
+    "empirical_collapse_weight": ("mean posterior weight, under the empirical law of the training set, of the "
+                                  "training configuration a forward path x_t = alpha_t s0 + sigma_t xi starts "
+                                  "from", "1"),
+    "empirical_collapse_weight_err": ("standard error of empirical_collapse_weight over the training points", "1"),
+    "t_collapse_empirical": ("collapse time of the exact empirical score: empirical_collapse_weight falls below "
+                             "1/2 scanning up in t (linear in ln t); NaN where it never does on the time grid",
+                             "1"),
+    **{f"{name}_seed_mean": (f"mean of {name} over training seeds" + ("; NaN where no seed gives a finite value"
+                                                                      if name in _MAY_BE_NAN else ""),
+                             "nat" if "kl" in name else "1")
+       for name in SEED_AVERAGED},
+    **{f"{name}_seed_sem": (f"standard error of {name} over training seeds (s/sqrt(seeds)); NaN where fewer than two "
+                            "seeds give a finite value", "nat" if "kl" in name else "1") for name in SEED_AVERAGED},
+    "curve_val_loss": ("held-out DSM loss (frozen times and noise) at each evaluation", "1"),
+    "curve_train_loss": ("mean training DSM loss over the steps before each evaluation", "1"),
+}
+
+
+def _networks(params: dict) -> list[tuple[str, str]]:
+    out = []
+    for name in params["networks"]:
+        kind, _, head = str(name).partition(":")
+        if kind not in ARCHITECTURES or head not in HEADS:
+            raise ValueError(f"[params] networks entries are 'architecture:head' with an architecture in "
+                             f"{list(ARCHITECTURES)} and a head in {list(HEADS)}, got {name!r}")
+        out.append((kind, head))
+    return out
+
+
+def validate(params: dict) -> None:
+    """Impossible values, named, before any compute."""
+    if params["target"] not in TARGETS:
+        raise ValueError(f"[params] target must be one of {list(TARGETS)}, got {params['target']!r}")
+    if not params["n"] or any(not isinstance(v, int) or v < 2 for v in params["n"]):
+        raise ValueError(f"[params] n must be a non-empty list of integers >= 2, got {params['n']}")
+    if not params["networks"]:
+        raise ValueError("[params] networks must name at least one 'architecture:head'")
+    _networks(params)
+    if not params["train_sizes"] or any(not isinstance(v, int) or v < 1 for v in params["train_sizes"]):
+        raise ValueError(f"[params] train_sizes must be a non-empty list of integers >= 1, got {params['train_sizes']}")
+    if params["seeds"] < 2:
+        raise ValueError(f"[params] seeds must be >= 2 (error bars over training seeds), got {params['seeds']}")
+    for name in ("validation_size", "train_steps", "batch", "hidden", "depth", "num_freq", "eval_every", "patience",
+                 "num_times", "eval_samples", "kl_nodes", "kl_samples", "num_steps", "record_every", "num_paths",
+                 "fine_factor", "bootstrap"):
+        if params[name] < 1:
+            raise ValueError(f"[params] {name} must be >= 1, got {params[name]}")
+    if params["train_steps"] % params["eval_every"]:
+        raise ValueError(f"[params] eval_every = {params['eval_every']} must divide train_steps = "
+                         f"{params['train_steps']}")
+    if params["num_paths"] < 2:
+        raise ValueError(f"[params] num_paths must be >= 2 (standard errors over paths), got {params['num_paths']}")
+    if params["num_steps"] % params["record_every"]:
+        raise ValueError(f"[params] record_every = {params['record_every']} must divide num_steps = "
+                         f"{params['num_steps']}")
+    if not params["beta"] >= 0 or not params["lr"] > 0:
+        raise ValueError(f"[params] need beta >= 0 and lr > 0, got {params['beta']}, {params['lr']}")
+    if params["sampler"] not in STOCHASTIC:
+        raise ValueError(f"[params] sampler must be a reverse SDE {sorted(STOCHASTIC)} (the Girsanov KL and the "
+                         f"generated law assume one), got {params['sampler']!r}")
+    make_schedule("ou", T=params["T"], t_min=params["t_min"])
+
+
+class SpinTarget(NamedTuple):
+    """A target with what the study measures on it (module docstring)."""
+
+    model: Any  # the target: sample, posterior_mean
+    gauge: np.ndarray  # (n,): the order parameter is m = mean_i gauge_i s_i
+    p_m: np.ndarray  # (n + 1,): exact P(M) of M = Σ_i gauge_i s_i = −N, −N + 2, …, N
+    m2: float  # exact ⟨m²⟩ of the order parameter
+    direction: np.ndarray  # (n,): the denoiser magnetisation Σ v_i D_i/Σ|v_i| of the class information
+    m2_class: float  # its exact t = 0 second moment, the normaliser of the class information
+    t_theory: float  # ½ ln of the top covariance eigenvalue
+
+
+def _group_law(size: int, beta: float) -> tuple[np.ndarray, float]:
+    """P(k up spins) of a Curie–Weiss group of `size` spins and its N_G⟨m_G²⟩ (a group of none: k = 0, 0)."""
+    if size == 0:
+        return np.ones(1), 0.0
+    group = CurieWeiss(size, beta)
+    m, p = group.magnetization_law()
+    return p, float(size * np.sum(p * m**2))
+
+
+def make_target(name: str, n: int, beta: float, pattern_seed: int = 0) -> SpinTarget:
+    """The study's target (module docstring) with its exact order-parameter law and speciation direction."""
+    if name == "curie_weiss":
+        model = CurieWeiss(n, beta)
+        m, p_m = model.magnetization_law()
+        m2 = float(np.sum(p_m * m**2))
+        return SpinTarget(model, np.ones(n), p_m, m2, np.ones(n), m2, model.speciation_time())
+    if name != "hopfield2":
+        raise ValueError(f"target must be one of {list(TARGETS)}, got {name!r}")
+    model = Hopfield.random(n, 2, beta, seed=pattern_seed)
+    xi = np.asarray(model.patterns)
+    same = xi[0] == xi[1]
+    laws = [_group_law(int(np.sum(mask)), float(group_beta(beta, int(np.sum(mask)), n))) for mask in (same, ~same)]
+    p_m = np.convolve(laws[0][0], laws[1][0])  # k = k_A + k_B up spins of τ = ξ¹ ⊙ s
+    m = (2 * np.arange(n + 1) - n) / n
+    top = int(np.argmax([laws[0][1], laws[1][1]]))
+    mask = same if top == 0 else ~same
+    eigenvalue = laws[top][1]
+    return SpinTarget(model, xi[0], p_m, float(np.sum(p_m * m**2)), np.where(mask, xi[0], 0.0),
+                      eigenvalue / int(np.sum(mask)), 0.5 * float(np.log(eigenvalue)))
+
+
+def _speciation(times, m_denoiser, m2, params, seed):
+    est = tr.speciation_time(times, m_denoiser, lambda s: tr.class_information(s, m2), seed=seed,
+                             num_resamples=params["bootstrap"])
+    return est.value, est.error
+
+
+def run(params: dict, key) -> xr.Dataset:
+    validate(params)
+    schedule = make_schedule("ou", T=params["T"], t_min=params["t_min"])
+    networks = _networks(params)
+    sizes = sorted(params["train_sizes"])
+    n_list, seeds = list(params["n"]), params["seeds"]
+    times = np.geomspace(params["t_min"], params["T"], params["num_times"])
+    shape = (len(n_list), len(networks), len(sizes), seeds)
+    run_vars = {name: np.zeros(shape) for name in (
+        "path_kl_forward", "path_kl_forward_err", "path_kl_reverse", "path_kl_reverse_err", "tv_learned",
+        "t_speciation_learned", "t_speciation_learned_err", "best_step", "stopped_early", "m2_error_learned",
+        "m2_error_learned_err", "m2_split_score", "m2_split_score_err", "t_collapse_learned")}
+    curves = {name: np.zeros(shape + (len(times),)) for name in ("score_error", "score_error_err",
+                                                                 "score_error_empirical")}
+    per_set = {name: np.zeros((len(n_list), len(sizes), seeds, len(times))) for name in (
+        "empirical_score_gap", "empirical_collapse_weight", "empirical_collapse_weight_err")}
+    t_collapse_empirical = np.zeros((len(n_list), len(sizes), seeds))
+    per_n = {name: np.zeros((len(n_list), seeds)) for name in (
+        "tv_exact", "tv_exact_fine", "tv_exact_start", "tv_floor", "t_speciation_exact", "t_speciation_exact_err",
+        "m2_error_exact", "m2_error_exact_err", "m2_error_exact_fine", "m2_error_exact_fine_err",
+        "m2_error_exact_start", "m2_error_exact_start_err", "m2_split_discretisation",
+        "m2_split_discretisation_err", "m2_split_prior", "m2_split_prior_err")}
+    theory = np.zeros(len(n_list))
+    flat = {name: [] for name in ("n", "network", "train_size", "seed", "step", "val", "train")}
+    generate = dict(batch=params["num_paths"], num_steps=params["num_steps"], record_every=params["record_every"],
+                    sampler=params["sampler"])
+    fine_steps = params["fine_factor"] * params["num_steps"]
+    fine = dict(generate, num_steps=fine_steps, record_every=fine_steps)
+    for a, n in enumerate(n_list):
+        spin = make_target(params["target"], n, params["beta"], params["pattern_seed"])
+        target, p_m, m2, gauge = spin.model, spin.p_m, spin.m2, spin.gauge
+        exact = ExactScore(target, schedule)
+        theory[a] = spin.t_theory
+        direction = None if params["target"] == "curie_weiss" else spin.direction
+        for r in range(seeds):
+            k_seed = jax.random.fold_in(jax.random.fold_in(key, a), r)
+            data_all = target.sample(jax.random.fold_in(k_seed, 0), sizes[-1])
+            validation = target.sample(jax.random.fold_in(k_seed, 1), params["validation_size"])
+            k_eval, k_kl, k_gen = (jax.random.fold_in(k_seed, i) for i in (2, 3, 4))
+            gen = ls.generate(k_gen, exact, schedule, n, direction=direction, **generate)
+            per_n["tv_exact"][a, r] = ls.total_variation(ls.magnetization_histogram(gen.x * gauge, n), p_m)
+            floor = target.sample(jax.random.fold_in(k_seed, 5), params["num_paths"])
+            per_n["tv_floor"][a, r] = ls.total_variation(ls.magnetization_histogram(floor * gauge, n), p_m)
+            per_n["t_speciation_exact"][a, r], per_n["t_speciation_exact_err"][a, r] = _speciation(
+                gen.times, gen.m_denoiser, spin.m2_class, params, r)
+            x_exact = gen.x * gauge
+            x_fine = ls.generate(k_gen, exact, schedule, n, **fine).x * gauge
+            start = ls.exact_start(jax.random.fold_in(k_seed, 6), target, schedule, params["num_paths"])
+            x_start = ls.generate(k_gen, exact, schedule, n, x_init=start, **fine).x * gauge
+            for name, x in (("exact", x_exact), ("exact_fine", x_fine), ("exact_start", x_start)):
+                per_n[f"m2_error_{name}"][a, r], per_n[f"m2_error_{name}_err"][a, r] = ls.second_moment_error(x, m2)
+            for name, x in (("tv_exact_fine", x_fine), ("tv_exact_start", x_start)):
+                per_n[name][a, r] = ls.total_variation(ls.magnetization_histogram(x, n), p_m)
+            per_n["m2_split_discretisation"][a, r] = per_n["m2_error_exact"][a, r] - per_n["m2_error_exact_fine"][a, r]
+            per_n["m2_split_discretisation_err"][a, r] = np.hypot(per_n["m2_error_exact_err"][a, r],
+                                                                  per_n["m2_error_exact_fine_err"][a, r])
+            per_n["m2_split_prior"][a, r], per_n["m2_split_prior_err"][a, r] = ls.paired_difference(x_fine, x_start)
+            for c, size in enumerate(sizes):
+                empirical = ExactScore(DataSet(data_all[:size]), schedule)
+                weight, weight_err = ls.empirical_collapse(jax.random.fold_in(k_seed, 7 + c), data_all[:size],
+                                                           schedule, times)
+                per_set["empirical_collapse_weight"][a, c, r] = weight
+                per_set["empirical_collapse_weight_err"][a, c, r] = weight_err
+                t_collapse_empirical[a, c, r] = ls.collapse_crossing(times, weight)
+                for b, (kind, head) in enumerate(networks):
+                    res = ls.train_dsm(jax.random.fold_in(k_seed, 1000 + 100 * c + b), data_all, validation, schedule,
+                                       size=size,
+                                       kind=kind, head=head, steps=params["train_steps"], batch=params["batch"],
+                                       lr=params["lr"], hidden=params["hidden"], depth=params["depth"],
+                                       num_freq=params["num_freq"], eval_every=params["eval_every"],
+                                       patience=params["patience"])
+                    learned = NetworkScore(res.params, schedule, kind, head)
+                    idx = (a, b, c, r)
+                    run_vars["best_step"][idx], run_vars["stopped_early"][idx] = res.best_step, res.stopped_early
+                    for name, values in (("n", n), ("network", f"{kind}:{head}"), ("train_size", size), ("seed", r)):
+                        flat[name].extend([values] * len(res.steps))
+                    flat["step"].extend(res.steps.tolist())
+                    flat["val"].extend(res.val_loss.tolist())
+                    flat["train"].extend(res.train_loss.tolist())
+                    pairs = [(learned, exact), (learned, empirical)] + ([(empirical, exact)] if b == 0 else [])
+                    mean, err = ls.relative_score_distance(k_eval, pairs, target, schedule, times,
+                                                           params["eval_samples"])
+                    curves["score_error"][idx], curves["score_error_err"][idx] = mean[0], err[0]
+                    curves["score_error_empirical"][idx] = mean[1]
+                    if b == 0:
+                        per_set["empirical_score_gap"][a, c, r] = mean[2]
+                    run_vars["t_collapse_learned"][idx] = ls.collapse_crossing(
+                        times, ls.memorisation_index(mean[0], mean[1]),
+                        valid=per_set["empirical_score_gap"][a, c, r] > DISTINCT)
+                    (run_vars["path_kl_forward"][idx], run_vars["path_kl_forward_err"][idx]) = ls.forward_path_kl(
+                        k_kl, learned, exact, target, schedule, num_samples=params["kl_samples"],
+                        num_nodes=params["kl_nodes"])
+                    gen = ls.generate(k_gen, learned, schedule, n, exact_fn=exact, direction=direction, **generate)
+                    x_learned = gen.x * gauge
+                    run_vars["path_kl_reverse"][idx] = gen.path_kl
+                    run_vars["path_kl_reverse_err"][idx] = gen.path_kl_err
+                    run_vars["tv_learned"][idx] = ls.total_variation(ls.magnetization_histogram(x_learned, n), p_m)
+                    run_vars["m2_error_learned"][idx], run_vars["m2_error_learned_err"][idx] = (
+                        ls.second_moment_error(x_learned, m2))
+                    run_vars["m2_split_score"][idx], run_vars["m2_split_score_err"][idx] = ls.paired_difference(
+                        x_learned, x_exact)
+                    (run_vars["t_speciation_learned"][idx],
+                     run_vars["t_speciation_learned_err"][idx]) = _speciation(gen.times, gen.m_denoiser, spin.m2_class,
+                                                                           params, r)
+    run_dims = ("n", "network", "train_size", "seed")
+    names = [f"{kind}:{head}" for kind, head in networks]
+    ds = xr.Dataset(
+        {
+            **{name: (run_dims, value) for name, value in run_vars.items()},
+            **{name: (run_dims + ("time",), value) for name, value in curves.items()},
+            **{name: (("n", "train_size", "seed", "time"), value) for name, value in per_set.items()},
+            "t_collapse_empirical": (("n", "train_size", "seed"), t_collapse_empirical),
+            **{name: (("n", "seed"), value) for name, value in per_n.items()},
+            "t_speciation_theory": (("n",), theory),
+            "curve_val_loss": (("record",), np.array(flat["val"])),
+            "curve_train_loss": (("record",), np.array(flat["train"])),
+        },
+        coords={"n": np.array(n_list), "network": names, "train_size": np.array(sizes), "seed": np.arange(seeds),
+                "time": times, "curve_n": (("record",), np.array(flat["n"])),
+                "curve_network": (("record",), np.array(flat["network"])),
+                "curve_train_size": (("record",), np.array(flat["train_size"])),
+                "curve_seed": (("record",), np.array(flat["seed"])),
+                "curve_step": (("record",), np.array(flat["step"]))},
+    )
+    return ds.assign(seed_averages(ds))
+
+
+def seed_averages(ds: xr.Dataset) -> dict:
+    """<v>_seed_mean and <v>_seed_sem (standard error over training seeds, s/√seeds) of the per-seed results."""
+    out = {}
+    for name in SEED_AVERAGED:
+        values = ds[name]
+        count = values.count("seed")
+        out[name + "_seed_mean"] = values.mean("seed")
+        out[name + "_seed_sem"] = values.std("seed", ddof=1) / np.sqrt(count)
+    return out

@@ -1,0 +1,291 @@
+"""Learned scores on spin targets (physics.networks, physics.learned_spins, study learned_spin_scores): DSM on a
+Gaussian where the optimal network is known, the exact score in place of the network, equivariance, checkpoints,
+early stopping, the Girsanov path KL against a closed form, and a tiny run of the study."""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.integrate
+
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.gaussian import Gaussian
+from statphys.physics import learned_spins as ls
+from statphys.physics.networks import NetworkScore, apply_network, init_network
+from statphys.physics.schedules import make_schedule
+from statphys.physics.scores import ExactScore
+
+SCHEDULE = make_schedule("ou", T=3.0, t_min=1e-2)
+
+
+def _randomised(key, kind, n, **kw):
+    """Parameters with a non-zero last layer (init_network starts it at zero)."""
+    params = init_network(key, kind, n, **kw)
+    leaves, tree = jax.tree_util.tree_flatten(params)
+    keys = jax.random.split(jax.random.fold_in(key, 1), len(leaves))
+    return jax.tree_util.tree_unflatten(tree, [v + 0.3 * jax.random.normal(k, v.shape) for v, k in zip(leaves, keys)])
+
+
+def test_dsm_with_a_linear_network_recovers_the_gaussian_score():
+    """N(0, c I): the exact denoiser α c x/(α² c + σ²) is linear in x, so the "linear" network with the identity
+    head can represent it. ε(t) = σ²E|s_θ − s|²/n weighs an error δa in the slope of D by α²/σ², so the
+    tolerance is relative to the error ε₀(t) of the untrained network (D = 0) at the same t: ε ≤ 2e-3 ε₀ + 1e-4
+    (the additive part: the training set's covariance error |ĉ − c|/c ≈ √(2/(P n)) = 0.016 gives ε ≲ 4e-4·ε₀ at
+    small t and ≲ 1e-5 at large t, where ε₀ itself → 0). Measured: ε/ε₀ ≈ 4e-4 for t ≤ 0.1."""
+    c, n = 2.0, 4
+    target = Gaussian(jnp.zeros(n), c)
+    key = jax.random.PRNGKey(0)
+    data, validation = target.sample(jax.random.fold_in(key, 1), 2048), target.sample(jax.random.fold_in(key, 2), 512)
+    res = ls.train_dsm(jax.random.fold_in(key, 3), data, validation, SCHEDULE, kind="linear", head="identity",
+                       steps=1000, batch=128, lr=1e-2, hidden=16, eval_every=100, patience=100)
+    learned, exact = NetworkScore(res.params, SCHEDULE, "linear", "identity"), ExactScore(target, SCHEDULE)
+    zero = NetworkScore(init_network(key, "linear", n), SCHEDULE, "linear", "identity")
+    times = np.geomspace(SCHEDULE.t_min, SCHEDULE.T, 8)
+    eps, _ = ls.relative_score_distance(jax.random.fold_in(key, 4), [(learned, exact), (zero, exact)], target,
+                                        SCHEDULE, times, 4096)
+    assert np.all(eps[0] <= 2e-3 * eps[1] + 1e-4), eps
+    assert eps[1, 0] > 10  # the untrained network is far off at small t
+    # The held-out loss of the kept parameters against that of the exact score on the same frozen draws: the
+    # DSM loss is the exact score's loss plus E σ²|s_θ − s|², so the excess is ≥ 0 up to the noise of the
+    # cross term, and small.
+    frozen = ls.frozen_validation(jax.random.split(jax.random.fold_in(key, 3), 3)[1], validation, SCHEDULE)
+    best = float(ls.dsm_loss(learned, SCHEDULE, *frozen))
+    floor = float(ls.dsm_loss(exact, SCHEDULE, *frozen))
+    assert best == pytest.approx(float(res.val_loss.min()), rel=1e-10)
+    assert -0.02 * floor < best - floor < 0.02 * floor, (best, floor)
+
+
+def test_exact_score_in_place_of_the_network_gives_zero_error_and_zero_path_kl():
+    target = CurieWeiss(6, 1.3)
+    exact = ExactScore(target, SCHEDULE)
+    key = jax.random.PRNGKey(1)
+    eps, err = ls.relative_score_distance(key, [(exact, exact)], target, SCHEDULE, [0.05, 0.5, 2.0], 64)
+    assert np.all(eps < 1e-25) and np.all(err < 1e-25)  # zero up to float64 rounding (squared)
+    kl, kl_err = ls.forward_path_kl(key, exact, exact, target, SCHEDULE, num_samples=64, num_nodes=4)
+    assert abs(kl) < 1e-20 and kl_err < 1e-20
+    gen = ls.generate(key, exact, SCHEDULE, target.n, batch=64, num_steps=20, record_every=5, exact_fn=exact)
+    assert abs(gen.path_kl) < 1e-20 and gen.path_kl_err < 1e-20
+    assert gen.m_denoiser.shape == (5, 64) and gen.times[0] == SCHEDULE.T
+    # the score part of the generated-law error: a run with the exact score against the exact-score run with the
+    # same key (same start and step noise) is zero, paths and all
+    again = ls.generate(key, exact, SCHEDULE, target.n, batch=64, num_steps=20, record_every=5, exact_fn=exact)
+    score_part = ls.paired_difference(again.x, gen.x)
+    assert score_part.value == 0.0 and score_part.error == 0.0
+
+
+def test_forward_path_kl_matches_the_closed_form_for_a_wrong_gaussian_score():
+    """Data N(0, c I), score of N(0, c' I): Δs = −x (1/v' − 1/v), v = α²c + σ², so
+    ∫ ½ g² E|Δs|² dt = ∫ n g² v (1/v' − 1/v)²/2 dt (OU: g² = 2); the estimate within 4 standard errors + 1% (the
+    Gauss–Legendre rule)."""
+    c, c_wrong, n = 1.5, 0.8, 3
+    target, wrong = Gaussian(jnp.zeros(n), c), Gaussian(jnp.zeros(n), c_wrong)
+    value, err = ls.forward_path_kl(jax.random.PRNGKey(2), ExactScore(wrong, SCHEDULE), ExactScore(target, SCHEDULE),
+                                    target, SCHEDULE, num_samples=4000, num_nodes=24)
+
+    def integrand(t):
+        a2, s2 = math.exp(-2 * t), -math.expm1(-2 * t)
+        v, vw = a2 * c + s2, a2 * c_wrong + s2
+        return n * v * (1 / vw - 1 / v) ** 2
+
+    exact, _ = scipy.integrate.quad(integrand, SCHEDULE.t_min, SCHEDULE.T)
+    assert abs(value - exact) < 4 * err + 0.01 * exact, (value, err, exact)
+
+
+@pytest.mark.parametrize("kind", ["equivariant", "linear"])
+def test_equivariant_networks_commute_with_permutations(kind):
+    n = 7
+    params = _randomised(jax.random.PRNGKey(3), kind, n, hidden=8, depth=3)
+    x = jax.random.normal(jax.random.PRNGKey(4), (5, n))
+    perm = np.array([3, 0, 6, 1, 5, 2, 4])
+    out = apply_network(params, kind, x, 0.7, SCHEDULE)
+    np.testing.assert_allclose(apply_network(params, kind, x[:, perm], 0.7, SCHEDULE), out[:, perm], rtol=1e-12,
+                               atol=1e-12)
+    score = NetworkScore(params, SCHEDULE, kind, "spin")
+    np.testing.assert_allclose(score(x[:, perm], 0.7), score(x, 0.7)[:, perm], rtol=1e-12, atol=1e-12)
+
+
+def test_the_mlp_is_not_equivariant():
+    n = 7
+    params = _randomised(jax.random.PRNGKey(3), "mlp", n, hidden=8)
+    x = jax.random.normal(jax.random.PRNGKey(4), (5, n))
+    perm = np.roll(np.arange(n), 1)
+    out = apply_network(params, "mlp", x, 0.7, SCHEDULE)
+    assert np.abs(apply_network(params, "mlp", x[:, perm], 0.7, SCHEDULE) - out[:, perm]).max() > 1e-3
+
+
+def test_checkpoint_round_trip(tmp_path):
+    params = _randomised(jax.random.PRNGKey(5), "equivariant", 6, hidden=4)
+    path = tmp_path / "net.npz"
+    ls.save_checkpoint(path, params, kind="equivariant", head="spin", steps=100)
+    loaded, meta = ls.load_checkpoint(path)
+    assert meta == {"kind": "equivariant", "head": "spin", "steps": 100}
+    assert set(loaded) == set(params)
+    for k in params:
+        np.testing.assert_array_equal(np.asarray(loaded[k]), np.asarray(params[k]))
+    x = jax.random.normal(jax.random.PRNGKey(6), (3, 6))
+    np.testing.assert_array_equal(NetworkScore(loaded, SCHEDULE)(x, 0.3), NetworkScore(params, SCHEDULE)(x, 0.3))
+    broken = dict(params)
+    broken.pop("b1")
+    np.savez(tmp_path / "broken.npz", **{k: np.asarray(v) for k, v in broken.items()})
+    with pytest.raises(ValueError, match="expected"):
+        ls.load_checkpoint(tmp_path / "broken.npz")
+
+
+def test_early_stopping_stops_and_keeps_the_best_parameters():
+    """Four training points and a large learning rate: the network overfits them and the held-out loss stops
+    improving; training stops `patience` evaluations after the best one and returns that one's parameters."""
+    target = CurieWeiss(8, 1.5)
+    key = jax.random.PRNGKey(7)
+    data, validation = target.sample(jax.random.fold_in(key, 1), 4), target.sample(jax.random.fold_in(key, 2), 256)
+    patience, steps, every = 3, 4000, 20
+    res = ls.train_dsm(jax.random.fold_in(key, 3), data, validation, SCHEDULE, kind="mlp", head="tanh", steps=steps,
+                       batch=32, lr=3e-2, hidden=32, eval_every=every, patience=patience)
+    assert res.stopped_early and res.steps[-1] < steps
+    best = int(np.argmin(res.val_loss))
+    assert res.best_step == res.steps[best] and len(res.steps) == best + 1 + patience
+    frozen = ls.frozen_validation(jax.random.split(jax.random.fold_in(key, 3), 3)[1], validation, SCHEDULE)
+    kept = float(ls.dsm_loss(NetworkScore(res.params, SCHEDULE, "mlp", "tanh"), SCHEDULE, *frozen))
+    assert kept == pytest.approx(float(res.val_loss[best]), rel=1e-10)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(kind="cnn"), "architecture"), (dict(head="softmax"), "head"), (dict(eval_every=7), "divide"),
+    (dict(lr=-1.0), "lr"), (dict(batch=0), "batch"), (dict(size=5), "exceeds"),
+])
+def test_bad_training_settings_are_refused(bad, match):
+    data = jnp.ones((4, 3))
+    kwargs = dict(steps=100, eval_every=10) | bad
+    with pytest.raises(ValueError, match=match):
+        ls.train_dsm(jax.random.PRNGKey(0), data, data, SCHEDULE, **kwargs)
+    with pytest.raises(ValueError, match="shapes"):
+        ls.train_dsm(jax.random.PRNGKey(0), data, jnp.ones((4, 2)), SCHEDULE, steps=100, eval_every=10)
+
+
+def test_magnetization_histogram_and_total_variation():
+    x = np.array([[1.0, 2.0, -1.0], [0.5, 0.1, 0.2], [-1.0, -2.0, -0.1]])
+    np.testing.assert_allclose(ls.magnetization_histogram(x, 3), [1 / 3, 0, 1 / 3, 1 / 3])
+    assert ls.total_variation([0.5, 0.5], [1.0, 0.0]) == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+def test_law_error_split_isolates_prior_and_discretisation():
+    """Curie–Weiss N = 6, β = 1.5 with a short horizon T = 0.7 (α_T = 0.5: N(0, σ_T² I) is a poor start) and
+    Euler–Maruyama with the exact score. Changing one ingredient at a time: coarse (8) → fine (64) steps
+    removes a discretisation error, prior → exact p_T start removes a prior error; each is significant (more
+    than 4 standard errors; measured −0.064 ± 0.008 and −0.046 ± 0.008 at 4000 paths), and what is left with
+    fine steps and the exact start is the sampling error of the paths: within 4 standard errors of zero
+    (measured −0.008 ± 0.006)."""
+    target = CurieWeiss(6, 1.5)
+    schedule = make_schedule("ou", T=0.7, t_min=1e-3)
+    exact = ExactScore(target, schedule)
+    m, p = target.magnetization_law()
+    m2 = float(np.sum(p * m**2))
+    key, batch = jax.random.PRNGKey(9), 4000
+    start = ls.exact_start(jax.random.fold_in(key, 1), target, schedule, batch)
+    assert start.shape == (batch, target.n)
+
+    def run(steps, x_init=None):
+        return ls.generate(key, exact, schedule, target.n, batch=batch, num_steps=steps, record_every=steps,
+                           x_init=x_init).x
+
+    coarse, fine, fine_start = run(8), run(64), run(64, start)
+    e_coarse, e_fine, e_start = (ls.second_moment_error(x, m2) for x in (coarse, fine, fine_start))
+    discretisation = e_coarse.value - e_fine.value
+    assert abs(discretisation) > 4 * math.hypot(e_coarse.error, e_fine.error), (e_coarse, e_fine)
+    prior = ls.paired_difference(fine, fine_start)
+    assert prior.value == pytest.approx(e_fine.value - e_start.value, abs=1e-12)
+    assert abs(prior.value) > 4 * prior.error, prior
+    assert abs(e_start.value) < 4 * e_start.error, e_start
+    floor = ls.second_moment_error(target.sample(jax.random.fold_in(key, 2), batch), m2)
+    assert abs(floor.value) < 4 * floor.error, floor
+
+
+def test_empirical_collapse_matches_independent_spins():
+    """A data set holding each of the 2ⁿ configurations equally often (here 64 times: repeated configurations
+    are pooled) is the uniform law, independent spins: the posterior weight of the start s₀ factorises, q = Π_i (1 + s₀ᵢ tanh(α xᵢ/σ²))/2 with xᵢ = α s₀ᵢ + σξᵢ, so
+    E q(t) = (E_ξ (1 + tanh(α²/σ² + αξ/σ))/2)ⁿ (Gauss–Hermite); within 4 standard errors."""
+    n = 4
+    data = jnp.asarray(np.array(np.meshgrid(*[[-1.0, 1.0]] * n)).reshape(n, -1).T)
+    times = np.array([0.05, 0.3, 1.0, 2.5])
+    mean, err = ls.empirical_collapse(jax.random.PRNGKey(10), jnp.tile(data, (64, 1)), SCHEDULE, times)
+    z, w = np.polynomial.hermite_e.hermegauss(80)
+    for t, value, e in zip(times, mean, err):
+        a, s = math.exp(-t), math.sqrt(-math.expm1(-2 * t))
+        exact = (np.sum(w * (1 + np.tanh(a**2 / s**2 + a * z / s)) / 2) / np.sum(w)) ** n
+        assert abs(value - exact) < 4 * e + 1e-12, (t, value, e, exact)
+    assert mean[0] > 0.95 and mean[-1] < 0.2
+
+
+def test_collapse_crossing():
+    t = np.geomspace(1e-3, 5.0, 9)
+    curve = 0.5 - 0.2 * np.log(t / 0.07)  # linear in ln t: the interpolated crossing is exact
+    assert ls.collapse_crossing(t, curve) == pytest.approx(0.07, rel=1e-12)
+    assert math.isnan(ls.collapse_crossing(t, curve - 2.0))  # starts below ½: never follows the data set
+    assert math.isnan(ls.collapse_crossing(t, curve + 5.0))  # never falls below ½ on the grid
+    valid = t > 0.5  # only the tail, below ½ from its first point
+    assert math.isnan(ls.collapse_crossing(t, curve, valid=valid))
+    np.testing.assert_allclose(ls.memorisation_index([1.0, 0.0], [1.0, 2.0]), [0.5, 0.0])
+
+
+def test_hopfield_target_law_and_speciation_direction_match_enumeration():
+    """Hopfield K = 2, N = 9: the overlap law P(ξ¹·s) (convolution of the two Curie–Weiss groups), ⟨m²⟩, and the
+    speciation direction and time (top eigenvector and eigenvalue of the covariance E[s sᵀ]) against exact
+    enumeration of the 2⁹ states."""
+    from statphys.studies.kinds.learned_spin_scores import make_target
+
+    n = 9
+    spin = make_target("hopfield2", n, 1.5, pattern_seed=3)
+    states = np.array(np.meshgrid(*[[-1.0, 1.0]] * n)).reshape(n, -1).T
+    logw = np.asarray(spin.model.log_weight(jnp.asarray(states)))
+    p = np.exp(logw - logw.max())
+    p /= p.sum()
+    overlap = states @ np.asarray(spin.model.patterns[0])
+    p_m = np.bincount(((overlap + n) / 2).astype(int), weights=p, minlength=n + 1)
+    np.testing.assert_allclose(spin.p_m, p_m, rtol=1e-10, atol=1e-14)
+    assert spin.m2 == pytest.approx(float(np.sum(p * (overlap / n) ** 2)), rel=1e-10)
+    eigenvalues, eigenvectors = np.linalg.eigh((states * p[:, None]).T @ states)
+    assert spin.t_theory == pytest.approx(0.5 * math.log(eigenvalues[-1]), rel=1e-10)
+    v = spin.direction / np.linalg.norm(spin.direction)
+    assert abs(v @ eigenvectors[:, -1]) == pytest.approx(1.0, rel=1e-10)
+    m_class = states @ spin.direction / np.sum(np.abs(spin.direction))
+    assert spin.m2_class == pytest.approx(float(np.sum(p * m_class**2)), rel=1e-10)
+    cw = make_target("curie_weiss", 5, 1.5)
+    assert np.all(cw.gauge == 1) and cw.m2 == cw.m2_class
+    with pytest.raises(ValueError, match="target"):
+        make_target("sk", 5, 1.5)
+
+
+@pytest.mark.slow
+def test_tiny_hopfield_study_runs(run_tiny_study, assert_no_padding):
+    ds = run_tiny_study("learned_spin_scores", {
+        "target": "hopfield2", "n": [6], "networks": ["equivariant:spin"], "train_sizes": [8], "seeds": 2,
+        "train_steps": 40, "eval_every": 20, "validation_size": 32, "num_times": 4, "eval_samples": 64,
+        "kl_nodes": 4, "kl_samples": 64, "num_steps": 20, "record_every": 2, "num_paths": 64, "fine_factor": 2,
+        "bootstrap": 10})
+    nan_ok = tuple(f"{v}{s}" for v in ("t_speciation_learned", "t_collapse_learned", "t_collapse_empirical")
+                   for s in ("", "_err", "_seed_mean", "_seed_sem"))
+    assert_no_padding(ds, may_be_nan=nan_ok)
+    assert (ds.tv_floor < 1).all() and (ds.t_speciation_theory > 0).all()
+
+
+@pytest.mark.slow
+def test_tiny_study_runs_without_padding(run_tiny_study, assert_no_padding):
+    ds = run_tiny_study("learned_spin_scores", {
+        "n": [4, 6], "networks": ["mlp:spin", "equivariant:spin"], "train_sizes": [8, 32], "seeds": 2,
+        "train_steps": 40, "eval_every": 20, "validation_size": 32, "num_times": 4, "eval_samples": 64,
+        "kl_nodes": 4, "kl_samples": 64, "num_steps": 20, "record_every": 2, "num_paths": 64, "bootstrap": 10})
+    assert_no_padding(ds, may_be_nan=("t_speciation_learned", "t_speciation_learned_err", "t_collapse_learned",
+                                      "t_collapse_empirical", "t_collapse_learned_seed_mean",
+                                      "t_collapse_learned_seed_sem", "t_collapse_empirical_seed_mean",
+                                      "t_collapse_empirical_seed_sem", "t_speciation_learned_seed_mean",
+                                      "t_speciation_learned_seed_sem"))
+    # the split is additive: (a) − (d) = score + discretisation + prior, per run
+    total = ds.m2_error_learned - ds.m2_error_exact_start
+    parts = ds.m2_split_score + ds.m2_split_discretisation + ds.m2_split_prior
+    np.testing.assert_allclose(total, parts, atol=1e-12)
+    assert (ds.m2_split_score_err > 0).all() and (ds.m2_split_prior_err > 0).all()
+    assert ds.score_error.dims == ("n", "network", "train_size", "seed", "time")
+    assert (ds.score_error >= 0).all() and (ds.path_kl_forward >= 0).all()
+    assert ds.curve_val_loss.size == ds.curve_step.size > 0
