@@ -16,7 +16,7 @@ from statphys.studies.kinds import score_error_propagation as kind
 SCHEDULE = make_schedule("ou", T=5.0, t_min=1e-2)
 
 
-@pytest.mark.parametrize("sampler", ["ddpm", "pf_heun"])
+@pytest.mark.parametrize("sampler", ["ddpm", pytest.param("pf_heun", marks=pytest.mark.slow)])
 def test_zero_error_reproduces_the_exact_score_run_bit_for_bit(sampler):
     target = CurieWeiss(8, 1.2)
     exact = ExactScore(target, SCHEDULE)
