@@ -232,6 +232,7 @@ def _traces(fn):
     return _TRACES["count"]
 
 
+@pytest.mark.slow
 def test_training_compiles_once_for_every_ou_schedule():
     """A sweep over the diffusion time (as in the diffusion_time study): the OU schedule and the target are
     traced values, so a second network, with another T and another mixture, is trained by the loop

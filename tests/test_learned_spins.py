@@ -133,6 +133,7 @@ def test_checkpoint_round_trip(tmp_path):
         ls.load_checkpoint(tmp_path / "broken.npz")
 
 
+@pytest.mark.slow
 def test_early_stopping_stops_and_keeps_the_best_parameters():
     """Four training points and a large learning rate: the network overfits them and the held-out loss stops
     improving; training stops `patience` evaluations after the best one and returns that one's parameters."""

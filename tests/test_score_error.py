@@ -74,6 +74,7 @@ def test_kl_bound_is_the_weighted_sum_and_pinsker_caps_at_one():
     np.testing.assert_allclose(se.pinsker([0.0, 0.5, 8.0]), [0.0, 0.5, 1.0])
 
 
+@pytest.mark.slow
 def test_measured_tv_obeys_the_pinsker_bound():
     """Coupled Curie–Weiss runs (N = 8): the TV between the empirical laws of m with and without the error stays
     below √(KL/2) (+ 3 bootstrap standard errors; the empirical TV is biased upwards, so this is conservative)."""

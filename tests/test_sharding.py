@@ -57,6 +57,7 @@ SHARDED_VS_UNSHARDED = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sharded_reverse_sample_matches_unsharded_on_four_cpu_devices():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
     for name in ("JAX_COORDINATOR_ADDRESS", "SLURM_JOB_ID", "SLURM_NTASKS"):

@@ -24,6 +24,7 @@ def _z(diff: np.ndarray) -> float:
     return float(est.value / est.error)
 
 
+@pytest.mark.slow
 def test_records_ride_on_the_same_run_as_mc_reverse_sample():
     J = SherringtonKirkpatrick.random(8, 1.0, seed=0).couplings
     kw = {"num_steps": 6, "batch": 4, "chains_per_x": 4, "sweeps_per_step": 2, "burn_in": 3}

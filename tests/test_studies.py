@@ -118,6 +118,7 @@ def test_compile_times_split_tracing_lowering_and_compiling():
     assert compilation.compile_times() - middle == compilation.CompileTimes()
 
 
+@pytest.mark.slow
 def test_second_run_compiles_nothing(tmp_path):
     """Two `statphys run`s of a study into fresh folders with one persistent cache: the second loads every
     module the first compiled, down to the smallest eagerly run primitive, and XLA compiles none (10 s on 2
