@@ -27,11 +27,12 @@ Kernels:
                   per branch time), with traced times (one compilation), with the exact 1-D reduction
                   (physics.reduced), and the reduction at d = 16384; each curve φ(t_b) against the closed form
   reverse SDE     Euler–Maruyama with the exact score of the ±1⃗ mixture (d = 256) and of Curie–Weiss: this
-                  package (mixture: also with rbg and unsafe_rbg keys, the opt-in PRNG implementations, and
-                  bare loops drawing the noise per step and 10 steps at a time), the exact reduction (one
-                  compiled function; a second call with another step count compiles nothing), and diffrax
-                  (Euler + UnsafeBrownianPath, same score) when importable (not a dependency); law check:
-                  z-score of ⟨(Σx)²⟩/n against reverse_sample
+                  package (and its scan with the former finiteness check after every step, which now runs only
+                  to name the first non-finite step; mixture: also with rbg and unsafe_rbg keys, the opt-in PRNG
+                  implementations, and bare loops drawing the noise per step and 10 steps at a time), the exact
+                  reduction (one compiled function; a second call with another step count compiles nothing),
+                  and diffrax (Euler + UnsafeBrownianPath, same score) when importable (not a dependency); law
+                  check: z-score of ⟨(Σx)²⟩/n against reverse_sample
   cw_blocking     cost per particle·spin·step of the Curie–Weiss Euler–Maruyama step (N = 1024) from 1e5 to 1e7
                   particle·spins, Hubbard–Stratonovich quadrature blocked in cache-sized row blocks (the CPU
                   default) vs one block, timed in rounds over the two; compile time (ahead of time) apart;
@@ -69,7 +70,8 @@ import numpy as np
 from statphys.models import CurieWeiss, FiniteSupport, GaussianMixture
 from statphys.models.base import spins_from_index
 from statphys.physics import ExactScore, get_sampler, make_schedule, reverse_sample
-from statphys.physics import cloning
+from statphys.physics import cloning, trajectory
+from statphys.physics.integrator import as_score
 from statphys.physics.reduced import reduced_reverse_sample, reduction_of
 
 SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, sweeps, NetKet chains, NetKet sweep)],
@@ -610,6 +612,10 @@ def bench_reverse_sde(name: str, target, score, schedule, n: int, batch: int, nu
                     lambda: reduced_reverse_sample(keys[2], reduced, schedule, num_steps=other, batch=batch,
                                                    dtype=jnp.float32).x, other))
     x_init = schedule.sigma(schedule.T) * jax.random.normal(jax.random.PRNGKey(2), (batch, n), jnp.float32)
+    fns.append(("reverse_sample's scan with a finiteness check after every step (before; now run only to name "
+                "the first non-finite step)",
+                lambda: trajectory._run(keys[0], as_score(score), x_init, schedule, num_steps, "euler_maruyama",
+                                        "uniform", (), num_steps, False, False, True)[0].x, num_steps))
     for block in noise_blocks:
         bare = bare_euler_maruyama(score, schedule, num_steps, block)
         fns.append((f"bare Euler–Maruyama loop, noise drawn {block} step{'s' if block > 1 else ''} at a time "
@@ -653,18 +659,18 @@ def print_reverse_sde(result: dict) -> None:
 def bench_cw_blocking(n: int, batches: tuple[int, ...], repeats: int = 5) -> dict:
     """Cost per particle·spin·step of one Euler–Maruyama step of Curie–Weiss (exact Hubbard–Stratonovich score,
     N = n, float32) against batch × n, with the quadrature blocked in cache-sized row blocks (the default on the
-    CPU, `models.curie_weiss._CPU_BLOCK_BYTES`) and unblocked (one block of the whole batch). Both settings are
+    CPU, `models.hubbard_stratonovich._CPU_BLOCK_BYTES`) and unblocked (one block of the whole batch). Both settings are
     compiled ahead of time (compile = lower + compile, timed apart), run once untimed (first touch of the
     buffers), then timed in `repeats` rounds over the two (best call kept, so load from other jobs hits both
     alike); max difference between the two results."""
-    from statphys.models import curie_weiss as cw
+    from statphys.models import hubbard_stratonovich as hs
 
     target = CurieWeiss(n, 1.2)
     schedule = make_schedule("ou")
     score = ExactScore(target, schedule)
     step = get_sampler("euler_maruyama")
     t, s = 1.0, 0.99
-    default_bytes = cw._CPU_BLOCK_BYTES
+    default_bytes = hs._CPU_BLOCK_BYTES
     settings = [("blocked", default_bytes), ("unblocked", 2**62)]
     key = jax.random.PRNGKey(2)
     rows = []
@@ -674,14 +680,14 @@ def bench_cw_blocking(n: int, batches: tuple[int, ...], repeats: int = 5) -> dic
              + schedule.sigma(t) * jax.random.normal(jax.random.PRNGKey(1), (batch, n))).astype(jnp.float32)
         row, compiled, outs = {"batch": batch, "elements": batch * n}, [], []
         for label, block_bytes in settings:
-            cw._CPU_BLOCK_BYTES = block_bytes
+            hs._CPU_BLOCK_BYTES = block_bytes
             jax.clear_caches()  # the quadrature is traced again with this block size
             try:
                 start = time.perf_counter()
                 fn = jax.jit(lambda key, x: step(key, x, t, s, score, schedule)[0]).lower(key, x).compile()
                 row[label] = {"compile_s": time.perf_counter() - start, "ns": np.inf}
             finally:
-                cw._CPU_BLOCK_BYTES = default_bytes
+                hs._CPU_BLOCK_BYTES = default_bytes
             outs.append(np.asarray(jax.block_until_ready(fn(key, x)), np.float64))
             compiled.append(fn)
         for _ in range(repeats):

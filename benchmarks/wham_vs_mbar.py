@@ -57,12 +57,14 @@ def main() -> int:
         return 0
     jax.config.update("jax_enable_x64", True)
     from statphys.models.sk import SherringtonKirkpatrick
-    from statphys.physics import franz_parisi as fp
+    from statphys.physics.franz_parisi_spins import enumerated_overlap_log_probs, ou_noise
+    from statphys.physics.quenched import sample_disorder, tempering_reference_sampler
+    from statphys.physics.umbrella import umbrella_overlap_potential, wham_log_probs
 
     n, beta, times, draws = 16, 1.5, (0.3, 1.0), 3
     options = dict(chains_per_window=8, num_groups=4, num_sweeps=100, burn_in=50)
     target = SherringtonKirkpatrick.random(n, beta, seed=1)
-    sampler = fp.tempering_reference_sampler(target, 8, 500)
+    sampler = tempering_reference_sampler(target, 8, 500)
     key = jax.random.fold_in(jax.random.fold_in(jax.random.PRNGKey(0), 0), 10_000)  # the study's key
     print(f"pymbar {pymbar.__version__}; SK N = {n}, beta = {beta}; 17 windows x 8 chains x 100 sweeps "
           f"(every proposal counted)\n")
@@ -71,14 +73,14 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     totals = np.zeros(2)
     for i, t in enumerate(times):
-        alpha, sigma = fp.ou_noise(t)
+        alpha, sigma = ou_noise(t)
         k_disorder, k_mc = jax.random.split(jax.random.fold_in(key, i))  # as quenched_umbrella_potential
-        refs, x = fp.sample_disorder(k_disorder, target, alpha, sigma, draws, sampler)
-        exact = np.asarray(fp.enumerated_overlap_log_probs(target, refs, x, alpha, sigma))
+        refs, x = sample_disorder(k_disorder, target, alpha, sigma, draws, sampler)
+        exact = np.asarray(enumerated_overlap_log_probs(target, refs, x, alpha, sigma))
         for d in range(draws):
-            run = fp.umbrella_overlap_potential(jax.random.fold_in(k_mc, d), target, refs[d], x[d], alpha, sigma,
-                                                **options)
-            wham, t_wham = _best_of(lambda: fp.wham_log_probs(run.counts, run.log_bias))
+            run = umbrella_overlap_potential(jax.random.fold_in(k_mc, d), target, refs[d], x[d], alpha, sigma,
+                                             **options)
+            wham, t_wham = _best_of(lambda: wham_log_probs(run.counts, run.log_bias))
             mbar, t_mbar = _best_of(lambda: mbar_log_probs(run.counts, run.log_bias))
             totals += (t_wham, t_mbar)
             v_exact, v_wham, v_mbar = (-np.asarray(a) / n for a in (exact[d], wham, mbar))

@@ -21,13 +21,8 @@ state) is used (a lax.cond; under vmap both kernels run).
 A quadratic ln w = ½ sᵀKs + b·s (`Quadratic`, pairwise Ising targets) is evaluated block-wise from K
 (`quadratic_posterior_mean`), any other ln w on each chunk's states.
 
-Equilibrium quantities from the Boltzmann weights P(s) = w(s)/Z (`equilibrium`): ln Z, the energy ⟨H⟩ of the target's `energy`
-(log_weight = −β H + h·Σs up to a constant), the law of the magnetisation m = Σs/N, and the exact overlap
-law between two independent replicas,
-    P(q) = Σ_{s,s'} P(s) P(s') δ(q − s·s'/N).
-Writing s' = s ⊙ τ, the sum over s is the autocorrelation C(τ) = Σ_s P(s) P(s ⊙ τ) on the group {±1}ᴺ,
-diagonalised by the Walsh–Hadamard transform: C = WHT⁻¹[(WHT P)²], O(N 2ᴺ) instead of 4ᴺ; then
-P(q) sums C(τ) over τ with N − popcount(k_τ) = (N + Σ τ)/2 spins up, q = Στ/N.
+Equilibrium quantities (ln Z, energy, P(m), P(q)) from these weights: `models.equilibrium`; p_t of a spin target
+(path entropies): `models.spin_marginal`.
 """
 
 from __future__ import annotations
@@ -38,7 +33,6 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import scipy.special
 
 from .base import Array, check_enumerable, check_noise_level, spins_from_index
 
@@ -252,143 +246,3 @@ def sample(target: Any, key: Array, num: int, chunk_size: int = CHUNK_SIZE) -> A
     """Exact samples s ~ P by drawing state indices from the enumerated weights, shape (num, n)."""
     index = jax.random.categorical(key, log_weights(target, chunk_size), shape=(num,))
     return spins_from_index(index.astype(jnp.int32), target.n, jnp.zeros(()).dtype)
-
-
-def down_spins(n: int) -> np.ndarray:
-    """Number of −1 spins of every state (popcount of the index), shape (2ⁿ,), int."""
-    check_enumerable(n)
-    k = np.arange(2**n, dtype=np.int64)
-    return np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)[
-        np.stack([(k >> (8 * b)) & 255 for b in range(3)])
-    ].sum(0)
-
-
-def walsh_hadamard(values: np.ndarray) -> np.ndarray:
-    """Unnormalised fast Walsh–Hadamard transform of a vector of length 2ⁿ (float64 NumPy):
-    (W v)_k = Σ_j (−1)^{popcount(j & k)} v_j; W² = 2ⁿ I."""
-    v = np.array(values, dtype=np.float64)
-    n = int(round(np.log2(v.size)))
-    if v.ndim != 1 or v.size != 2**n:
-        raise ValueError(f"values must be a vector of length 2^n, got shape {v.shape}")
-    v = v.reshape((2,) * n)
-    for axis in range(n):
-        a, b = np.take(v, 0, axis=axis), np.take(v, 1, axis=axis)
-        v = np.stack([a + b, a - b], axis=axis)
-    return v.reshape(-1)
-
-
-class Equilibrium(NamedTuple):
-    """Exact equilibrium quantities of an n-spin target (float64 NumPy); per-spin quantities divide by n."""
-
-    log_z: float  # ln Σ_s w(s)
-    free_energy: float  # f = −ln Z/(β N) (nan at β = 0)
-    energy: float  # ⟨H⟩/N of the target's coupling energy (nan when the target defines none)
-    energy2: float  # ⟨H²⟩/N²
-    magnetization: float  # ⟨m⟩, m = Σ s/N
-    m2: float  # ⟨m²⟩
-    abs_magnetization: float  # ⟨|m|⟩
-    m_values: np.ndarray  # (n + 1,) m = 2k/N − 1 for k = 0..N up spins (as CurieWeiss)
-    m_law: np.ndarray  # (n + 1,) P(m)
-    q_values: np.ndarray  # (n + 1,) q = 2k/N − 1
-    q_law: np.ndarray  # (n + 1,) P(q) between two independent replicas
-    q2: float  # ⟨q²⟩ (N⟨q²⟩ is the spin-glass susceptibility)
-
-
-def equilibrium(target: Any, chunk_size: int = CHUNK_SIZE) -> Equilibrium:
-    """Exact equilibrium quantities of a spin target (module docstring) by enumeration of its 2ⁿ states."""
-    n = target.n
-    check_enumerable(n)
-    lw = np.asarray(log_weights(target, chunk_size), dtype=np.float64)
-    log_z = float(scipy.special.logsumexp(lw))
-    p = np.exp(lw - log_z)
-    k = n - down_spins(n)  # up spins; for the overlap, spins with s_i = s'_i
-    m_law = np.bincount(k, weights=p, minlength=n + 1)
-    m_values = 2.0 * np.arange(n + 1) / n - 1.0
-    corr = walsh_hadamard(walsh_hadamard(p) ** 2) / 2**n
-    q_law = np.clip(np.bincount(k, weights=corr, minlength=n + 1), 0.0, None)
-    q_law /= q_law.sum()
-    energy_fn = getattr(target, "energy", None)
-    if energy_fn is not None:
-        e = np.asarray(_target_map(target, "energy", chunk_size), dtype=np.float64)
-        energy, energy2 = float(p @ e) / n, float(p @ e**2) / n**2
-    else:
-        energy = energy2 = float("nan")
-    beta = float(np.asarray(getattr(target, "beta", np.nan)))
-    return Equilibrium(
-        log_z=log_z,
-        free_energy=-log_z / (beta * n) if beta > 0 else float("nan"),
-        energy=energy,
-        energy2=energy2,
-        magnetization=float(m_law @ m_values),
-        m2=float(m_law @ m_values**2),
-        abs_magnetization=float(m_law @ np.abs(m_values)),
-        m_values=m_values,
-        m_law=m_law,
-        q_values=m_values.copy(),
-        q_law=q_law,
-        q2=float(q_law @ m_values**2),
-    )
-
-
-def total_variation(samples: np.ndarray, values: np.ndarray, probs: np.ndarray, seed: int = 0, num_null: int = 2000):
-    """Total variation ½Σ|p̂ − p| between the empirical law of ``samples`` (on the grid ``values``) and ``probs``,
-    with its sampling distribution under the null hypothesis (samples exactly from ``probs``).
-
-    Samples are assigned to the nearest grid value. The null distribution comes from ``num_null`` multinomial
-    draws of the same size from ``probs`` (TV of a finite sample is biased upwards, so the comparison is with
-    the null, not with zero). Returns (tv, null mean, null standard deviation, p-value P_null(TV ≥ tv)).
-    """
-    samples = np.asarray(samples, dtype=np.float64).reshape(-1)
-    values, probs = np.asarray(values, dtype=np.float64), np.asarray(probs, dtype=np.float64)
-    if samples.size == 0:
-        raise ValueError("samples must not be empty")
-    index = np.argmin(np.abs(samples[:, None] - values[None, :]), axis=1)
-    empirical = np.bincount(index, minlength=values.size) / samples.size
-    tv = 0.5 * float(np.abs(empirical - probs).sum())
-    rng = np.random.default_rng(seed)
-    null = 0.5 * np.abs(rng.multinomial(samples.size, probs / probs.sum(), size=num_null) / samples.size - probs).sum(1)
-    return tv, float(null.mean()), float(null.std()), float((np.sum(null >= tv) + 1) / (num_null + 1))
-
-
-class SpinMarginal:
-    """Closed-form access to p_t of a spin target (N ≤ 20) by enumeration of its 2ᴺ states.
-
-    p_t(x) = Σ_s P(s) N(x; α s, σ² I). With |s|² = N and u = α x/σ²,
-        ln p_t(x) = −|x|²/(2σ²) − α² N/(2σ²) − (N/2) ln(2πσ²) + ln Σ_s w(s) e^{u·s} − ln Σ_s w(s),
-    the log-sum-exp streamed over chunks of states (nothing of size batch × 2ᴺ is formed). The score is
-    Tweedie's (α E[s | x] − x)/σ² with the target's exact denoiser (for Curie–Weiss the Hubbard–Stratonovich
-    integral, exact at any N). Gives spin targets the interface `marginal_log_prob` / `marginal_score` /
-    `sample` / `n` that the path entropies and rates of this module use; only `marginal_log_prob`
-    enumerates (the score and the samples work at any N where the target's denoiser does).
-    """
-
-    def __init__(self, target: Any, chunk_size: int = 1024):
-        self.target = target
-        self.n = target.n
-        self.chunk_size = chunk_size
-        self._log_z = None
-
-    def sample(self, key: Array, num: int) -> Array:
-        return self.target.sample(key, num)
-
-    def marginal_score(self, x: Array, alpha: Array, sigma: Array) -> Array:
-        return (alpha * self.target.posterior_mean(x, alpha, sigma) - x) / sigma**2
-
-    def marginal_log_prob(self, x: Array, alpha: Array, sigma: Array) -> Array:
-        check_enumerable(self.n, "the system entropy -ln p_t by enumeration")
-        chunk, num_chunks = _chunking(self.n, self.chunk_size)
-        if self._log_z is None:
-            self._log_z = float(jax.nn.logsumexp(log_weights(self.target)))
-        x = jnp.asarray(x)
-        n = self.n
-        u = alpha * x / sigma**2
-
-        def body(running, start):
-            s = spins_from_index(start + jnp.arange(chunk, dtype=jnp.int32), n, x.dtype)
-            logits = self.target.log_weight(s)[None, :] + u @ s.T
-            return jnp.logaddexp(running, jax.nn.logsumexp(logits, axis=-1)), None
-
-        starts = jnp.arange(num_chunks, dtype=jnp.int32) * chunk
-        lse, _ = jax.lax.scan(body, jnp.full(x.shape[:1], -jnp.inf, x.dtype), starts)
-        return (-0.5 * jnp.sum(x**2, axis=-1) / sigma**2 - 0.5 * alpha**2 * n / sigma**2
-                - 0.5 * n * jnp.log(2 * jnp.pi * sigma**2) + lse - self._log_z)

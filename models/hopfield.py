@@ -25,7 +25,8 @@ import numpy as np
 
 from . import enumeration
 from .base import Array, check_noise_level, check_positive_int, check_temperature, is_concrete, pytree_dataclass, set_fields
-from .curie_weiss import CurieWeiss, hubbard_stratonovich_mean, masked_sample
+from .curie_weiss import CurieWeiss, masked_sample
+from .hubbard_stratonovich import hubbard_stratonovich_mean
 
 
 @pytree_dataclass(static=("chunk_size",))

@@ -1,7 +1,7 @@
 """Error bars of Markov-chain averages: integrated autocorrelation time and effective sample size of one series
 (Sokal 1996), and the multi-chain summary of many entries at once — rank-normalised split-R̂ and bulk ESS of
 Vehtari, Gelman, Simpson, Carpenter & Bürkner (Bayesian Analysis 16, 667 (2021)), floored by the spread of the
-chains — used by the Monte-Carlo denoiser of `physics.montecarlo` and by parallel-tempering references.
+chains — used by the Monte-Carlo denoiser of `physics.mc_posterior` and by parallel-tempering references.
 """
 
 from __future__ import annotations

@@ -50,6 +50,7 @@ from .integrator import SamplerState, as_score
 from .samplers import SAMPLERS
 from .schedules import Schedule
 from .scores import ExactScore
+from .total_variation import histogram_tv, null_tv
 from .trajectory import reverse_sample
 
 Array = Any
@@ -163,7 +164,8 @@ def _check_steps(num_steps) -> list[int]:
 def propagate_continuous_many(target, schedule: Schedule, sampler: str, num_steps: Sequence[int],
                               init: str = "exact"):
     """[(mean, cov) generated at t_min after N steps, for N in num_steps] by a sampler of `physics.samplers`
-    on a Gaussian target, and the exact (mean, cov) of p_{t_min}. Uniform time grids from T to t_min."""
+    on a Gaussian target, and the exact (mean, cov) of p_{t_min}; mean (n,), cov (n, n). Uniform time grids from
+    T to t_min."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown continuous sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
     _check_init(init)
@@ -181,7 +183,8 @@ def propagate_continuous_many(target, schedule: Schedule, sampler: str, num_step
 
 
 def propagate_continuous(target, schedule: Schedule, sampler: str, num_steps: int, init: str = "exact"):
-    """(mean, cov) generated at t_min by a sampler of `physics.samplers` on a Gaussian target, and the exact ones."""
+    """(mean (n,), cov (n, n)) generated at t_min by a sampler of `physics.samplers` on a Gaussian target, and the
+    exact ones."""
     generated, exact = propagate_continuous_many(target, schedule, sampler, _check_steps(num_steps), init)
     return generated[0], exact
 
@@ -189,7 +192,7 @@ def propagate_continuous(target, schedule: Schedule, sampler: str, num_steps: in
 def propagate_discrete_many(target, sampler: str, num_steps: Sequence[int], c0: float = 2.0, c1: float = 4.0,
                             init: str = "exact"):
     """[((mean, cov) of Y₁, (mean, cov) of q₁) for T in num_steps] for a sampler of `physics.discrete` on
-    Li et al.'s schedule with T steps (eq. 5 of 2306.09251)."""
+    Li et al.'s schedule with T steps (eq. 5 of 2306.09251); mean (n,), cov (n, n)."""
     if sampler not in DISCRETE_SAMPLERS:
         raise ValueError(f"unknown discrete sampler {sampler!r}; choose one of {sorted(DISCRETE_SAMPLERS)}")
     _check_init(init)
@@ -211,7 +214,7 @@ def propagate_discrete_many(target, sampler: str, num_steps: Sequence[int], c0: 
 
 
 def propagate_discrete(target, schedule: LiSchedule, sampler: str, init: str = "exact"):
-    """(mean, cov) of Y₁ from a sampler of `physics.discrete` on a Gaussian target, and those of q₁."""
+    """(mean (n,), cov (n, n)) of Y₁ from a sampler of `physics.discrete` on a Gaussian target, and those of q₁."""
     if sampler not in DISCRETE_SAMPLERS:
         raise ValueError(f"unknown discrete sampler {sampler!r}; choose one of {sorted(DISCRETE_SAMPLERS)}")
     _check_init(init)
@@ -291,15 +294,13 @@ def magnetization_tv(spins_mean: Array, law: tuple[np.ndarray, np.ndarray]) -> f
     m_values, p = law
     n = len(m_values) - 1
     k = np.rint((np.asarray(spins_mean) * n + n) / 2).astype(int)
-    counts = np.bincount(np.clip(k, 0, n), minlength=n + 1)
-    return float(0.5 * np.abs(counts / counts.sum() - p).sum())
+    return histogram_tv(np.bincount(np.clip(k, 0, n), minlength=n + 1), p)
 
 
 def tv_floor(law: tuple[np.ndarray, np.ndarray], batch: int, seed: int = 0, reps: int = 200) -> tuple[float, float]:
-    """Mean and standard deviation of TV(P̂_B, P) for B = batch exact draws (the finite-sample floor)."""
-    p = law[1]
-    counts = np.random.default_rng(seed).multinomial(batch, p / p.sum(), size=reps)
-    tv = 0.5 * np.abs(counts / batch - p).sum(axis=1)
+    """Mean and standard deviation of TV(P̂_B, P) for B = batch exact draws (the finite-sample floor; law = (m values
+    (K,), P(m) (K,)), `physics.total_variation.null_tv` with ``reps`` draws)."""
+    tv = null_tv(law[1], batch, seed, reps)
     return float(tv.mean()), float(tv.std(ddof=1))
 
 
@@ -307,7 +308,8 @@ def curie_weiss_tv(
     key: Array, target, sampler: str, num_steps: int, batch: int, *, schedule: Schedule | None = None,
     c0: float = 2.0, c1: float = 4.0,
 ) -> float:
-    """TV of the magnetisation of sign(x) generated from the prior with the exact score (one run)."""
+    """TV of the magnetisation of sign(x) generated from the prior with the exact score (one run of ``batch``
+    particles of target.n spins; `magnetization_tv`)."""
     check_sampler(sampler)
     if sampler in DISCRETE_SAMPLERS:
         x0 = jax.random.normal(jax.random.fold_in(key, 2**31 - 1), (batch, target.n))

@@ -22,7 +22,7 @@ of the equivalent exact reverse trajectory), x_t = α_t s₀ + σ_t ξ, and per 
 Nishimori identity: given x_t the end point s₀ is itself a draw from P(s | x_t), so (s₀, s_a, s_b) are
 exchangeable: E q₀ = E q₁₂ and q₀ₐ has the law of q_ab, at every t and for every J. Limits: t → 0, the
 posterior collapses on s₀ (q₀, q₁₂, q_ab → 1); t → ∞, P(s | x_t) → P and q_ab has the equilibrium overlap law
-P(q) (models.enumeration.equilibrium). β = 0 (independent spins), E[sᵢ | x] = tanh(α xᵢ/σ²) and
+P(q) (models.equilibrium.equilibrium). β = 0 (independent spins), E[sᵢ | x] = tanh(α xᵢ/σ²) and
 E q₁₂ = E q₀ = N Var m_D = E tanh²(λ + √λ ξ), λ = α²/σ² (`paramagnet_overlap`).
 """
 
@@ -141,7 +141,7 @@ def replica_overlap_statistics(q: np.ndarray, n: int) -> dict[str, np.ndarray]:
 
 
 def exact_replica_overlap_statistics(q_values: np.ndarray, q_law: np.ndarray, n: int) -> dict[str, np.ndarray]:
-    """`replica_overlap_statistics` of an exact law P(q) (e.g. `enumeration.equilibrium(target).q_law`);
+    """`replica_overlap_statistics` of an exact law P(q) (e.g. `models.equilibrium.equilibrium(target).q_law`);
     the laws may carry leading axes: q_values (..., K), q_law (..., K)."""
     q, p = np.asarray(q_values, dtype=float), np.asarray(q_law, dtype=float)
     q2, q4 = np.sum(p * q**2, -1), np.sum(p * q**4, -1)

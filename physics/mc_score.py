@@ -8,7 +8,7 @@ posterior moves little between neighbouring times, so the chains stay near equil
 
     D̂_k = (1/(M S)) Σ_{chains, sweeps} tanh(β g + b + α_k x_k/σ_k²),   g = J s,
 
-the Rao–Blackwellised average (`physics.montecarlo.posterior_mean`), enters the sampler step as the denoiser
+the Rao–Blackwellised average (`physics.mc_posterior.posterior_mean`), enters the sampler step as the denoiser
 (ddpm: Ho et al. 2020, eqs. 6–7; euler_maruyama: Song et al. 2021, eq. 6 — `physics.samplers`).
 
 The run is `physics.trajectory.reverse_sample` with `MCScore`, a stateful score (`physics.integrator`): its
@@ -20,7 +20,7 @@ fold_in(key, 2**31 − 2).
 Parallel tempering of the posterior chains (opt-in, ``ladder``). Where the posterior is glassy (weak field,
 β > 1) warm-started chains at β lag it. With a ladder β = β₀ > β₁ > … > β_{R−1} every particle's M chains get
 R rungs: rung r samples exp(β_r ½ sᵀJs + (b + α x/σ²)·s), the field kept whole at every rung, and after each
-sweep neighbouring rungs exchange configurations (`physics.montecarlo.tempering_sweep`, Hukushima & Nemoto,
+sweep neighbouring rungs exchange configurations (`physics.tempering.tempering_sweep`, Hukushima & Nemoto,
 J. Phys. Soc. Jpn. 65, 1604 (1996)) with probability min(1, exp[(β_r − β_{r+1})(E_J(s_{r+1}) − E_J(s_r))]):
 the field term is the same at every rung and cancels, so the exchange rate is set by the energy fluctuations
 of the couplings alone, as in equilibrium PT, at every t. (Tempering the field with β would scale the swap
@@ -44,7 +44,9 @@ from statphys.models.base import check_positive_int, pytree_dataclass, tweedie_s
 
 from . import montecarlo as mc
 from .forward import noise
+from .mc_posterior import posterior_mean
 from .schedules import Schedule
+from .tempering import tempering_sweep
 from .trajectory import reverse_sample
 
 Array = Any
@@ -137,8 +139,8 @@ class MCScore:
         def one(carry, j):
             state, acc, swaps, attempts = carry
             parity = (start + j) % 2
-            state, info = mc.tempering_sweep(jax.random.fold_in(key, j), state, self.couplings, total, self.ladder,
-                                             parity, self.rule)
+            state, info = tempering_sweep(jax.random.fold_in(key, j), state, self.couplings, total, self.ladder,
+                                          parity, self.rule)
             carry = (state, acc + info.acceptance[0].mean(), swaps + info.swap_acceptance,
                      attempts + (pairs % 2 == parity))
             return carry, state.coupling_field[0] if record else None
@@ -270,11 +272,12 @@ def autocorrelation_sweeps(
     chains_per_x: int = 16, num_sweeps: int = 400, burn_in: int = 200, target_sweeps: int = 2000,
     rule: str = "heat_bath",
 ) -> AutocorrelationTimes:
-    """Integrated autocorrelation time τ (sweeps) of the posterior chains of `mc_reverse_sample` at ``times``.
+    """Integrated autocorrelation time τ (sweeps) of the posterior chains of `mc_reverse_sample` at ``times`` (T,);
+    couplings J (n, n), field b (n,) or scalar, beta β. Returns AutocorrelationTimes of (T,) arrays.
 
     s: one configuration from each of ``particles`` chains of the target after ``target_sweeps`` sweeps;
     x_t = α_t s + σ_t ξ; τ = chains_per_x · num_sweeps / ESS of each site's Rao–Blackwellised draws
-    (`physics.montecarlo.chain_summary`); sites whose draws are all equal (frozen by the field) are left out.
+    (`physics.chain_statistics.chain_summary`); sites whose draws are all equal (frozen by the field) are left out.
     A warm-started chain that must forget a change of the posterior
     within a step needs a few τ per step; the rule sweeps_per_step = ⌈c · max τ⌉ with c ≈ 1–3 is the
     caller's choice.
@@ -288,8 +291,8 @@ def autocorrelation_sweeps(
     for i, t in enumerate(times):
         alpha, sigma = schedule.alpha(t), schedule.sigma(t)
         x = noise(jax.random.fold_in(k_noise, i), s, schedule, t)
-        est = mc.posterior_mean(jax.random.fold_in(k_post, i), couplings, field, beta, x, alpha, sigma,
-                                chains_per_x=chains_per_x, num_sweeps=num_sweeps, burn_in=burn_in, rule=rule)
+        est = posterior_mean(jax.random.fold_in(k_post, i), couplings, field, beta, x, alpha, sigma,
+                             chains_per_x=chains_per_x, num_sweeps=num_sweeps, burn_in=burn_in, rule=rule)
         tau = (chains_per_x * num_sweeps / np.asarray(est.ess))[~np.isnan(np.asarray(est.rhat))]
         medians.append(float(np.median(tau)))
         maxima.append(float(np.max(tau)))

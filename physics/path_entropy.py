@@ -232,8 +232,8 @@ def reverse_entropy(key: Array, target: Any, schedule: Schedule, *, num_trajecto
     defaults to the target's closed-form marginal score. t_max replaces t_0 (uniform grid t_max → t_min): use it
     where the drift f = d ln α/dt diverges at T (cosine, cond-OT), since Euler–Maruyama needs |f| Δt ≪ 1.
     spacing "log" makes the grid geometric (Δt/t constant): needed where π ∝ 1/t as t → 0 (cond-OT, spins).
-    Spin targets enter through `models.enumeration.SpinMarginal` (p_t by enumeration). ito_correction=False skips ∇·A (the
-    Jacobian trace costs n drift evaluations per step); the field ito_correction is then NaN.
+    Spin targets enter through `models.spin_marginal.SpinMarginal` (p_t by enumeration). ito_correction=False
+    skips ∇·A (the Jacobian trace costs n drift evaluations per step); the field ito_correction is then NaN.
     """
     check_closed_form(target)
     if spacing not in ("uniform", "log"):

@@ -17,8 +17,8 @@ import numpy as np
 
 from statphys.models.base import check_noise_level, check_positive_int
 
-from . import montecarlo as mc
 from .forward import noise_at
+from .tempering import init_tempering, run_tempering
 from .umbrella import umbrella_overlap_potential
 
 Array = Any
@@ -51,7 +51,7 @@ def _no_observables(state):
 
 def tempering_reference_sampler(target: Any, num_replicas: int, num_sweeps: int):
     """reference_sampler(key, num) -> (num, N) for `sample_disorder` beyond enumeration: the β = target.beta
-    replica of parallel tempering (`physics.montecarlo.run_tempering`, β geometric from target.beta/4 to
+    replica of parallel tempering (`physics.tempering.run_tempering`, β geometric from target.beta/4 to
     target.beta) after num_sweeps sweeps from random spins. The smallest swap acceptance over the calls so far is
     in ``sampler.swap_min`` (1 before the first call)."""
     couplings = jnp.asarray(target.couplings)
@@ -59,9 +59,9 @@ def tempering_reference_sampler(target: Any, num_replicas: int, num_sweeps: int)
 
     def sampler(key, num):
         k_init, k_run = jax.random.split(key)
-        state = mc.init_tempering(k_init, couplings, num_replicas, num)
-        state, _, _, swaps = mc.run_tempering(k_run, couplings, jnp.asarray(target.field), betas, state,
-                                              num_sweeps=num_sweeps, observables=_no_observables)
+        state = init_tempering(k_init, couplings, num_replicas, num)
+        state, _, _, swaps = run_tempering(k_run, couplings, jnp.asarray(target.field), betas, state,
+                                           num_sweeps=num_sweeps, observables=_no_observables)
         sampler.swap_min = min(sampler.swap_min, float(jnp.min(swaps)))
         return state.spins[-1]
 

@@ -1,5 +1,6 @@
-"""Replica order parameters of a pairwise Ising target along Monte-Carlo-score generation, parallel-tempering
-equilibrium of the same couplings, and the replica-symmetric theory of SK along the trajectory.
+"""Replica order parameters of a pairwise Ising target along Monte-Carlo-score generation, and the law of the
+generated configurations.
+
 
 Generation with replicas. The reverse run of `physics.mc_score.mc_reverse_sample` (its `MCScore`, same keys):
 each particle x carries M persistent chains of the posterior P(s | x_t) ∝ P(s) exp(α x·s/σ²), warm-started
@@ -15,36 +16,28 @@ of the posterior at the particle's x_t, and at every step k, after the sweeps at
 The generated configuration is chain 0's spins after the last step: a draw of P(s | x_{t_min}), which has
 the target's law exactly when x_{t_min} has the law of the forward process (Nishimori: s₀ given x_t is a
 posterior draw), whatever t_min.
-
-Replica-symmetric theory (N → ∞). With the posterior field h = α x/σ² = λ s₀ + √λ ξ, λ = α²/σ² and s₀ ~ SK at
-β (a spiked GOE at β < 1), the cavity field on a spin is H = (λ + β²q) s₀ + √(λ + β²q) G, G ~ N(0, 1), and
-    q = E tanh(λ + β²q + √(λ + β²q) G)                 (= E tanh² by the Nishimori identity)
-(El Alaoui, Montanari & Sellke, arXiv 2203.05093, "Sampling from the SK Gibbs measure via algorithmic
-stochastic localization": the replica-symmetric fixed point q_*(β, t) of their analysis, at their t = λ).
-The solution is stable while
-    β² a < 1,   a = E sech⁴(λ + β²q + √(λ + β²q) G)    (de Almeida & Thouless, J. Phys. A 11, 983 (1978)),
-and then χ_SG = a/(1 − β² a) (the geometric series of cavity responses); at λ = 0, q = 0 and
-χ_SG = 1/(1 − β²). This holds for β < 1, where the SK measure is contiguous to the planted (spiked) model that the
-equation describes; for β > 1 the early posterior (λ → 0) is the replica-symmetry-broken SK measure and this
-equation does not apply (its solution has no AT instability there), so no theory is given for β ≥ 1. Mean-field
-finite-size scaling at the equilibrium SK transition: χ_SG ~ N^{1/3}, scaling variable (β − 1) N^{1/3}
-(Kirkpatrick & Sherrington, Phys. Rev. B 17, 4384 (1978); Parisi, Ritort & Slanina, J. Phys. A 26, 3775 (1993)).
+Any pairwise target. The generation and the equilibrium take a coupling matrix, so they serve every target of the
+form ln P(s) = β ½ sᵀJs + b·s: SK, Edwards–Anderson on any graph, Hopfield (J = ξᵀξ/N, zero diagonal), Curie–Weiss
+(`pairwise_form` reads (J, b, β) off a target and names any other). `generated_law` measures the law of the B
+generated configurations of one coupling matrix (energy, ⟨q²⟩ and U₄(q) over all pairs, Mattis overlaps), with
+jackknife errors, for the comparison with `physics.tempering_equilibrium` of the same couplings (measured at
+N = 64 for 2-D EA ±J, Hopfield K = 3 and SK, with the sweeps and steps needed at β ≥ 1, by
+scripts/validate_spin_glasses_at_scale.py: docs/spin_glasses_at_scale.md). The replica-symmetric theory of SK
+along the trajectory: `physics.replica_symmetric`.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any, NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from statphys.models.base import check_positive_int, pytree_dataclass
 
-from . import chain_statistics as cs
 from . import montecarlo as mc
 from .mc_score import SINGLE_EVALUATION, MCScore, check_ladder
+from .scaling import Estimate
 from .schedules import Schedule
 from .trajectory import reverse_sample
 
@@ -165,128 +158,70 @@ def mc_replica_generation(
                              generated, state.inner.acceptance, state.inner.swap_acceptance)
 
 
-# ---- parallel-tempering equilibrium --------------------------------------------------------------------------
-class TemperingEquilibrium(NamedTuple):
-    """Per disorder sample and temperature, shapes (D, R); errors from `chain_statistics.chain_summary`."""
-
-    energy: np.ndarray  # ⟨H⟩/N, H = −½ sᵀJs
-    energy_err: np.ndarray
-    q2: np.ndarray  # ⟨q²⟩ of pairs of independent chains
-    q2_err: np.ndarray
-    q4: np.ndarray  # ⟨q⁴⟩
-    q4_err: np.ndarray
-    rhat: np.ndarray  # split-R̂ of q² over the pairs of chains (1 when equilibrated)
-    swap_acceptance: np.ndarray  # (D, R − 1) replica-exchange acceptance
-
-
-def _energy_and_overlap(state: mc.ChainState) -> dict:
-    """Per chain H/N, and q = s_c·s_{c + C/2}/N for the pairs of chains (c, c + C/2)."""
-    n = state.spins.shape[-1]
-    half = state.spins.shape[0] // 2
-    q = jnp.sum(state.spins[:half] * state.spins[half:2 * half], -1) / n
-    return {"energy": -mc.coupling_energy(state) / n, "q": q}
+# ---- any pairwise target; the generated law ------------------------------------------------------------------
+def pairwise_form(target: Any) -> tuple[Array, Array, Array]:
+    """(J (n, n), b (n,), β) of a pairwise Ising target ln P(s) = β ½ sᵀJs + b·s + const: any target with a
+    ``couplings`` matrix, a ``field`` and a scalar ``beta`` (`models.sk.SherringtonKirkpatrick`,
+    `models.edwards_anderson.EdwardsAnderson`, `models.hopfield.Hopfield` with J = ξᵀξ/N, zero diagonal,
+    `models.curie_weiss.CurieWeiss`). Raises ValueError for any other target."""
+    missing = [name for name in ("couplings", "field", "beta") if not hasattr(target, name)]
+    if missing:
+        raise ValueError(f"Monte-Carlo-score generation needs a pairwise Ising target ln P = beta/2 s.Js + b.s with "
+                         f"attributes couplings, field and beta; {type(target).__name__} lacks {missing}")
+    couplings = jnp.asarray(target.couplings, dtype=jnp.result_type(float))
+    beta = jnp.asarray(target.beta, couplings.dtype)
+    field = jnp.broadcast_to(jnp.asarray(target.field, couplings.dtype), couplings.shape[-1:])
+    if beta.ndim != 0:
+        raise ValueError(f"the target's beta must be a scalar, got shape {beta.shape}")
+    mc.check_model(couplings, beta)
+    return couplings, field, beta
 
 
-@functools.partial(jax.jit, static_argnames=("num_chains", "num_sweeps", "burn_in", "rule"))
-def _tempering(key, couplings, betas, *, num_chains, num_sweeps, burn_in, rule):
-    def one(k, J):
-        state = mc.init_tempering(jax.random.fold_in(k, 0), J, betas.shape[0], num_chains)
-        state, _, _, _ = mc.run_tempering(jax.random.fold_in(k, 1), J, 0.0, betas, state, num_sweeps=burn_in,
-                                          rule=rule, observables=mc._nothing)
-        _, rec, _, swaps = mc.run_tempering(jax.random.fold_in(k, 2), J, 0.0, betas, state, num_sweeps=num_sweeps,
-                                            rule=rule, observables=_energy_and_overlap)
-        summary = jax.vmap(cs.chain_summary, in_axes=1)  # over temperatures: (steps, R, chains) → (R,)
-        q = rec["q"]
-        e, q2, q4 = summary(rec["energy"]), summary(q**2), summary(q**4)
-        return e.mean, e.stderr, q2.mean, q2.stderr, q4.mean, q4.stderr, q2.rhat, swaps
-
-    keys = jax.vmap(lambda d: jax.random.fold_in(key, d))(jnp.arange(couplings.shape[0]))
-    return jax.vmap(one)(keys, couplings)
+def pairwise_replica_generation(key: Array, target: Any, schedule: Schedule, **kwargs) -> ReplicaTrajectory:
+    """`mc_replica_generation` of a pairwise Ising target (`pairwise_form`); kwargs as there."""
+    couplings, field, beta = pairwise_form(target)
+    return mc_replica_generation(key, couplings, field, beta, schedule, **kwargs)
 
 
-def tempering_equilibrium(key: Array, couplings: Array, betas: Array, *, num_chains: int = 8, num_sweeps: int = 1000,
-                          burn_in: int = 1000, rule: str = "metropolis") -> TemperingEquilibrium:
-    """Energy and overlap moments of ln P = β ½ sᵀJs at every β of ``betas`` for D coupling matrices, by parallel
-    tempering (`physics.montecarlo.run_tempering`, Hukushima & Nemoto 1996) vmapped over disorder.
-
-    q = s_c·s_{c+C/2}/N for the C/2 pairs of independent chains at the same β; the per-sample means and their
-    standard errors are `chain_statistics.chain_summary` of the recorded series (steps, chains or pairs), which
-    accounts for autocorrelation and for chains that disagree.
+def generated_law(spins: Array, couplings: Array, projections: Array | None = None) -> dict[str, Estimate]:
+    """Law of B independent configurations of the same couplings (e.g. `ReplicaTrajectory.generated`): the energy
+    per spin ⟨H⟩/N, H = −½ sᵀJs; ⟨q²⟩, ⟨q⁴⟩ and U₄ = 1 − ⟨q⁴⟩/(3⟨q²⟩²) over all B(B − 1) ordered pairs of distinct
+    configurations, q_bc = s_b·s_c/N (U-statistics, unbiased for the moments); with ``projections`` v_p, the
+    Mattis overlaps m_p = v_p·s/N: ⟨Σ_p m_p²⟩ and ⟨max_p |m_p|⟩. Errors: delete-one-configuration jackknife
+    (Efron & Stein, Ann. Stat. 9, 586 (1981)), valid for the pair statistics too.
 
     Args:
-        key: sample d uses fold_in(key, d).
-        couplings: (D, n, n); betas: (R,) increasing, R ≥ 2.
-        num_chains: independent PT chains per sample (even, ≥ 4); num_sweeps ≥ 4 recorded after burn_in.
+        spins: (B ≥ 3, n) ±1; couplings: (n, n); projections: (P, n) or None.
     Returns:
-        TemperingEquilibrium with arrays (D, R) (swap acceptance (D, R − 1)).
+        name -> Estimate(value, error) for energy, q2, q4, binder (and mattis2, mattis_max).
     """
-    couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
-    if couplings.ndim != 3:
-        raise ValueError(f"couplings must be stacked (D, n, n), got shape {couplings.shape}")
-    for J in couplings:
-        mc.check_model(J, 0.0)
-    betas = np.asarray(betas, dtype=float)
-    if betas.ndim != 1 or betas.size < 2 or np.any(np.diff(betas) <= 0) or betas[0] < 0:
-        raise ValueError(f"betas must be increasing, >= 0, with at least two values, got {betas}")
-    if (isinstance(num_chains, bool) or not isinstance(num_chains, (int, np.integer)) or num_chains < 4
-            or num_chains % 2):
-        raise ValueError(f"num_chains must be an even integer >= 4 (pairs of chains give the overlaps), "
-                         f"got {num_chains!r}")
-    if isinstance(num_sweeps, bool) or not isinstance(num_sweeps, (int, np.integer)) or num_sweeps < 4:
-        raise ValueError(f"num_sweeps must be an integer >= 4, got {num_sweeps!r}")
-    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 1:
-        raise ValueError(f"burn_in must be a positive integer, got {burn_in!r}")
-    mc._check_rule(rule)
-    out = _tempering(key, couplings, jnp.asarray(betas, couplings.dtype), num_chains=num_chains,
-                     num_sweeps=num_sweeps, burn_in=burn_in, rule=rule)
-    return TemperingEquilibrium(*(np.asarray(a) for a in out))
+    s = np.asarray(spins, dtype=float)
+    J = np.asarray(couplings, dtype=float)
+    if s.ndim != 2 or s.shape[0] < 3 or J.shape != (s.shape[1],) * 2:
+        raise ValueError(f"spins must be (B >= 3, n) and couplings (n, n), got {s.shape} and {J.shape}")
+    num, n = s.shape
+    per = {"energy": -0.5 * np.einsum("bi,ij,bj->b", s, J, s) / n}
+    if projections is not None:
+        v = np.asarray(projections, dtype=float)
+        if v.ndim != 2 or v.shape[1] != n:
+            raise ValueError(f"projections must be (P, {n}), got {v.shape}")
+        m = s @ v.T / n
+        per |= {"mattis2": np.sum(m**2, -1), "mattis_max": np.max(np.abs(m), -1)}
+    q = s @ s.T / n
+    np.fill_diagonal(q, 0.0)
+    pair_sums = {k: np.sum(q**k, 1) for k in (2, 4)}  # per configuration: Σ_{c ≠ b} q_bc^k
+    full = {k: float(np.sum(v) / (num * (num - 1))) for k, v in pair_sums.items()}
+    # leave out b: the pairs not involving b, (B − 1)(B − 2) ordered
+    leave = {k: (full[k] * num * (num - 1) - 2.0 * v) / ((num - 1) * (num - 2)) for k, v in pair_sums.items()}
 
+    def jackknife(value, loo):
+        return Estimate(np.asarray(value), np.asarray(np.sqrt((num - 1) * np.mean((loo - loo.mean()) ** 2))))
 
-# ---- replica-symmetric theory (β < 1) ----------------------------------------------------------------------
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(121)
-_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
-
-
-def _check_high_temperature(beta: float, snr: Array) -> np.ndarray:
-    lam = np.asarray(snr, dtype=float)
-    if not 0 <= beta < 1:
-        raise ValueError(f"the replica-symmetric theory along generation holds for 0 <= beta < 1 (the high-temperature "
-                         f"phase, where s0 ~ SK is contiguous to the planted model), got beta = {beta}")
-    if np.any(~np.isfinite(lam)) or np.any(lam < 0):
-        raise ValueError(f"snr = alpha^2/sigma^2 must be finite and >= 0, got {snr}")
-    return lam
-
-
-def _cavity(beta: float, lam: float, q: float) -> np.ndarray:
-    v = lam + beta**2 * q
-    return v + np.sqrt(v) * _NODES
-
-
-def _sech4(h: np.ndarray) -> np.ndarray:
-    e = np.exp(-2.0 * np.abs(h))
-    return (2.0 * np.sqrt(e) / (1.0 + e)) ** 4
-
-
-def rs_overlap(beta: float, snr: Array) -> np.ndarray:
-    """q(β, λ) = E tanh(λ + β²q + √(λ + β²q) G), G ~ N(0, 1), for 0 ≤ β < 1 (module docstring), by iteration
-    from q = 1 (the largest solution) with Gauss–Hermite quadrature, for every λ = α²/σ² of ``snr`` (any shape)."""
-    lam = _check_high_temperature(beta, snr)
-    out = np.empty(lam.shape)
-    for idx, value in np.ndenumerate(lam):
-        q = 1.0
-        for _ in range(100000):
-            new = float(np.sum(_WEIGHTS * np.tanh(_cavity(beta, value, q))))
-            if abs(new - q) < 1e-14:
-                break
-            q = new
-        out[idx] = new
+    out = {}
+    for name, values in per.items():
+        loo = (values.sum() - values) / (num - 1)
+        out[name] = jackknife(values.mean(), loo)
+    out["q2"] = jackknife(full[2], leave[2])
+    out["q4"] = jackknife(full[4], leave[4])
+    out["binder"] = jackknife(1.0 - full[4] / (3.0 * full[2] ** 2), 1.0 - leave[4] / (3.0 * leave[2] ** 2))
     return out
-
-
-def rs_spin_glass_susceptibility(beta: float, snr: Array) -> np.ndarray:
-    """χ_SG = a/(1 − β² a), a = E sech⁴(λ + β²q + √(λ + β²q) G) at q = `rs_overlap`, for 0 ≤ β < 1 (where
-    β² a ≤ β² < 1: the replica-symmetric solution is stable at every λ); 1/(1 − β²) at λ = 0."""
-    lam = _check_high_temperature(beta, snr)
-    q = rs_overlap(beta, lam)
-    a = np.vectorize(lambda l, qq: float(np.sum(_WEIGHTS * _sech4(_cavity(beta, l, qq)))))(lam, q)
-    return a / (1.0 - beta**2 * a)

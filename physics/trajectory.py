@@ -12,7 +12,9 @@ obs(x, denoised, t) -> array with leading axis batch, evaluated at the times t_0
 with record_path=True, and the `Info` of every step (score and noise, (num_steps, batch, n) each) only with
 keep_info=True: memory does not grow with the number of steps otherwise. The noise of step k is drawn from
 fold_in(key, k), so runs are reproducible step by step. A NaN or infinity in the state is reported with the
-first time at which it appeared.
+first time at which it appeared: the scan checks the state once per record block (a per-step check costs a pass
+over (batch, n) per step) and, when a block ends non-finite, the run is repeated with a check after every step
+(the same numbers: the noise of step k depends only on k) to name the first bad step.
 """
 
 from __future__ import annotations
@@ -126,12 +128,11 @@ def reverse_sample(
         dtype = dtype or jnp.zeros(()).dtype
         x_init = prior_sample(jax.random.fold_in(key, 2**31 - 1), schedule, schedule.start_time, (batch, n), dtype)
     observables = tuple(sorted((observables or {}).items()))
-    result, bad_step = _run(
-        key, as_score(score_fn), jnp.asarray(x_init), schedule, num_steps, sampler, spacing, observables,
-        record_every, record_path, bool(keep_info),
-    )
-    first_bad = int(bad_step)
-    if first_bad < num_steps + 1:
+    args = (key, as_score(score_fn), jnp.asarray(x_init), schedule, num_steps, sampler, spacing, observables,
+            record_every, record_path, bool(keep_info))
+    result, bad_step = _run(*args, False)
+    if int(bad_step) < num_steps + 1:
+        first_bad = int(_run(*args, True)[1])
         times = schedule.time_grid(num_steps, spacing)
         raise FloatingPointError(
             f"non-finite state after step {first_bad} of {num_steps} (t = {float(times[min(first_bad, num_steps)]):.6g}, "
@@ -140,8 +141,12 @@ def reverse_sample(
     return result
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8, 9, 10))
-def _run(key, score, x_init, schedule, num_steps, sampler, spacing, observables, record_every, record_path, keep_info):
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8, 9, 10, 11))
+def _run(key, score, x_init, schedule, num_steps, sampler, spacing, observables, record_every, record_path, keep_info,
+         check_every_step):
+    """The scan of `reverse_sample`; also returns the first step k (1 ≤ k ≤ num_steps) whose state x_k is not
+    finite, num_steps + 1 if none: exact with check_every_step, else the last step of the first record block
+    that ends non-finite."""
     method = SAMPLERS[sampler]
     times = schedule.time_grid(num_steps, spacing).astype(x_init.dtype)
     state = method.init(x_init, score.init(jax.random.fold_in(key, 2**31 - 2), x_init, times[0]))
@@ -154,7 +159,8 @@ def _run(key, score, x_init, schedule, num_steps, sampler, spacing, observables,
     def one_step(carry, k):
         state, bad = carry
         new, info = method.step(jax.random.fold_in(key, k), state, times[k], times[k + 1], score, schedule)
-        bad = jnp.where((bad > k) & ~jnp.all(jnp.isfinite(new.x)), k + 1, bad)
+        if check_every_step:
+            bad = jnp.where((bad > k) & ~jnp.all(jnp.isfinite(new.x)), k + 1, bad)
         return (new, bad), info
 
     def block(carry, start):
@@ -167,6 +173,10 @@ def _run(key, score, x_init, schedule, num_steps, sampler, spacing, observables,
             return c, (step_info if keep_info else None)
 
         carry_out, infos = jax.lax.scan(rest, first, start + 1 + jnp.arange(record_every - 1))
+        if not check_every_step:
+            end, bad = carry_out[0], carry_out[1]
+            bad = jnp.where((bad > start) & ~jnp.all(jnp.isfinite(end.x)), start + record_every, bad)
+            carry_out = (end, bad)
         if keep_info:
             infos = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), info, infos)
         return carry_out, (record(carry[0].x, info.score, times[start]), infos)

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from statphys.models import enumeration
+from statphys.models.equilibrium import equilibrium
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import ExactScore, make_schedule, reverse_sample
 from statphys.physics.amp import AMPDenoiser
@@ -80,7 +80,7 @@ def test_amp_score_generates_sk_at_high_temperature():
     spins = [np.sign(np.asarray(reverse_sample(jax.random.key(1), ExactScore(target, schedule), schedule,
                                                num_steps=100, batch=2000, n=12, sampler="ddpm", spacing="log").x))
              for target in (AMPDenoiser.from_target(sk), sk)]
-    th = enumeration.equilibrium(sk)
+    th = equilibrium(sk)
     energy = np.asarray(sk.energy(jnp.asarray(spins[0]))) / 12
     m2 = spins[0].mean(1) ** 2
     for values, exact in ((energy, th.energy), (m2, th.m2)):

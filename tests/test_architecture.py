@@ -2,6 +2,7 @@
 
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -73,3 +74,25 @@ def test_study_kinds_hold_no_figures():
     kinds = {p.stem for p in (ROOT / "studies" / "kinds").glob("*.py") if not p.stem.startswith("_")}
     plots = {p.stem for p in (ROOT / "paper" / "plots").glob("*.py") if not p.stem.startswith("_")}
     assert kinds <= plots, f"kinds without a figure: {sorted(kinds - plots)}"
+
+
+def test_readme_layout_lists_every_module():
+    """The README's Layout block names every module of models, physics, studies, studies/kinds, paper and
+    paper/plots under its folder, and nothing that does not exist."""
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index("## Layout"):]
+    block = block[block.index("```\n") + 4:]
+    block = block[:block.index("```")]
+    listed, folder, parent = {}, None, None
+    for line in block.splitlines():
+        header = re.match(r"^( *)(\w+)/ ", line)
+        if header:
+            folder = header.group(2) if not header.group(1) else f"{parent}/{header.group(2)}"
+            parent = parent if header.group(1) else folder
+            line = line[header.end():]
+        listed.setdefault(folder, set()).update(re.findall(r"(?<![\w/<])(\w+\.py)\b", line))
+    for folder in ("models", "physics", "studies", "studies/kinds", "paper", "paper/plots"):
+        present = {p.name for p in (ROOT / folder).glob("*.py") if p.name != "__init__.py"}
+        names = listed.get(folder, set())
+        assert names == present, (f"README Layout, {folder}/: missing {sorted(present - names)}, "
+                                  f"not in the tree {sorted(names - present)}")

@@ -11,7 +11,8 @@ import scipy.special
 import scipy.stats
 
 from statphys.models import CurieWeiss, FiniteSupport, spin_states
-from statphys.models.curie_weiss import hubbard_stratonovich_mean, log_elementary_symmetric, speciation_time_limit
+from statphys.models.curie_weiss import log_elementary_symmetric, speciation_time_limit
+from statphys.models.hubbard_stratonovich import hubbard_stratonovich_mean
 
 
 def brute_force_denoiser(n, beta, h, x, alpha, sigma):

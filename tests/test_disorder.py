@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from statphys.models import enumeration
+from statphys.models.equilibrium import equilibrium
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import disorder as dis
 from statphys.physics import scaling as sc
@@ -168,7 +168,7 @@ def test_overlap_limits_and_equilibrium_per_disorder_sample():
     couplings, op = _run(n, beta, num_disorder, [1e-3, 8.0], 4000, seed=3)
     exact_q, exact_m = [], []
     for J in couplings:
-        th = enumeration.equilibrium(SherringtonKirkpatrick(J, beta))
+        th = equilibrium(SherringtonKirkpatrick(J, beta))
         exact_q.append(dis.exact_replica_overlap_statistics(th.q_values, th.q_law, n))
         exact_m.append(sc.exact_moments(th.m_values, th.m_law, n))
     checks = (

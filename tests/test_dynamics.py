@@ -112,7 +112,7 @@ def test_curie_weiss_generation_matches_exact_law():
     assert tv < np.mean(null) + 4 * np.std(null)
 
 
-@pytest.mark.parametrize("sampler", ["pf_heun", "ddim"])
+@pytest.mark.parametrize("sampler", [pytest.param("pf_heun", marks=pytest.mark.slow), "ddim"])
 def test_deterministic_samplers_need_and_get_a_log_grid(sampler):
     """PF-ODE and DDIM on spins: stiff near t = 0 (score scale σ² ≈ 2t); on the geometric grid the generated
     M histogram matches the exact law within 4 sd of the exact-sample TV floor."""
@@ -134,6 +134,11 @@ def test_nan_in_trajectory_is_reported_with_its_time():
     bad_score = lambda x, t: jnp.where(t < 2.0, jnp.nan, -x)  # noqa: E731
     with pytest.raises(FloatingPointError, match="non-finite state after step"):
         reverse_sample(jax.random.PRNGKey(0), bad_score, sch, num_steps=10, batch=2, n=2)
+    # grid t_k = 5 - 0.4999 k: the score at t_7 ≈ 1.5 < 2 is the first NaN, so x_8 (t_8 ≈ 1.0008) is the first
+    # bad state, whether the scan checks every step, every 5 steps or only at the end
+    for record_every in (1, 5, 10):
+        with pytest.raises(FloatingPointError, match=r"after step 8 of 10 \(t = 1\.0008"):
+            reverse_sample(jax.random.PRNGKey(0), bad_score, sch, num_steps=10, batch=2, n=2, record_every=record_every)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ import scipy.stats
 
 from statphys.models.curie_weiss import CurieWeiss
 from statphys.models.sk import SherringtonKirkpatrick
-from statphys.physics import franz_parisi as fp
+from statphys.physics.franz_parisi_spins import enumerated_overlap_log_probs
+from statphys.physics.quenched import quenched_average, quenched_umbrella_potential, sample_disorder
+from statphys.physics.umbrella import umbrella_overlap_potential, wham_log_probs
 
 ALPHA, SIGMA = 0.6, 0.8  # intermediate noise: α²/σ² ≈ 0.56 per spin
 
@@ -29,8 +31,8 @@ def _z(estimate, exact_log_probs, n):
 @pytest.fixture(scope="module")
 def sk_umbrella():
     target, s_ref, x = _problem()
-    res = fp.umbrella_overlap_potential(jax.random.PRNGKey(7), target, s_ref, x, ALPHA, SIGMA,
-                                        chains_per_window=32, num_groups=16, num_sweeps=200, burn_in=200)
+    res = umbrella_overlap_potential(jax.random.PRNGKey(7), target, s_ref, x, ALPHA, SIGMA,
+                                     chains_per_window=32, num_groups=16, num_sweeps=200, burn_in=200)
     return target, s_ref, x, res
 
 
@@ -39,7 +41,7 @@ def test_umbrella_matches_enumeration_sk(sk_umbrella):
     independent chain groups (2 chains per window each)."""
     target, s_ref, x, res = sk_umbrella
     n = target.n
-    exact = fp.enumerated_overlap_log_probs(target, s_ref[None], x[None], ALPHA, SIGMA)[0]
+    exact = enumerated_overlap_log_probs(target, s_ref[None], x[None], ALPHA, SIGMA)[0]
     assert np.asarray(exact).min() < -10  # the windows reach levels that plain sampling would not
     assert res.q.shape == (n + 1,) and np.all(res.counts.sum(0) > 0)
     assert np.all(np.isfinite(res.potential.error)) and np.all(res.potential.error > 0)
@@ -52,10 +54,11 @@ def test_comparison_can_fail(sk_umbrella):
     """The same estimate against the enumeration of a different β (1.0 instead of 1.5) is rejected."""
     target, s_ref, x, res = sk_umbrella
     wrong = SherringtonKirkpatrick(target.couplings, 1.0)
-    exact = fp.enumerated_overlap_log_probs(wrong, s_ref[None], x[None], ALPHA, SIGMA)[0]
+    exact = enumerated_overlap_log_probs(wrong, s_ref[None], x[None], ALPHA, SIGMA)[0]
     assert np.max(np.abs(_z(res.potential, exact, target.n))) > 10
 
 
+@pytest.mark.slow  # the SK N = 12 enumeration checks the same sampler in the default run
 def test_umbrella_curie_weiss_beyond_enumeration():
     """N = 40 (2⁴⁰ states) against the exact two-group sum on all 41 levels (ln P from −61 to −1.2)."""
     n = 40
@@ -64,8 +67,8 @@ def test_umbrella_curie_weiss_beyond_enumeration():
     s_ref = target.sample(key, 1)[0]
     x = ALPHA * s_ref + SIGMA * jax.random.normal(jax.random.fold_in(key, 1), (n,))
     exact = np.asarray(target.overlap_log_probs(s_ref[None], x[None], ALPHA, SIGMA)[0])
-    res = fp.umbrella_overlap_potential(jax.random.PRNGKey(3), target, s_ref, x, ALPHA, SIGMA, num_windows=21,
-                                        chains_per_window=16, num_groups=8, num_sweeps=100, burn_in=50)
+    res = umbrella_overlap_potential(jax.random.PRNGKey(3), target, s_ref, x, ALPHA, SIGMA, num_windows=21,
+                                     chains_per_window=16, num_groups=8, num_sweeps=100, burn_in=50)
     assert exact.min() < -50
     z = _z(res.potential, exact, n)
     assert np.all(np.isfinite(z)) and np.max(np.abs(z)) < 4.5, z
@@ -84,7 +87,7 @@ def test_level_bias_sweep_samples_the_biased_law(rule):
     target, s_ref, x = _problem(n=8, beta=1.0)
     n, chains = 8, 512
     table = np.random.default_rng(1).normal(scale=1.5, size=n + 1)
-    log_pk = np.asarray(fp.enumerated_overlap_log_probs(target, s_ref[None], x[None], ALPHA, SIGMA)[0])
+    log_pk = np.asarray(enumerated_overlap_log_probs(target, s_ref[None], x[None], ALPHA, SIGMA)[0])
     bias = mc.LevelBias(s_ref, jnp.broadcast_to(jnp.asarray(table), (chains, n + 1)))
     field = target.field + ALPHA * x / SIGMA**2
 
@@ -121,16 +124,16 @@ def test_wham_exact_on_exact_histograms():
     bias = -0.5 * ((np.arange(9)[None, :] - np.array([0, 3, 5, 8])[:, None]) / 1.5) ** 2 - log_p[None, :] * 0.7
     w = np.exp(log_p[None, :] + bias)
     counts = np.array([1e4, 2e4, 5e3, 1e4])[:, None] * w / w.sum(1, keepdims=True)
-    np.testing.assert_allclose(fp.wham_log_probs(counts, bias), log_p, atol=1e-9)
+    np.testing.assert_allclose(wham_log_probs(counts, bias), log_p, atol=1e-9)
 
 
 def test_umbrella_rejects_bad_input():
     target, s_ref, x = _problem(n=6)
     with pytest.raises(ValueError, match="multiple"):
-        fp.umbrella_overlap_potential(jax.random.PRNGKey(0), target, s_ref, x, ALPHA, SIGMA, chains_per_window=5,
-                                      num_groups=2)
+        umbrella_overlap_potential(jax.random.PRNGKey(0), target, s_ref, x, ALPHA, SIGMA, chains_per_window=5,
+                                   num_groups=2)
     with pytest.raises(ValueError, match="±1"):
-        fp.umbrella_overlap_potential(jax.random.PRNGKey(0), target, 0.5 * s_ref, x, ALPHA, SIGMA)
+        umbrella_overlap_potential(jax.random.PRNGKey(0), target, 0.5 * s_ref, x, ALPHA, SIGMA)
 
 
 NUM_LEVELS, NUM_GROUPS = 13, 16
@@ -140,16 +143,17 @@ NUM_LEVELS, NUM_GROUPS = 13, 16
 def sk_quenched():
     """Five disorder draws (s′_d, x_d) at one noise level, SK N = 12, β = 1.5; the same draws enumerated."""
     target = SherringtonKirkpatrick.random(12, 1.5, seed=1)
-    res = fp.quenched_umbrella_potential(jax.random.PRNGKey(0), target, ALPHA, SIGMA, 5, chains_per_window=32,
-                                         num_groups=NUM_GROUPS, num_sweeps=200, burn_in=200)
+    res = quenched_umbrella_potential(jax.random.PRNGKey(0), target, ALPHA, SIGMA, 5, chains_per_window=32,
+                                      num_groups=NUM_GROUPS, num_sweeps=200, burn_in=200)
     return target, res
 
 
 def _enumerated_quenched(target, res):
-    return fp.quenched_average(-np.asarray(fp.enumerated_overlap_log_probs(target, res.references, res.x, ALPHA,
-                                                                           SIGMA)) / target.n)
+    return quenched_average(-np.asarray(enumerated_overlap_log_probs(target, res.references, res.x, ALPHA,
+                                                                     SIGMA)) / target.n)
 
 
+@pytest.mark.slow  # test_study_kind_sk compares the quenched potential with enumeration on the same draws
 def test_quenched_umbrella_matches_enumeration_on_the_same_disorder(sk_quenched):
     """Quenched mean over 5 draws against the enumeration of the same draws, at each of the 13 levels, in units of
     mc_error (Monte-Carlo errors only: the disorder is common). Each ε_d comes from 16 chain groups (15 degrees
@@ -168,6 +172,7 @@ def test_quenched_umbrella_matches_enumeration_on_the_same_disorder(sk_quenched)
     assert np.all(res.mean.error > 5 * res.mean.mc_error)
 
 
+@pytest.mark.slow
 def test_quenched_comparison_can_fail(sk_quenched):
     """The same quenched mean against the enumeration of β = 1.0 on the same draws is rejected (|z| ≫ 10)."""
     target, res = sk_quenched
@@ -179,28 +184,28 @@ def test_quenched_average_formulas_and_missing_levels():
     """Hand-computed mean, s/√D, √(Σε²)/D; a NaN (unvisited) level is counted out, not averaged as +inf."""
     v = np.array([[1.0, 2.0, np.nan], [3.0, np.inf, np.nan], [5.0, 4.0, 7.0]])
     e = np.array([[0.1, 0.2, np.nan], [0.2, np.nan, np.nan], [0.2, 0.3, 0.4]])
-    out = fp.quenched_average(v, e)
+    out = quenched_average(v, e)
     np.testing.assert_array_equal(out.count, [3, 2, 1])
     np.testing.assert_allclose(out.value, [3.0, 3.0, 7.0])
     np.testing.assert_allclose(out.error[:2], [2 / np.sqrt(3), 1.0])  # s² = 4, 2
     assert np.isnan(out.error[2])  # one sample: no spread
     np.testing.assert_allclose(out.mc_error, [0.3 / 3, np.sqrt(0.13) / 2, 0.4])
-    assert np.all(np.isnan(fp.quenched_average(np.full((2, 1), np.nan)).value))
+    assert np.all(np.isnan(quenched_average(np.full((2, 1), np.nan)).value))
 
 
 def test_quenched_umbrella_rejects_bad_input():
     target, s_ref, x = _problem(n=6)
     key = jax.random.PRNGKey(0)
     with pytest.raises(ValueError, match="together"):
-        fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA, references=s_ref[None])
+        quenched_umbrella_potential(key, target, ALPHA, SIGMA, references=s_ref[None])
     with pytest.raises(ValueError, match="num_disorder is required"):
-        fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA)
+        quenched_umbrella_potential(key, target, ALPHA, SIGMA)
     with pytest.raises(ValueError, match="shape"):
-        fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA, references=s_ref, x=x)
+        quenched_umbrella_potential(key, target, ALPHA, SIGMA, references=s_ref, x=x)
     with pytest.raises(ValueError, match="num_disorder"):
-        fp.quenched_umbrella_potential(key, target, ALPHA, SIGMA, 3, references=s_ref[None], x=x[None])
+        quenched_umbrella_potential(key, target, ALPHA, SIGMA, 3, references=s_ref[None], x=x[None])
     with pytest.raises(ValueError, match="reference_sampler"):
-        fp.sample_disorder(key, target, ALPHA, SIGMA, 2, reference_sampler=lambda k, m: s_ref)
+        sample_disorder(key, target, ALPHA, SIGMA, 2, reference_sampler=lambda k, m: s_ref)
 
 
 def test_study_kind_sk(tmp_path, run_tiny_study, assert_no_padding):

@@ -10,22 +10,18 @@ import scipy.stats
 import xarray as xr
 
 from statphys.models.gaussian import Gaussian, GaussianMixture
+from statphys.physics.fokker_planck import fp_residual, fp_residual_1d, fp_residual_log_density, fp_residual_norm_1d
 from statphys.physics.learned import (
     LearnedScore,
     PotentialScore,
-    fp_residual,
-    fp_residual_1d,
-    fp_residual_log_density,
-    fp_residual_norm_1d,
     init_mlp,
     learned_score,
     load_params,
-    ode_sde_gap,
     save_params,
     score_error,
     train,
-    wasserstein2_1d,
 )
+from statphys.physics.ode_sde_gap import ode_sde_gap, wasserstein2_1d
 from statphys.physics.schedules import make_schedule
 from statphys.physics.scores import ExactScore
 
@@ -104,6 +100,7 @@ def test_ode_sde_gap_vanishes_with_exact_score():
     assert gap.w2_ode_data < 3 * gap.w2_floor and gap.w2_sde_data < 3 * gap.w2_floor
 
 
+@pytest.mark.slow
 def test_fp_regulariser_lowers_the_residual():
     x = jnp.linspace(-2.5, 2.5, 11)[:, None]
 
@@ -133,6 +130,7 @@ def test_fp_residual_log_density_of_exact_log_density_vanishes(target):
     assert float(jnp.max(jnp.abs(wrong))) > 1e-2
 
 
+@pytest.mark.slow
 def test_score_form_is_the_gradient_of_the_log_density_form():
     """R_s = ∇_x R_u for the score s = ∇u of a random (untrained) log-density network, 2-D, VP, one time per point."""
     vp = make_schedule("vp_linear", T=1.0, t_min=1e-2)
@@ -152,6 +150,7 @@ def test_score_form_is_the_gradient_of_the_log_density_form():
                                atol=1e-6)
 
 
+@pytest.mark.slow
 def test_fp_residual_1d_matches_the_closed_form():
     """The log-density implied by a 1-D score (cumulative trapezoid, normalised): for the exact score the
     residual vanishes; for the score of the wrong time 1.3 t it equals R_u of the normalised ln p_{1.3t}
@@ -237,8 +236,10 @@ def test_training_compiles_once_for_every_ou_schedule():
     """A sweep over the diffusion time (as in the diffusion_time study): the OU schedule and the target are
     traced values, so a second network, with another T and another mixture, is trained by the loop
     compiled for the first, and the exact-score sampler error of the new schedule propagated by the function
-    compiled for the first, with no new trace (before, every call of `train` traced its loop again)."""
+    compiled for the first, with no new trace (before, every call of `train` traced its loop again); the score
+    term G of the new network (its schedule a pytree child of `LearnedScore`) reuses the first one's function."""
     from statphys.physics.convergence import gaussian_error
+    from statphys.physics.diffusion_time import score_term
 
     tiny = {"steps": 5, "batch": 16, "hidden": 8}
     gauss = Gaussian(jnp.array([1.0]), jnp.array([[0.3]]))
@@ -246,8 +247,9 @@ def test_training_compiles_once_for_every_ou_schedule():
     def sweep_point(T, mu):
         schedule = make_schedule("ou", T=T, t_min=1e-2)
         target = GaussianMixture.symmetric(mu, 0.4)
-        train(jax.random.PRNGKey(1), target, schedule, **tiny)
+        params = train(jax.random.PRNGKey(1), target, schedule, **tiny).params
         gaussian_error(gauss, "euler_maruyama", 4, schedule=schedule, init="prior")
+        score_term(jax.random.PRNGKey(2), LearnedScore(params, schedule), target, schedule, num_times=3, num=16)
 
     assert _traces(lambda: sweep_point(1.0, 1.5)) > 0  # the counter sees traces
     assert _traces(lambda: sweep_point(2.5, 1.2)) == 0

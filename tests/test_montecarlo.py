@@ -7,15 +7,18 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from statphys.models import enumeration
 from statphys.models.base import spin_states
 from statphys.models.edwards_anderson import EdwardsAnderson
+from statphys.models.equilibrium import equilibrium
 from statphys.models.hopfield import Hopfield
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import ExactScore, make_schedule, reverse_sample
 from statphys.physics import chain_statistics as cs
 from statphys.physics import montecarlo as mc
+from statphys.physics.mc_posterior import posterior_mean
 from statphys.physics.mc_score import autocorrelation_sweeps, mc_reverse_sample, tempering_ladder
+from statphys.physics.tempering import init_tempering, run_tempering
+from statphys.physics.total_variation import total_variation
 
 Z = 4.5  # z-score bound for single comparisons
 Z_MANY = 5.0  # for the bins of a law (a handful of comparisons)
@@ -51,30 +54,30 @@ def test_sk_high_temperature_metropolis():
     _, records, acc = mc.sample_chains(jax.random.key(0), sk.couplings, sk.field, sk.beta, num_chains=512,
                                        num_sweeps=300, burn_in=50, observables=pair_observables)
     assert 0.3 < float(acc.mean()) < 1.0
-    assert_matches(records, enumeration.equilibrium(sk))
+    assert_matches(records, equilibrium(sk))
 
 
 def test_sk_low_temperature_parallel_tempering():
     sk = SherringtonKirkpatrick.random(12, 2.0, seed=2)
     betas = jnp.linspace(0.4, 2.0, 6)
     key_init, key_burn, key_run = jax.random.split(jax.random.key(1), 3)
-    state = mc.init_tempering(key_init, sk.couplings, 6, 256)
-    state, _, _, _ = mc.run_tempering(key_burn, sk.couplings, sk.field, betas, state, num_sweeps=100,
-                                      rule="heat_bath", observables=pair_observables)
-    _, records, acc, swaps = mc.run_tempering(key_run, sk.couplings, sk.field, betas, state, num_sweeps=300,
-                                              rule="heat_bath", observables=pair_observables)
+    state = init_tempering(key_init, sk.couplings, 6, 256)
+    state, _, _, _ = run_tempering(key_burn, sk.couplings, sk.field, betas, state, num_sweeps=100,
+                                   rule="heat_bath", observables=pair_observables)
+    _, records, acc, swaps = run_tempering(key_run, sk.couplings, sk.field, betas, state, num_sweeps=300,
+                                           rule="heat_bath", observables=pair_observables)
     assert np.all(np.asarray(swaps) > 0.2), swaps
     cold = {name: np.asarray(value)[:, -1] for name, value in records.items()}
-    assert_matches(cold, enumeration.equilibrium(sk))
+    assert_matches(cold, equilibrium(sk))
     warm = {name: np.asarray(value)[:, 0] for name, value in records.items()}
-    assert_matches(warm, enumeration.equilibrium(SherringtonKirkpatrick(sk.couplings, 0.4)))
+    assert_matches(warm, equilibrium(SherringtonKirkpatrick(sk.couplings, 0.4)))
 
 
 def test_edwards_anderson_square_heat_bath():
     ea = EdwardsAnderson.from_graph(nk.graph.Square(4, pbc=True), 0.7, bonds="pm", seed=3)
     _, records, _ = mc.sample_chains(jax.random.key(2), ea.couplings, ea.field, ea.beta, num_chains=512,
                                      num_sweeps=300, burn_in=50, rule="heat_bath", observables=pair_observables)
-    assert_matches(records, enumeration.equilibrium(ea))
+    assert_matches(records, equilibrium(ea))
 
 
 def test_hopfield_three_patterns():
@@ -82,7 +85,7 @@ def test_hopfield_three_patterns():
     _, records, _ = mc.sample_chains(jax.random.key(3), hop.couplings, hop.field, hop.beta, num_chains=512,
                                      num_sweeps=300, burn_in=50, observables=pair_observables)
     # H = −(1/2N) Σ_μ (ξ^μ·s)² = −½ sᵀJs − K/2: the kernel records −½ sᵀJs / N
-    assert_matches(records, enumeration.equilibrium(hop), energy_shift=3 / (2 * 12))
+    assert_matches(records, equilibrium(hop), energy_shift=3 / (2 * 12))
 
 
 def test_monte_carlo_denoiser_matches_enumeration_and_warm_starts():
@@ -90,12 +93,12 @@ def test_monte_carlo_denoiser_matches_enumeration_and_warm_starts():
     x = np.random.default_rng(0).normal(size=(4, 14))
     alpha, sigma = 0.6, 0.8
     exact = np.asarray(sk.posterior_mean(x, alpha, sigma))
-    est = mc.posterior_mean(jax.random.key(4), sk.couplings, sk.field, sk.beta, x, alpha, sigma,
-                            chains_per_x=32, num_sweeps=200, burn_in=50)
+    est = posterior_mean(jax.random.key(4), sk.couplings, sk.field, sk.beta, x, alpha, sigma,
+                         chains_per_x=32, num_sweeps=200, burn_in=50)
     z = (np.asarray(est.mean) - exact) / np.asarray(est.stderr)
     assert np.max(np.abs(z)) < Z_MANY and np.all(np.asarray(est.stderr) < 0.05)
-    again = mc.posterior_mean(jax.random.key(5), sk.couplings, sk.field, sk.beta, x, alpha, sigma,
-                              chains_per_x=32, num_sweeps=200, burn_in=0, init_state=est.state)
+    again = posterior_mean(jax.random.key(5), sk.couplings, sk.field, sk.beta, x, alpha, sigma,
+                           chains_per_x=32, num_sweeps=200, burn_in=0, init_state=est.state)
     assert np.max(np.abs((np.asarray(again.mean) - exact) / np.asarray(again.stderr))) < Z_MANY
 
 
@@ -108,8 +111,8 @@ def denoiser_z_scores(draws, beta, times, seeds, rows, chains, sweeps, burn_in, 
     """
     zs, naive = [], []
     for seed, k, sk, alpha, sigma, x, exact in draws(n, beta, times, seeds, rows, stride=100):
-        est = mc.posterior_mean(jax.random.key(7 + 100 * seed + k), sk.couplings, sk.field, sk.beta, x, alpha,
-                                sigma, chains_per_x=chains, num_sweeps=sweeps, burn_in=burn_in)
+        est = posterior_mean(jax.random.key(7 + 100 * seed + k), sk.couplings, sk.field, sk.beta, x, alpha,
+                             sigma, chains_per_x=chains, num_sweeps=sweeps, burn_in=burn_in)
         assert np.all(np.asarray(est.stderr) > 0)
         zs.append((np.asarray(est.mean) - exact) / np.asarray(est.stderr))
         naive.append((np.asarray(est.mean) - exact) / np.asarray(est.stderr * np.sqrt(est.ess / (chains * sweeps))))
@@ -188,8 +191,8 @@ def test_monte_carlo_denoiser_frozen_spin_has_an_error_bar():
     x[:, 0] = 40.0
     exact = np.asarray(sk.posterior_mean(x, 1.0, 1.0))
     for estimator in ("spins", "rao_blackwell"):
-        est = mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, sk.beta, x, 1.0, 1.0, chains_per_x=8,
-                                num_sweeps=50, burn_in=10, estimator=estimator)
+        est = posterior_mean(jax.random.key(0), sk.couplings, sk.field, sk.beta, x, 1.0, 1.0, chains_per_x=8,
+                             num_sweeps=50, burn_in=10, estimator=estimator)
         stderr = np.asarray(est.stderr)
         assert np.all(stderr > 0), (estimator, stderr)
         assert np.all(np.abs(np.asarray(est.mean) - exact) < 5 * stderr)
@@ -208,7 +211,7 @@ def test_netket_metropolis_local_agrees():
     samples, _ = sampler.sample(log_psi, sk.couplings, state=state, chain_length=300)
     energy = np.asarray(sk.energy(jnp.asarray(samples, float))).T / 10  # (steps, chains)
     mean, err = cs.mean_and_stderr(energy)
-    assert abs(mean - enumeration.equilibrium(sk).energy) < Z * err
+    assert abs(mean - equilibrium(sk).energy) < Z * err
 
 
 def test_integrated_time_of_ar1_process():
@@ -234,15 +237,15 @@ def test_bad_input():
     with pytest.raises(ValueError, match="num_chains"):
         mc.sample_chains(jax.random.key(0), sk.couplings, sk.field, 1.0, num_chains=0, num_sweeps=2)
     with pytest.raises(ValueError, match="chains_per_x"):
-        mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, chains_per_x=1)
+        posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, chains_per_x=1)
     with pytest.raises(ValueError, match="sigma"):
-        mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 0.0)
+        posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 0.0)
     with pytest.raises(ValueError, match="series"):
         cs.integrated_time(np.zeros((1, 3)))
     with pytest.raises(ValueError, match="estimator"):
-        mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, estimator="mean")
+        posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, estimator="mean")
     with pytest.raises(ValueError, match="num_sweeps"):
-        mc.posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, num_sweeps=3)
+        posterior_mean(jax.random.key(0), sk.couplings, sk.field, 1.0, np.zeros((1, 6)), 1.0, 1.0, num_sweeps=3)
     with pytest.raises(ValueError, match="draws"):
         cs.chain_summary(np.zeros((3, 4)))
     schedule = make_schedule("ou", T=5.0)
@@ -278,16 +281,17 @@ def compare_mc_score_run(n, particles, chains, sweeps, steps, ladder=None):
 
 def assert_generated_law(sk, spins, paired):
     """Energy and ⟨m²⟩ within Z standard errors of enumeration and of the paired exact-score run; P(m) by TV."""
-    th = enumeration.equilibrium(sk)
+    th = equilibrium(sk)
     for observable, reference in ((lambda s: np.asarray(sk.energy(jnp.asarray(s))) / sk.n, th.energy),
                                   (lambda s: np.mean(s, axis=1) ** 2, th.m2)):
         values, difference = observable(spins), observable(spins) - observable(paired)
         assert abs(values.mean() - reference) < Z * values.std(ddof=1) / np.sqrt(values.size)
         assert abs(difference.mean()) < Z * difference.std(ddof=1) / np.sqrt(difference.size)
-    _, _, _, p_value = enumeration.total_variation(spins.mean(1), th.m_values, th.m_law)
+    _, _, _, p_value = total_variation(spins.mean(1), th.m_values, th.m_law)
     assert p_value > 1e-3
 
 
+@pytest.mark.slow  # test_sk_generation and test_spin_glasses_at_scale run the MC score along generation
 def test_monte_carlo_score_along_the_reverse_trajectory():
     """Persistent warm-started chains (8 per particle, 8 sweeps per step), SK N = 8, β = 1, 400 particles,
     50 ddpm steps, against enumeration and the exact-score run driven by the same noise (final spins differ
@@ -297,6 +301,7 @@ def test_monte_carlo_score_along_the_reverse_trajectory():
     assert np.mean(spins != paired) < 0.1
 
 
+@pytest.mark.slow  # test_sk_generation runs the tempered score along generation
 def test_tempered_monte_carlo_score_along_the_reverse_trajectory():
     """The chains parallel-tempered over 4 rungs β = 1 … 0.3 (8 chains × 4 sweeps per rung per step), same run
     otherwise: the law of enumeration and of the paired exact-score run, exchanges accepted at every pair."""

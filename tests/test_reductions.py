@@ -256,22 +256,22 @@ def test_blocked_curie_weiss_quadrature_equals_the_unblocked_one():
     """Batch 40 × N = 1024 in float64 runs (on the CPU) as 3 cache-sized blocks of 14 rows with 2 padding rows;
     each row equals the same row evaluated in a batch of 8 (one block, no padding) to float64 rounding, with and
     without a spin mask."""
-    from statphys.models import curie_weiss as cw
+    from statphys.models import hubbard_stratonovich as hs
 
     n, batch = 1024, 40
-    rows = cw._CPU_BLOCK_BYTES // (8 * n)
+    rows = hs._CPU_BLOCK_BYTES // (8 * n)
     assert rows < batch and batch % rows  # several blocks, padding included
     u = 0.3 + 1.5 * jax.random.normal(jax.random.PRNGKey(20), (batch, n))
     mask = (jnp.arange(n) % 3 > 0).astype(u.dtype)
     for beta in (0.7, 1.0, 1.6):
         beta = jnp.asarray(beta)
-        blocked = cw.hubbard_stratonovich_mean(u, beta, n)
-        masked = cw.hubbard_stratonovich_mean(u, beta, jnp.sum(mask), mask=mask)
+        blocked = hs.hubbard_stratonovich_mean(u, beta, n)
+        masked = hs.hubbard_stratonovich_mean(u, beta, jnp.sum(mask), mask=mask)
         for a in range(0, batch, 8):
-            np.testing.assert_allclose(blocked[a : a + 8], cw.hubbard_stratonovich_mean(u[a : a + 8], beta, n),
+            np.testing.assert_allclose(blocked[a : a + 8], hs.hubbard_stratonovich_mean(u[a : a + 8], beta, n),
                                        rtol=0, atol=1e-13)
             np.testing.assert_allclose(masked[a : a + 8],
-                                       cw.hubbard_stratonovich_mean(u[a : a + 8], beta, jnp.sum(mask), mask=mask),
+                                       hs.hubbard_stratonovich_mean(u[a : a + 8], beta, jnp.sum(mask), mask=mask),
                                        rtol=0, atol=1e-13)
 
 

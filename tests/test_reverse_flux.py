@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from statphys.models.gaussian import GaussianMixture
-from statphys.physics import thermodynamics as th
+from statphys.physics.entropy_rates import ensemble_rates_1d, reverse_flux_zero
+from statphys.physics.mixture_flux import (
+    gmm_fisher_information,
+    gmm_reverse_flux,
+    gmm_reverse_flux_zeros,
+    speciation_time_yu_huang,
+)
 from statphys.physics import transitions as tr
 from statphys.physics.schedules import make_schedule
 
@@ -23,8 +29,8 @@ def test_reverse_flux_closed_form_matches_current_quadrature(sigma2):
     grid of the closed-form p_t and score (`ensemble_rates_1d`): two independent quadratures."""
     mix = GaussianMixture.symmetric(1.0, math.sqrt(sigma2), 1)
     ts = np.array([0.01, 0.1, 0.3, 0.5, 1.0, 2.0])
-    grid = th.ensemble_rates_1d(mix, make_schedule("ou", T=5.0, t_min=1e-3), ts, x_max=16.0, num_points=16001)
-    np.testing.assert_allclose(th.gmm_reverse_flux(ts, 1.0, math.sqrt(sigma2)), grid.flux_reverse, rtol=1e-6,
+    grid = ensemble_rates_1d(mix, make_schedule("ou", T=5.0, t_min=1e-3), ts, x_max=16.0, num_points=16001)
+    np.testing.assert_allclose(gmm_reverse_flux(ts, 1.0, math.sqrt(sigma2)), grid.flux_reverse, rtol=1e-6,
                                atol=1e-9)
 
 
@@ -34,7 +40,7 @@ def test_reverse_flux_gaussian_closed_form():
     for s2 in (0.3, 2.5):
         gamma = 1 - np.exp(-2 * t) + s2 * np.exp(-2 * t)
         # φ_R = Γ − 3 + 2/Γ cancels terms of order 3: absolute rounding ~ 10 ε
-        np.testing.assert_allclose(th.gmm_reverse_flux(t, 0.0, math.sqrt(s2)), (gamma - 1) * (gamma - 2) / gamma,
+        np.testing.assert_allclose(gmm_reverse_flux(t, 0.0, math.sqrt(s2)), (gamma - 1) * (gamma - 2) / gamma,
                                    rtol=1e-12, atol=1e-14)
 
 
@@ -45,14 +51,14 @@ def test_flux_sign_change_against_speciation(sigma2, t_flux, t_s):
     instability at x = 0. σ² = 0.1: t_flux > t_S (the flux flips before speciation in generation order);
     σ² = 0.4 and 1: t_flux < t_S (after)."""
     sigma = math.sqrt(sigma2)
-    zeros = th.gmm_reverse_flux_zeros(1.0, sigma)
+    zeros = gmm_reverse_flux_zeros(1.0, sigma)
     assert zeros.size == 1, zeros
     mix = GaussianMixture.symmetric(1.0, sigma, 1)
-    other = th.reverse_flux_zero(mix, make_schedule("ou", T=5.0, t_min=1e-3), zeros[0] * 0.8, zeros[0] * 1.25)
+    other = reverse_flux_zero(mix, make_schedule("ou", T=5.0, t_min=1e-3), zeros[0] * 0.8, zeros[0] * 1.25)
     assert zeros[0] == pytest.approx(other, abs=1e-6)
     assert zeros[0] == pytest.approx(t_flux, abs=1e-3)
     assert tr.gmm_speciation_time(1.0, sigma) == pytest.approx(t_s, abs=1e-3)
-    assert th.speciation_time_yu_huang(1.0, sigma) == pytest.approx(tr.gmm_speciation_time(1.0, sigma), abs=1e-14)
+    assert speciation_time_yu_huang(1.0, sigma) == pytest.approx(tr.gmm_speciation_time(1.0, sigma), abs=1e-14)
     slopes = tr.gmm_drift_slopes(tr.gmm_speciation_time(1.0, sigma), 1.0, sigma)
     assert float(slopes[1]) == pytest.approx(0.0, abs=1e-12)  # the slope of x + 2∇ln p_t at 0 vanishes at t_S
     assert (zeros[0] > t_s) == (sigma2 < 0.16)
@@ -97,9 +103,9 @@ def test_study_kind_runs_and_plots(tmp_path):
 
 def test_bad_input():
     with pytest.raises(ValueError, match="sigma"):
-        th.gmm_reverse_flux(0.1, 1.0, 0.0)
+        gmm_reverse_flux(0.1, 1.0, 0.0)
     with pytest.raises(ValueError, match="mu"):
-        th.gmm_fisher_information(0.1, -1.0, 1.0)
+        gmm_fisher_information(0.1, -1.0, 1.0)
     with pytest.raises(ValueError, match="t_min"):
-        th.gmm_reverse_flux_zeros(1.0, 1.0, t_min=1.0, t_max=0.5)
-    assert float(th.gmm_fisher_information(jnp.asarray(0.7), 0.0, 1.0)) == pytest.approx(1.0)
+        gmm_reverse_flux_zeros(1.0, 1.0, t_min=1.0, t_max=0.5)
+    assert float(gmm_fisher_information(jnp.asarray(0.7), 0.0, 1.0)) == pytest.approx(1.0)

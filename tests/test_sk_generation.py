@@ -6,10 +6,12 @@ import jax
 import numpy as np
 import pytest
 
-from statphys.models import enumeration
+from statphys.models.equilibrium import equilibrium
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import disorder as dis
+from statphys.physics import replica_symmetric as rs
 from statphys.physics import sk_generation as skg
+from statphys.physics import tempering_equilibrium as pte
 from statphys.physics.mc_score import mc_reverse_sample, tempering_ladder
 from statphys.physics.schedules import make_schedule
 from statphys.physics.scores import ExactScore
@@ -41,9 +43,9 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="chains_per_x"):
         skg.mc_replica_generation(jax.random.key(0), J, 0.0, 1.0, SCHEDULE, num_steps=4, batch=2, chains_per_x=2)
     with pytest.raises(ValueError, match="num_chains"):
-        skg.tempering_equilibrium(jax.random.key(0), J[None], [0.5, 1.0], num_chains=5)
+        pte.tempering_equilibrium(jax.random.key(0), J[None], [0.5, 1.0], num_chains=5)
     with pytest.raises(ValueError, match="0 <= beta < 1"):
-        skg.rs_overlap(1.5, [0.1])
+        rs.rs_overlap(1.5, [0.1])
     with pytest.raises(ValueError, match="ladder"):
         skg.mc_replica_generation(jax.random.key(0), J, 0.0, 1.0, SCHEDULE, num_steps=4, batch=2, ladder=[0.9, 0.5])
     with pytest.raises(ValueError, match="beta_min"):
@@ -53,10 +55,10 @@ def test_bad_input_is_named():
 def test_replica_symmetric_theory_limits():
     lam = np.array([0.0, 0.3, 2.0])
     # β = 0: independent spins, q = E tanh(λ + √λ G) = E tanh²(λ + √λ G) (Nishimori), χ_SG = E sech⁴
-    np.testing.assert_allclose(skg.rs_overlap(0.0, lam), dis.paramagnet_overlap(lam), atol=1e-10)
+    np.testing.assert_allclose(rs.rs_overlap(0.0, lam), dis.paramagnet_overlap(lam), atol=1e-10)
     # λ = 0: the SK paramagnet, q = 0 and χ_SG = 1/(1 − β²)
-    np.testing.assert_allclose(skg.rs_spin_glass_susceptibility(0.6, [0.0]), 1 / (1 - 0.36), rtol=1e-10)
-    assert abs(float(skg.rs_overlap(0.6, [0.0])[0])) < 1e-10
+    np.testing.assert_allclose(rs.rs_spin_glass_susceptibility(0.6, [0.0]), 1 / (1 - 0.36), rtol=1e-10)
+    assert abs(float(rs.rs_overlap(0.6, [0.0])[0])) < 1e-10
 
 
 def test_replica_observables_of_independent_spins():
@@ -106,7 +108,7 @@ def _generated_law_z(targets, runs) -> np.ndarray:
     """Per sample, z of the generated energy per spin and of q² of independent generated pairs against enumeration."""
     z_scores = []
     for target, run in zip(targets, runs):
-        eq = enumeration.equilibrium(target)
+        eq = equilibrium(target)
         q2_exact = dis.exact_replica_overlap_statistics(eq.q_values, eq.q_law, target.n)["q2"]
         s = np.asarray(run.generated)
         energy = -0.5 * np.einsum("bi,ij,bj->b", s, np.asarray(target.couplings), s) / target.n
@@ -162,11 +164,11 @@ def test_tempering_errors_cover_enumeration():
     n, num = 8, 6
     couplings = np.stack([np.asarray(SherringtonKirkpatrick.random(n, 1.0, seed=d).couplings) for d in range(num)])
     betas = np.array([0.5, 1.0, 1.5])
-    eq = skg.tempering_equilibrium(jax.random.key(1), couplings, betas, num_chains=8, num_sweeps=400, burn_in=200)
+    eq = pte.tempering_equilibrium(jax.random.key(1), couplings, betas, num_chains=8, num_sweeps=400, burn_in=200)
     z = []
     for d in range(num):
         for r, beta in enumerate(betas):
-            exact = enumeration.equilibrium(SherringtonKirkpatrick(couplings[d], beta))
+            exact = equilibrium(SherringtonKirkpatrick(couplings[d], beta))
             q2 = dis.exact_replica_overlap_statistics(exact.q_values, exact.q_law, n)["q2"]
             z += [(eq.energy[d, r] - exact.energy) / eq.energy_err[d, r], (eq.q2[d, r] - q2) / eq.q2_err[d, r]]
     z = np.array(z)
@@ -178,7 +180,7 @@ def test_tempering_errors_cover_enumeration():
 def test_generated_law_agrees_with_tempering_at_n32_beta_half():
     n, beta, num = 32, 0.5, 8
     couplings = np.stack([np.asarray(SherringtonKirkpatrick.random(n, beta, seed=d).couplings) for d in range(num)])
-    eq = skg.tempering_equilibrium(jax.random.key(3), couplings, np.array([0.5, 0.75]), num_chains=8,
+    eq = pte.tempering_equilibrium(jax.random.key(3), couplings, np.array([0.5, 0.75]), num_chains=8,
                                    num_sweeps=500, burn_in=300)
     energy, q2 = [], []
     for d in range(num):

@@ -149,6 +149,7 @@ def test_bad_input():
         sa.schedule_costs(GaussianMixture.symmetric(1.0, 1.0, 2), "ot", 1.0)
 
 
+@pytest.mark.slow  # `statphys reproduce` in CI runs every kind; the Curie–Weiss kind test stays
 def test_speed_accuracy_study_kind_runs(tmp_path):
     from statphys.studies.kinds import speed_accuracy as kind
 

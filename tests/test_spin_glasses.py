@@ -11,9 +11,11 @@ from statphys.models.base import spin_states
 from statphys.models.curie_weiss import CurieWeiss
 from statphys.models.dataset import DataSet
 from statphys.models.edwards_anderson import EdwardsAnderson
+from statphys.models.equilibrium import equilibrium
 from statphys.models.hopfield import Hopfield
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import ExactScore, make_schedule, reverse_sample
+from statphys.physics.total_variation import total_variation
 
 
 def brute_posterior_mean(target, x, alpha, sigma):
@@ -35,7 +37,7 @@ def test_enumeration_denoiser_matches_dense_softmax_and_is_chunk_invariant():
 
 def test_overlap_and_magnetization_laws_match_brute_force():
     ea = EdwardsAnderson.from_graph(nk.graph.Chain(8, pbc=True), 0.8, bonds="gaussian", seed=2, h=0.3)
-    th = enumeration.equilibrium(ea)
+    th = equilibrium(ea)
     s = np.asarray(spin_states(8), float)
     lw = np.asarray(ea.log_weight(jnp.asarray(s)))
     p = np.exp(lw - lw.max())
@@ -56,10 +58,10 @@ def test_curie_weiss_as_pairwise_model_and_free_spins():
     cw_couplings = (np.ones((n, n)) - np.eye(n)) / n
     sk = SherringtonKirkpatrick(cw_couplings, beta, h)
     m, law = CurieWeiss(n, beta, h).magnetization_law()
-    th = enumeration.equilibrium(sk)
+    th = equilibrium(sk)
     np.testing.assert_allclose(th.m_values, m)
     np.testing.assert_allclose(th.m_law, law, atol=1e-13)
-    free = enumeration.equilibrium(SherringtonKirkpatrick.random(n, 0.0, h=0.4, seed=1))
+    free = equilibrium(SherringtonKirkpatrick.random(n, 0.0, h=0.4, seed=1))
     assert free.log_z == pytest.approx(n * np.log(2 * np.cosh(0.4)), rel=1e-13)
     assert free.magnetization == pytest.approx(np.tanh(0.4), rel=1e-12)
     assert free.q2 == pytest.approx(np.tanh(0.4) ** 4 + (1 - np.tanh(0.4) ** 4) / n, rel=1e-12)
@@ -141,7 +143,7 @@ def test_dataset_denoiser_is_enumeration_of_its_law():
     ds = DataSet(data)
     x = rng.normal(size=(4, 8))
     np.testing.assert_allclose(ds.posterior_mean(x, 0.9, 0.4), brute_posterior_mean(ds, x, 0.9, 0.4), atol=1e-12)
-    th = enumeration.equilibrium(ds)
+    th = equilibrium(ds)
     np.testing.assert_allclose(th.m_law, np.bincount(((8 + data.sum(1)) / 2).astype(int), minlength=9) / 6, atol=1e-14)
 
 
@@ -158,7 +160,7 @@ def test_spin_glass_susceptibility_grows_only_in_the_glass_phase():
     seeds = range(48)
 
     def chi(n, beta):
-        values = [n * enumeration.equilibrium(SherringtonKirkpatrick.random(n, beta, seed=s)).q2 for s in seeds]
+        values = [n * equilibrium(SherringtonKirkpatrick.random(n, beta, seed=s)).q2 for s in seeds]
         return np.mean(values), np.std(values, ddof=1) / np.sqrt(len(values))
 
     (hot8, _), (hot16, e_hot16) = chi(8, 0.5), chi(16, 0.5)
@@ -172,12 +174,12 @@ def test_reverse_sde_with_exact_sk_score_reproduces_the_magnetization_law():
     """DDPM (the exact-transition discretisation of the reverse SDE), 100 steps, 2000 samples at N = 12:
     the TV distance to the exact law of m must be typical of 2000 exact samples (p-value from the null)."""
     sk = SherringtonKirkpatrick.random(12, 1.5, seed=3)
-    th = enumeration.equilibrium(sk)
+    th = equilibrium(sk)
     schedule = make_schedule("ou", T=4.0, t_min=1e-3)
     run = reverse_sample(jax.random.key(0), ExactScore(sk, schedule), schedule, num_steps=100, batch=2000, n=12,
                          sampler="ddpm")
     s = np.sign(np.asarray(run.x))
-    tv, null_mean, null_sd, p_value = enumeration.total_variation(s.mean(1), th.m_values, th.m_law)
+    tv, null_mean, null_sd, p_value = total_variation(s.mean(1), th.m_values, th.m_law)
     assert p_value > 1e-3, (tv, null_mean, null_sd)
     e = np.asarray(sk.energy(jnp.asarray(s))) / 12
     sd = np.sqrt(th.energy2 - th.energy**2) / np.sqrt(e.size)
@@ -188,7 +190,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="n = 21"):
         SherringtonKirkpatrick.random(21, 1.0).posterior_mean(np.zeros((1, 21)), 0.5, 0.5)
     with pytest.raises(ValueError, match="n = 21"):
-        enumeration.equilibrium(SherringtonKirkpatrick.random(21, 1.0))
+        equilibrium(SherringtonKirkpatrick.random(21, 1.0))
     with pytest.raises(ValueError, match="n = 22"):
         Hopfield.random(22, 3, 1.0).sample(jax.random.key(0), 3)
     with pytest.raises(ValueError, match="n = 22"):  # a field staggers the Curie–Weiss groups: enumeration only

@@ -7,10 +7,19 @@ import numpy as np
 import pytest
 import scipy.integrate
 
-from statphys.models import enumeration
 from statphys.models.gaussian import Gaussian, GaussianMixture
+from statphys.models.spin_marginal import SpinMarginal
 from statphys.physics import path_entropy
-from statphys.physics import thermodynamics as th
+from statphys.physics.entropy_rates import (
+    ensemble_rates_1d,
+    entropy_production_rate,
+    gaussian_entropy_production_rate,
+    reverse_flux_zero,
+)
+from statphys.physics.fluctuation_theorems import crooks_fit, exponential_average
+from statphys.physics.mixture_flux import speciation_time_yu_huang
+from statphys.physics.path_entropy import forward_entropy, reverse_entropy, reverse_run_path_ratio
+from statphys.physics.path_kl import path_kl
 from statphys.physics.schedules import make_schedule
 
 Z = 5.0  # tolerance in standard errors
@@ -35,12 +44,12 @@ def test_gaussian_rates_every_schedule(schedule):
     s0 = 2.0
     target = Gaussian(jnp.zeros(1), s0**2)
     t = 0.37 * schedule.T
-    closed = float(th.gaussian_entropy_production_rate(schedule, t, s0))
-    quad = th.ensemble_rates_1d(target, schedule, [t], x_max=40.0, num_points=20001)
+    closed = float(gaussian_entropy_production_rate(schedule, t, s0))
+    quad = ensemble_rates_1d(target, schedule, [t], x_max=40.0, num_points=20001)
     assert quad.entropy_production[0] == pytest.approx(closed, rel=1e-7)
     assert quad.entropy_rate_forward[0] == pytest.approx(_gaussian_entropy_rate(schedule, t, s0), rel=1e-5)
     assert quad.entropy_rate_reverse[0] == pytest.approx(-quad.entropy_rate_forward[0], rel=1e-9)
-    mc = th.entropy_production_rate(jax.random.PRNGKey(0), target, schedule, t, num_samples=20000)
+    mc = entropy_production_rate(jax.random.PRNGKey(0), target, schedule, t, num_samples=20000)
     assert abs(mc.value - closed) < Z * mc.stderr
 
 
@@ -48,7 +57,7 @@ def test_ou_reference_numbers():
     """Gaussian data N(0, s₀²) under OU, closed form: v = 1 + (s₀² − 1)e^{−2t}, π = (v − 1)²/v, φ = v − 1, dS/dt = −(v − 1)/v."""
     s0 = 0.5
     ts = np.array([0.05, 0.3, 1.0, 2.5])
-    r = th.ensemble_rates_1d(Gaussian(jnp.zeros(1), s0**2), make_schedule("ou", T=5.0), ts)
+    r = ensemble_rates_1d(Gaussian(jnp.zeros(1), s0**2), make_schedule("ou", T=5.0), ts)
     v = 1 + (s0**2 - 1) * np.exp(-2 * ts)
     np.testing.assert_allclose(r.entropy_production, (v - 1) ** 2 / v, rtol=1e-8)
     np.testing.assert_allclose(r.flux_forward, v - 1, rtol=1e-8)
@@ -59,16 +68,16 @@ def test_ou_reference_numbers():
 def ou_paths():
     schedule = make_schedule("ou", T=2.0)
     target = Gaussian(jnp.zeros(1), 4.0)
-    fwd = th.forward_entropy(jax.random.PRNGKey(0), target, schedule, num_trajectories=20000, num_steps=200)
-    bwd = th.forward_entropy(jax.random.PRNGKey(1), target, schedule, num_trajectories=20000, num_steps=200,
-                             backward=True)
+    fwd = forward_entropy(jax.random.PRNGKey(0), target, schedule, num_trajectories=20000, num_steps=200)
+    bwd = forward_entropy(jax.random.PRNGKey(1), target, schedule, num_trajectories=20000, num_steps=200,
+                          backward=True)
     return schedule, fwd, bwd
 
 
 def test_integral_fluctuation_theorem_forward(ou_paths):
     _, fwd, _ = ou_paths
     for sigma in (fwd.total_path, fwd.total):
-        avg = th.exponential_average(sigma)
+        avg = exponential_average(sigma)
         assert avg.ess > 0.3 * avg.num
         assert abs(avg.mean - 1.0) < Z * avg.stderr
 
@@ -85,7 +94,7 @@ def test_mean_entropy_production_is_integrated_rate(ou_paths):
 
 def test_crooks_detailed_fluctuation_theorem(ou_paths):
     _, fwd, bwd = ou_paths
-    fit = th.crooks_fit(fwd.total_path, bwd.total_path)
+    fit = crooks_fit(fwd.total_path, bwd.total_path)
     assert abs(fit.slope - 1.0) < Z * fit.slope_err
     assert abs(fit.intercept) < Z * fit.intercept_err
     assert fit.slope_err < 0.05
@@ -98,8 +107,8 @@ def test_ito_stratonovich_conversion(num_trajectories, steps):
     target = Gaussian(jnp.zeros(2), 4.0)
     rms = []
     for steps_ in steps:
-        pe = th.forward_entropy(jax.random.PRNGKey(3), target, schedule, num_trajectories=num_trajectories,
-                                num_steps=steps_)
+        pe = forward_entropy(jax.random.PRNGKey(3), target, schedule, num_trajectories=num_trajectories,
+                             num_steps=steps_)
         diff = np.asarray(pe.medium - pe.medium_ito)
         assert np.allclose(pe.ito_correction, -2.0 * 1.0)
         if steps_ == steps[1]:  # the Euler–Maruyama bias −½ n Σ f² E[x²] Δ² ≈ −0.05 at 50 steps, 0.003 at 800
@@ -120,14 +129,14 @@ def test_yu_huang_reverse_ift_and_rates():
     """½N(1,1) + ½N(−1,1) under OU: reverse IFT, π_R = π, dS/dt = π − φ, flux sign change vs t_S."""
     mix = GaussianMixture.symmetric(1.0, 1.0, 1)
     schedule = make_schedule("ou", T=3.0, t_min=1e-3)
-    pr = th.reverse_entropy(jax.random.PRNGKey(2), mix, schedule, num_trajectories=4000, num_steps=100,
-                            ito_correction=False)
+    pr = reverse_entropy(jax.random.PRNGKey(2), mix, schedule, num_trajectories=4000, num_steps=100,
+                         ito_correction=False)
     for sigma in (pr.total_path, pr.total):
-        avg = th.exponential_average(sigma)
+        avg = exponential_average(sigma)
         assert abs(avg.mean - 1.0) < Z * avg.stderr
 
     ts = np.array([0.05, 0.2, 0.5, 1.0])
-    r = th.ensemble_rates_1d(mix, schedule, ts)
+    r = ensemble_rates_1d(mix, schedule, ts)
     x = np.linspace(-12, 12, 4001)
 
     def entropy(t):
@@ -140,9 +149,9 @@ def test_yu_huang_reverse_ift_and_rates():
     np.testing.assert_allclose(r.entropy_rate_reverse, -ds, rtol=1e-5)
     assert np.all(r.entropy_production > 0)
 
-    t_s = th.speciation_time_yu_huang(1.0, 1.0)
+    t_s = speciation_time_yu_huang(1.0, 1.0)
     assert t_s == pytest.approx(0.5 * np.log(2.0))
-    t_flux = th.reverse_flux_zero(mix, schedule, 0.01, 0.3)
+    t_flux = reverse_flux_zero(mix, schedule, 0.01, 0.3)
     assert 0.0 < t_flux < t_s  # the reverse flux turns sign after speciation in generation order (t < t_S)
 
 
@@ -153,15 +162,15 @@ def test_path_kl_gaussian_closed_form():
     target = Gaussian(jnp.zeros(1), s0**2)
     wrong = Gaussian(jnp.zeros(1), s1**2)
     score_fn = lambda x, t: wrong.marginal_score(x, schedule.alpha(t), schedule.sigma(t))  # noqa: E731
-    kl = th.path_kl(jax.random.PRNGKey(4), target, schedule, score_fn, num_samples=20000)
+    kl = path_kl(jax.random.PRNGKey(4), target, schedule, score_fn, num_samples=20000)
     v = lambda t, s: np.exp(-2 * t) * s**2 + 1 - np.exp(-2 * t)  # noqa: E731
     gap = scipy.integrate.quad(lambda t: v(t, s0) * (1 / v(t, s1) - 1 / v(t, s0)) ** 2, 1e-2, 2.0)[0]
     r = v(2.0, s0) / (1 - np.exp(-4.0))
     prior = 0.5 * (r - 1 - np.log(r))
     assert abs(kl.score_gap - gap) < Z * kl.score_gap_err + 1e-6 * gap
     assert abs(kl.prior - prior) < Z * kl.prior_err
-    exact = th.path_kl(jax.random.PRNGKey(4), target, schedule,
-                       lambda x, t: target.marginal_score(x, schedule.alpha(t), schedule.sigma(t)), num_samples=100)
+    exact = path_kl(jax.random.PRNGKey(4), target, schedule,
+                    lambda x, t: target.marginal_score(x, schedule.alpha(t), schedule.sigma(t)), num_samples=100)
     assert exact.score_gap == 0.0
 
 
@@ -169,19 +178,19 @@ def test_bad_input():
     schedule = make_schedule("ou", T=1.0)
     target = Gaussian(jnp.zeros(1), 1.0)
     with pytest.raises(ValueError, match="sigma"):
-        th.exponential_average(np.array([1.0]))
+        exponential_average(np.array([1.0]))
     with pytest.raises(ValueError, match="times"):
-        th.path_entropy(jax.random.PRNGKey(0), jnp.zeros((3, 1)), lambda x, t: -x, lambda t: 2.0,
-                        jnp.array([0.0, 0.5, 0.4]), lambda x: 0.0, lambda x: 0.0)
+        path_entropy.path_entropy(jax.random.PRNGKey(0), jnp.zeros((3, 1)), lambda x, t: -x, lambda t: 2.0,
+                                  jnp.array([0.0, 0.5, 0.4]), lambda x: 0.0, lambda x: 0.0)
     with pytest.raises(ValueError, match="t_start"):
-        th.forward_entropy(jax.random.PRNGKey(0), target, make_schedule("cond_ot"), num_trajectories=4, num_steps=4,
-                           t_end=0.5)
+        forward_entropy(jax.random.PRNGKey(0), target, make_schedule("cond_ot"), num_trajectories=4, num_steps=4,
+                        t_end=0.5)
     with pytest.raises(ValueError, match="t_end"):
-        th.forward_entropy(jax.random.PRNGKey(0), target, schedule, num_trajectories=4, num_steps=4, t_end=2.0)
+        forward_entropy(jax.random.PRNGKey(0), target, schedule, num_trajectories=4, num_steps=4, t_end=2.0)
     with pytest.raises(ValueError, match="marginal_log_prob"):
-        th.forward_entropy(jax.random.PRNGKey(0), object(), schedule, num_trajectories=4, num_steps=4)
+        forward_entropy(jax.random.PRNGKey(0), object(), schedule, num_trajectories=4, num_steps=4)
     with pytest.raises(ValueError, match="1-D"):
-        th.ensemble_rates_1d(Gaussian(jnp.zeros(2), 1.0), schedule, [0.5])
+        ensemble_rates_1d(Gaussian(jnp.zeros(2), 1.0), schedule, [0.5])
 
 
 def test_fluctuation_theorems_study_kind_runs():
@@ -200,17 +209,17 @@ def test_fluctuation_theorems_study_kind_runs():
 
 def _spin_ift(target, t_min, num_trajectories, num_steps, spacing="log"):
     schedule = make_schedule("ou", T=3.0, t_min=t_min)
-    pe = th.reverse_entropy(jax.random.PRNGKey(5), enumeration.SpinMarginal(target), schedule,
-                            num_trajectories=num_trajectories, num_steps=num_steps, spacing=spacing,
-                            ito_correction=False)
-    return th.exponential_average(pe.total_path), th.exponential_average(pe.total)
+    pe = reverse_entropy(jax.random.PRNGKey(5), SpinMarginal(target), schedule,
+                         num_trajectories=num_trajectories, num_steps=num_steps, spacing=spacing,
+                         ito_correction=False)
+    return exponential_average(pe.total_path), exponential_average(pe.total)
 
 
 def test_spin_marginal_log_prob_is_normalised_and_matches_score():
     """ln p_t by enumeration: ∫ p_t = 1 (N = 2, grid quadrature) and ∇ ln p_t = Tweedie score (autodiff)."""
     from statphys.models import CurieWeiss
 
-    sm = enumeration.SpinMarginal(CurieWeiss(2, 1.5))
+    sm = SpinMarginal(CurieWeiss(2, 1.5))
     g = np.linspace(-6, 6, 161)
     x = jnp.asarray(np.stack(np.meshgrid(g, g), -1).reshape(-1, 2))
     p = np.exp(np.asarray(sm.marginal_log_prob(x, 0.8, 0.6))).reshape(161, 161)
@@ -258,9 +267,9 @@ def test_cond_ot_reverse_ift_log_grid():
     """
     mix = GaussianMixture.symmetric(1.0, 0.5, 1)
     schedule = make_schedule("cond_ot", T=1.0, t_min=0.1)
-    pe = th.reverse_entropy(jax.random.PRNGKey(6), mix, schedule, num_trajectories=2000, num_steps=50, t_max=0.8,
-                            spacing="log", ito_correction=False)
-    avg = th.exponential_average(pe.total_path)
+    pe = reverse_entropy(jax.random.PRNGKey(6), mix, schedule, num_trajectories=2000, num_steps=50, t_max=0.8,
+                         spacing="log", ito_correction=False)
+    avg = exponential_average(pe.total_path)
     assert avg.ess > 0.08 * avg.num
     assert abs(avg.mean - 1.0) < Z * avg.stderr
 
@@ -281,7 +290,7 @@ def test_entropy_production_study_kind_runs():
 def test_path_ratio_from_the_kept_noise_of_a_generative_run():
     """Generation by reverse_sample (Euler–Maruyama, exact score of N(0, ¼ I₂), linear VP, t ∈ [0.05, T]) keeping
     its Info: Σ_path = ln p_{t_0}(x_0) − ln p_{t_K}(x_K) + Σ_k (ln K_k − ln K†_k), with ln K_k from the kept noise
-    (th.reverse_run_path_ratio), obeys ⟨e^{−Σ_path}⟩ = 1 exactly at any step, and ⟨Σ_path⟩ = ∫ π dt + O(Δ):
+    (reverse_run_path_ratio), obeys ⟨e^{−Σ_path}⟩ = 1 exactly at any step, and ⟨Σ_path⟩ = ∫ π dt + O(Δ):
     the Richardson combination 2⟨Σ⟩_{2K} − ⟨Σ⟩_K of K = 50, 100 steps matches the integral of the closed-form
     rate π(t) = n v̇²/(2 v g²) within its standard error (the O(Δ) bias alone is 0.31 at K = 50)."""
     from statphys.physics import ExactScore, reverse_sample
@@ -295,13 +304,13 @@ def test_path_ratio_from_the_kept_noise_of_a_generative_run():
         run = reverse_sample(jax.random.PRNGKey(20 + i), ExactScore(target, schedule), schedule, num_steps=num_steps,
                              batch=batch, n=n, record_every=1, record_path=True, keep_info=True)
         times = schedule.time_grid(num_steps)
-        ratio = th.reverse_run_path_ratio(schedule, run.path, run.info, times, run.denoised)
+        ratio = reverse_run_path_ratio(schedule, run.path, run.info, times, run.denoised)
         sigma = np.asarray(log_p(times[0], run.path[0]) - log_p(times[-1], run.x) + ratio.sum(0))
-        ift = th.exponential_average(sigma)
+        ift = exponential_average(sigma)
         assert abs(ift.mean - 1) < Z * ift.stderr and ift.ess > 0.1 * batch  # not carried by a few rare paths
         means.append(sigma.mean())
         errors.append(sigma.std(ddof=1) / np.sqrt(batch))
-    exact = scipy.integrate.quad(lambda t: float(th.gaussian_entropy_production_rate(schedule, t, s0, n)),
+    exact = scipy.integrate.quad(lambda t: float(gaussian_entropy_production_rate(schedule, t, s0, n)),
                                  schedule.t_min, schedule.T)[0]
     assert means[0] - exact > 5 * errors[0]  # the bias the extrapolation removes is resolved
     assert abs(2 * means[1] - means[0] - exact) < Z * np.hypot(2 * errors[1], errors[0])

@@ -3,7 +3,7 @@
 Time convention: everything is indexed by the diffusion time t of the forward (noising) process, t = 0 data,
 t = T noise; generation runs t = T → 0, so "later in generation" means smaller t.
 
-Rate (physics/thermodynamics.py, Yu & Huang arXiv 2405.11932 Sec. III B; Seifert Rep. Prog. Phys. 75, 126001):
+Rate (physics/entropy_rates.py, Yu & Huang arXiv 2405.11932 Sec. III B; Seifert Rep. Prog. Phys. 75, 126001):
 the current velocity ν = f x − ½ g² ∇ln p_t (J = ν p_t), D = g²/2, and
     π(t) = E_{p_t}|ν|²/D,
 the same for the forward and the generative (reverse-SDE) process with the exact score (π_R = π). p_t is
@@ -29,8 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from statphys.models import CurieWeiss, enumeration
-from statphys.physics import thermodynamics as th
+from statphys.models import CurieWeiss
+from statphys.models.spin_marginal import SpinMarginal
+from statphys.physics.entropy_rates import entropy_production_rate
 from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "Entropy production rate pi(t) of Curie-Weiss generation (exact score) vs the speciation time"
@@ -95,17 +96,17 @@ def _located(t, y, err, locate, rng, num):
 def run(params: dict, key) -> xr.Dataset:
     n = int(params["n"])
     schedule = make_schedule("ou", T=params["T"], t_min=1e-3)
-    target = enumeration.SpinMarginal(CurieWeiss(n, params["beta"]))
-    free = enumeration.SpinMarginal(CurieWeiss(n, 0.0))
+    target = SpinMarginal(CurieWeiss(n, params["beta"]))
+    free = SpinMarginal(CurieWeiss(n, 0.0))
     e = jnp.ones(n) / np.sqrt(n)
     times = np.geomspace(params["t_lo"], params["t_hi"], params["num_times"])
     out = np.zeros((len(times), 6))
     for i, t in enumerate(times):
         k = jax.random.fold_in(key, i)
         kw = dict(num_samples=params["num_samples"])
-        total = th.entropy_production_rate(k, target, schedule, float(t), **kw)
-        mode = th.entropy_production_rate(k, target, schedule, float(t), direction=e, **kw)
-        base = th.entropy_production_rate(jax.random.fold_in(k, 1), free, schedule, float(t), **kw)
+        total = entropy_production_rate(k, target, schedule, float(t), **kw)
+        mode = entropy_production_rate(k, target, schedule, float(t), direction=e, **kw)
+        base = entropy_production_rate(jax.random.fold_in(k, 1), free, schedule, float(t), **kw)
         out[i] = total.value, total.stderr, mode.value, mode.stderr, base.value, base.stderr
     excess, excess_err = out[:, 0] - out[:, 4], np.hypot(out[:, 1], out[:, 5])
     rng = np.random.default_rng(int(jax.random.randint(key, (), 0, 2**31 - 1)))

@@ -8,7 +8,7 @@ arXiv 2405.11932), both with p_t in closed form. Per schedule (one chunk):
   - ⟨Σ⟩ of forward paths against ∫ π dt from the quadrature of the current (equal in theory);
   - ensemble rates π(t), φ(t), dS/dt of the forward and reverse processes on a time grid, and the time where
     the reverse flux φ_R changes sign, next to t_S of Yu & Huang (reverse-SDE drift instability at x = 0).
-See physics/thermodynamics.py for the definitions.
+See physics/path_entropy.py, fluctuation_theorems.py and entropy_rates.py for the definitions.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import scipy.integrate
 import xarray as xr
 
 from statphys.models.gaussian import Gaussian, GaussianMixture
-from statphys.physics import thermodynamics as th
+from statphys.physics.entropy_rates import ensemble_rates_1d, reverse_flux_zero
+from statphys.physics.fluctuation_theorems import crooks_fit, exponential_average
+from statphys.physics.path_entropy import forward_entropy, reverse_entropy
 from statphys.physics import transitions as tr
 from statphys.physics.schedules import make_schedule
 from statphys.studies import progress
@@ -71,17 +73,17 @@ def run(params: dict, key) -> xr.Dataset:
     kw = dict(num_trajectories=params["num_trajectories"], num_steps=params["num_steps"], t_start=t_start, t_end=t_end)
     work = progress.stages(["forward paths", "backward paths", "generative paths", "ensemble rates"])
     next(work)
-    fwd = th.forward_entropy(jax.random.fold_in(key, 0), target, schedule, **kw)
+    fwd = forward_entropy(jax.random.fold_in(key, 0), target, schedule, **kw)
     next(work)
-    bwd = th.forward_entropy(jax.random.fold_in(key, 1), target, schedule, backward=True, **kw)
+    bwd = forward_entropy(jax.random.fold_in(key, 1), target, schedule, backward=True, **kw)
     next(work)
-    rev = th.reverse_entropy(jax.random.fold_in(key, 2), target, schedule, num_trajectories=params["num_trajectories"],
-                             num_steps=params["num_steps"], t_max=t_end)
+    rev = reverse_entropy(jax.random.fold_in(key, 2), target, schedule, num_trajectories=params["num_trajectories"],
+                          num_steps=params["num_steps"], t_max=t_end)
     next(work)
     data = {}
     for name, pe in (("forward", fwd), ("reverse", rev)):
         for form, sigma in (("path", pe.total_path), ("stratonovich", pe.total)):
-            avg = th.exponential_average(sigma)
+            avg = exponential_average(sigma)
             data[f"ift_{name}_{form}"] = avg.mean
             data[f"ift_{name}_{form}_err"] = avg.stderr
             data[f"ess_{name}_{form}"] = avg.ess
@@ -90,20 +92,20 @@ def run(params: dict, key) -> xr.Dataset:
         data[f"mean_sigma_{name}_err"] = float(s.std(ddof=1) / np.sqrt(s.size))
     num = params["num_trajectories"]
     try:  # too few paths in the overlap of P_F(Σ) and P_B(−Σ) leaves the slope undetermined: NaN, not a guess
-        fit = th.crooks_fit(fwd.total_path, bwd.total_path, num_bins=int(np.clip(num // 64, 8, 30)),
-                            min_count=max(5, num // 500))
+        fit = crooks_fit(fwd.total_path, bwd.total_path, num_bins=int(np.clip(num // 64, 8, 30)),
+                         min_count=max(5, num // 500))
         data.update(crooks_slope=fit.slope, crooks_slope_err=fit.slope_err)
     except ValueError:
         data.update(crooks_slope=np.nan, crooks_slope_err=np.nan)
 
     x_max = 12.0 * max(1.0, params["s0"], params["mu"] + params["sigma"])
     times = np.linspace(t_start, t_end, params["num_times"])
-    rates = th.ensemble_rates_1d(target, schedule, times, x_max=x_max)
+    rates = ensemble_rates_1d(target, schedule, times, x_max=x_max)
     data["integrated_rate"] = float(scipy.integrate.simpson(rates.entropy_production, x=times))
     next(work, None)
     flux = rates.flux_reverse
     change = np.nonzero(np.diff(np.sign(flux)))[0]
-    t_flux = (th.reverse_flux_zero(target, schedule, float(times[change[0]]), float(times[change[0] + 1]))
+    t_flux = (reverse_flux_zero(target, schedule, float(times[change[0]]), float(times[change[0] + 1]))
               if change.size else np.nan)
     ds = xr.Dataset(
         {k: ((), v) for k, v in data.items()}

@@ -1,4 +1,4 @@
-"""Franz–Parisi potential of Curie–Weiss along the generative trajectory (physics.franz_parisi).
+"""Franz–Parisi potential of Curie–Weiss along the generative trajectory (physics.franz_parisi_spins).
 
 Question: when does the other class become visible in the Franz–Parisi potential, and how does that time compare
 with the speciation time t_S = ½ ln Λ, Λ = N⟨m²⟩?
@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from statphys.models.curie_weiss import CurieWeiss
-from statphys.physics import franz_parisi as fp
+from statphys.physics.franz_parisi_spins import ou_noise, secondary_minimum_times, spin_franz_parisi
 
 DESCRIPTION = "Franz–Parisi potential of Curie–Weiss: V(q; t) minima vs t_S = ½ ln Λ"
 PARAMS = {
@@ -71,12 +71,12 @@ def run(params: dict, key) -> xr.Dataset:
     times = np.linspace(params["t_min"], params["t_max"], params["num_t"])
     vals, errs = [], []
     for i, t in enumerate(times):
-        q, est = fp.spin_franz_parisi(jax.random.fold_in(key, i), target, *fp.ou_noise(float(t)),
-                                      params["num_samples"], method="exact")
+        q, est = spin_franz_parisi(jax.random.fold_in(key, i), target, *ou_noise(float(t)),
+                                   params["num_samples"], method="exact")
         vals.append(est.value)
         errs.append(est.error)
     vals, errs = np.stack(vals), np.stack(errs)
-    out = fp.secondary_minimum_times(times, q, vals, degeneracy=1.0 / n)
+    out = secondary_minimum_times(times, q, vals, degeneracy=1.0 / n)
     neg, pos = np.nonzero(q < 0)[0], np.nonzero(q > 0)[0]
     i_neg, i_pos = neg[np.argmin(vals[:, neg], axis=1)], pos[np.argmin(vals[:, pos], axis=1)]
     rows = np.arange(times.size)

@@ -4,13 +4,13 @@ Question: where does the potential V(q, t) of ½N(μ, σ²) + ½N(−μ, σ²) h
 Yu & Huang's criterion for the glass-like regime), and is that a window of diffusion time or a regime that
 persists as t → 0? Their Fig. 11 is at μ = 1, σ² = 0.1.
 
-V, V′, V″ (physics.franz_parisi, quadrature) in the squared distance q = (x₀ − x₀′)² to a reference x₀′ drawn from
-the posterior P(x₀′ | x_t), at ``gmm_times`` (their t = 0.42, 0.015, 0.01), with every inflection point; V″ checked
-at ``gmm_check_q`` against an independent Monte-Carlo estimate (``gmm_check_samples`` draws of (x₀′, x_t)); a scan
-of the diffusion time t (geometric, ``scan_t_min`` .. ``scan_t_max``) counting the inflection points on
-[scan_q_min, scan_q_max], and the times where a pair of them is born or annihilates (V″ = V‴ = 0): the window of t
-in which V has additional inflection points. The small-t limit-law inflection q = q′* Δ_t/a² (q′* ≈ 8.26) is stored
-along the scan for comparison.
+V, V′, V″ (quadrature, physics.franz_parisi_mixture) in the squared distance q = (x₀ − x₀′)² to a reference x₀′ drawn
+from the posterior P(x₀′ | x_t), at ``gmm_times`` (their t = 0.42, 0.015, 0.01), with every inflection point; V″ checked
+at ``gmm_check_q`` against an independent Monte-Carlo estimate (``gmm_check_samples`` draws of (x₀′, x_t)); a scan of
+the diffusion time t (geometric, ``scan_t_min`` .. ``scan_t_max``) counting the inflection points on [scan_q_min,
+scan_q_max], and the times where a pair of them is born or annihilates (V″ = V‴ = 0): the window of t in which V has
+additional inflection points. The small-t limit-law inflection q = q′* Δ_t/a² (q′* ≈ 8.26) is stored along the scan for
+comparison.
 
 The number of inflection points differs from time to time, so they are stored flat, without padding: along
 ``gmm_inflection`` (and ``scan_inflection``) every point in the order of the times and, at one time, of q, with the
@@ -26,7 +26,13 @@ import jax
 import numpy as np
 import xarray as xr
 
-from statphys.physics import franz_parisi as fp
+from statphys.physics.franz_parisi_mixture import (
+    gmm_franz_parisi_derivatives,
+    gmm_franz_parisi_monte_carlo,
+    gmm_inflection_merges,
+    gmm_inflection_scan,
+    gmm_small_t_inflection,
+)
 
 DESCRIPTION = "Franz–Parisi potential of the 1-D mixture ½N(±μ, σ²): Yu–Huang Fig. 11 and the inflection window"
 PARAMS = {
@@ -114,26 +120,26 @@ def run(params: dict, key) -> xr.Dataset:
     sigma = math.sqrt(sigma2)
     q1 = np.linspace(params["q_max"] / params["num_q"], params["q_max"], params["num_q"])
     gmm_t = np.array(params["gmm_times"], float)
-    v, v1, v2 = (np.stack(a) for a in zip(*[fp.gmm_franz_parisi_derivatives(q1, float(t), mu, sigma) for t in gmm_t]))
+    v, v1, v2 = (np.stack(a) for a in zip(*[gmm_franz_parisi_derivatives(q1, float(t), mu, sigma) for t in gmm_t]))
     q_lo, q_hi, num_scan_q = params["scan_q_min"], params["scan_q_max"], params["scan_num_q"]
-    found = fp.gmm_inflection_scan(gmm_t, mu, sigma, q_lo, q_hi, num_scan_q)
+    found = gmm_inflection_scan(gmm_t, mu, sigma, q_lo, q_hi, num_scan_q)
     scan_t = np.geomspace(params["scan_t_min"], params["scan_t_max"], params["num_scan"])
-    scan_found = fp.gmm_inflection_scan(scan_t, mu, sigma, q_lo, q_hi, num_scan_q)
-    merges = sorted(fp.gmm_inflection_merges(scan_t, scan_found, mu, sigma), key=lambda m: m.t)
+    scan_found = gmm_inflection_scan(scan_t, mu, sigma, q_lo, q_hi, num_scan_q)
+    merges = sorted(gmm_inflection_merges(scan_t, scan_found, mu, sigma), key=lambda m: m.t)
     edges = [(m.t, m.q, m.residual) for m in merges[:1]] + [(m.t, m.q, m.residual) for m in merges[1:][-1:]]
     edges += [(np.nan, np.nan, np.nan)] * (2 - len(edges))
     (t_lo, q_lo_edge, r_lo), (t_hi, q_hi_edge, r_hi) = edges
-    q_star = fp.gmm_small_t_inflection()
+    q_star = gmm_small_t_inflection()
 
     check_q = np.array(params["gmm_check_q"], float)
     check_v2, check_v2_err = [], []
     for i, t in enumerate(gmm_t):
-        _, _, d2 = fp.gmm_franz_parisi_monte_carlo(jax.random.fold_in(key, 20_000 + i), check_q, float(t), mu, sigma,
-                                                   params["gmm_check_samples"])
+        _, _, d2 = gmm_franz_parisi_monte_carlo(jax.random.fold_in(key, 20_000 + i), check_q, float(t), mu, sigma,
+                                                params["gmm_check_samples"])
         check_v2.append(d2.value)
         check_v2_err.append(d2.error)
     check_v2, check_v2_err = np.stack(check_v2), np.stack(check_v2_err)
-    check_quad = np.stack([fp.gmm_franz_parisi_derivatives(check_q, float(t), mu, sigma)[2] for t in gmm_t])
+    check_quad = np.stack([gmm_franz_parisi_derivatives(check_q, float(t), mu, sigma)[2] for t in gmm_t])
 
     gmm_vars, gmm_coords = _flat("gmm", gmm_t, found)
     scan_vars, scan_coords = _flat("scan", scan_t, scan_found)

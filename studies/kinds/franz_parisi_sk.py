@@ -1,4 +1,4 @@
-"""Quenched Franz–Parisi potential of an SK target by umbrella Monte Carlo (physics.franz_parisi).
+"""Quenched Franz–Parisi potential of an SK target by umbrella Monte Carlo (physics.umbrella, physics.quenched).
 
 Question: does the quenched potential of a spin glass develop a secondary minimum along the generative trajectory,
 beyond the sizes that can be enumerated?
@@ -21,7 +21,8 @@ import numpy as np
 import xarray as xr
 
 from statphys.models.sk import SherringtonKirkpatrick
-from statphys.physics import franz_parisi as fp
+from statphys.physics.franz_parisi_spins import enumerated_overlap_log_probs, local_minima, ou_noise, overlap_grid
+from statphys.physics.quenched import quenched_average, quenched_umbrella_potential, tempering_reference_sampler
 
 DESCRIPTION = "Quenched Franz–Parisi potential of SK by umbrella Monte Carlo (enumeration check for N ≤ 20)"
 ENUMERATION_MAX_N = 20
@@ -89,7 +90,7 @@ def run(params: dict, key) -> xr.Dataset:
     times = np.array(params["times"], float)
     key = jax.random.fold_in(key, 10_000)  # the key this part had inside the combined study: the same numbers
     target = SherringtonKirkpatrick.random(n, params["beta"], seed=params["couplings_seed"])
-    sampler = fp.tempering_reference_sampler(target, params["pt_replicas"], params["pt_sweeps"])
+    sampler = tempering_reference_sampler(target, params["pt_replicas"], params["pt_sweeps"])
     options = dict(chains_per_window=params["chains"], num_groups=params["groups"], num_sweeps=params["sweeps"],
                    burn_in=params["burn_in"])
     if params["windows"]:
@@ -97,9 +98,9 @@ def run(params: dict, key) -> xr.Dataset:
     enumerate_too = n <= ENUMERATION_MAX_N
     rows = {name: [] for name in ("v", "err", "mc_err", "count", "q_min", "q_sec", "acc", "z")}
     for i, t in enumerate(times):
-        alpha, sigma = fp.ou_noise(float(t))
-        res = fp.quenched_umbrella_potential(jax.random.fold_in(key, i), target, alpha, sigma, params["num_disorder"],
-                                             reference_sampler=sampler, **options)
+        alpha, sigma = ou_noise(float(t))
+        res = quenched_umbrella_potential(jax.random.fold_in(key, i), target, alpha, sigma, params["num_disorder"],
+                                          reference_sampler=sampler, **options)
         m = res.mean
         rows["v"].append(m.value)
         rows["err"].append(m.error)
@@ -107,13 +108,13 @@ def run(params: dict, key) -> xr.Dataset:
         rows["count"].append(m.count)
         rows["acc"].append(float(res.acceptance.mean()))
         full = np.nonzero(m.count == params["num_disorder"])[0]  # minima only among levels every draw visited
-        minima = full[fp.local_minima(res.q[full], m.value[full])]
+        minima = full[local_minima(res.q[full], m.value[full])]
         minima = minima[np.argsort(m.value[minima])]
         rows["q_min"].append(res.q[minima[0]] if minima.size else np.nan)
         rows["q_sec"].append(res.q[minima[1]] if minima.size > 1 else np.nan)
         if enumerate_too:  # the same draws enumerated: z in units of the Monte-Carlo-only error
-            exact = -np.asarray(fp.enumerated_overlap_log_probs(target, res.references, res.x, alpha, sigma)) / n
-            exact = fp.quenched_average(np.where(np.isnan(res.potentials), np.nan, exact))  # same draws per level
+            exact = -np.asarray(enumerated_overlap_log_probs(target, res.references, res.x, alpha, sigma)) / n
+            exact = quenched_average(np.where(np.isnan(res.potentials), np.nan, exact))  # same draws per level
             with np.errstate(invalid="ignore", divide="ignore"):
                 z = np.abs(m.value - exact.value) / m.mc_error
             rows["z"].append(float(np.nanmax(z)) if np.isfinite(z).any() else np.nan)
@@ -131,4 +132,4 @@ def run(params: dict, key) -> xr.Dataset:
     }
     if enumerate_too:
         data["enum_max_z"] = (("time",), np.array(rows["z"]))
-    return xr.Dataset(data, coords={"time": times, "q": fp.overlap_grid(n)})
+    return xr.Dataset(data, coords={"time": times, "q": overlap_grid(n)})

@@ -14,6 +14,7 @@ import xarray as xr
 
 from statphys.models import CurieWeiss
 from statphys.physics import SAMPLERS, ExactScore, make_schedule, reverse_sample
+from statphys.physics.total_variation import histogram_tv
 
 DESCRIPTION = "Curie–Weiss samples from the exact score (reverse SDE, PF-ODE) vs the exact P(m)"
 PARAMS = {
@@ -47,10 +48,6 @@ def validate(params: dict) -> None:
     make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"]).time_grid(1, params["spacing"])
 
 
-def total_variation(counts: np.ndarray, p: np.ndarray) -> float:
-    return 0.5 * float(np.abs(counts / counts.sum() - p).sum())
-
-
 def run(params: dict, key) -> xr.Dataset:
     n, num = params["n"], params["num_samples"]
     target = CurieWeiss(n, params["beta"], params["h"])
@@ -70,11 +67,11 @@ def run(params: dict, key) -> xr.Dataset:
             M.append(np.sign(np.asarray(out.x)).sum(1))
         k = ((np.concatenate(M) + n) / 2).round().astype(int)
         c = np.bincount(np.clip(k, 0, n), minlength=n + 1)
-        boot = [total_variation(np.bincount(rng.choice(k, k.size), minlength=n + 1), p) for _ in range(params["bootstrap"])]
+        boot = [histogram_tv(np.bincount(rng.choice(k, k.size), minlength=n + 1), p) for _ in range(params["bootstrap"])]
         counts.append(c)
-        tv.append(total_variation(c, p))
+        tv.append(histogram_tv(c, p))
         tv_err.append(float(np.std(boot)))
-    floor = [total_variation(rng.multinomial(num, p), p) for _ in range(params["bootstrap"])]
+    floor = [histogram_tv(rng.multinomial(num, p), p) for _ in range(params["bootstrap"])]
     return xr.Dataset(
         {
             "counts": (("sampler", "m"), np.array(counts)),

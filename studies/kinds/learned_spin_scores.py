@@ -1,6 +1,7 @@
 """Learned scores on spin targets against the exact score: where along the trajectory does learning err?
 
-Targets (``target``), both with an exact sampler and an exact denoiser at any N:
+Targets (``targets``, a list; the results run along a dimension ``target``, Curie–Weiss with the study's key,
+Hopfield with fold_in(key, 1)), both with an exact sampler, an exact denoiser and an exact ln p_t at any N:
   "curie_weiss"  P(s) ∝ exp(β M²/(2N)), s ∈ {±1}ᴺ (`models.curie_weiss`, Hubbard–Stratonovich denoiser); order
                  parameter m = mean_i s_i; speciation along the uniform direction.
   "hopfield2"    Hopfield with K = 2 random patterns ξ¹, ξ² (numpy seed ``pattern_seed``), P(s) ∝
@@ -15,14 +16,14 @@ For each N in ``n``, each training-set size P in ``train_sizes`` and each seed (
 set, the validation set, the initialisation, the minibatches and the noise of every measurement), the networks of
 ``networks`` ("architecture:head", `physics.networks`: "mlp" or "equivariant" (DeepSets), heads "spin"
 D = tanh(αx/σ² + h) or "tanh" D = tanh(h)) are trained by denoising score matching (λ = σ², Song et al. 2021,
-eq. 7) on the same P exact samples, with early stopping on a held-out set (`physics.learned_spins.train_dsm`).
+eq. 7) on the same P exact samples, with early stopping on a held-out set (`physics.dsm_training.train_dsm`).
 The data sets are nested: the set of size P is the first P rows of the largest one. Then, against the exact score:
 
   - ε(t) = σ_t² E‖s_θ − s‖²/N on exact samples of p_t at ``num_times`` times geometric in (t_min, T);
   - memorisation: the same ε between s_θ and the empirical score of its training set (`models.dataset.DataSet`),
     and between the exact empirical and population scores, on the same samples (fresh population draws);
   - the score part of the Girsanov path KL over exact forward samples (Gauss–Legendre, ``kl_nodes``) and along
-    the learned reverse paths (`physics.learned_spins.forward_path_kl`, `generate`);
+    the learned reverse paths (`physics.learned_vs_exact.forward_path_kl`, `generate`);
   - the generated law of m = mean sign(x) at t_min (``num_paths`` reverse-SDE paths of ``num_steps`` steps,
     ``sampler``): TV against the exact P(m), and the same with the exact score and the same sampler (the
     discretisation and prior part), and the TV of ``num_paths`` exact samples (the finite-sample floor);
@@ -42,12 +43,25 @@ The data sets are nested: the set of size P is the first P rows of the largest o
     identifies its configuration;
   - the speciation time measured from the class information of the denoiser magnetisation along those paths
     (`physics.transitions.speciation_time`, bootstrap error over paths), learned and exact, and t_S = ½ ln N⟨m²⟩
-    (Biroli et al., arXiv 2402.18491).
+    (Biroli et al., arXiv 2402.18491);
+  - the integral fluctuation theorem of the generation (`physics.generative_fluctuations`): ``num_paths`` paths of
+    ``ift_steps`` log-spaced steps of ``ift_sampler`` (a Gaussian kernel per step), with the exact and with the
+    learned score (same start and step noise), and Σ = ln Q[X]/P†[X] of the generative path law Q against the
+    forward process read backward (exact transitions, ln p_{t_min} exact): ⟨e^{−Σ}⟩ = 1 at any step for any
+    score (Seifert, Rep. Prog. Phys. 75, 126001 (2012), eq. 48), ⟨Σ⟩ = KL(Q ‖ P†) = prior KL + discretisation
+    with the exact score, and the learned score's excess ⟨Σ⟩ − ⟨Σ⟩_exact → E_Q ∫ ½ g² |s_θ − s|² dt (its
+    Girsanov path KL along the learned paths) as the step vanishes, next to the discrete Girsanov KL
+    Σ_k b_k²/(2V_k) E|s_θ − s|², exact at any step.
 Training curves (held-out and training DSM loss at each evaluation) are stored flat along ``record`` with the run
-they belong to as coordinates (their lengths differ with early stopping).
+they belong to as coordinates (their lengths differ with early stopping); the kept parameters of every trained
+network flat along ``weight`` (`physics.dsm_training.flatten_params`, located by network_weight_offset and
+network_weight_count), so that `trained_network(ds, target=…, n=…, network=…, train_size=…, seed=…)` gives the
+network back.
 """
 
 from __future__ import annotations
+
+import json
 
 import jax
 import numpy as np
@@ -58,7 +72,9 @@ from typing import Any, NamedTuple
 from statphys.models.curie_weiss import CurieWeiss
 from statphys.models.dataset import DataSet
 from statphys.models.hopfield import Hopfield, group_beta
-from statphys.physics import learned_spins as ls
+from statphys.physics import dsm_training as dsm
+from statphys.physics import generative_fluctuations as gf
+from statphys.physics import learned_vs_exact as lve
 from statphys.physics import transitions as tr
 from statphys.physics.networks import ARCHITECTURES, HEADS, NetworkScore
 from statphys.physics.samplers import STOCHASTIC
@@ -69,7 +85,7 @@ DESCRIPTION = ("DSM-trained MLP and DeepSets scores on Curie–Weiss or Hopfield
                "split, t_S, memorisation")
 TARGETS = ("curie_weiss", "hopfield2")
 PARAMS = {
-    "target": (str, "curie_weiss"),
+    "targets": (list, ["curie_weiss"]),
     "pattern_seed": (int, 0),
     "n": (list, [8, 24]),
     "beta": (float, 1.5),
@@ -97,14 +113,24 @@ PARAMS = {
     "sampler": (str, "euler_maruyama"),
     "fine_factor": (int, 4),
     "bootstrap": (int, 100),
+    "ift_steps": (int, 100),
+    "ift_sampler": (str, "ddpm"),
 }
 SWEEP = ()
 SEED_AVERAGED = ("t_speciation_learned", "t_speciation_exact", "path_kl_forward", "path_kl_reverse", "tv_learned",
-                 "tv_exact", "tv_exact_fine", "tv_exact_start", "m2_error_learned", "m2_split_score",
+                 "tv_exact", "tv_exact_fine", "tv_exact_start", "tv_floor", "m2_error_learned", "m2_split_score",
                  "m2_split_discretisation", "m2_split_prior", "m2_error_exact_start", "t_collapse_learned",
-                 "t_collapse_empirical")
+                 "t_collapse_empirical", "score_error", "score_error_empirical", "memorisation_index", "best_step",
+                 "ift_exact", "ift_learned", "entropy_production_exact", "entropy_production_learned",
+                 "entropy_production_excess", "girsanov_kl_ift", "prior_kl")
 #: seed averages that can be NaN (every seed NaN) and say so in their long names.
-_MAY_BE_NAN = ("t_speciation_learned", "t_collapse_learned", "t_collapse_empirical")
+_MAY_BE_NAN = ("t_speciation_learned", "t_collapse_learned", "t_collapse_empirical", "memorisation_index")
+
+
+def _unit(name: str) -> str:
+    return "nat" if ("kl" in name or "entropy" in name) else "1"
+
+
 #: the learned collapse time is read where the exact empirical and population scores differ, σ²E|s_emp − s|²/N
 #: above this (elsewhere the memorisation index compares two vanishing errors).
 DISTINCT = 1e-2
@@ -114,13 +140,19 @@ VARIABLES = {
     "path_kl_forward_err": ("standard error of path_kl_forward over the samples", "nat"),
     "path_kl_reverse_err": ("standard error of path_kl_reverse over the paths", "nat"),
     "t_speciation_learned_err": ("bootstrap standard error of t_speciation_learned over paths; NaN where "
-                                 "t_speciation_learned is NaN", "1"),
+                                 "t_speciation_learned is NaN or where a bootstrap resample's class information "
+                                 "never reaches its threshold", "1"),
     "t_speciation_exact_err": ("bootstrap standard error of t_speciation_exact over paths; NaN where "
-                               "t_speciation_exact is NaN", "1"),
+                               "t_speciation_exact is NaN or where a bootstrap resample's class information never "
+                               "reaches its threshold", "1"),
     "best_step": ("optimiser steps done when the kept (lowest held-out loss) parameters were reached", "1"),
     "stopped_early": ("1 where early stopping ended training before train_steps, else 0", "1"),
     "score_error_empirical": ("sigma_t^2 E|s_theta - s_emp|^2 / N against the exact empirical score of the "
                               "training set", "1"),
+    "memorisation_index": ("memorisation index eps_pop/(eps_pop + eps_emp) of score_error (eps_pop) and "
+                           "score_error_empirical (eps_emp): 0 where s_theta follows the population score, 1 where it "
+                           "follows its training set; NaN where empirical_score_gap <= 1e-2 (the two exact scores "
+                           "do not differ)", "1"),
     "empirical_score_gap": ("sigma_t^2 E|s_emp - s|^2 / N between the exact empirical and population scores", "1"),
     "path_kl_forward": ("score part of the Girsanov path KL, int 1/2 g^2 E_{p_t}|s_theta - s|^2 dt (exact forward "
                         "samples)", "nat"),
@@ -172,10 +204,35 @@ VARIABLES = {
                              "1"),
     **{f"{name}_seed_mean": (f"mean of {name} over training seeds" + ("; NaN where no seed gives a finite value"
                                                                       if name in _MAY_BE_NAN else ""),
-                             "nat" if "kl" in name else "1")
+                             _unit(name))
        for name in SEED_AVERAGED},
     **{f"{name}_seed_sem": (f"standard error of {name} over training seeds (s/sqrt(seeds)); NaN where fewer than two "
-                            "seeds give a finite value", "nat" if "kl" in name else "1") for name in SEED_AVERAGED},
+                            "seeds give a finite value", _unit(name)) for name in SEED_AVERAGED},
+    "ift_exact": ("<exp(-Sigma)> over the generative paths with the exact score (integral fluctuation theorem: 1 "
+                  "at any step); Sigma = ln Q[X]/P[X] of the generative path law Q (ift_sampler, ift_steps "
+                  "log-spaced steps) against the forward process read backward", "1"),
+    "ift_exact_err": ("standard error of ift_exact over the paths", "1"),
+    "ift_exact_ess": ("Kish effective sample size of the weights exp(-Sigma) of ift_exact", "1"),
+    "ift_learned": ("<exp(-Sigma)> as ift_exact with the learned score (same start and step noise)", "1"),
+    "ift_learned_err": ("standard error of ift_learned over the paths", "1"),
+    "ift_learned_ess": ("Kish effective sample size of the weights exp(-Sigma) of ift_learned", "1"),
+    "entropy_production_exact": ("<Sigma> = KL(Q || P) with the exact score: prior KL plus discretisation", "nat"),
+    "entropy_production_exact_err": ("standard error of entropy_production_exact over the paths", "nat"),
+    "entropy_production_learned": ("<Sigma> = KL(Q || P) with the learned score", "nat"),
+    "entropy_production_learned_err": ("standard error of entropy_production_learned over the paths", "nat"),
+    "entropy_production_excess": ("entropy_production_learned - entropy_production_exact (paired paths); tends to "
+                                  "the Girsanov path KL along the learned paths as the step vanishes", "nat"),
+    "entropy_production_excess_err": ("standard error of entropy_production_excess over the paired paths", "nat"),
+    "girsanov_kl_ift": ("discrete Girsanov KL(Q_learned || Q_exact) = sum_k b_k^2/(2 V_k) E|s_theta - s|^2 along "
+                        "the learned paths of ift_learned (exact at any step)", "nat"),
+    "girsanov_kl_ift_err": ("standard error of girsanov_kl_ift over the paths", "nat"),
+    "prior_kl": ("<ln pi(x_0) - ln p_T(x_0)> over the start states of ift_exact: KL(N(0, sigma_T^2 I) || p_T)",
+                 "nat"),
+    "prior_kl_err": ("standard error of prior_kl over the paths", "nat"),
+    "network_weights": ("parameters of every trained network (the kept, lowest held-out loss ones), one vector per "
+                        "run (physics.dsm_training.flatten_params) concatenated; reload with trained_network", "1"),
+    "network_weight_offset": ("index in network_weights of the run's first parameter", "1"),
+    "network_weight_count": ("number of parameters of the run's network", "1"),
     "curve_val_loss": ("held-out DSM loss (frozen times and noise) at each evaluation", "1"),
     "curve_train_loss": ("mean training DSM loss over the steps before each evaluation", "1"),
 }
@@ -194,8 +251,10 @@ def _networks(params: dict) -> list[tuple[str, str]]:
 
 def validate(params: dict) -> None:
     """Impossible values, named, before any compute."""
-    if params["target"] not in TARGETS:
-        raise ValueError(f"[params] target must be one of {list(TARGETS)}, got {params['target']!r}")
+    targets = params["targets"]
+    if not targets or any(t not in TARGETS for t in targets) or len(set(targets)) != len(targets):
+        raise ValueError(f"[params] targets must be a non-empty list of distinct names in {list(TARGETS)}, got "
+                         f"{targets!r}")
     if not params["n"] or any(not isinstance(v, int) or v < 2 for v in params["n"]):
         raise ValueError(f"[params] n must be a non-empty list of integers >= 2, got {params['n']}")
     if not params["networks"]:
@@ -207,7 +266,7 @@ def validate(params: dict) -> None:
         raise ValueError(f"[params] seeds must be >= 2 (error bars over training seeds), got {params['seeds']}")
     for name in ("validation_size", "train_steps", "batch", "hidden", "depth", "num_freq", "eval_every", "patience",
                  "num_times", "eval_samples", "kl_nodes", "kl_samples", "num_steps", "record_every", "num_paths",
-                 "fine_factor", "bootstrap"):
+                 "fine_factor", "bootstrap", "ift_steps"):
         if params[name] < 1:
             raise ValueError(f"[params] {name} must be >= 1, got {params[name]}")
     if params["train_steps"] % params["eval_every"]:
@@ -223,6 +282,9 @@ def validate(params: dict) -> None:
     if params["sampler"] not in STOCHASTIC:
         raise ValueError(f"[params] sampler must be a reverse SDE {sorted(STOCHASTIC)} (the Girsanov KL and the "
                          f"generated law assume one), got {params['sampler']!r}")
+    if params["ift_sampler"] not in gf.KERNEL_SAMPLERS:
+        raise ValueError(f"[params] ift_sampler must be one of {list(gf.KERNEL_SAMPLERS)} (a Gaussian kernel per "
+                         f"step), got {params['ift_sampler']!r}")
     make_schedule("ou", T=params["T"], t_min=params["t_min"])
 
 
@@ -236,6 +298,7 @@ class SpinTarget(NamedTuple):
     direction: np.ndarray  # (n,): the denoiser magnetisation Σ v_i D_i/Σ|v_i| of the class information
     m2_class: float  # its exact t = 0 second moment, the normaliser of the class information
     t_theory: float  # ½ ln of the top covariance eigenvalue
+    density: gf.SpinGroups  # ln p_t(x) (Curie–Weiss groups in the gauge), for the fluctuation theorem
 
 
 def _group_law(size: int, beta: float) -> tuple[np.ndarray, float]:
@@ -253,7 +316,8 @@ def make_target(name: str, n: int, beta: float, pattern_seed: int = 0) -> SpinTa
         model = CurieWeiss(n, beta)
         m, p_m = model.magnetization_law()
         m2 = float(np.sum(p_m * m**2))
-        return SpinTarget(model, np.ones(n), p_m, m2, np.ones(n), m2, model.speciation_time())
+        return SpinTarget(model, np.ones(n), p_m, m2, np.ones(n), m2, model.speciation_time(),
+                          gf.curie_weiss_groups(np.ones(n), np.zeros(n, int), [p_m]))
     if name != "hopfield2":
         raise ValueError(f"target must be one of {list(TARGETS)}, got {name!r}")
     model = Hopfield.random(n, 2, beta, seed=pattern_seed)
@@ -265,8 +329,9 @@ def make_target(name: str, n: int, beta: float, pattern_seed: int = 0) -> SpinTa
     top = int(np.argmax([laws[0][1], laws[1][1]]))
     mask = same if top == 0 else ~same
     eigenvalue = laws[top][1]
+    density = gf.curie_weiss_groups(xi[0], np.where(same, 0, 1), [laws[0][0], laws[1][0]])
     return SpinTarget(model, xi[0], p_m, float(np.sum(p_m * m**2)), np.where(mask, xi[0], 0.0),
-                      eigenvalue / int(np.sum(mask)), 0.5 * float(np.log(eigenvalue)))
+                      eigenvalue / int(np.sum(mask)), 0.5 * float(np.log(eigenvalue)), density)
 
 
 def _speciation(times, m_denoiser, m2, params, seed):
@@ -277,6 +342,13 @@ def _speciation(times, m_denoiser, m2, params, seed):
 
 def run(params: dict, key) -> xr.Dataset:
     validate(params)
+    parts = [_run_target(params, name, key if name == "curie_weiss" else jax.random.fold_in(key, TARGETS.index(name)))
+             for name in params["targets"]]
+    return _merge(parts, list(params["targets"]))
+
+
+def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
+    """The study on one target (module docstring), without the seed averages."""
     schedule = make_schedule("ou", T=params["T"], t_min=params["t_min"])
     networks = _networks(params)
     sizes = sorted(params["train_sizes"])
@@ -286,9 +358,12 @@ def run(params: dict, key) -> xr.Dataset:
     run_vars = {name: np.zeros(shape) for name in (
         "path_kl_forward", "path_kl_forward_err", "path_kl_reverse", "path_kl_reverse_err", "tv_learned",
         "t_speciation_learned", "t_speciation_learned_err", "best_step", "stopped_early", "m2_error_learned",
-        "m2_error_learned_err", "m2_split_score", "m2_split_score_err", "t_collapse_learned")}
+        "m2_error_learned_err", "m2_split_score", "m2_split_score_err", "t_collapse_learned", "ift_learned",
+        "ift_learned_err", "ift_learned_ess", "entropy_production_learned", "entropy_production_learned_err",
+        "entropy_production_excess", "entropy_production_excess_err", "girsanov_kl_ift", "girsanov_kl_ift_err",
+        "network_weight_offset", "network_weight_count")}
     curves = {name: np.zeros(shape + (len(times),)) for name in ("score_error", "score_error_err",
-                                                                 "score_error_empirical")}
+                                                                 "score_error_empirical", "memorisation_index")}
     per_set = {name: np.zeros((len(n_list), len(sizes), seeds, len(times))) for name in (
         "empirical_score_gap", "empirical_collapse_weight", "empirical_collapse_weight_err")}
     t_collapse_empirical = np.zeros((len(n_list), len(sizes), seeds))
@@ -296,51 +371,59 @@ def run(params: dict, key) -> xr.Dataset:
         "tv_exact", "tv_exact_fine", "tv_exact_start", "tv_floor", "t_speciation_exact", "t_speciation_exact_err",
         "m2_error_exact", "m2_error_exact_err", "m2_error_exact_fine", "m2_error_exact_fine_err",
         "m2_error_exact_start", "m2_error_exact_start_err", "m2_split_discretisation",
-        "m2_split_discretisation_err", "m2_split_prior", "m2_split_prior_err")}
+        "m2_split_discretisation_err", "m2_split_prior", "m2_split_prior_err", "ift_exact", "ift_exact_err",
+        "ift_exact_ess", "entropy_production_exact", "entropy_production_exact_err", "prior_kl", "prior_kl_err")}
     theory = np.zeros(len(n_list))
-    flat = {name: [] for name in ("n", "network", "train_size", "seed", "step", "val", "train")}
+    flat = {key_: [] for key_ in ("n", "network", "train_size", "seed", "step", "val", "train")}
+    weights = []
+    ift_run = dict(batch=params["num_paths"], num_steps=params["ift_steps"], sampler=params["ift_sampler"])
     generate = dict(batch=params["num_paths"], num_steps=params["num_steps"], record_every=params["record_every"],
                     sampler=params["sampler"])
     fine_steps = params["fine_factor"] * params["num_steps"]
     fine = dict(generate, num_steps=fine_steps, record_every=fine_steps)
     for a, n in enumerate(n_list):
-        spin = make_target(params["target"], n, params["beta"], params["pattern_seed"])
+        spin = make_target(target_name, n, params["beta"], params["pattern_seed"])
         target, p_m, m2, gauge = spin.model, spin.p_m, spin.m2, spin.gauge
         exact = ExactScore(target, schedule)
         theory[a] = spin.t_theory
-        direction = None if params["target"] == "curie_weiss" else spin.direction
+        direction = None if target_name == "curie_weiss" else spin.direction
         for r in range(seeds):
             k_seed = jax.random.fold_in(jax.random.fold_in(key, a), r)
             data_all = target.sample(jax.random.fold_in(k_seed, 0), sizes[-1])
             validation = target.sample(jax.random.fold_in(k_seed, 1), params["validation_size"])
             k_eval, k_kl, k_gen = (jax.random.fold_in(k_seed, i) for i in (2, 3, 4))
-            gen = ls.generate(k_gen, exact, schedule, n, direction=direction, **generate)
-            per_n["tv_exact"][a, r] = ls.total_variation(ls.magnetization_histogram(gen.x * gauge, n), p_m)
+            gen = lve.generate(k_gen, exact, schedule, n, direction=direction, **generate)
+            per_n["tv_exact"][a, r] = lve.total_variation(lve.magnetization_histogram(gen.x * gauge, n), p_m)
             floor = target.sample(jax.random.fold_in(k_seed, 5), params["num_paths"])
-            per_n["tv_floor"][a, r] = ls.total_variation(ls.magnetization_histogram(floor * gauge, n), p_m)
+            per_n["tv_floor"][a, r] = lve.total_variation(lve.magnetization_histogram(floor * gauge, n), p_m)
             per_n["t_speciation_exact"][a, r], per_n["t_speciation_exact_err"][a, r] = _speciation(
                 gen.times, gen.m_denoiser, spin.m2_class, params, r)
             x_exact = gen.x * gauge
-            x_fine = ls.generate(k_gen, exact, schedule, n, **fine).x * gauge
-            start = ls.exact_start(jax.random.fold_in(k_seed, 6), target, schedule, params["num_paths"])
-            x_start = ls.generate(k_gen, exact, schedule, n, x_init=start, **fine).x * gauge
+            x_fine = lve.generate(k_gen, exact, schedule, n, **fine).x * gauge
+            start = lve.exact_start(jax.random.fold_in(k_seed, 6), target, schedule, params["num_paths"])
+            x_start = lve.generate(k_gen, exact, schedule, n, x_init=start, **fine).x * gauge
             for name, x in (("exact", x_exact), ("exact_fine", x_fine), ("exact_start", x_start)):
-                per_n[f"m2_error_{name}"][a, r], per_n[f"m2_error_{name}_err"][a, r] = ls.second_moment_error(x, m2)
+                per_n[f"m2_error_{name}"][a, r], per_n[f"m2_error_{name}_err"][a, r] = lve.second_moment_error(x, m2)
             for name, x in (("tv_exact_fine", x_fine), ("tv_exact_start", x_start)):
-                per_n[name][a, r] = ls.total_variation(ls.magnetization_histogram(x, n), p_m)
+                per_n[name][a, r] = lve.total_variation(lve.magnetization_histogram(x, n), p_m)
             per_n["m2_split_discretisation"][a, r] = per_n["m2_error_exact"][a, r] - per_n["m2_error_exact_fine"][a, r]
             per_n["m2_split_discretisation_err"][a, r] = np.hypot(per_n["m2_error_exact_err"][a, r],
                                                                   per_n["m2_error_exact_fine_err"][a, r])
-            per_n["m2_split_prior"][a, r], per_n["m2_split_prior_err"][a, r] = ls.paired_difference(x_fine, x_start)
+            per_n["m2_split_prior"][a, r], per_n["m2_split_prior_err"][a, r] = lve.paired_difference(x_fine, x_start)
+            k_ift = jax.random.fold_in(k_seed, 500)
+            entropy_exact = gf.generative_entropy(k_ift, exact, schedule, spin.density.marginal_log_prob, n=n,
+                                                  **ift_run)
+            _store_ift(per_n, (a, r), "exact", entropy_exact)
+            per_n["prior_kl"][a, r], per_n["prior_kl_err"][a, r] = gf.mean_and_error(entropy_exact.prior)
             for c, size in enumerate(sizes):
                 empirical = ExactScore(DataSet(data_all[:size]), schedule)
-                weight, weight_err = ls.empirical_collapse(jax.random.fold_in(k_seed, 7 + c), data_all[:size],
+                weight, weight_err = lve.empirical_collapse(jax.random.fold_in(k_seed, 7 + c), data_all[:size],
                                                            schedule, times)
                 per_set["empirical_collapse_weight"][a, c, r] = weight
                 per_set["empirical_collapse_weight_err"][a, c, r] = weight_err
-                t_collapse_empirical[a, c, r] = ls.collapse_crossing(times, weight)
+                t_collapse_empirical[a, c, r] = lve.collapse_crossing(times, weight)
                 for b, (kind, head) in enumerate(networks):
-                    res = ls.train_dsm(jax.random.fold_in(k_seed, 1000 + 100 * c + b), data_all, validation, schedule,
+                    res = dsm.train_dsm(jax.random.fold_in(k_seed, 1000 + 100 * c + b), data_all, validation, schedule,
                                        size=size,
                                        kind=kind, head=head, steps=params["train_steps"], batch=params["batch"],
                                        lr=params["lr"], hidden=params["hidden"], depth=params["depth"],
@@ -349,48 +432,64 @@ def run(params: dict, key) -> xr.Dataset:
                     learned = NetworkScore(res.params, schedule, kind, head)
                     idx = (a, b, c, r)
                     run_vars["best_step"][idx], run_vars["stopped_early"][idx] = res.best_step, res.stopped_early
-                    for name, values in (("n", n), ("network", f"{kind}:{head}"), ("train_size", size), ("seed", r)):
-                        flat[name].extend([values] * len(res.steps))
+                    for key_, values in (("n", n), ("network", f"{kind}:{head}"), ("train_size", size), ("seed", r)):
+                        flat[key_].extend([values] * len(res.steps))
+                    vector = dsm.flatten_params(res.params)
+                    run_vars["network_weight_offset"][idx] = sum(w.size for w in weights)
+                    run_vars["network_weight_count"][idx] = vector.size
+                    weights.append(vector)
                     flat["step"].extend(res.steps.tolist())
                     flat["val"].extend(res.val_loss.tolist())
                     flat["train"].extend(res.train_loss.tolist())
                     pairs = [(learned, exact), (learned, empirical)] + ([(empirical, exact)] if b == 0 else [])
-                    mean, err = ls.relative_score_distance(k_eval, pairs, target, schedule, times,
+                    mean, err = lve.relative_score_distance(k_eval, pairs, target, schedule, times,
                                                            params["eval_samples"])
                     curves["score_error"][idx], curves["score_error_err"][idx] = mean[0], err[0]
                     curves["score_error_empirical"][idx] = mean[1]
                     if b == 0:
                         per_set["empirical_score_gap"][a, c, r] = mean[2]
-                    run_vars["t_collapse_learned"][idx] = ls.collapse_crossing(
-                        times, ls.memorisation_index(mean[0], mean[1]),
-                        valid=per_set["empirical_score_gap"][a, c, r] > DISTINCT)
-                    (run_vars["path_kl_forward"][idx], run_vars["path_kl_forward_err"][idx]) = ls.forward_path_kl(
+                    distinct = per_set["empirical_score_gap"][a, c, r] > DISTINCT
+                    index = lve.memorisation_index(mean[0], mean[1])
+                    curves["memorisation_index"][idx] = np.where(distinct, index, np.nan)
+                    run_vars["t_collapse_learned"][idx] = lve.collapse_crossing(times, index, valid=distinct)
+                    (run_vars["path_kl_forward"][idx], run_vars["path_kl_forward_err"][idx]) = lve.forward_path_kl(
                         k_kl, learned, exact, target, schedule, num_samples=params["kl_samples"],
                         num_nodes=params["kl_nodes"])
-                    gen = ls.generate(k_gen, learned, schedule, n, exact_fn=exact, direction=direction, **generate)
+                    gen = lve.generate(k_gen, learned, schedule, n, exact_fn=exact, direction=direction, **generate)
                     x_learned = gen.x * gauge
                     run_vars["path_kl_reverse"][idx] = gen.path_kl
                     run_vars["path_kl_reverse_err"][idx] = gen.path_kl_err
-                    run_vars["tv_learned"][idx] = ls.total_variation(ls.magnetization_histogram(x_learned, n), p_m)
+                    run_vars["tv_learned"][idx] = lve.total_variation(lve.magnetization_histogram(x_learned, n), p_m)
                     run_vars["m2_error_learned"][idx], run_vars["m2_error_learned_err"][idx] = (
-                        ls.second_moment_error(x_learned, m2))
-                    run_vars["m2_split_score"][idx], run_vars["m2_split_score_err"][idx] = ls.paired_difference(
+                        lve.second_moment_error(x_learned, m2))
+                    run_vars["m2_split_score"][idx], run_vars["m2_split_score_err"][idx] = lve.paired_difference(
                         x_learned, x_exact)
                     (run_vars["t_speciation_learned"][idx],
                      run_vars["t_speciation_learned_err"][idx]) = _speciation(gen.times, gen.m_denoiser, spin.m2_class,
                                                                            params, r)
+                    entropy = gf.generative_entropy(k_ift, learned, schedule, spin.density.marginal_log_prob, n=n,
+                                                    exact_fn=exact, **ift_run)
+                    _store_ift(run_vars, idx, "learned", entropy)
+                    (run_vars["entropy_production_excess"][idx],
+                     run_vars["entropy_production_excess_err"][idx]) = gf.mean_and_error(entropy.sigma
+                                                                                         - entropy_exact.sigma)
+                    run_vars["girsanov_kl_ift"][idx], run_vars["girsanov_kl_ift_err"][idx] = gf.mean_and_error(
+                        entropy.girsanov)
     run_dims = ("n", "network", "train_size", "seed")
     names = [f"{kind}:{head}" for kind, head in networks]
-    ds = xr.Dataset(
+    for count in ("network_weight_offset", "network_weight_count"):
+        run_vars[count] = run_vars[count].astype(np.int64)
+    return xr.Dataset(
         {
-            **{name: (run_dims, value) for name, value in run_vars.items()},
-            **{name: (run_dims + ("time",), value) for name, value in curves.items()},
-            **{name: (("n", "train_size", "seed", "time"), value) for name, value in per_set.items()},
+            **{key_: (run_dims, value) for key_, value in run_vars.items()},
+            **{key_: (run_dims + ("time",), value) for key_, value in curves.items()},
+            **{key_: (("n", "train_size", "seed", "time"), value) for key_, value in per_set.items()},
             "t_collapse_empirical": (("n", "train_size", "seed"), t_collapse_empirical),
-            **{name: (("n", "seed"), value) for name, value in per_n.items()},
+            **{key_: (("n", "seed"), value) for key_, value in per_n.items()},
             "t_speciation_theory": (("n",), theory),
             "curve_val_loss": (("record",), np.array(flat["val"])),
             "curve_train_loss": (("record",), np.array(flat["train"])),
+            "network_weights": (("weight",), np.concatenate(weights)),
         },
         coords={"n": np.array(n_list), "network": names, "train_size": np.array(sizes), "seed": np.arange(seeds),
                 "time": times, "curve_n": (("record",), np.array(flat["n"])),
@@ -399,6 +498,35 @@ def run(params: dict, key) -> xr.Dataset:
                 "curve_seed": (("record",), np.array(flat["seed"])),
                 "curve_step": (("record",), np.array(flat["step"]))},
     )
+
+
+def _store_ift(store: dict, idx: tuple, label: str, entropy: gf.GenerativeEntropy) -> None:
+    """⟨e^{−Σ}⟩ (error, ESS) and ⟨Σ⟩ (error) of a generative run into store[...][idx]."""
+    ift = entropy.ift
+    store[f"ift_{label}"][idx], store[f"ift_{label}_err"][idx], store[f"ift_{label}_ess"][idx] = (
+        ift.mean, ift.stderr, ift.ess)
+    (store[f"entropy_production_{label}"][idx],
+     store[f"entropy_production_{label}_err"][idx]) = gf.mean_and_error(entropy.sigma)
+
+
+_FLAT = {"record": "curve_", "weight": "network_"}
+
+
+def _merge(parts: list[xr.Dataset], names: list[str]) -> xr.Dataset:
+    """The targets' results along a new leading dimension ``target``; the flat records (training curves, network
+    weights) are concatenated with their target as a coordinate (curve_target, weight_target) and the weight
+    offsets shifted to the concatenated vector; then the seed averages."""
+    flat = [v for v in parts[0].variables if any(d in _FLAT for d in parts[0][v].dims)]
+    main = xr.concat([p.drop_vars(flat).expand_dims(target=[name]) for p, name in zip(parts, names)], dim="target")
+    shift = np.cumsum([0] + [p.sizes["weight"] for p in parts[:-1]])
+    main["network_weight_offset"] = main.network_weight_offset + xr.DataArray(shift, dims="target")
+    records = {v: (parts[0][v].dims, np.concatenate([p[v].values for p in parts])) for v in flat}
+    for dim in _FLAT:
+        records[f"{'curve' if dim == 'record' else 'weight'}_target"] = (
+            (dim,), np.concatenate([[name] * p.sizes[dim] for p, name in zip(parts, names)]))
+    coords = {v: records.pop(v) for v in list(records) if v in parts[0].coords or v.endswith("_target")}
+    ds = main.assign(**{v: xr.Variable(*value) for v, value in records.items()})
+    ds = ds.assign_coords(**{v: xr.Variable(*value) for v, value in coords.items()})
     return ds.assign(seed_averages(ds))
 
 
@@ -411,3 +539,22 @@ def seed_averages(ds: xr.Dataset) -> dict:
         out[name + "_seed_mean"] = values.mean("seed")
         out[name + "_seed_sem"] = values.std("seed", ddof=1) / np.sqrt(count)
     return out
+
+
+def trained_network(ds: xr.Dataset, *, target: str, n: int, network: str, train_size: int, seed: int) -> NetworkScore:
+    """The trained score network of one run of a result dataset (its kept parameters, `network_weights`), as the
+    `physics.networks.NetworkScore` the study measured; the schedule and architecture settings come from the
+    dataset's ``config`` attribute (the study's parameters)."""
+    config = json.loads(ds.attrs["config"]) if isinstance(ds.attrs.get("config"), str) else None
+    if config is None:
+        raise ValueError("the dataset has no 'config' attribute (the study's parameters); read a result file of "
+                         "`statphys run`")
+    params = {**{k: v[1] for k, v in PARAMS.items()}, **config}
+    where = dict(target=target, n=n, network=network, train_size=train_size, seed=seed)
+    offset = int(ds.network_weight_offset.sel(**where))
+    count = int(ds.network_weight_count.sel(**where))
+    kind, _, head = network.partition(":")
+    weights = dsm.unflatten_params(ds.network_weights.values[offset:offset + count], kind, n, hidden=params["hidden"],
+                                   depth=params["depth"], num_freq=params["num_freq"])
+    return NetworkScore(weights, make_schedule("ou", T=params["T"], t_min=params["t_min"]), kind, head)
+

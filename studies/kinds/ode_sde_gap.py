@@ -10,7 +10,7 @@ contains the sampling noise of each run as well as the run-to-run spread.
 Per run: W₂(ODE, SDE), W₂(ODE, data), W₂(SDE, data) and the floor W₂ of two exact samples of the same size
 (1-D, sorted samples; bootstrap error per run as `*_boot`); the score error σ_t² E_{p_t}|s_θ − ∇ ln p_t|²
 and the Fokker–Planck residual E_{p_t}[R_u²] of the normalised log-density the score implies
-(`physics.learned.fp_residual_1d`) on a time grid, and their integrals over t. Deveney et al. bound
+(`physics.fokker_planck.fp_residual_1d`) on a time grid, and their integrals over t. Deveney et al. bound
 W₂(ODE, SDE) in terms of a Fokker–Planck residual; the text of that bound was not available here, so the
 study records the residual beside the gap instead of evaluating the bound.
 """
@@ -23,7 +23,9 @@ import numpy as np
 import xarray as xr
 
 from statphys.models.gaussian import GaussianMixture
-from statphys.physics.learned import FP_FORMS, fp_residual_norm_1d, learned_score, ode_sde_gap, score_error, train
+from statphys.physics.fokker_planck import fp_residual_norm_1d
+from statphys.physics.learned import FP_FORMS, learned_score, score_error, train
+from statphys.physics.ode_sde_gap import ode_sde_gap
 from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "ODE-SDE W2 gap with a learned score vs Fokker-Planck regulariser (score and log-density forms)"

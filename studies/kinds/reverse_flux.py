@@ -4,7 +4,7 @@ and Sec. IV), and the exact-score reverse SDE in their third regime σ² > 2.
 Data ½N(μ, σ²) + ½N(−μ, σ²) in 1-D, OU noising (f = −1, g² = 2). Times are diffusion times t (t = 0: data);
 generation runs t = T → 0, so a smaller t comes later in generation order.
 
-  - Reverse medium-entropy flux φ_R(t) = μ_t² + Γ_t − 3 + 2J_t (`physics.thermodynamics.gmm_reverse_flux`, exact
+  - Reverse medium-entropy flux φ_R(t) = μ_t² + Γ_t − 3 + 2J_t (`physics.mixture_flux.gmm_reverse_flux`, exact
     quadrature) on a grid of t for ``curve_sigma2``, and its sign changes t_flux(σ²)
     (`gmm_reverse_flux_zeros`) on a geometric grid of σ² (``sigma2_min`` .. ``sigma2_max``, ``num_sigma2``) and at
     ``curve_sigma2``.
@@ -32,7 +32,7 @@ import scipy.stats
 import xarray as xr
 
 from statphys.models.gaussian import GaussianMixture
-from statphys.physics import thermodynamics as th
+from statphys.physics.mixture_flux import gmm_reverse_flux, gmm_reverse_flux_zeros, speciation_time_yu_huang
 from statphys.physics import transitions as tr
 from statphys.physics.schedules import make_schedule
 from statphys.physics.scores import ExactScore
@@ -96,7 +96,7 @@ def validate(params: dict) -> None:
 
 def _flux_zero(mu: float, sigma2: float, params: dict) -> tuple[float, int]:
     """(the largest diffusion time where φ_R changes sign — the first in generation order —, number of zeros)."""
-    zeros = th.gmm_reverse_flux_zeros(mu, math.sqrt(sigma2), params["t_min"], params["t_max"])
+    zeros = gmm_reverse_flux_zeros(mu, math.sqrt(sigma2), params["t_min"], params["t_max"])
     return (float(zeros[-1]) if zeros.size else float("nan")), int(zeros.size)
 
 
@@ -142,7 +142,7 @@ def run(params: dict, key) -> xr.Dataset:
 
     def times_for(s2):
         s = math.sqrt(s2)
-        return (th.speciation_time_yu_huang(mu, s) if tr.gmm_symmetry_breaks(mu, s) else np.nan,
+        return (speciation_time_yu_huang(mu, s) if tr.gmm_symmetry_breaks(mu, s) else np.nan,
                 tr.gmm_bimodality_time(mu, s), tr.gmm_pf_ode_instability_time(mu, s),
                 0.5 * math.log(s2 - 1) if s2 > 2 else np.nan)
 
@@ -155,7 +155,7 @@ def run(params: dict, key) -> xr.Dataset:
              if change.size else np.nan)
 
     t_grid = np.geomspace(params["t_min"], params["t_max"], params["num_t"])
-    curves = np.stack([th.gmm_reverse_flux(t_grid, mu, math.sqrt(s2)) for s2 in curve])
+    curves = np.stack([gmm_reverse_flux(t_grid, mu, math.sqrt(s2)) for s2 in curve])
     curve_flux = [_flux_zero(mu, s2, params) for s2 in curve]
     curve_ts = np.array([times_for(s2)[0] for s2 in curve])
 

@@ -28,11 +28,13 @@ import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
-from statphys.models import CurieWeiss, enumeration
+from statphys.models import CurieWeiss
+from statphys.models.equilibrium import equilibrium
 from statphys.models.sk import SherringtonKirkpatrick, pairwise_energy
 from statphys.physics import ExactScore, make_schedule, reverse_sample
 from statphys.physics import score_error as se
 from statphys.physics.scaling import fit_power_law
+from statphys.physics.total_variation import histogram_tv
 
 DESCRIPTION = "Score noise and score bias propagated into the generated law (CW, SK): TV, ⟨m²⟩, energy vs KL bound"
 PARAMS = {
@@ -133,7 +135,7 @@ def make_target(params: dict):
         m_values, p = target.magnetization_law()
         return target, n, m_values, p, float(p @ m_values**2), float("nan"), None
     target = SherringtonKirkpatrick.random(n, params["sk_beta"], seed=params["disorder_seed"])
-    eq = enumeration.equilibrium(target)
+    eq = equilibrium(target)
     return target, n, eq.m_values, eq.m_law, eq.m2, eq.energy, np.asarray(target.couplings)
 
 
@@ -162,7 +164,7 @@ def _counts(m: np.ndarray, n: int) -> np.ndarray:
 
 
 def _tv(a: np.ndarray, b: np.ndarray) -> float:
-    return 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum())
+    return histogram_tv(a, b / b.sum())
 
 
 def compare(spins: np.ndarray, reference: np.ndarray, n: int, p: np.ndarray, rng, num_boot: int) -> dict:

@@ -18,12 +18,13 @@ import numpy as np
 import xarray as xr
 
 from statphys.models.base import import_netket
-from statphys.models import enumeration
 from statphys.models.dataset import DataSet
 from statphys.models.edwards_anderson import EdwardsAnderson
+from statphys.models.equilibrium import equilibrium
 from statphys.models.hopfield import Hopfield
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import ExactScore, make_schedule, reverse_sample
+from statphys.physics.total_variation import total_variation
 
 DESCRIPTION = "Spin-glass targets (SK, Hopfield, EA, data set) generated with the exact score: TV of the law of m"
 PARAMS = {
@@ -109,7 +110,7 @@ def run(params: dict, key) -> xr.Dataset:
             raise ValueError(f"{name} must be > 0, got {params[name]}")
     k_target, k_run = jax.random.split(key)
     target = make_target(params, k_target)
-    exact = enumeration.equilibrium(target)
+    exact = equilibrium(target)
     schedule = make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"])
     score = ExactScore(target, schedule)
     has_energy = hasattr(target, "energy")
@@ -120,7 +121,7 @@ def run(params: dict, key) -> xr.Dataset:
                                 batch=num, n=n, sampler=sampler, spacing=params["spacing"])
         spins = np.sign(np.asarray(result.x))
         m = spins.mean(1)
-        tv, null_mean, null_sd, p_value = enumeration.total_variation(m, exact.m_values, exact.m_law, seed=i)
+        tv, null_mean, null_sd, p_value = total_variation(m, exact.m_values, exact.m_law, seed=i)
         up = np.rint((n * m + n) / 2).astype(int)
         m_laws.append(np.bincount(up, minlength=n + 1) / num)
         boot = np.random.default_rng([params["disorder_seed"], i]).multinomial(num, m_laws[-1], size=BOOTSTRAP) / num

@@ -16,7 +16,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from statphys.models import enumeration
+from statphys.models.equilibrium import equilibrium
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import disorder as dis
 from statphys.physics import scaling as sc
@@ -80,7 +80,7 @@ def run(params: dict, key) -> xr.Dataset:
 
     exact = []
     for J in couplings:
-        th = enumeration.equilibrium(SherringtonKirkpatrick(J, beta))
+        th = equilibrium(SherringtonKirkpatrick(J, beta))
         q = dis.exact_replica_overlap_statistics(th.q_values, th.q_law, n)
         exact.append((th.m2, sc.exact_moments(th.m_values, th.m_law, n)["binder"], q["q2"], q["binder"]))
     exact = np.array(exact)

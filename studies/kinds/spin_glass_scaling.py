@@ -18,7 +18,7 @@ couplings do not depend on β):
 * AMP score (β < ``amp_max_beta``): the same reverse run (same prior draws per sample) with the TAP/AMP
   denoiser (`physics.amp.AMPDenoiser`, El Alaoui, Montanari & Sellke 2022): [q₁₂] = [|D|²/N] along the
   trajectory and the generated law sign(D) at t_min.
-* Equilibrium (`physics.sk_generation.tempering_equilibrium`): parallel tempering on ``pt_num_betas`` β from
+* Equilibrium (`physics.tempering_equilibrium.tempering_equilibrium`): parallel tempering on ``pt_num_betas`` β from
   pt_beta_min to pt_beta_max (each β of ``betas`` must be on that grid): ⟨H⟩/N, ⟨q²⟩, U₄(q) per sample.
 * Calibration: per sample, generated − equilibrium at the same β and couplings (energy per spin, ⟨q²⟩),
   averaged over disorder with a jackknife error, z = [Δ]/error (|z| ≲ 2 when generation is exact); and the gap
@@ -45,8 +45,10 @@ import xarray as xr
 
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics import disorder as dis
+from statphys.physics import replica_symmetric as rs
 from statphys.physics import scaling as sc
 from statphys.physics import sk_generation as skg
+from statphys.physics import tempering_equilibrium as pte
 from statphys.physics.amp import AMPDenoiser
 from statphys.physics.mc_score import tempering_ladder
 from statphys.physics.schedules import make_schedule
@@ -288,7 +290,7 @@ def run(params: dict, key) -> xr.Dataset:
         for name, values in amp.items():
             out[name].append(np.stack(values, 1) if values else np.zeros((num, 0) + ((len(times),) if name == "amp_q12"
                                                                                     else ())))
-        out["pt"].append(skg.tempering_equilibrium(
+        out["pt"].append(pte.tempering_equilibrium(
             jax.random.fold_in(k_pt, i), couplings, pt_betas, num_chains=params["pt_chains"],
             num_sweeps=params["pt_sweeps"], burn_in=params["pt_burn_in"]))
 
@@ -352,9 +354,9 @@ def run(params: dict, key) -> xr.Dataset:
     # replica-symmetric theory along the trajectory, β < 1
     rs_betas = [b for b in betas if b < 1]
     if rs_betas:
-        data["rs_q12"] = (("rs_beta", "time"), np.stack([skg.rs_overlap(b, lam) for b in rs_betas]))
+        data["rs_q12"] = (("rs_beta", "time"), np.stack([rs.rs_overlap(b, lam) for b in rs_betas]))
         data["rs_chi_sg"] = (("rs_beta", "time"),
-                             np.stack([skg.rs_spin_glass_susceptibility(b, lam) for b in rs_betas]))
+                             np.stack([rs.rs_spin_glass_susceptibility(b, lam) for b in rs_betas]))
 
     # finite-size scaling: equilibrium in β, generation in λ at the largest β
     sizes_arr = np.array(sizes, float)
