@@ -72,6 +72,7 @@ from statphys.models.base import spins_from_index
 from statphys.physics import ExactScore, get_sampler, make_schedule, reverse_sample
 from statphys.physics import cloning, trajectory
 from statphys.physics.integrator import as_score
+from statphys.physics.samplers import standard_normal
 from statphys.physics.reduced import reduced_reverse_sample, reduction_of
 
 SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, sweeps, NetKet chains, NetKet sweep)],
@@ -561,17 +562,18 @@ def diffrax_reverse_sde(score, schedule, num_steps: int):
     return run
 
 
-def bare_euler_maruyama(score, schedule, num_steps: int, block: int):
+def bare_euler_maruyama(score, schedule, num_steps: int, block: int, draw=jax.random.normal):
     """Benchmark-only Euler–Maruyama loop of the reverse SDE (no records, no checks) whose noise is drawn for
-    ``block`` steps at once, (block, batch, n) from fold_in(key, j) for the j-th block: does a blocked draw make
-    the noise, which bounds the full-d run on the CPU, cheaper?"""
+    ``block`` steps at once, (block, batch, n) from fold_in(key, j) for the j-th block, by ``draw`` (jax.random.normal,
+    or the package's `physics.samplers.standard_normal`: the same numbers, Threefry written out): does a blocked
+    draw make the noise, which bounds the full-d run on the CPU, cheaper?"""
 
     @jax.jit
     def run(key, x):
         times = schedule.time_grid(num_steps).astype(x.dtype)
 
         def outer(j, x):
-            noise = jax.random.normal(jax.random.fold_in(key, j), (block,) + x.shape, x.dtype)
+            noise = draw(jax.random.fold_in(key, j), (block,) + x.shape, x.dtype)
 
             def inner(i, x):
                 t, s = times[j * block + i], times[j * block + i + 1]
@@ -586,18 +588,31 @@ def bare_euler_maruyama(score, schedule, num_steps: int, block: int):
 
 
 def bench_reverse_sde(name: str, target, score, schedule, n: int, batch: int, num_steps: int, reduced=None,
-                      key_impls: tuple[str, ...] = (), noise_blocks: tuple[int, ...] = (), rounds: int = 3) -> dict:
+                      key_impls: tuple[str, ...] = (), noise_blocks: tuple[int, ...] = (), rounds: int = 3,
+                      per_step_check: bool = True) -> dict:
     """Reverse SDE (Euler–Maruyama, exact score) of one target: reverse_sample, the same with keys of other PRNG
     implementations (opt-in through the key: ``jax.random.key(seed, impl=...)``; the default PRNGKey is
-    threefry2x32), bare loops with the noise drawn per step and in blocks of steps (`bare_euler_maruyama`), the
+    threefry2x32), bare loops with the noise drawn per step (by jax.random.normal and by the package's
+    `standard_normal`: the same numbers) and in blocks of steps (`bare_euler_maruyama`), the
     exact reduction when given (and a second reduced call with another step count: no compilation), diffrax in
     the same run. End to end = the first call (compilations counted); warm = best of
     `rounds` calls taken in rounds over the implementations (so load from other jobs hits all alike). Law check:
-    z-score of ⟨(Σx)²⟩/n between each row and reverse_sample."""
+    z-score of ⟨(Σx)²⟩/n between each row and reverse_sample. XLA temp: the compiled program's temporary buffers
+    (`memory_analysis`), at num_steps and at num_steps / 10 for reverse_sample (flat in steps: nothing of size
+    steps × batch × n)."""
     keys = [jax.random.PRNGKey(k) for k in range(4)]
     fns = [("reverse_sample (this package)",
             lambda: reverse_sample(keys[0], score, schedule, num_steps=num_steps, batch=batch, n=n,
                                    dtype=jnp.float32).x, num_steps)]
+    settings = dict(schedule=schedule, sampler="euler_maruyama", spacing="uniform", observables=(), record_path=False,
+                    keep_info=False, prior_shape=(batch, n), prior_dtype=jnp.dtype(jnp.float32))
+
+    def run_temp(steps, check_every_step=False):
+        compiled = trajectory._run.lower(keys[0], as_score(score), None, schedule.sigma(schedule.T), num_steps=steps,
+                                         record_every=steps, check_every_step=check_every_step, **settings).compile()
+        return compiled.memory_analysis().temp_size_in_bytes
+
+    temps = {fns[0][0]: (run_temp(num_steps), run_temp(max(num_steps // 10, 1)))}
     for impl in key_impls:
         typed = jax.random.key(0, impl=impl)
         fns.append((f"reverse_sample, {impl} key (opt-in)",
@@ -612,24 +627,35 @@ def bench_reverse_sde(name: str, target, score, schedule, n: int, batch: int, nu
                     lambda: reduced_reverse_sample(keys[2], reduced, schedule, num_steps=other, batch=batch,
                                                    dtype=jnp.float32).x, other))
     x_init = schedule.sigma(schedule.T) * jax.random.normal(jax.random.PRNGKey(2), (batch, n), jnp.float32)
-    fns.append(("reverse_sample's scan with a finiteness check after every step (before; now run only to name "
-                "the first non-finite step)",
-                lambda: trajectory._run(keys[0], as_score(score), x_init, schedule, num_steps, "euler_maruyama",
-                                        "uniform", (), num_steps, False, False, True)[0].x, num_steps))
+    if per_step_check:
+        label = ("reverse_sample's scan with a finiteness check after every step (before; now run only to name "
+                 "the first non-finite step)")
+        fns.append((label, lambda: trajectory._run(keys[0], as_score(score), None, schedule.sigma(schedule.T),
+                                                   num_steps=num_steps, record_every=num_steps, check_every_step=True,
+                                                   **settings)[0].x, num_steps))
+        temps[label] = (run_temp(num_steps, True),)
     for block in noise_blocks:
-        bare = bare_euler_maruyama(score, schedule, num_steps, block)
-        fns.append((f"bare Euler–Maruyama loop, noise drawn {block} step{'s' if block > 1 else ''} at a time "
-                    "(benchmark only)", lambda bare=bare: bare(keys[0], x_init), num_steps))
+        for draw, how in ((jax.random.normal, "jax.random.normal"), (standard_normal, "the package's standard_normal")):
+            if block > 1 and draw is standard_normal:
+                continue
+            bare = bare_euler_maruyama(score, schedule, num_steps, block, draw)
+            label = (f"bare Euler–Maruyama loop, noise drawn {block} step{'s' if block > 1 else ''} at a time by "
+                     f"{how} (benchmark only)")
+            fns.append((label, lambda bare=bare: bare(keys[0], x_init), num_steps))
+            temps[label] = (bare.lower(keys[0], x_init).compile().memory_analysis().temp_size_in_bytes,)
     run = diffrax_reverse_sde(score, schedule, num_steps)
     if run is not None:
-        fns.append(("diffrax Euler + UnsafeBrownianPath (same score)", lambda: run(keys[3], x_init), num_steps))
+        label = "diffrax Euler + UnsafeBrownianPath (same score)"
+        fns.append((label, lambda: run(keys[3], x_init), num_steps))
+        temps[label] = (run.lower(keys[3], x_init).compile().memory_analysis().temp_size_in_bytes,)
+    jax.clear_caches()  # the programs compiled for memory_analysis: the first calls below compile again
     load_before = load_average()
     rows = []
     for label, fn, steps in fns:
         cold, compiles, x = clock(fn)
         x = np.asarray(x, np.float64)
         rows.append({"name": label, "cold": cold, "compiles": compiles, "warm": np.inf, "stat": (x.sum(1) ** 2) / n,
-                     "steps": steps})
+                     "steps": steps, "temp": temps.get(label)})
     for _ in range(rounds):
         for row, (_, fn, _) in zip(rows, fns):
             row["warm"] = min(row["warm"], clock(fn)[0])
@@ -647,13 +673,15 @@ def print_reverse_sde(result: dict) -> None:
     diffrax_row = next((r for r in result["rows"] if r["name"].startswith("diffrax")), None)
     own = result["rows"][0]
     print("| implementation | particle·steps/s (warm) | end to end incl. compilation (s) | compilations | vs diffrax "
-          "(warm) | vs diffrax (end to end) | vs reverse_sample (end to end) | z of ⟨(Σx)²⟩/n vs reverse_sample |")
-    print("|---|---|---|---|---|---|---|---|")
+          "(warm) | vs diffrax (end to end) | vs reverse_sample (end to end) | z of ⟨(Σx)²⟩/n vs reverse_sample | "
+          f"XLA temp (MB){' at ' + str(result['steps']) + ' / ' + str(max(result['steps'] // 10, 1)) + ' steps'} |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in result["rows"]:
         vs = f"{r['rate'] / diffrax_row['rate']:.2f}" if diffrax_row else "—"
         vs_cold = f"{diffrax_row['cold'] / r['cold']:.2f}" if diffrax_row else "—"
+        temp = " / ".join(f"{t / 2**20:.1f}" for t in r["temp"]) if r.get("temp") else "—"
         print(f"| {r['name']} | {r['rate']:.3g} | {r['cold']:.2f} | {r['compiles']} | {vs} | {vs_cold} | "
-              f"{own['cold'] / r['cold']:.2f} | {r['z']:+.1f} |")
+              f"{own['cold'] / r['cold']:.2f} | {r['z']:+.1f} | {temp} |")
 
 
 def bench_cw_blocking(n: int, batches: tuple[int, ...], repeats: int = 5) -> dict:
@@ -864,6 +892,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default=None, help="default: full on GPU, small on CPU")
     parser.add_argument("--only", nargs="*", choices=SECTIONS, default=None, help="sections to run")
+    parser.add_argument("--gmm-core", action="store_true",
+                        help="mixture reverse SDE: only reverse_sample, the bare loops drawing per step and diffrax "
+                             "(no opt-in keys, reduction, blocked draws or per-step check)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="warm calls of each reverse-SDE row, in rounds (default 2 for the mixture, 3 for Curie–Weiss)")
     args = parser.parse_args()
     device = jax.devices()[0]
     size = args.size or ("full" if device.platform == "gpu" else "small")
@@ -890,16 +923,18 @@ def main() -> None:
         d, batch, steps = SIZES[size]["gmm"]
         mix = GaussianMixture(jnp.array([0.5, 0.5]), jnp.stack([jnp.ones(d), -jnp.ones(d)]).astype(jnp.float32), 1.0)
         schedule = make_schedule("ou", T=5.0, t_min=1e-3)
+        core = args.gmm_core
         gmm = bench_reverse_sde(f"Gaussian mixture ±1⃗, d = {d}", mix, ExactScore(mix, schedule), schedule, d, batch,
-                                steps, reduced=reduction_of(mix), key_impls=("rbg", "unsafe_rbg"),
-                                noise_blocks=(1, 10), rounds=2)
+                                steps, reduced=None if core else reduction_of(mix),
+                                key_impls=() if core else ("rbg", "unsafe_rbg"), noise_blocks=(1,) if core else (1, 10),
+                                rounds=args.rounds or 2, per_step_check=not core)
         printers.append(lambda: print_reverse_sde(gmm))
     if "cwsde" in only:
         n, batch, steps = SIZES[size]["cwsde"]
         target = CurieWeiss(n, 1.2)
         schedule = make_schedule("ou", T=5.0, t_min=1e-3)
         cwsde = bench_reverse_sde(f"Curie–Weiss N = {n}, β = 1.2", target, ExactScore(target, schedule), schedule, n,
-                                  batch, steps)
+                                  batch, steps, rounds=args.rounds or 3)
         printers.append(lambda: print_reverse_sde(cwsde))
     if "mcscore" in only:
         mcscore = bench_mc_score(*SIZES[size]["mcscore"])

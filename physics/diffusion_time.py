@@ -15,7 +15,6 @@ so two VP schedules are compared at equal ᾱ(T) (`vp_schedule_for_abar`).
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -26,7 +25,7 @@ import numpy as np
 from statphys.models.base import GaussianMarginal, mixture_components
 
 from .convergence import gaussian_kl
-from .forward import noise_at
+from .learned import squared_score_errors
 from .schedules import Schedule, make_schedule
 from .scores import as_pytree_callable
 
@@ -41,19 +40,31 @@ def prior_kl(target: Any, schedule: Schedule, t: float | None = None, grid: int 
     t = schedule.T if t is None else t
     if not (prior_variance > 0 and math.isfinite(prior_variance)):
         raise ValueError(f"prior_variance must be > 0, got {prior_variance!r}")
-    alpha, sigma = schedule.alpha(t), schedule.sigma(t)
     if isinstance(target, GaussianMarginal):
-        g = target.marginal(alpha, sigma)
-        return gaussian_kl(g.mean, g.cov, np.zeros(target.n), prior_variance * np.eye(target.n))
+        mean, cov = _gaussian_marginal(target, schedule, t)
+        return gaussian_kl(mean, cov, np.zeros(target.n), prior_variance * np.eye(target.n))
     if target.n != 1:
         raise ValueError(f"prior_kl needs a Gaussian target or a 1-D mixture, got n = {target.n}")
     _, means, variances = mixture_components(target, "prior_kl")
     spread = max(float(np.sqrt(np.max(variances))), math.sqrt(prior_variance), 1.0)
     half = 12.0 + float(np.max(np.abs(means))) + 12.0 * spread
     x = np.linspace(-half, half, grid)
-    logp = np.asarray(target.marginal_log_prob(jnp.asarray(x)[:, None], alpha, sigma))
+    logp = np.asarray(_marginal_log_prob(target, schedule, t, jnp.asarray(x)[:, None]))
     logq = -0.5 * x**2 / prior_variance - 0.5 * np.log(2 * np.pi * prior_variance)
     return float(np.trapezoid(np.exp(logp) * (logp - logq), x))
+
+
+@jax.jit
+def _gaussian_marginal(target, schedule, t):
+    """(mean (n,), cov (n, n)) of p_t for a Gaussian target; target and schedule are pytree arguments."""
+    g = target.marginal(schedule.alpha(t), schedule.sigma(t))
+    return g.mean, g.cov
+
+
+@jax.jit
+def _marginal_log_prob(target, schedule, t, x):
+    """ln p_t(x) at x (G, n); target and schedule are pytree arguments."""
+    return target.marginal_log_prob(x, schedule.alpha(t), schedule.sigma(t))
 
 
 def franzese_vp(T: float, *, beta_min: float = 0.1, beta_max: float = 20.0, t_min: float = 1e-3) -> Schedule:
@@ -99,25 +110,17 @@ def score_term(key: Array, score_fn: Any, target: Any, schedule: Schedule, num_t
     w = np.zeros(num_times)
     w[1:] += 0.5 * np.diff(times)
     w[:-1] += 0.5 * np.diff(times)
-    means, ses = [], []
-    for i, t in enumerate(times):
-        sq = np.asarray(_squared_errors(jax.random.fold_in(key, i), as_pytree_callable(score_fn), target, schedule,
-                                        jnp.asarray(t), num), dtype=float)
-        means.append(sq.mean())
-        ses.append(sq.std(ddof=1) / np.sqrt(num))
-    g2 = np.asarray(schedule.diffusion2(jnp.asarray(times)), dtype=float)
-    return float(0.5 * np.sum(w * g2 * np.array(means))), float(0.5 * np.sqrt(np.sum((w * g2 * np.array(ses)) ** 2)))
+    sq = np.asarray(squared_score_errors(key, as_pytree_callable(score_fn), target, schedule, jnp.asarray(times),
+                                         num=num), dtype=float)
+    g2 = np.asarray(_diffusion2(schedule, jnp.asarray(times)), dtype=float)
+    means, ses = sq.mean(axis=1), sq.std(axis=1, ddof=1) / np.sqrt(num)
+    return float(0.5 * np.sum(w * g2 * means)), float(0.5 * np.sqrt(np.sum((w * g2 * ses) ** 2)))
 
 
-@functools.partial(jax.jit, static_argnums=(5,))
-def _squared_errors(key, score_fn, target, schedule, t, num):
-    """‖s_θ(x, t) − ∇ ln p_t(x)‖² at `num` exact samples x ~ p_t; shape (num,). The score, target and schedule are
-    pytree arguments: one compiled function serves every network of a schedule and every exact score."""
-    k_x, k_xi = jax.random.split(key)
-    alpha, sigma = schedule.alpha(t), schedule.sigma(t)
-    x = noise_at(k_xi, target.sample(k_x, num), alpha, sigma)
-    exact = (alpha * target.posterior_mean(x, alpha, sigma) - x) / sigma**2
-    return jnp.sum((score_fn(x, t) - exact) ** 2, axis=-1)
+@jax.jit
+def _diffusion2(schedule, times):
+    """g(t)² at the times; the schedule is a pytree argument."""
+    return schedule.diffusion2(times)
 
 
 def best_time(times: Array, values: Array) -> float:

@@ -95,12 +95,14 @@ def frozen_validation(key: Array, validation: Array, schedule: Schedule,
 def train_dsm(key: Array, data: Array, validation: Array, schedule: Schedule, *, kind: str = "equivariant",
               head: str = "spin", steps: int = 2000, batch: int = 128, lr: float = 3e-3, hidden: int = 32,
               depth: int = 2, num_freq: int = 4, eval_every: int = 100, patience: int = 5,
-              val_repeats: int = 4, size: int | None = None) -> DSMTrainResult:
+              val_repeats: int = 4, size: int | None = None, couplings: Array | None = None) -> DSMTrainResult:
     """Denoising score matching on the training set `data` (P, n) with early stopping on `validation` (V, n)
     (module docstring). steps: the most optimiser steps (the cosine decay spans them); eval_every: steps
     between held-out evaluations (must divide steps); patience: evaluations without improvement before
     stopping; size: train on the first `size` rows of data only (default all; one compilation serves every
-    size). The network is `physics.networks.NetworkScore(params, schedule, kind, head)`."""
+    size). couplings (n, n): the lattice couplings a "conv" network reads (`physics.networks.init_network`; they stay
+    fixed: the network stops their gradient, so Adam leaves them exactly as given). The network is
+    `physics.networks.NetworkScore(params, schedule, kind, head)`."""
     check_architecture(kind, head)
     data, validation = jnp.asarray(data), jnp.asarray(validation)
     if (data.ndim != 2 or validation.ndim != 2 or data.shape[1] != validation.shape[1]
@@ -118,7 +120,8 @@ def train_dsm(key: Array, data: Array, validation: Array, schedule: Schedule, *,
     if not (lr > 0 and math.isfinite(lr)):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     k_init, k_val, k_run = jax.random.split(key, 3)
-    params = init_network(k_init, kind, data.shape[1], hidden=hidden, depth=depth, num_freq=num_freq)
+    params = init_network(k_init, kind, data.shape[1], hidden=hidden, depth=depth, num_freq=num_freq,
+                          couplings=couplings)
     params = jax.tree_util.tree_map(lambda a: a.astype(data.dtype), params)
     opt_state = optax.adam(optax.cosine_decay_schedule(lr, steps)).init(params)
     frozen = frozen_validation(k_val, validation, schedule, val_repeats)
@@ -154,12 +157,13 @@ def save_checkpoint(path: str | pathlib.Path, params: dict, **meta: Any) -> None
 
 
 def load_checkpoint(path: str | pathlib.Path) -> tuple[dict, dict]:
-    """(params, meta) written by `save_checkpoint`; checks the layer keys w0, b0, … are complete."""
+    """(params, meta) written by `save_checkpoint`; checks the layer keys w0, b0, … are complete (and at most the
+    lattice bonds of a "conv" network besides)."""
     with np.load(path) as data:
         params = {k: jnp.asarray(data[k]) for k in data.files if k != "__meta__"}
         meta = json.loads(str(data["__meta__"])) if "__meta__" in data.files else {}
-    depth = len(params) // 2
-    expected = {f"{p}{i}" for i in range(depth) for p in ("w", "b")}
+    depth = sum(1 for k in params if k.startswith("w"))
+    expected = {f"{p}{i}" for i in range(depth) for p in ("w", "b")} | ({"bonds"} & set(params))
     if set(params) != expected:
         raise ValueError(f"checkpoint {path} has keys {sorted(params)}, expected {sorted(expected)}")
     return params, meta

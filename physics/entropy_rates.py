@@ -10,6 +10,7 @@ For data N(0, s₀² I): v_t = α² s₀² + σ², ν = (v̇/2v) x, π = n v̇²
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -94,22 +95,34 @@ def ensemble_rates_1d(target: Any, schedule: Schedule, times: Array, *, x_max: f
     check_closed_form(target)
     if target.n != 1:
         raise ValueError(f"ensemble_rates_1d needs a 1-D target, got n = {target.n}")
-    x = jnp.linspace(-x_max, x_max, num_points)[:, None]
+    times = np.atleast_1d(np.asarray(times, float))
+    xs, p, nu, score, f, g2 = (np.asarray(a) for a in _rate_integrands(target, schedule, jnp.asarray(times),
+                                                                        float(x_max), num_points=num_points))
+    integ = lambda y, i: scipy.integrate.simpson(y * p[i], x=xs)  # noqa: E731
     out = []
-    for t in np.atleast_1d(np.asarray(times, float)):
-        a, s = schedule.alpha(t), schedule.sigma(t)
-        p = np.asarray(jnp.exp(target.marginal_log_prob(x, a, s)))
-        nu, score = _velocity(target, schedule, x, t)
-        nu, score = np.asarray(nu[:, 0]), np.asarray(score[:, 0])
-        d = 0.5 * float(schedule.diffusion2(t))
-        f = float(schedule.drift(t))
-        xs = np.asarray(x[:, 0])
-        integ = lambda y: scipy.integrate.simpson(y * p, x=xs)  # noqa: E731
-        pi = integ(nu**2) / d
-        phi = integ(f * xs * nu) / d
-        phi_r = integ((-f * xs + 2 * d * score) * (-nu)) / d
+    for i, t in enumerate(times):
+        d, drift = 0.5 * float(g2[i]), float(f[i])
+        pi = integ(nu[i] ** 2, i) / d
+        phi = integ(drift * xs * nu[i], i) / d
+        phi_r = integ((-drift * xs + 2 * d * score[i]) * (-nu[i]), i) / d
         out.append((t, pi, phi, pi - phi, phi_r, pi - phi_r))
     return EnsembleRates(*map(np.asarray, zip(*out)))
+
+
+@functools.partial(jax.jit, static_argnames=("num_points",))
+def _rate_integrands(target, schedule, times, x_max, *, num_points):
+    """The grid xs (G,) on [−x_max, x_max]; p_t(x), ν(x, t), ∇ln p_t(x) on it at each of the times (T,), each
+    (T, G); f(t), g(t)² (T,). One compiled function serves every target and schedule of the same kinds and
+    every time grid of the same size."""
+    xs = jnp.linspace(-x_max, x_max, num_points)
+    x = xs[:, None]
+
+    def at(t):
+        p = jnp.exp(target.marginal_log_prob(x, schedule.alpha(t), schedule.sigma(t)))
+        nu, score = _velocity(target, schedule, x, t)
+        return p, nu[:, 0], score[:, 0], schedule.drift(t), schedule.diffusion2(t)
+
+    return (xs, *jax.lax.map(at, times))
 
 
 def reverse_flux_zero(target: Any, schedule: Schedule, t_lo: float, t_hi: float) -> float:

@@ -16,7 +16,6 @@ under the exact p_t measures how far a learned score is from a solution of the F
 from __future__ import annotations
 
 import dataclasses
-import functools
 import inspect
 from typing import Any
 
@@ -34,11 +33,12 @@ def _times(x: Array, t: Array) -> Array:
     return jnp.broadcast_to(jnp.asarray(t, dtype=x.dtype), x.shape[:1])
 
 
-@functools.partial(jax.jit, static_argnums=(1,))
+@jax.jit
 def fp_residual(score_fn: Any, schedule: Schedule, x: Array, t: Array) -> Array:
     """Score form R_s(x, t) = ∂_t s + f ∇(x·s) − (g²/2) ∇(∇·s + |s|²) (module docstring).
 
-    x: (batch, n); t: scalar or (batch,) (one time per point); returns (batch, n)."""
+    score_fn: a pytree-callable (x (batch, n), t) → (batch, n); the schedule is a pytree argument (traced
+    fields, `physics.schedules`). x: (batch, n); t: scalar or (batch,) (one time per point); returns (batch, n)."""
 
     def s(y, tau):
         return score_fn(y[None], tau)[0]
@@ -67,7 +67,7 @@ def _pytree_callable(fn: Any) -> Any:
     return as_pytree_callable(fn)
 
 
-@functools.partial(jax.jit, static_argnums=(1,))
+@jax.jit
 def _fp_residual_log_density(log_density_fn, schedule, x, t):
     def u(y, tau):
         return log_density_fn(y[None], tau)[0]
@@ -92,10 +92,11 @@ def log_density_1d(score_fn: Any, t: Array, grid: Array) -> Array:
     return cum - jax.nn.logsumexp(cum, b=w)
 
 
-@functools.partial(jax.jit, static_argnums=(1,))
+@jax.jit
 def fp_residual_1d(score_fn: Any, schedule: Schedule, t: Array, grid: Array) -> Array:
-    """R_u (log-density form) on a uniform 1-D grid (G,) at a scalar t, for u = `log_density_1d` of any score:
-    ∂_t u by forward-mode differentiation through the quadrature, ∇u = s and Δu = ∂_x s exactly; returns (G,)."""
+    """R_u (log-density form) on a uniform 1-D grid (G,) at a scalar t, for u = `log_density_1d` of any score
+    (a pytree-callable): ∂_t u by forward-mode differentiation through the quadrature, ∇u = s and Δu = ∂_x s
+    exactly; returns (G,)."""
     dudt = jax.jacfwd(lambda tau: log_density_1d(score_fn, tau, grid))(t)
     s = score_fn(grid[:, None], t)[:, 0]
     ds = jax.vmap(jax.grad(lambda y: score_fn(y[None, None], t)[0, 0]))(grid)
@@ -105,11 +106,18 @@ def fp_residual_1d(score_fn: Any, schedule: Schedule, t: Array, grid: Array) -> 
 
 def fp_residual_norm_1d(score_fn: Any, target: Any, schedule: Schedule, times: Array, grid: Array) -> np.ndarray:
     """E_{p_t}[R_u²] = ∫ p_t(x) R_u(x, t)² dx (exact marginal p_t of a 1-D target with `marginal_log_prob`,
-    trapezoid rule on the uniform grid (G,)) at each time; shape (len(times),)."""
-    grid = jnp.asarray(grid)
+    trapezoid rule on the uniform grid (G,)) at each of the times (T,); shape (T,). One compiled function serves
+    every score, target, schedule and time of the same kinds and shapes."""
+    return np.asarray(_fp_residual_norms(as_pytree_callable(score_fn), target, schedule,
+                                         jnp.asarray(np.asarray(times, dtype=float)), jnp.asarray(grid)), dtype=float)
+
+
+@jax.jit
+def _fp_residual_norms(score_fn, target, schedule, times, grid):
     w = jnp.full_like(grid, grid[1] - grid[0]).at[0].multiply(0.5).at[-1].multiply(0.5)
-    out = []
-    for t in np.asarray(times):
+
+    def at(t):
         p = jnp.exp(target.marginal_log_prob(grid[:, None], schedule.alpha(t), schedule.sigma(t)))
-        out.append(float(jnp.sum(w * p * fp_residual_1d(score_fn, schedule, jnp.asarray(t), grid) ** 2)))
-    return np.array(out)
+        return jnp.sum(w * p * fp_residual_1d(score_fn, schedule, t, grid) ** 2)
+
+    return jax.lax.map(at, times)

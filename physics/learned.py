@@ -37,6 +37,7 @@ from .fokker_planck import fp_residual, fp_residual_log_density
 from .forward import noise_at
 from .networks import time_embedding as _embed
 from .schedules import Schedule
+from .scores import as_pytree_callable
 
 Array = Any
 
@@ -48,17 +49,21 @@ FP_FORMS = ("score", "log_density")
 def init_mlp(key: Array, n: int, hidden: int = 64, depth: int = 2, num_freq: int = 4, out: int | None = None) -> dict:
     """Parameters of an MLP with inputs n + 1 + 2·num_freq, `depth` hidden layers of width `hidden`, and
     `out` outputs (default n: form "score"; 1: form "log_density")."""
-    out = n if out is None else out
-    for name, value in (("n", n), ("hidden", hidden), ("depth", depth), ("num_freq", num_freq), ("out", out)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    sizes = [n + 1 + 2 * num_freq] + [hidden] * depth + [out]
+    sizes = _layer_sizes(n, hidden, depth, num_freq, n if out is None else out)
     params = {}
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         key, sub = jax.random.split(key)
         params[f"w{i}"] = jax.random.normal(sub, (a, b)) / math.sqrt(a)
         params[f"b{i}"] = jnp.zeros(b)
     return params
+
+
+def _layer_sizes(n: int, hidden: int, depth: int, num_freq: int, out: int) -> list[int]:
+    """Widths of the MLP's layers, inputs first; raises ValueError unless all sizes are positive integers."""
+    for name, value in (("n", n), ("hidden", hidden), ("depth", depth), ("num_freq", num_freq), ("out", out)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return [n + 1 + 2 * num_freq] + [hidden] * depth + [out]
 
 
 def mlp_eps(params: dict, x: Array, t: Array, schedule: Schedule) -> Array:
@@ -141,26 +146,23 @@ def train(
     if not (fp_weight >= 0 and math.isfinite(fp_weight)):
         raise ValueError(f"fp_weight must be >= 0, got {fp_weight!r}")
     _check_form(fp_form)
-    k_init, k_run = jax.random.split(key)
-    params = init_mlp(k_init, target.n, hidden, depth, num_freq, out=target.n if fp_form == "score" else 1)
-    # With a regulariser the schedule stays a compile-time constant: the Fokker–Planck residual (a jitted function
-    # taking it as a static argument) differentiates the network's time embedding (phase π k t/T) in t, where XLA
-    # folds a constant T into other constants, so a traced T would change the numbers by rounding.
-    constant = schedule if fp_weight > 0 else None
-    params, dsm, res = _train(k_run, params, target, schedule, lr=float(lr), steps=steps, batch=batch,
-                              fp_weight=float(fp_weight), fp_batch=fp_batch, form=fp_form, constant_schedule=constant)
+    shape = {"n": target.n, "hidden": hidden, "depth": depth, "num_freq": num_freq,
+             "out": target.n if fp_form == "score" else 1}
+    _layer_sizes(**shape)
+    params, dsm, res = _train(key, target, schedule, jnp.asarray(fp_weight, jnp.result_type(float)), lr=float(lr),
+                              steps=steps, batch=batch, regularised=fp_weight > 0, fp_batch=fp_batch, form=fp_form,
+                              shape=tuple(shape.items()))
     return TrainResult(params, dsm, res, fp_form)
 
 
-@functools.partial(jax.jit,
-                   static_argnames=("lr", "steps", "batch", "fp_weight", "fp_batch", "form", "constant_schedule"))
-def _train(key, params, target, schedule, *, lr, steps, batch, fp_weight, fp_batch, form, constant_schedule=None):
-    """The training loop of `train`. The target and the schedule (pytrees: an OU schedule's T and t_min are
-    traced, `physics.schedules`) are traced, so that one compiled loop trains every network of a sweep over them;
-    static: what fixes array shapes, the learning rate and the regulariser (form and weight): XLA folds constants
-    into the optimiser's and the gradient's other constants, so traced ones would change the numbers by rounding.
-    constant_schedule, when given, replaces schedule as a compile-time constant."""
-    schedule = schedule if constant_schedule is None else constant_schedule
+@functools.partial(jax.jit, static_argnames=("lr", "steps", "batch", "regularised", "fp_batch", "form", "shape"))
+def _train(key, target, schedule, fp_weight, *, lr, steps, batch, regularised, fp_batch, form, shape):
+    """The training loop of `train`, from the initialisation `init_mlp(**dict(shape))`. The target, the schedule
+    (pytrees: the fields of an OU or VPLinear schedule are traced, `physics.schedules`) and the regulariser's
+    weight are traced, so that one compiled loop trains every network of a sweep over them; static: what fixes
+    array shapes, the learning rate and the regulariser's form and presence (``regularised``)."""
+    k_init, k_run = jax.random.split(key)
+    params = init_mlp(k_init, **dict(shape))
     opt = optax.adam(optax.cosine_decay_schedule(lr, steps))
 
     def losses(p, k):
@@ -173,7 +175,7 @@ def _train(key, params, target, schedule, *, lr, steps, batch, fp_weight, fp_bat
         xt = schedule.alpha(t)[:, None] * x0 + sig * xi
         s = jax.vmap(lambda xx, tt: score(xx[None], tt)[0])(xt, t)
         dsm = jnp.mean(jnp.sum((sig * s + xi) ** 2, axis=-1))
-        if fp_weight == 0.0:
+        if not regularised:
             return dsm, (dsm, 0.0)
         tr = jax.random.uniform(k_r, (fp_batch,), minval=schedule.t_min, maxval=schedule.T)
         xr = schedule.alpha(tr)[:, None] * x0[:fp_batch] + schedule.sigma(tr)[:, None] * xi[:fp_batch]
@@ -190,7 +192,7 @@ def _train(key, params, target, schedule, *, lr, steps, batch, fp_weight, fp_bat
         updates, state = opt.update(grads, state, p)
         return (optax.apply_updates(p, updates), state), (dsm, res)
 
-    (params, _), (dsm, res) = jax.lax.scan(body, (params, opt.init(params)), jax.random.split(key, steps))
+    (params, _), (dsm, res) = jax.lax.scan(body, (params, opt.init(params)), jax.random.split(k_run, steps))
     return params, dsm, jnp.asarray(res) * jnp.ones(steps)
 
 
@@ -213,14 +215,33 @@ def load_params(path: str | pathlib.Path) -> dict:
 
 # ---- diagnostics ---------------------------------------------------------------------------------------------
 def score_error(key: Array, score_fn: Any, target: Any, schedule: Schedule, times: Array, num: int = 4096) -> Array:
-    """E_{x ~ p_t} σ_t² ‖s_θ(x, t) − ∇ ln p_t(x)‖² at each time, shape (len(times),) (exact samples of p_t)."""
-    times = jnp.asarray(times)
+    """E_{x ~ p_t} σ_t² ‖s_θ(x, t) − ∇ ln p_t(x)‖² at each of the times (T,), shape (T,) (`num` exact samples of
+    p_t at time i from fold_in(key, i)). One compiled function serves every score, target, schedule and time
+    of the same kinds and shapes."""
+    if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
+        raise ValueError(f"num must be a positive integer, got {num!r}")
+    return _score_errors(key, as_pytree_callable(score_fn), target, schedule, jnp.asarray(times), num=num)
 
-    def at(t, k):
-        k_x, k_xi = jax.random.split(k)
+
+@functools.partial(jax.jit, static_argnames=("num",))
+def _score_errors(key, score_fn, target, schedule, times, *, num):
+    sigma2 = schedule.sigma(times) ** 2
+    return sigma2 * jnp.mean(squared_score_errors(key, score_fn, target, schedule, times, num=num), axis=1)
+
+
+@functools.partial(jax.jit, static_argnames=("num",))
+def squared_score_errors(key: Array, score_fn: Any, target: Any, schedule: Schedule, times: Array, *,
+                         num: int) -> Array:
+    """‖s_θ(x, t) − ∇ ln p_t(x)‖² at `num` exact samples x ~ p_t (from fold_in(key, i) at the i-th time) of a
+    target with an exact sampler and posterior mean (∇ ln p_t = (α_t E[x₀ | x] − x)/σ_t²): shape (len(times), num).
+    score_fn, target and schedule are pytree arguments (wrap a plain callable with `scores.as_pytree_callable`):
+    one compiled function serves every network, exact score and schedule of the same kinds."""
+    def at(inputs):
+        i, t = inputs
+        k_x, k_xi = jax.random.split(jax.random.fold_in(key, i))
         alpha, sigma = schedule.alpha(t), schedule.sigma(t)
         x = noise_at(k_xi, target.sample(k_x, num), alpha, sigma)
         exact = (alpha * target.posterior_mean(x, alpha, sigma) - x) / sigma**2
-        return sigma**2 * jnp.mean(jnp.sum((score_fn(x, t) - exact) ** 2, axis=-1))
+        return jnp.sum((score_fn(x, t) - exact) ** 2, axis=-1)
 
-    return jnp.stack([at(t, jax.random.fold_in(key, i)) for i, t in enumerate(times)])
+    return jax.lax.map(at, (jnp.arange(times.shape[0]), times))

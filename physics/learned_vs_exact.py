@@ -9,7 +9,8 @@ measurements that only an exact score allows (the score is any callable s(x, t),
     ∫_{t_min}^T ½ g² E_{p_t}‖s_θ − s‖² dt over exact forward samples (`forward_path_kl`), and along the
     learned reverse paths, KL(learned reverse ‖ exact-score reverse) = ∫ ½ g² E_{q_t}‖s_θ − s‖² dt with q_t
     the law the learned reverse SDE generates (same start law for both), `generate` with an exact denoiser;
-  - generated law of the magnetisation m = mean_i sign(x_i) against the exact P(m) (total variation) and the
+  - generated law of the magnetisation m = mean_i sign(x_i) against the exact P(m) (its frequencies,
+    `magnetization_histogram`, for `physics.total_variation.histogram_tv`) and the
     speciation time of the learned generation (`physics.transitions.speciation_time` of the denoiser
     magnetisation recorded along the run);
   - the generated-law error split into its three sources by changing one ingredient at a time, measured by the
@@ -17,6 +18,9 @@ measurements that only an exact score allows (the score is any callable s(x, t),
     sampler, steps, start and noise), discretisation (exact score, coarse vs fine steps), prior (exact score,
     fine steps, N(0, σ_T² I) vs the exact p_T as start, `exact_start`); what is left with the exact score,
     fine steps and exact start is the sampling error of the paths;
+  - on an enumerable target (a lattice spin glass), the generated law against the exact one on the energy per
+    spin (`energy_per_spin`, a signed per-path statistic split like ⟨m²⟩), the overlap law P(q) of independent
+    pairs of generated states (`overlap_histogram`) and all 2ⁿ states (`state_histogram`);
   - memorisation: the same ε between s_θ and the empirical score of the training set (`models.dataset.DataSet`)
     against that between s_θ and the population score (`memorisation_index`), the time below which s_θ follows
     the data set (`collapse_crossing`), and the collapse time of the exact empirical score itself
@@ -151,11 +155,6 @@ def magnetization_histogram(x: Array, n: int) -> np.ndarray:
     return np.bincount(k, minlength=n + 1) / k.size
 
 
-def total_variation(p: Array, q: Array) -> float:
-    """½ Σ |p − q| of two probability vectors of the same shape."""
-    return 0.5 * float(np.sum(np.abs(np.asarray(p) - np.asarray(q))))
-
-
 # ---- the generated-law error split into prior, discretisation and score ----------------------------------------
 def exact_start(key: Array, target: Any, schedule: Schedule, num: int) -> Array:
     """x_T = α_T s + σ_T ξ with s exact samples of the target: exact samples of p_T, shape (num, n), the start
@@ -175,20 +174,61 @@ class LawError(NamedTuple):
     error: float  # standard error over paths
 
 
-def second_moment_error(x: Array, m2_exact: float) -> LawError:
-    """⟨m²⟩ of the generated states x (batch, n) minus the exact ⟨m²⟩, with its standard error over paths. An
-    unbiased, signed statistic: the errors of runs that differ in one ingredient subtract (unlike a total
+def statistic_error(values: Array, exact: float) -> LawError:
+    """Mean over paths of a per-path statistic (batch,) minus its exact expectation, with the standard error over
+    paths. An unbiased, signed error: the errors of runs that differ in one ingredient subtract (unlike a total
     variation, whose finite-sample floor is positive)."""
-    m2 = magnetization_second_moment(x)
-    return LawError(float(m2.mean() - m2_exact), float(m2.std(ddof=1) / math.sqrt(m2.size)))
+    values = np.asarray(values)
+    return LawError(float(values.mean() - exact), float(values.std(ddof=1) / math.sqrt(values.size)))
+
+
+def paired_statistic_difference(values_a: Array, values_b: Array) -> LawError:
+    """Mean of a per-path statistic over paths a minus over paths b, paired row by row (same start and step
+    noise, one ingredient changed), with the standard error of the paired difference (smaller than that of
+    either when the two runs are coupled). values_a, values_b: (batch,)."""
+    d = np.asarray(values_a) - np.asarray(values_b)
+    return LawError(float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)))
+
+
+def second_moment_error(x: Array, m2_exact: float) -> LawError:
+    """⟨m²⟩ of the generated states x (batch, n) minus the exact ⟨m²⟩, with its standard error over paths
+    (`statistic_error` of m²)."""
+    return statistic_error(magnetization_second_moment(x), m2_exact)
 
 
 def paired_difference(x_a: Array, x_b: Array) -> LawError:
-    """⟨m²⟩ of x_a minus ⟨m²⟩ of x_b for paths paired row by row (same start and step noise, one ingredient
-    changed), with the standard error of the paired difference (smaller than that of either when the two
-    runs are coupled). x_a, x_b: (batch, n)."""
-    d = magnetization_second_moment(x_a) - magnetization_second_moment(x_b)
-    return LawError(float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)))
+    """⟨m²⟩ of x_a minus ⟨m²⟩ of x_b for paths paired row by row (`paired_statistic_difference` of m²).
+    x_a, x_b: (batch, n)."""
+    return paired_statistic_difference(magnetization_second_moment(x_a), magnetization_second_moment(x_b))
+
+
+# ---- generated laws of an enumerable target: energy, overlap, states ---------------------------------------------
+def energy_per_spin(x: Array, couplings: Array) -> np.ndarray:
+    """H(s)/N = −½ sᵀJs/N of the spins s = sign(x) of generated states x (batch, n); couplings J (n, n).
+    Shape (batch,)."""
+    s = np.sign(np.asarray(x, np.float64))
+    return -0.5 * np.sum((s @ np.asarray(couplings, np.float64)) * s, axis=-1) / s.shape[-1]
+
+
+def state_histogram(x: Array) -> np.ndarray:
+    """Frequencies of the 2ⁿ configurations sign(x) of generated states x (batch, n), in `models.enumeration`'s
+    order (state k: bit n − 1 − i of k is 1 where spin i is −1). Shape (2ⁿ,)."""
+    x = np.asarray(x)
+    n = x.shape[-1]
+    index = (x < 0).astype(np.int64) @ (1 << np.arange(n - 1, -1, -1, dtype=np.int64))
+    return np.bincount(index, minlength=2**n) / index.size
+
+
+def overlap_histogram(x: Array) -> np.ndarray:
+    """Frequencies of the overlap q = s·s'/N of independent pairs of generated states (rows 2j and 2j + 1 of
+    x (batch, n), s = sign(x)) over its N + 1 values q = 2k/N − 1 (k equal spins; `models.equilibrium`'s P(q)
+    grid). Shape (n + 1,)."""
+    s = np.sign(np.asarray(x))
+    pairs = s.shape[0] // 2
+    if pairs < 1:
+        raise ValueError(f"need at least two generated states, got shape {s.shape}")
+    k = np.sum(s[0:2 * pairs:2] == s[1:2 * pairs:2], axis=-1)
+    return np.bincount(k, minlength=s.shape[-1] + 1) / pairs
 
 
 # ---- memorisation: collapse times ------------------------------------------------------------------------------

@@ -5,10 +5,10 @@ reverse runs stop. The SDE coefficients are derived once, by automatic different
 dx = f x dt + g dW (Song et al., ICLR 2021; Kingma et al., NeurIPS 2021, "Variational diffusion models"):
     f(t) = d ln α / dt,      g(t)² = dσ²/dt − 2 f(t) σ².
 Schedules are frozen dataclasses, hashable (compile-time constants where a jitted function takes one as a static
-argument) and pytrees. As a pytree, a schedule whose class sets ``traced_fields`` has its field values as leaves
-(traced: one compiled function serves every schedule of the class); the others keep them in the tree structure
-(compile-time constants, as a static argument): XLA folds constants into their formulas (c t²/T becomes
-t² · (c · (1/T)) for VPLinear), so a traced field would change their numbers by rounding.
+argument) and pytrees. As a pytree, a schedule whose class sets ``traced_fields`` (OU, VPLinear) has its field
+values as leaves: traced, so that one compiled function serves every schedule of the class, e.g. every point of
+a sweep over the diffusion time T or over β_min, β_max. The other classes keep them in the tree structure
+(compile-time constants, as for a static argument).
 """
 
 from __future__ import annotations
@@ -137,6 +137,7 @@ class VPLinear(Schedule):
     beta_min: float = 0.1
     beta_max: float = 20.0
     name: ClassVar[str] = "vp_linear"
+    traced_fields: ClassVar[bool] = True
 
     def __post_init__(self):
         super().__post_init__()

@@ -21,8 +21,8 @@ form ln P(s) = β ½ sᵀJs + b·s: SK, Edwards–Anderson on any graph, Hopfiel
 (`pairwise_form` reads (J, b, β) off a target and names any other). `generated_law` measures the law of the B
 generated configurations of one coupling matrix (energy, ⟨q²⟩ and U₄(q) over all pairs, Mattis overlaps), with
 jackknife errors, for the comparison with `physics.tempering_equilibrium` of the same couplings (measured at
-N = 64 for 2-D EA ±J, Hopfield K = 3 and SK, with the sweeps and steps needed at β ≥ 1, by
-scripts/validate_spin_glasses_at_scale.py: docs/spin_glasses_at_scale.md). The replica-symmetric theory of SK
+N = 64 for 2-D EA ±J, Hopfield K = 3 and SK, and for EA L = 10, Hopfield K = 4, 5 and SK N = 128, with the sweeps
+and steps needed at β ≥ 1, by scripts/validate_spin_glasses_at_scale.py: docs/spin_glasses_at_scale.md). The replica-symmetric theory of SK
 along the trajectory: `physics.replica_symmetric`.
 """
 

@@ -27,10 +27,9 @@ import jax.numpy as jnp
 
 from statphys.models.base import check_memory, check_positive_int, denoiser_from_score
 
-from .forward import prior_sample
 from .integrator import Info, as_score, evaluate
-from .samplers import SAMPLERS
-from .schedules import Schedule
+from .samplers import SAMPLERS, standard_normal
+from .schedules import TIME_SPACINGS, Schedule
 
 Array = Any
 Observable = Callable[[Array, Array, Array], Array]
@@ -98,7 +97,8 @@ def reverse_sample(
         raise ValueError(f"unknown sampler {sampler!r} for a continuous-time schedule; choose one of "
                          f"{sorted(SAMPLERS)} (Li et al.'s samplers run on their own schedule: "
                          "physics.discrete.discrete_sample)")
-    schedule.time_grid(1, spacing)
+    if spacing not in TIME_SPACINGS:
+        raise ValueError(f"unknown time spacing {spacing!r}; choose one of {list(TIME_SPACINGS)}")
     if not isinstance(num_steps, int) or num_steps <= 0:
         raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
     record_every = num_steps if record_every is None else record_every
@@ -124,15 +124,18 @@ def reverse_sample(
                  + (f", the Info of {num_steps} steps" if keep_info else ""),
                  "run several smaller batches (e.g. physics.sharding or a loop over keys)"
                  + (" or record fewer times" if record_path else "") + (" or keep_info=False" if keep_info else ""))
-    if x_init is None:
-        dtype = dtype or jnp.zeros(()).dtype
-        x_init = prior_sample(jax.random.fold_in(key, 2**31 - 1), schedule, schedule.start_time, (batch, n), dtype)
     observables = tuple(sorted((observables or {}).items()))
-    args = (key, as_score(score_fn), jnp.asarray(x_init), schedule, num_steps, sampler, spacing, observables,
-            record_every, record_path, bool(keep_info))
-    result, bad_step = _run(*args, False)
+    if x_init is None:
+        prior = (schedule.sigma(schedule.start_time), (batch, n), jnp.dtype(dtype or jnp.zeros(()).dtype))
+    else:
+        prior = (None, None, None)
+    args = (key, as_score(score_fn), x_init, prior[0])
+    settings = dict(schedule=schedule, num_steps=num_steps, sampler=sampler, spacing=spacing, observables=observables,
+                    record_every=record_every, record_path=record_path, keep_info=bool(keep_info),
+                    prior_shape=prior[1], prior_dtype=prior[2])
+    result, bad_step = _run(*args, **settings, check_every_step=False)
     if int(bad_step) < num_steps + 1:
-        first_bad = int(_run(*args, True)[1])
+        first_bad = int(_run(*args, **settings, check_every_step=True)[1])
         times = schedule.time_grid(num_steps, spacing)
         raise FloatingPointError(
             f"non-finite state after step {first_bad} of {num_steps} (t = {float(times[min(first_bad, num_steps)]):.6g}, "
@@ -141,20 +144,31 @@ def reverse_sample(
     return result
 
 
-@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7, 8, 9, 10, 11))
-def _run(key, score, x_init, schedule, num_steps, sampler, spacing, observables, record_every, record_path, keep_info,
-         check_every_step):
-    """The scan of `reverse_sample`; also returns the first step k (1 ≤ k ≤ num_steps) whose state x_k is not
-    finite, num_steps + 1 if none: exact with check_every_step, else the last step of the first record block
-    that ends non-finite."""
+@functools.partial(jax.jit, static_argnames=("schedule", "num_steps", "sampler", "spacing", "observables",
+                                             "record_every", "record_path", "keep_info", "prior_shape", "prior_dtype",
+                                             "check_every_step"))
+def _run(key, score, x_init, prior_scale, *, schedule, num_steps, sampler, spacing, observables, record_every,
+         record_path, keep_info, prior_shape, prior_dtype, check_every_step):
+    """The scan of `reverse_sample`, from x_init or (x_init None) from the prior σ_T ξ, ξ of prior_shape and
+    prior_dtype drawn from fold_in(key, 2**31 − 1) (σ_T = prior_scale, evaluated outside as
+    `physics.forward.prior_sample` does, so that x_T is that function's, bit for bit); also returns the first
+    step k (1 ≤ k ≤ num_steps) whose state x_k is not finite, num_steps + 1 if none: exact with
+    check_every_step, else the last step of the first record block that ends non-finite."""
     method = SAMPLERS[sampler]
+    if x_init is None:
+        # the barrier keeps σ_T out of the draw's fused kernel, whose rounding would otherwise differ from the
+        # separate product of `physics.forward.prior_sample`
+        noise = standard_normal(jax.random.fold_in(key, 2**31 - 1), prior_shape, prior_dtype)
+        x_init = prior_scale * jax.lax.optimization_barrier(noise)
     times = schedule.time_grid(num_steps, spacing).astype(x_init.dtype)
     state = method.init(x_init, score.init(jax.random.fold_in(key, 2**31 - 2), x_init, times[0]))
+    # with observables, each block's first step is taken apart so that its score (needed for the record) is the
+    # only one kept unless keep_info; without, the block is one scan: one copy of the step in the program
+    peel = 1 if observables else 0
 
     def record(x, score_value, t):
         denoised = denoiser_from_score(score_value, x, schedule.alpha(t), schedule.sigma(t))
-        values = {name: fn(x, denoised, t) for name, fn in observables}
-        return values, (x if record_path else None)
+        return {name: fn(x, denoised, t) for name, fn in observables}
 
     def one_step(carry, k):
         state, bad = carry
@@ -164,31 +178,30 @@ def _run(key, score, x_init, schedule, num_steps, sampler, spacing, observables,
         return (new, bad), info
 
     def block(carry, start):
-        # the block's first step is taken apart so that its score (needed for the record) is the only one
-        # kept unless keep_info: memory does not grow with the number of steps
-        first, info = one_step(carry, start)
+        x_start = carry[0].x
+        if peel:
+            carry, first = one_step(carry, start)
 
-        def rest(c, k):
+        def body(c, k):
             c, step_info = one_step(c, k)
             return c, (step_info if keep_info else None)
 
-        carry_out, infos = jax.lax.scan(rest, first, start + 1 + jnp.arange(record_every - 1))
+        (end, bad), infos = jax.lax.scan(body, carry, start + peel + jnp.arange(record_every - peel))
         if not check_every_step:
-            end, bad = carry_out[0], carry_out[1]
             bad = jnp.where((bad > start) & ~jnp.all(jnp.isfinite(end.x)), start + record_every, bad)
-            carry_out = (end, bad)
-        if keep_info:
-            infos = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), info, infos)
-        return carry_out, (record(carry[0].x, info.score, times[start]), infos)
+        if peel and keep_info:
+            infos = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b]), first, infos)
+        values = record(x_start, first.score, times[start]) if peel else {}
+        return (end, bad), ((values, x_start if record_path else None), infos)
 
     starts = jnp.arange(0, num_steps, record_every)
     (state, bad), ((values, path), infos) = jax.lax.scan(block, (state, jnp.asarray(num_steps + 1)), starts)
     x = state.x
     final_score, score_state = evaluate(score, jax.random.fold_in(key, num_steps), 1, x, times[-1], state.score_state)
-    final_values, final_path = record(x, final_score, times[-1])
+    final_values = record(x, final_score, times[-1])
     values = {k: jnp.concatenate([values[k], final_values[k][None]]) for k in values}
     if record_path:
-        path = jnp.concatenate([path, final_path[None]])
+        path = jnp.concatenate([path, x[None]])
     if keep_info:
         infos = jax.tree_util.tree_map(lambda a: a.reshape((num_steps,) + a.shape[2:]), infos)
     denoised = denoiser_from_score(final_score, x, schedule.alpha(times[-1]), schedule.sigma(times[-1]))

@@ -1,5 +1,5 @@
 """Spin glasses at scale: the law generated with the Monte-Carlo score against parallel-tempering equilibrium of the
-same couplings, for 2-D Edwards–Anderson ±J, Hopfield (K = 3) and SK at N = 64 (and larger EA lattices).
+same couplings, for 2-D Edwards–Anderson ±J (L × L), Hopfield (N, K) and SK (N); defaults L = 8, N = 64, K = 3.
 
 For every model, β and disorder sample J_d:
 * Generation: `physics.sk_generation.pairwise_replica_generation` (OU reverse run, ddpm sampler, ``--batch``
@@ -15,12 +15,18 @@ For every model, β and disorder sample J_d:
 * Comparison: per sample z_d = (gen_d − eq_d)/√(err_gen² + err_eq²); the table gives the averages over the D
   samples [gen] and [eq] with the errors of these fixed couplings, √(Σ_d err_d²)/D, their z, and max_d |z_d|.
 
+Options choose the models (``--models``), sizes (``--ea-sizes``, ``--hopfield-n``, ``--sk-n``), the numbers of
+patterns (``--hopfield-k``), the steps (``--num-steps``; ``--num-steps-plain`` at β < 1, e.g. more steps near the
+Hopfield critical point β = 0.8) and the sweeps per step; ``--append`` adds a section with the tables to a note,
+``--json`` writes the rows.
+
 Run: PYTHONUNBUFFERED=1 .venv/bin/python scripts/validate_spin_glasses_at_scale.py --out docs/spin_glasses_at_scale.md
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -48,6 +54,8 @@ def parse_args(argv=None):
     p.add_argument("--num-disorder", type=int, default=4)
     p.add_argument("--batch", type=int, default=64, help="generated configurations per disorder sample")
     p.add_argument("--num-steps", type=int, default=100)
+    p.add_argument("--num-steps-plain", type=int, default=None,
+                   help="ddpm steps at beta < 1, where the posterior chains are not tempered (default: --num-steps)")
     p.add_argument("--chains-per-x", type=int, default=4, help="posterior chains per particle (M >= 4)")
     p.add_argument("--sweeps-per-step", type=int, default=48)
     p.add_argument("--burn-in", type=int, default=100)
@@ -58,29 +66,38 @@ def parse_args(argv=None):
     p.add_argument("--pt-chains", type=int, default=8)
     p.add_argument("--ea-sizes", type=int, nargs="+", default=[8], help="linear sizes L of the periodic L x L lattice")
     p.add_argument("--ea-betas", type=float, nargs="+", default=[1.0, 1.5])
-    p.add_argument("--hopfield", type=int, nargs=2, default=[64, 3], metavar=("N", "K"))
+    p.add_argument("--models", nargs="+", default=["ea", "hopfield", "sk"], choices=["ea", "hopfield", "sk"])
+    p.add_argument("--hopfield-n", type=int, default=64)
+    p.add_argument("--hopfield-k", type=int, nargs="+", default=[3], help="numbers of patterns K")
     p.add_argument("--hopfield-betas", type=float, nargs="+", default=[0.8, 1.5])
     p.add_argument("--sk-n", type=int, default=64)
     p.add_argument("--sk-betas", type=float, nargs="+", default=[0.5, 1.5])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="markdown file for the results")
-    return p.parse_args(argv)
+    p.add_argument("--out", default=None, help="markdown file for the results (rewritten)")
+    p.add_argument("--append", default=None, help="markdown file to which a section with the results is appended")
+    p.add_argument("--json", default=None, help="file for the rows of the table as JSON")
+    args = p.parse_args(argv)
+    if args.num_steps_plain is None:
+        args.num_steps_plain = args.num_steps
+    return args
 
 
 def models(args):
     """(label, n, make(d, β) → the target of disorder sample d at β, betas, Mattis projections (D, K, n) or None)."""
     num = args.num_disorder
     out = []
-    for size in args.ea_sizes:
+    for size in args.ea_sizes if "ea" in args.models else []:
         graph = nk.graph.Square(size, pbc=True)
         bonds = [EdwardsAnderson.from_graph(graph, 1.0, seed=d).couplings for d in range(num)]
         out.append((f"EA ±J 2-D L={size}", size * size, lambda d, beta, b=bonds: EdwardsAnderson(b[d], beta),
                     args.ea_betas, None))
-    n, k = args.hopfield
-    xi = np.stack([np.asarray(Hopfield.random(n, k, 1.0, seed=d).patterns) for d in range(num)])
-    out.append((f"Hopfield K={k}", n, lambda d, beta: Hopfield(xi[d], beta), args.hopfield_betas, xi))
-    sk = [SherringtonKirkpatrick.random(args.sk_n, 1.0, seed=d).couplings for d in range(num)]
-    out.append(("SK", args.sk_n, lambda d, beta: SherringtonKirkpatrick(sk[d], beta), args.sk_betas, None))
+    n = args.hopfield_n
+    for k in args.hopfield_k if "hopfield" in args.models else []:
+        xi = np.stack([np.asarray(Hopfield.random(n, k, 1.0, seed=d).patterns) for d in range(num)])
+        out.append((f"Hopfield K={k}", n, lambda d, beta, xi=xi: Hopfield(xi[d], beta), args.hopfield_betas, xi))
+    if "sk" in args.models:
+        sk = [SherringtonKirkpatrick.random(args.sk_n, 1.0, seed=d).couplings for d in range(num)]
+        out.append(("SK", args.sk_n, lambda d, beta: SherringtonKirkpatrick(sk[d], beta), args.sk_betas, None))
     return out
 
 
@@ -105,7 +122,7 @@ def combine(gen, eq):
 def run(args):
     schedule = make_schedule("ou", T=3.0, t_min=0.01)
     key = jax.random.key(args.seed)
-    rows, checks, timing = [], [], []
+    rows, checks = [], []
     for m, (label, n, make, betas, proj) in enumerate(models(args)):
         t0 = time.time()
         J = np.stack([np.asarray(make(d, 1.0).couplings) for d in range(args.num_disorder)])
@@ -121,11 +138,12 @@ def run(args):
             r = int(np.flatnonzero(np.isclose(grid, beta))[0])
             t1 = time.time()
             ladder = None if beta < 1 else tempering_ladder(beta, 0.3, args.posterior_rungs)
+            steps = args.num_steps if ladder is not None else args.num_steps_plain
             laws, swap_min = [], []
             for d in range(len(J)):
                 run_ = skg.pairwise_replica_generation(
                     jax.random.fold_in(key, 10_000 * m + 100 * int(round(10 * beta)) + d), make(d, beta), schedule,
-                    num_steps=args.num_steps, batch=args.batch, chains_per_x=args.chains_per_x,
+                    num_steps=steps, batch=args.batch, chains_per_x=args.chains_per_x,
                     sweeps_per_step=args.sweeps_per_step, burn_in=args.burn_in, ladder=ladder)
                 laws.append(skg.generated_law(run_.generated, J[d], None if proj is None else proj[d]))
                 if ladder is not None:
@@ -143,10 +161,10 @@ def run(args):
                            "pt_swap_min": min(float(p.swap_acceptance.min()) for p in pts),
                            "pt_rhat_max": max(float(p.rhat[:, r].max()) for p in pts),
                            "gen_swap_min": min(swap_min) if swap_min else float("nan"),
-                           "ladder": "plain" if ladder is None else f"{args.posterior_rungs} rungs {beta}..0.3"})
-            timing.append((label, beta, t_gen))
+                           "ladder": "plain" if ladder is None else f"{args.posterior_rungs} rungs {beta}..0.3",
+                           "steps": steps, "gen_time": t_gen})
             print(f"[{time.strftime('%H:%M:%S')}] {label} N={n} beta={beta}: generation "
-                  f"({checks[-1]['ladder']}) of {len(J)} x {args.batch}: {t_gen:.0f} s", flush=True)
+                  f"({checks[-1]['ladder']}, {steps} steps) of {len(J)} x {args.batch}: {t_gen:.0f} s", flush=True)
             for row in rows[-len(names):]:
                 print(f"    {row['obs']:>14}: gen {row['gen']:.4f} ± {row['gen_err']:.4f}  eq {row['eq']:.4f} ± "
                       f"{row['eq_err']:.4f}  z = {row['z']:+.2f}  max|z_d| = {row['max_z']:.2f}  "
@@ -162,11 +180,11 @@ def markdown(rows, checks, args, wall):
         lines.append(f"| {r['model']} | {r['n']} | {r['beta']} | {obs} | {r['gen']:.4f} ± {r['gen_err']:.4f} | "
                      f"{r['eq']:.4f} ± {r['eq_err']:.4f} | {r['z']:+.2f} | {r['max_z']:.2f} | {r['chi2']:.2f} | "
                      f"{r['pt_z']:+.2f} |")
-    lines += ["", "| model | N | β | posterior chains | min generation swap rate | min PT swap rate | max PT R̂(q²) |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "| model | N | β | posterior chains | steps | generation wall | min generation swap rate | "
+              "min PT swap rate | max PT R̂(q²) |", "|---|---|---|---|---|---|---|---|---|"]
     for c in checks:
-        lines.append(f"| {c['model']} | {c['n']} | {c['beta']} | {c['ladder']} | {c['gen_swap_min']:.2f} | "
-                     f"{c['pt_swap_min']:.2f} | {c['pt_rhat_max']:.3f} |")
+        lines.append(f"| {c['model']} | {c['n']} | {c['beta']} | {c['ladder']} | {c['steps']} | {c['gen_time']:.0f} s | "
+                     f"{c['gen_swap_min']:.2f} | {c['pt_swap_min']:.2f} | {c['pt_rhat_max']:.3f} |")
     table = "\n".join(lines)
     z = np.array([r["z"] for r in rows])
     zd = np.array([r["max_z"] for r in rows])
@@ -219,6 +237,25 @@ Wall time: {wall:.0f} s on this machine ({platform.machine()}, 2 CPU cores share
         with open(args.out, "w") as f:
             f.write(text)
         print(f"wrote {args.out}")
+    if args.append:
+        section = f"""
+### `{command.strip()}`
+
+D = {args.num_disorder} disorder samples; generation: {args.num_steps} steps at β ≥ 1 ({args.posterior_rungs} tempered
+rungs β … 0.3), {args.num_steps_plain} steps at β < 1, B = {args.batch} particles × {args.chains_per_x} posterior chains,
+{args.sweeps_per_step} sweeps per step, {args.burn_in} burn-in sweeps; PT: {args.pt_chains} chains,
+{args.pt_burn_in} + {args.pt_sweeps} sweeps, two runs. Wall time {wall:.0f} s (2 contended CPU cores: an upper bound).
+
+{table}
+
+{summary}
+"""
+        with open(args.append, "a") as f:
+            f.write(section)
+        print(f"appended to {args.append}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"rows": rows, "checks": checks, "wall": wall, "args": vars(args)}, f, default=float, indent=1)
 
 
 if __name__ == "__main__":

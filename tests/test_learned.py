@@ -253,3 +253,40 @@ def test_training_compiles_once_for_every_ou_schedule():
 
     assert _traces(lambda: sweep_point(1.0, 1.5)) > 0  # the counter sees traces
     assert _traces(lambda: sweep_point(2.5, 1.2)) == 0
+
+
+
+def test_vp_linear_sweep_compiles_once():
+    """The fields of a linear VP schedule (T, t_min, β_min, β_max) are traced values: after the first point of a
+    sweep over them, a second point trains its network, evaluates the score term G and the score error with the
+    functions compiled for the first, down to the last eager primitive: JAX traces nothing new. (Before, every
+    linear VP schedule was a compile-time constant and every point of a sweep compiled its training loop and
+    its score term again.)"""
+    from statphys.physics.diffusion_time import score_term
+
+    def sweep_point(T, beta_min, beta_max):
+        schedule = make_schedule("vp_linear", T=T, t_min=1e-2, beta_min=beta_min, beta_max=beta_max)
+        params = train(jax.random.PRNGKey(1), MIXTURE, schedule, steps=2, batch=8, hidden=4, depth=1).params
+        score = LearnedScore(params, schedule)
+        score_term(jax.random.PRNGKey(2), score, MIXTURE, schedule, num_times=3, num=8)
+        score_error(jax.random.PRNGKey(3), score, MIXTURE, schedule, jnp.array([0.1, 0.5]), num=8)
+
+    assert _traces(lambda: sweep_point(1.0, 0.1, 20.0)) > 0  # the counter sees traces
+    assert _traces(lambda: sweep_point(0.6, 0.2, 12.0)) == 0
+
+
+@pytest.mark.slow
+def test_regularised_sweep_compiles_once():
+    """As `test_vp_linear_sweep_compiles_once` for the Fokker–Planck parts: training with the log-density
+    regulariser at another weight λ and another linear VP schedule, and the residual norm E_{p_t}[R_u²] of
+    its score, reuse the functions compiled for the first point."""
+    grid = jnp.linspace(-4.0, 4.0, 101)
+
+    def sweep_point(T, lam):
+        schedule = make_schedule("vp_linear", T=T, t_min=1e-2)
+        result = train(jax.random.PRNGKey(1), MIXTURE, schedule, steps=2, batch=8, hidden=4, depth=1,
+                       fp_weight=lam, fp_batch=4, fp_form="log_density")
+        fp_residual_norm_1d(learned_score(result.params, schedule, result.form), MIXTURE, schedule, [0.1, 0.5], grid)
+
+    assert _traces(lambda: sweep_point(1.0, 1.0)) > 0
+    assert _traces(lambda: sweep_point(0.6, 10.0)) == 0

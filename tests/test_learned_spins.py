@@ -180,7 +180,9 @@ def test_bad_training_settings_are_refused(bad, match):
 def test_magnetization_histogram_and_total_variation():
     x = np.array([[1.0, 2.0, -1.0], [0.5, 0.1, 0.2], [-1.0, -2.0, -0.1]])
     np.testing.assert_allclose(lve.magnetization_histogram(x, 3), [1 / 3, 0, 1 / 3, 1 / 3])
-    assert lve.total_variation([0.5, 0.5], [1.0, 0.0]) == pytest.approx(0.5)
+    from statphys.physics.total_variation import histogram_tv
+
+    assert histogram_tv(lve.magnetization_histogram(x, 3), np.array([0.0, 0.0, 0.5, 0.5])) == pytest.approx(1 / 3)
 
 
 @pytest.mark.slow
@@ -247,10 +249,10 @@ def test_hopfield_target_law_and_speciation_direction_match_enumeration():
     """Hopfield K = 2, N = 9: the overlap law P(ξ¹·s) (convolution of the two Curie–Weiss groups), ⟨m²⟩, and the
     speciation direction and time (top eigenvector and eigenvalue of the covariance E[s sᵀ]) against exact
     enumeration of the 2⁹ states."""
-    from statphys.studies.kinds.learned_spin_scores import make_target
+    from statphys.studies.spin_targets import make_target
 
     n = 9
-    spin = make_target("hopfield2", n, 1.5, pattern_seed=3)
+    spin = make_target("hopfield2", n, 1.5, disorder_seed=3)
     states = np.array(np.meshgrid(*[[-1.0, 1.0]] * n)).reshape(n, -1).T
     logw = np.asarray(spin.model.log_weight(jnp.asarray(states)))
     p = np.exp(logw - logw.max())
@@ -440,3 +442,149 @@ def test_learned_score_excess_entropy_production_tends_to_the_girsanov_path_kl()
         wrong_kl = _gaussian_chain_kl(schedule, times, c, c_wrong, n, sampler)[0]
         assert abs(wrong_kl - exact_kl - girsanov) < 2e-3 * girsanov, (sampler, wrong_kl - exact_kl, girsanov)
         assert 0 < exact_kl < 2e-3
+
+
+# ---- the 2-D ±J Edwards–Anderson target and the lattice-convolutional network ----------------------------------
+def _ea_couplings(side, seed=0):
+    import netket as nk
+
+    from statphys.models.edwards_anderson import ea_couplings
+
+    return ea_couplings(nk.graph.Square(side, pbc=True), "pm", seed)
+
+
+def _lattice_permutation(side, shift=(0, 0), transpose=False):
+    """perm with new site k holding old site perm[k]: a translation by `shift` (then a transposition r ↔ c)."""
+    index = np.roll(np.arange(side * side).reshape(side, side), shift, axis=(0, 1))
+    return (index.T if transpose else index).reshape(-1)
+
+
+def test_conv_network_commutes_with_lattice_symmetries_of_spins_and_bonds():
+    """Translating (and transposing) the lattice in the spins and the bonds together permutes the output the same
+    way, to rounding; translating the spins alone does not (the bonds of one sample break the symmetry)."""
+    from statphys.physics.networks import lattice_bonds
+
+    side, n = 4, 16
+    J = _ea_couplings(side, seed=3)
+    params = dict(_randomised(jax.random.PRNGKey(5), "conv", n, hidden=6, depth=2), bonds=lattice_bonds(J, side))
+    x = jax.random.normal(jax.random.PRNGKey(6), (5, n))
+    apply = jax.jit(lambda p, xx: apply_network(p, "conv", xx, 0.4, SCHEDULE))
+    out = apply(params, x)
+    for perm in (_lattice_permutation(side, (1, 2)), _lattice_permutation(side, (3, 0), transpose=True)):
+        moved = dict(params, bonds=lattice_bonds(J[np.ix_(perm, perm)], side))
+        np.testing.assert_allclose(apply(moved, x[:, perm]), out[:, perm], rtol=1e-12, atol=1e-12)
+    perm = _lattice_permutation(side, (1, 2))
+    assert np.abs(apply(params, x[:, perm]) - out[:, perm]).max() > 1e-2
+    # the bonds are read, not trained: DSM leaves them exactly as given
+    data = jnp.sign(jax.random.normal(jax.random.PRNGKey(7), (16, n)))
+    res = dsm.train_dsm(jax.random.PRNGKey(8), data, data, SCHEDULE, kind="conv", steps=20, eval_every=10, batch=8,
+                       hidden=4, couplings=J)
+    np.testing.assert_array_equal(res.params["bonds"], lattice_bonds(J, side))
+    vector = dsm.flatten_params(res.params)
+    back = dsm.unflatten_params(vector, "conv", n, hidden=4)
+    np.testing.assert_array_equal(back["bonds"], res.params["bonds"])
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(n=8), "L >= 3"), (dict(n=4), "L >= 3"), (dict(kind="mlp", couplings=np.zeros((9, 9))), "lattice"),
+    (dict(couplings=np.ones((9, 9)) - np.eye(9)), "not those of a periodic"),
+])
+def test_bad_lattice_networks_are_refused(bad, match):
+    kwargs = dict(kind="conv", n=9) | bad
+    with pytest.raises(ValueError, match=match):
+        init_network(jax.random.PRNGKey(0), kwargs.pop("kind"), kwargs.pop("n"), **kwargs)
+
+
+def test_edwards_anderson_target_laws_and_exact_score_give_zero_error():
+    """EA on the 3 × 3 torus: the state law, ⟨H⟩/N, P(q) and the speciation direction (top eigenvector of
+    ⟨s_i s_j⟩) against a direct enumeration; the state, overlap and energy statistics of generated states on
+    known inputs; and the exact score in place of the network gives zero ε."""
+    from statphys.models.base import spins_from_index
+    from statphys.studies.spin_targets import make_target
+
+    n = 9
+    spin = make_target("edwards_anderson", n, 1.0, disorder_seed=2)
+    lat = spin.lattice
+    states = np.asarray(spins_from_index(jnp.arange(2**n), n, jnp.float64))
+    logw = 0.5 * np.sum((states @ lat.couplings) * states, axis=-1)
+    p = np.exp(logw - scipy.special.logsumexp(logw))
+    np.testing.assert_allclose(lat.state_law, p, rtol=1e-10)
+    energy = -0.5 * np.sum((states @ lat.couplings) * states, axis=-1) / n
+    assert lat.energy == pytest.approx(float(p @ energy), rel=1e-10)
+    np.testing.assert_allclose(lve.energy_per_spin(states[:5] * 0.3, lat.couplings), energy[:5], rtol=1e-12)
+    q = states @ states.T / n
+    q_law = np.bincount(np.rint((q.reshape(-1) + 1) * n / 2).astype(int), weights=np.outer(p, p).reshape(-1),
+                        minlength=n + 1)
+    np.testing.assert_allclose(lat.q_law, q_law, atol=1e-12)
+    corr = (states * p[:, None]).T @ states
+    v = spin.direction
+    np.testing.assert_allclose(corr @ v, np.exp(2 * spin.t_theory) * v, atol=1e-10)
+    assert spin.m2_class == pytest.approx(float(v @ corr @ v) / np.sum(np.abs(v)) ** 2, rel=1e-10)
+    # statistics of generated states on known inputs
+    pick = np.array([5, 5, 300, 17])
+    hist = lve.state_histogram(states[pick] * 0.7)
+    assert hist[5] == 0.5 and hist[300] == 0.25 and hist[17] == 0.25 and hist.sum() == 1.0
+    flipped = np.stack([states[5], states[5] * np.array([1.0] * 6 + [-1.0] * 3)])  # 6 equal spins
+    np.testing.assert_allclose(lve.overlap_histogram(np.concatenate([states[[5, 300]], flipped])),
+                               np.bincount([int(np.sum(states[5] == states[300])), 6], minlength=n + 1) / 2)
+    # the exact score in place of the network
+    exact = ExactScore(spin.model, SCHEDULE)
+    key = jax.random.PRNGKey(11)
+    eps, err = lve.relative_score_distance(key, [(exact, exact)], spin.model, SCHEDULE, [0.05, 0.5, 2.0], 64)
+    assert np.all(eps < 1e-25) and np.all(err < 1e-25)
+    with pytest.raises(ValueError, match="n must be one of"):
+        make_target("edwards_anderson", 10, 1.0)
+
+
+def test_the_lattice_study_refuses_bad_grids_before_compute():
+    from statphys.studies.kinds.learned_spin_scores import PARAMS, validate
+
+    base = {name: default for name, (_, default) in PARAMS.items()}
+    ea = dict(base, targets=["edwards_anderson"], n=[9, 16], networks=["conv:spin", "mlp:spin"])
+    validate(ea)
+    with pytest.raises(ValueError, match="n must be one of"):
+        validate(dict(ea, n=[9, 12]))
+    with pytest.raises(ValueError, match="run alone"):
+        validate(dict(ea, targets=["edwards_anderson", "curie_weiss"]))
+    with pytest.raises(ValueError, match="lattice network"):
+        validate(dict(base, networks=["conv:spin"]))
+
+
+@pytest.mark.slow
+def test_tiny_lattice_study_runs_without_padding(run_tiny_study, assert_no_padding):
+    """EA at N = 9 with the conv network and the MLP: no NaN padding, the energy split is additive, every TV in
+    [0, 1], and the stored conv network reloads with its bonds."""
+    from statphys.studies.kinds.learned_spin_scores import trained_network
+
+    ds = run_tiny_study("learned_spin_scores", {
+        "targets": ["edwards_anderson"], "n": [9], "beta": 1.0, "networks": ["conv:spin", "mlp:spin"],
+        "train_sizes": [8], "seeds": 2, "train_steps": 40, "eval_every": 20, "validation_size": 32, "num_times": 4,
+        "eval_samples": 64, "kl_nodes": 4, "kl_samples": 64, "num_steps": 20, "record_every": 2, "num_paths": 64,
+        "fine_factor": 2, "bootstrap": 10, "ift_steps": 20})
+    nan_ok = tuple(f"{v}{s}" for v in ("t_speciation_learned", "t_speciation_exact", "t_collapse_learned",
+                                       "t_collapse_empirical", "memorisation_index")
+                   for s in ("", "_err", "_seed_mean", "_seed_sem"))
+    assert_no_padding(ds, may_be_nan=nan_ok)
+    total = ds.energy_error_learned - ds.energy_error_exact_start
+    parts = ds.energy_split_score + ds.energy_split_discretisation + ds.energy_split_prior
+    np.testing.assert_allclose(total, parts, atol=1e-12)
+    for name in ("tv_states_learned", "tv_states_exact", "tv_states_floor", "tv_overlap_learned", "tv_overlap_floor"):
+        assert ((ds[name] >= 0) & (ds[name] <= 1)).all(), name
+    net = trained_network(ds, target="edwards_anderson", n=9, network="conv:spin", train_size=8, seed=1)
+    from statphys.physics.networks import lattice_bonds
+    from statphys.studies.spin_targets import make_target
+
+    couplings = make_target("edwards_anderson", 9, 1.0).lattice.couplings
+    np.testing.assert_array_equal(net.params["bonds"], lattice_bonds(couplings, 3))
+
+
+def test_lattice_density_matches_spin_marginal():
+    """ln p_t of the EA target (float64 NumPy over states) against `models.spin_marginal.SpinMarginal`, at a small
+    noise level (σ = 0.3, where the O(n/σ²) terms cancel)."""
+    from statphys.models.spin_marginal import SpinMarginal
+    from statphys.studies.spin_targets import make_target
+
+    spin = make_target("edwards_anderson", 9, 1.0, disorder_seed=1)
+    x = np.asarray(jax.random.normal(jax.random.PRNGKey(12), (7, 9)))
+    np.testing.assert_allclose(spin.density.marginal_log_prob(x, 0.9, 0.3),
+                               SpinMarginal(spin.model).marginal_log_prob(x, 0.9, 0.3), rtol=1e-10)

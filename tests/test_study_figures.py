@@ -46,6 +46,12 @@ TINY = {
                              "seeds": 2, "train_steps": 40, "eval_every": 20, "validation_size": 32, "num_times": 4,
                              "eval_samples": 64, "kl_nodes": 4, "kl_samples": 64, "num_steps": 20, "num_paths": 64,
                              "bootstrap": 10}, ("N = 4, 6", "β = 1.5", "seeds = 2")),
+    "learned_spin_scores:edwards_anderson": ({"targets": ["edwards_anderson"], "n": [9], "beta": 1.0,
+                                              "networks": ["conv:spin", "mlp:spin"], "train_sizes": [8, 32],
+                                              "seeds": 2, "train_steps": 40, "eval_every": 20, "validation_size": 32,
+                                              "num_times": 4, "eval_samples": 64, "kl_nodes": 4, "kl_samples": 64,
+                                              "num_steps": 20, "num_paths": 64, "bootstrap": 10},
+                                             ("N = 9", "β = 1", "seeds = 2", "bond seed = 0")),
 }
 
 
@@ -56,8 +62,8 @@ def _toml(value) -> str:
 @pytest.fixture(scope="module", params=sorted(TINY))
 def result(request, tmp_path_factory):
     """(kind, combined dataset of a tiny run of that kind, expected parameter strings)."""
-    kind = request.param
-    params, expected = TINY[kind]
+    params, expected = TINY[request.param]
+    kind = request.param.partition(":")[0]  # "<kind>:<variant>": a second study of one kind
     tmp = tmp_path_factory.mktemp(kind)
     text = f'kind = "{kind}"\ndescription = "tiny"\nseed = 1\n[params]\n' + "".join(
         f"{key} = {_toml(value)}\n" for key, value in params.items())

@@ -28,6 +28,10 @@ diffusion times t (generation runs t = T → t_min).
 (i) the second target (Hopfield K = 2) as (a); with one target only, ⟨Σ⟩ with the exact score and the prior KL
     against N.
 Panels (a)–(g) show the first target of the study (Curie–Weiss in the shipped study).
+A lattice target (2-D ±J Edwards–Anderson, study learned_ea_scores) runs alone; then (e) splits the error of the
+generated energy per spin ⟨H⟩/N instead of ⟨m²⟩, (f) speciates along the top eigenvector of ⟨s_i s_j⟩, and (i) is
+the total variation of the generated law from the exact one over all 2^N states (filled) and of P(q) (open), with
+the exact score and for exact samples (the finite-sample floor).
 """
 
 from __future__ import annotations
@@ -134,23 +138,23 @@ def _path_kl(ax, ds, place):
     place(ax, fontsize=4.5, ncols=1)
 
 
-def _split(ax, ds, place):
+def _split(ax, ds, place, stat="m2", ylabel=r"part of $\langle m^2\rangle_{\rm gen}-\langle m^2\rangle$"):
     n = ds.n.values.astype(float)
     size = ds.train_size.values[-1]
     count = ds.sizes["network"] + 3
     for b, net in enumerate(ds.network.values):
-        m, e = _mean_err(ds, "m2_split_score", network=net, train_size=size)
+        m, e = _mean_err(ds, f"{stat}_split_score", network=net, train_size=size)
         ax.errorbar(n * _shift(b, count), m, e, fmt="o-", ms=3, lw=0.9, color=f"C{b}", label=f"score: {net}")
     for k, (name, fmt, color, label) in enumerate((
-            ("m2_split_discretisation", "^-", "k", "discretisation"),
-            ("m2_split_prior", "s--", "0.45", "prior"),
-            ("m2_error_exact_start", "v:", "0.65", "left: sampling"))):
+            (f"{stat}_split_discretisation", "^-", "k", "discretisation"),
+            (f"{stat}_split_prior", "s--", "0.45", "prior"),
+            (f"{stat}_error_exact_start", "v:", "0.65", "left: sampling"))):
         m, e = _mean_err(ds, name)
         ax.errorbar(n * _shift(count - 3 + k, count), m, e, fmt=fmt, color=color, ms=3, lw=0.9, label=label)
     ax.axhline(0.0, color="0.5", lw=0.5)
     _n_axis(ax, n)
     ax.set_xlabel("spins N")
-    ax.set_ylabel(r"part of $\langle m^2\rangle_{\rm gen}-\langle m^2\rangle$")
+    ax.set_ylabel(ylabel)
     ax.set_title(f"(e) generated-law error split, P = {size}", loc="left")
     place(ax, fontsize=4.5)
 
@@ -243,7 +247,33 @@ def _exact_entropy(ax, ds, place):
     place(ax, fontsize=4.5)
 
 
-_TARGETS = {"curie_weiss": "Curie–Weiss", "hopfield2": "Hopfield K = 2"}
+def _state_tv(ax, ds, place):
+    """(i) of a lattice target: TV over the 2^N states and of P(q), learned and exact score, with the floor."""
+    n = ds.n.values.astype(float)
+    size = ds.train_size.values[-1]
+    count = ds.sizes["network"] + 2
+    for b, net in enumerate(ds.network.values):
+        for name, fmt in (("tv_states_learned", "o-"), ("tv_overlap_learned", "s--")):
+            m, e = _mean_err(ds, name, network=net, train_size=size)
+            ax.errorbar(n * _shift(b, count), m, e, fmt=fmt, ms=3, lw=0.9, color=f"C{b}", mfc="none" if "q" in fmt
+                        else None, label=f"{net}" if name == "tv_states_learned" else None)
+    for k, (stem, color, label) in enumerate((("exact", "k", "exact score"), ("floor", "0.55", "exact samples"))):
+        for name, fmt in ((f"tv_states_{stem}", "^-"), (f"tv_overlap_{stem}", "v--")):
+            m, e = _mean_err(ds, name)
+            ax.errorbar(n * _shift(count - 2 + k, count), m, e, fmt=fmt, ms=3, lw=0.9, color=color,
+                        label=label if name.startswith("tv_states") else None)
+    ax.plot([], [], "k-", lw=0.9, label=r"states ($2^N$)")
+    ax.plot([], [], "k--", lw=0.9, label=r"$P(q)$")
+    _n_axis(ax, n)
+    ax.set_ylim(0, 1.45)
+    ax.set_xlabel("spins N")
+    ax.set_ylabel("total variation")
+    ax.set_title(f"(i) generated law: states, P(q); P = {size}", loc="left")
+    place(ax, fontsize=4.5, ncols=2, corners=("upper left", "upper right"))
+
+
+_TARGETS = {"curie_weiss": "Curie–Weiss", "hopfield2": "Hopfield K = 2",
+            "edwards_anderson": "2-D ±J Edwards–Anderson"}
 
 
 def plot(ds: xr.Dataset):
@@ -260,20 +290,27 @@ def plot(ds: xr.Dataset):
     _memorisation(axes[0, 1], ds, place)
     _curves(axes[0, 2], ds, place, first)  # panel (c)
     _path_kl(axes[1, 0], ds, place)
-    _split(axes[1, 1], ds, place)
+    lattice = "energy_split_score" in ds
+    if lattice:
+        _split(axes[1, 1], ds, place, "energy", r"part of $\langle H\rangle_{\rm gen}/N-\langle H\rangle/N$")
+    else:
+        _split(axes[1, 1], ds, place)
     _speciation(axes[1, 2], ds, place)
     _ift(axes[2, 0], ds, place)
     _excess(axes[2, 1], full, place)
     if full.sizes["target"] > 1:
         second = str(full.target.values[1])
         _score_error(axes[2, 2], full.sel(target=second), place, label=f"(i) {_TARGETS.get(second, second)}")
+    elif lattice:
+        _state_tv(axes[2, 2], ds, place)
     else:
         _exact_entropy(axes[2, 2], ds, place)
     names = ", ".join(_TARGETS.get(str(t), str(t)) for t in full.target.values)
     title = f"{names}: DSM-trained scores vs the exact score (mean ± s.e. over training seeds)"
     if full.sizes["target"] > 1:
         title += f"\npanels (a)–(g): {_TARGETS.get(first, first)}; (h): every target; (i): {_TARGETS.get(second, second)}"
-    text = _parameters.lines(ds, ("N=n", "β=beta", "P=train_sizes", "seeds=seeds", "networks=networks"),
+    text = _parameters.lines(ds, ("N=n", "β=beta", "P=train_sizes", "seeds=seeds", "networks=networks")
+                             + (("bond seed=pattern_seed",) if lattice else ()),
                              ("max steps=train_steps", "batch=batch", "lr=lr", "hidden=hidden", "depth=depth",
                               "patience=patience"), ("T=T", "t_min=t_min", "paths=num_paths",
                               "reverse steps=num_steps", "fine ×=fine_factor", "sampler=sampler"),
@@ -312,6 +349,17 @@ def _summary_lines(ds: xr.Dataset) -> list[str]:
         lines.append(f"  ⟨m²⟩ error split: discretisation {fmt('m2_split_discretisation', n=n)}, prior "
                      f"{fmt('m2_split_prior', n=n)}, left with exact score, fine steps and exact start "
                      f"{fmt('m2_error_exact_start', n=n)}")
+        if "energy_split_score" in ds:
+            lines.append(f"  energy/N error split: discretisation {fmt('energy_split_discretisation', n=n)}, prior "
+                         f"{fmt('energy_split_prior', n=n)}, left {fmt('energy_error_exact_start', n=n)}; TV over "
+                         f"states exact score {fmt('tv_states_exact', n=n)} (floor {fmt('tv_states_floor', n=n)}), "
+                         f"P(q) exact score {fmt('tv_overlap_exact', n=n)} (floor {fmt('tv_overlap_floor', n=n)})")
+            for net in ds.network.values:
+                for size in ds.train_size.values:
+                    where = dict(n=n, network=net, train_size=size)
+                    lines.append(f"  {net}, P = {size}: energy/N error {fmt('energy_error_learned', **where)}, score "
+                                 f"part {fmt('energy_split_score', **where)}; TV states "
+                                 f"{fmt('tv_states_learned', **where)}, P(q) {fmt('tv_overlap_learned', **where)}")
         for size in ds.train_size.values:
             lines.append(f"  P = {size}: exact empirical score collapse time t_C = "
                          f"{fmt_finite('t_collapse_empirical', n=n, train_size=size)}")

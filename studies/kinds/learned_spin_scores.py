@@ -1,14 +1,19 @@
 """Learned scores on spin targets against the exact score: where along the trajectory does learning err?
 
 Targets (``targets``, a list; the results run along a dimension ``target``, Curie–Weiss with the study's key,
-Hopfield with fold_in(key, 1)), both with an exact sampler, an exact denoiser and an exact ln p_t at any N:
-  "curie_weiss"  P(s) ∝ exp(β M²/(2N)), s ∈ {±1}ᴺ (`models.curie_weiss`, Hubbard–Stratonovich denoiser); order
-                 parameter m = mean_i s_i; speciation along the uniform direction.
-  "hopfield2"    Hopfield with K = 2 random patterns ξ¹, ξ² (numpy seed ``pattern_seed``), P(s) ∝
-                 exp(β/(2N) Σ_μ (ξ^μ·s)²) (`models.hopfield`: in the gauge τ = ξ¹ ⊙ s, two independent
-                 Curie–Weiss groups A = {ξ¹_i = ξ²_i}, B at β_G = 2βN_G/N); order parameter the Mattis overlap
-                 m = ξ¹·s/N, whose exact law is the convolution of the two groups' laws; speciation along the top
-                 covariance eigenvector, ξ¹ on the group G with the larger N_G⟨m_G²⟩ (t_S = ½ ln max_G N_G⟨m_G²⟩).
+the others with fold_in(key, index in TARGETS)), each with an exact sampler, an exact denoiser and an exact ln p_t
+(`studies.spin_targets`; ``pattern_seed`` draws the quenched disorder, Hopfield patterns or EA bonds):
+  "curie_weiss"       P(s) ∝ exp(β M²/(2N)) (Hubbard–Stratonovich denoiser, any N); m = mean_i s_i.
+  "hopfield2"         Hopfield with K = 2 random patterns (two Curie–Weiss groups in a gauge, any N); m the Mattis
+                      overlap ξ¹·s/N; speciation along the top covariance eigenvector.
+  "edwards_anderson"  the ±J EA spin glass on the periodic L × L square lattice, n = L² ∈ {9, 16}, by enumeration
+                      of the 2ᴺ states; m = mean_i s_i (its exact P(m) is measured, but it is no order parameter
+                      here), speciation along the top eigenvector of ⟨s_i s_j⟩, t_S = ½ ln λ_max; and the
+                      generated law also on the energy per spin (the ⟨m²⟩ split below repeated on it), the overlap
+                      law P(q) and all 2ᴺ states (variables energy_*, tv_overlap_*, tv_states_*, present only for
+                      this target; it runs alone, its n grid being the squares).
+                      The "conv" network (`physics.networks`) reads the sample's bonds and is translation
+                      equivariant in (s, J) jointly; it runs on this target only.
 Below, "m" is the target's order parameter (the sign of each x_i in place of s_i for generated states).
 OU noising (α = e^{−t}, σ² = 1 − e^{−2t}), diffusion times t (generation runs T → t_min).
 
@@ -67,23 +72,21 @@ import jax
 import numpy as np
 import xarray as xr
 
-from typing import Any, NamedTuple
-
-from statphys.models.curie_weiss import CurieWeiss
 from statphys.models.dataset import DataSet
-from statphys.models.hopfield import Hopfield, group_beta
 from statphys.physics import dsm_training as dsm
 from statphys.physics import generative_fluctuations as gf
 from statphys.physics import learned_vs_exact as lve
 from statphys.physics import transitions as tr
-from statphys.physics.networks import ARCHITECTURES, HEADS, NetworkScore
+from statphys.physics.networks import ARCHITECTURES, HEADS, LATTICE_ARCHITECTURES, NetworkScore
 from statphys.physics.samplers import STOCHASTIC
 from statphys.physics.schedules import make_schedule
 from statphys.physics.scores import ExactScore
+from statphys.physics.total_variation import histogram_tv
+from statphys.studies.spin_targets import LATTICE_TARGETS, TARGETS, check_target_size, make_target
 
-DESCRIPTION = ("DSM-trained MLP and DeepSets scores on Curie–Weiss or Hopfield K = 2 vs the exact score: ε(t), path KL, P(m) error "
-               "split, t_S, memorisation")
-TARGETS = ("curie_weiss", "hopfield2")
+DESCRIPTION = ("DSM-trained MLP, DeepSets and lattice-convolutional scores on Curie–Weiss, Hopfield K = 2 or a 2-D ±J "
+               "Edwards–Anderson sample vs the exact score: ε(t), path KL, generated-law error split, t_S, "
+               "memorisation, IFT")
 PARAMS = {
     "targets": (list, ["curie_weiss"]),
     "pattern_seed": (int, 0),
@@ -123,6 +126,11 @@ SEED_AVERAGED = ("t_speciation_learned", "t_speciation_exact", "path_kl_forward"
                  "t_collapse_empirical", "score_error", "score_error_empirical", "memorisation_index", "best_step",
                  "ift_exact", "ift_learned", "entropy_production_exact", "entropy_production_learned",
                  "entropy_production_excess", "girsanov_kl_ift", "prior_kl")
+#: seed averages of the lattice (Edwards–Anderson) target only
+LATTICE_SEED_AVERAGED = ("energy_error_learned", "energy_split_score", "energy_split_discretisation",
+                         "energy_split_prior", "energy_error_exact_start", "tv_states_learned", "tv_states_exact",
+                         "tv_states_exact_start", "tv_states_floor", "tv_overlap_learned", "tv_overlap_exact",
+                         "tv_overlap_floor")
 #: seed averages that can be NaN (every seed NaN) and say so in their long names.
 _MAY_BE_NAN = ("t_speciation_learned", "t_collapse_learned", "t_collapse_empirical", "memorisation_index")
 
@@ -205,9 +213,10 @@ VARIABLES = {
     **{f"{name}_seed_mean": (f"mean of {name} over training seeds" + ("; NaN where no seed gives a finite value"
                                                                       if name in _MAY_BE_NAN else ""),
                              _unit(name))
-       for name in SEED_AVERAGED},
+       for name in SEED_AVERAGED + LATTICE_SEED_AVERAGED},
     **{f"{name}_seed_sem": (f"standard error of {name} over training seeds (s/sqrt(seeds)); NaN where fewer than two "
-                            "seeds give a finite value", _unit(name)) for name in SEED_AVERAGED},
+                            "seeds give a finite value", _unit(name))
+       for name in SEED_AVERAGED + LATTICE_SEED_AVERAGED},
     "ift_exact": ("<exp(-Sigma)> over the generative paths with the exact score (integral fluctuation theorem: 1 "
                   "at any step); Sigma = ln Q[X]/P[X] of the generative path law Q (ift_sampler, ift_steps "
                   "log-spaced steps) against the forward process read backward", "1"),
@@ -229,6 +238,39 @@ VARIABLES = {
     "prior_kl": ("<ln pi(x_0) - ln p_T(x_0)> over the start states of ift_exact: KL(N(0, sigma_T^2 I) || p_T)",
                  "nat"),
     "prior_kl_err": ("standard error of prior_kl over the paths", "nat"),
+    "energy_exact": ("exact <H>/N of the Edwards-Anderson sample (enumeration), H = -sum_<ij> J_ij s_i s_j", "1"),
+    "energy_error_learned": ("<H>/N of the generated spins sign(x) at t_min (learned score, num_steps steps, start "
+                             "N(0, sigma_T^2 I)) minus energy_exact", "1"),
+    "energy_error_learned_err": ("standard error of energy_error_learned over the paths", "1"),
+    "energy_error_exact": ("energy error as energy_error_learned with the exact score (same sampler, steps, start "
+                           "and noise)", "1"),
+    "energy_error_exact_err": ("standard error of energy_error_exact over the paths", "1"),
+    "energy_error_exact_fine": ("energy error with the exact score and fine_factor * num_steps steps", "1"),
+    "energy_error_exact_fine_err": ("standard error of energy_error_exact_fine over the paths", "1"),
+    "energy_error_exact_start": ("energy error with the exact score, fine steps and x_T drawn from the exact p_T: "
+                                 "the sampling error of the paths", "1"),
+    "energy_error_exact_start_err": ("standard error of energy_error_exact_start over the paths", "1"),
+    "energy_split_score": ("score part of the energy error: energy_error_learned - energy_error_exact (paired "
+                           "paths)", "1"),
+    "energy_split_score_err": ("standard error of energy_split_score over the paired paths", "1"),
+    "energy_split_discretisation": ("discretisation part of the energy error: energy_error_exact - "
+                                    "energy_error_exact_fine", "1"),
+    "energy_split_discretisation_err": ("standard error of energy_split_discretisation (independent runs)", "1"),
+    "energy_split_prior": ("prior part of the energy error: energy_error_exact_fine - energy_error_exact_start "
+                           "(paired paths)", "1"),
+    "energy_split_prior_err": ("standard error of energy_split_prior over the paired paths", "1"),
+    "tv_states_learned": ("total variation over all 2^N states between the generated law (learned score) and the "
+                          "exact Boltzmann law", "1"),
+    "tv_states_exact": ("total variation over all 2^N states with the exact score, same sampler and steps", "1"),
+    "tv_states_exact_fine": ("total variation over all 2^N states: exact score, fine_factor * num_steps steps", "1"),
+    "tv_states_exact_start": ("total variation over all 2^N states: exact score, fine steps, exact start", "1"),
+    "tv_states_floor": ("total variation over all 2^N states of num_paths exact samples (the finite-sample floor)",
+                        "1"),
+    "tv_overlap_learned": ("total variation of P(q) of num_paths/2 independent pairs of generated states (learned "
+                           "score) from the exact P(q)", "1"),
+    "tv_overlap_exact": ("total variation of P(q) of generated pairs with the exact score, same sampler and steps",
+                         "1"),
+    "tv_overlap_floor": ("total variation of P(q) of num_paths/2 pairs of exact samples from the exact P(q)", "1"),
     "network_weights": ("parameters of every trained network (the kept, lowest held-out loss ones), one vector per "
                         "run (physics.dsm_training.flatten_params) concatenated; reload with trained_network", "1"),
     "network_weight_offset": ("index in network_weights of the run's first parameter", "1"),
@@ -257,9 +299,26 @@ def validate(params: dict) -> None:
                          f"{targets!r}")
     if not params["n"] or any(not isinstance(v, int) or v < 2 for v in params["n"]):
         raise ValueError(f"[params] n must be a non-empty list of integers >= 2, got {params['n']}")
+    lattice = [t for t in targets if t in LATTICE_TARGETS]
+    if lattice and len(lattice) != len(targets):
+        others = sorted(set(targets) - set(lattice))
+        raise ValueError(f"[params] the lattice target(s) {lattice} run alone: their n are the squares L^2 and their "
+                         f"results include lattice-only variables, so mixing them with {others} "
+                         "would pad the (target, n) grid with NaN; run them in a study of their own "
+                         "(studies/learned_ea_scores.toml)")
+    for target in lattice:
+        for n in params["n"]:
+            try:
+                check_target_size(target, n)
+            except ValueError as err:
+                raise ValueError(f"[params] n: {err}") from None
     if not params["networks"]:
         raise ValueError("[params] networks must name at least one 'architecture:head'")
-    _networks(params)
+    for kind, head in _networks(params):
+        if kind in LATTICE_ARCHITECTURES and not lattice:
+            raise ValueError(f"[params] networks: {kind}:{head} is a lattice network (it reads the bonds of a square "
+                             f"lattice), but the targets {targets} have no lattice; use it with "
+                             f"{list(LATTICE_TARGETS)}")
     if not params["train_sizes"] or any(not isinstance(v, int) or v < 1 for v in params["train_sizes"]):
         raise ValueError(f"[params] train_sizes must be a non-empty list of integers >= 1, got {params['train_sizes']}")
     if params["seeds"] < 2:
@@ -272,8 +331,9 @@ def validate(params: dict) -> None:
     if params["train_steps"] % params["eval_every"]:
         raise ValueError(f"[params] eval_every = {params['eval_every']} must divide train_steps = "
                          f"{params['train_steps']}")
-    if params["num_paths"] < 2:
-        raise ValueError(f"[params] num_paths must be >= 2 (standard errors over paths), got {params['num_paths']}")
+    if params["num_paths"] < 4:
+        raise ValueError(f"[params] num_paths must be >= 4 (standard errors over paths, overlaps of pairs), got "
+                         f"{params['num_paths']}")
     if params["num_steps"] % params["record_every"]:
         raise ValueError(f"[params] record_every = {params['record_every']} must divide num_steps = "
                          f"{params['num_steps']}")
@@ -286,52 +346,6 @@ def validate(params: dict) -> None:
         raise ValueError(f"[params] ift_sampler must be one of {list(gf.KERNEL_SAMPLERS)} (a Gaussian kernel per "
                          f"step), got {params['ift_sampler']!r}")
     make_schedule("ou", T=params["T"], t_min=params["t_min"])
-
-
-class SpinTarget(NamedTuple):
-    """A target with what the study measures on it (module docstring)."""
-
-    model: Any  # the target: sample, posterior_mean
-    gauge: np.ndarray  # (n,): the order parameter is m = mean_i gauge_i s_i
-    p_m: np.ndarray  # (n + 1,): exact P(M) of M = Σ_i gauge_i s_i = −N, −N + 2, …, N
-    m2: float  # exact ⟨m²⟩ of the order parameter
-    direction: np.ndarray  # (n,): the denoiser magnetisation Σ v_i D_i/Σ|v_i| of the class information
-    m2_class: float  # its exact t = 0 second moment, the normaliser of the class information
-    t_theory: float  # ½ ln of the top covariance eigenvalue
-    density: gf.SpinGroups  # ln p_t(x) (Curie–Weiss groups in the gauge), for the fluctuation theorem
-
-
-def _group_law(size: int, beta: float) -> tuple[np.ndarray, float]:
-    """P(k up spins) of a Curie–Weiss group of `size` spins and its N_G⟨m_G²⟩ (a group of none: k = 0, 0)."""
-    if size == 0:
-        return np.ones(1), 0.0
-    group = CurieWeiss(size, beta)
-    m, p = group.magnetization_law()
-    return p, float(size * np.sum(p * m**2))
-
-
-def make_target(name: str, n: int, beta: float, pattern_seed: int = 0) -> SpinTarget:
-    """The study's target (module docstring) with its exact order-parameter law and speciation direction."""
-    if name == "curie_weiss":
-        model = CurieWeiss(n, beta)
-        m, p_m = model.magnetization_law()
-        m2 = float(np.sum(p_m * m**2))
-        return SpinTarget(model, np.ones(n), p_m, m2, np.ones(n), m2, model.speciation_time(),
-                          gf.curie_weiss_groups(np.ones(n), np.zeros(n, int), [p_m]))
-    if name != "hopfield2":
-        raise ValueError(f"target must be one of {list(TARGETS)}, got {name!r}")
-    model = Hopfield.random(n, 2, beta, seed=pattern_seed)
-    xi = np.asarray(model.patterns)
-    same = xi[0] == xi[1]
-    laws = [_group_law(int(np.sum(mask)), float(group_beta(beta, int(np.sum(mask)), n))) for mask in (same, ~same)]
-    p_m = np.convolve(laws[0][0], laws[1][0])  # k = k_A + k_B up spins of τ = ξ¹ ⊙ s
-    m = (2 * np.arange(n + 1) - n) / n
-    top = int(np.argmax([laws[0][1], laws[1][1]]))
-    mask = same if top == 0 else ~same
-    eigenvalue = laws[top][1]
-    density = gf.curie_weiss_groups(xi[0], np.where(same, 0, 1), [laws[0][0], laws[1][0]])
-    return SpinTarget(model, xi[0], p_m, float(np.sum(p_m * m**2)), np.where(mask, xi[0], 0.0),
-                      eigenvalue / int(np.sum(mask)), 0.5 * float(np.log(eigenvalue)), density)
 
 
 def _speciation(times, m_denoiser, m2, params, seed):
@@ -374,6 +388,17 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
         "m2_split_discretisation_err", "m2_split_prior", "m2_split_prior_err", "ift_exact", "ift_exact_err",
         "ift_exact_ess", "entropy_production_exact", "entropy_production_exact_err", "prior_kl", "prior_kl_err")}
     theory = np.zeros(len(n_list))
+    lattice = target_name in LATTICE_TARGETS
+    lattice_run = {name: np.zeros(shape) for name in (
+        "energy_error_learned", "energy_error_learned_err", "energy_split_score", "energy_split_score_err",
+        "tv_states_learned", "tv_overlap_learned")} if lattice else {}
+    lattice_n = {name: np.zeros((len(n_list), seeds)) for name in (
+        "energy_error_exact", "energy_error_exact_err", "energy_error_exact_fine", "energy_error_exact_fine_err",
+        "energy_error_exact_start", "energy_error_exact_start_err", "energy_split_discretisation",
+        "energy_split_discretisation_err", "energy_split_prior", "energy_split_prior_err", "tv_states_exact",
+        "tv_states_exact_fine", "tv_states_exact_start", "tv_states_floor", "tv_overlap_exact",
+        "tv_overlap_floor")} if lattice else {}
+    energy_exact = np.zeros(len(n_list))
     flat = {key_: [] for key_ in ("n", "network", "train_size", "seed", "step", "val", "train")}
     weights = []
     ift_run = dict(batch=params["num_paths"], num_steps=params["ift_steps"], sampler=params["ift_sampler"])
@@ -383,6 +408,7 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
     fine = dict(generate, num_steps=fine_steps, record_every=fine_steps)
     for a, n in enumerate(n_list):
         spin = make_target(target_name, n, params["beta"], params["pattern_seed"])
+        lat = spin.lattice
         target, p_m, m2, gauge = spin.model, spin.p_m, spin.m2, spin.gauge
         exact = ExactScore(target, schedule)
         theory[a] = spin.t_theory
@@ -393,9 +419,9 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
             validation = target.sample(jax.random.fold_in(k_seed, 1), params["validation_size"])
             k_eval, k_kl, k_gen = (jax.random.fold_in(k_seed, i) for i in (2, 3, 4))
             gen = lve.generate(k_gen, exact, schedule, n, direction=direction, **generate)
-            per_n["tv_exact"][a, r] = lve.total_variation(lve.magnetization_histogram(gen.x * gauge, n), p_m)
+            per_n["tv_exact"][a, r] = histogram_tv(lve.magnetization_histogram(gen.x * gauge, n), p_m)
             floor = target.sample(jax.random.fold_in(k_seed, 5), params["num_paths"])
-            per_n["tv_floor"][a, r] = lve.total_variation(lve.magnetization_histogram(floor * gauge, n), p_m)
+            per_n["tv_floor"][a, r] = histogram_tv(lve.magnetization_histogram(floor * gauge, n), p_m)
             per_n["t_speciation_exact"][a, r], per_n["t_speciation_exact_err"][a, r] = _speciation(
                 gen.times, gen.m_denoiser, spin.m2_class, params, r)
             x_exact = gen.x * gauge
@@ -405,7 +431,7 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
             for name, x in (("exact", x_exact), ("exact_fine", x_fine), ("exact_start", x_start)):
                 per_n[f"m2_error_{name}"][a, r], per_n[f"m2_error_{name}_err"][a, r] = lve.second_moment_error(x, m2)
             for name, x in (("tv_exact_fine", x_fine), ("tv_exact_start", x_start)):
-                per_n[name][a, r] = lve.total_variation(lve.magnetization_histogram(x, n), p_m)
+                per_n[name][a, r] = histogram_tv(lve.magnetization_histogram(x, n), p_m)
             per_n["m2_split_discretisation"][a, r] = per_n["m2_error_exact"][a, r] - per_n["m2_error_exact_fine"][a, r]
             per_n["m2_split_discretisation_err"][a, r] = np.hypot(per_n["m2_error_exact_err"][a, r],
                                                                   per_n["m2_error_exact_fine_err"][a, r])
@@ -415,6 +441,9 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
                                                   **ift_run)
             _store_ift(per_n, (a, r), "exact", entropy_exact)
             per_n["prior_kl"][a, r], per_n["prior_kl_err"][a, r] = gf.mean_and_error(entropy_exact.prior)
+            if lattice:
+                energy_exact[a] = lat.energy
+                _lattice_exact(lattice_n, (a, r), lat, x_exact, x_fine, x_start, floor)
             for c, size in enumerate(sizes):
                 empirical = ExactScore(DataSet(data_all[:size]), schedule)
                 weight, weight_err = lve.empirical_collapse(jax.random.fold_in(k_seed, 7 + c), data_all[:size],
@@ -428,7 +457,8 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
                                        kind=kind, head=head, steps=params["train_steps"], batch=params["batch"],
                                        lr=params["lr"], hidden=params["hidden"], depth=params["depth"],
                                        num_freq=params["num_freq"], eval_every=params["eval_every"],
-                                       patience=params["patience"])
+                                       patience=params["patience"],
+                                       couplings=lat.couplings if kind in LATTICE_ARCHITECTURES else None)
                     learned = NetworkScore(res.params, schedule, kind, head)
                     idx = (a, b, c, r)
                     run_vars["best_step"][idx], run_vars["stopped_early"][idx] = res.best_step, res.stopped_early
@@ -459,11 +489,13 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
                     x_learned = gen.x * gauge
                     run_vars["path_kl_reverse"][idx] = gen.path_kl
                     run_vars["path_kl_reverse_err"][idx] = gen.path_kl_err
-                    run_vars["tv_learned"][idx] = lve.total_variation(lve.magnetization_histogram(x_learned, n), p_m)
+                    run_vars["tv_learned"][idx] = histogram_tv(lve.magnetization_histogram(x_learned, n), p_m)
                     run_vars["m2_error_learned"][idx], run_vars["m2_error_learned_err"][idx] = (
                         lve.second_moment_error(x_learned, m2))
                     run_vars["m2_split_score"][idx], run_vars["m2_split_score_err"][idx] = lve.paired_difference(
                         x_learned, x_exact)
+                    if lattice:
+                        _lattice_learned(lattice_run, idx, lat, x_learned, x_exact)
                     (run_vars["t_speciation_learned"][idx],
                      run_vars["t_speciation_learned_err"][idx]) = _speciation(gen.times, gen.m_denoiser, spin.m2_class,
                                                                            params, r)
@@ -487,6 +519,9 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
             "t_collapse_empirical": (("n", "train_size", "seed"), t_collapse_empirical),
             **{key_: (("n", "seed"), value) for key_, value in per_n.items()},
             "t_speciation_theory": (("n",), theory),
+            **{key_: (run_dims, value) for key_, value in lattice_run.items()},
+            **{key_: (("n", "seed"), value) for key_, value in lattice_n.items()},
+            **({"energy_exact": (("n",), energy_exact)} if lattice else {}),
             "curve_val_loss": (("record",), np.array(flat["val"])),
             "curve_train_loss": (("record",), np.array(flat["train"])),
             "network_weights": (("weight",), np.concatenate(weights)),
@@ -498,6 +533,36 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
                 "curve_seed": (("record",), np.array(flat["seed"])),
                 "curve_step": (("record",), np.array(flat["step"]))},
     )
+
+
+def _lattice_exact(store: dict, idx: tuple, lat, x_exact, x_fine, x_start, floor) -> None:
+    """Energy error split (exact-score parts) and the TVs over P(q) and the 2ᴺ states of the exact-score runs and
+    of exact samples, for a lattice target (module docstring)."""
+    energies = {name: lve.energy_per_spin(x, lat.couplings) for name, x in (
+        ("exact", x_exact), ("exact_fine", x_fine), ("exact_start", x_start))}
+    for name, values in energies.items():
+        store[f"energy_error_{name}"][idx], store[f"energy_error_{name}_err"][idx] = lve.statistic_error(
+            values, lat.energy)
+    store["energy_split_discretisation"][idx] = store["energy_error_exact"][idx] - store["energy_error_exact_fine"][idx]
+    store["energy_split_discretisation_err"][idx] = np.hypot(store["energy_error_exact_err"][idx],
+                                                             store["energy_error_exact_fine_err"][idx])
+    store["energy_split_prior"][idx], store["energy_split_prior_err"][idx] = lve.paired_statistic_difference(
+        energies["exact_fine"], energies["exact_start"])
+    for name, x in (("exact", x_exact), ("exact_fine", x_fine), ("exact_start", x_start), ("floor", floor)):
+        store[f"tv_states_{name}"][idx] = histogram_tv(lve.state_histogram(x), lat.state_law)
+    for name, x in (("exact", x_exact), ("floor", floor)):
+        store[f"tv_overlap_{name}"][idx] = histogram_tv(lve.overlap_histogram(x), lat.q_law)
+
+
+def _lattice_learned(store: dict, idx: tuple, lat, x_learned, x_exact) -> None:
+    """Energy error, its score part and the TVs over P(q) and the 2ᴺ states of a learned run (lattice target)."""
+    energy = lve.energy_per_spin(x_learned, lat.couplings)
+    store["energy_error_learned"][idx], store["energy_error_learned_err"][idx] = lve.statistic_error(
+        energy, lat.energy)
+    store["energy_split_score"][idx], store["energy_split_score_err"][idx] = lve.paired_statistic_difference(
+        energy, lve.energy_per_spin(x_exact, lat.couplings))
+    store["tv_states_learned"][idx] = histogram_tv(lve.state_histogram(x_learned), lat.state_law)
+    store["tv_overlap_learned"][idx] = histogram_tv(lve.overlap_histogram(x_learned), lat.q_law)
 
 
 def _store_ift(store: dict, idx: tuple, label: str, entropy: gf.GenerativeEntropy) -> None:
@@ -533,7 +598,7 @@ def _merge(parts: list[xr.Dataset], names: list[str]) -> xr.Dataset:
 def seed_averages(ds: xr.Dataset) -> dict:
     """<v>_seed_mean and <v>_seed_sem (standard error over training seeds, s/√seeds) of the per-seed results."""
     out = {}
-    for name in SEED_AVERAGED:
+    for name in SEED_AVERAGED + tuple(v for v in LATTICE_SEED_AVERAGED if v in ds):
         values = ds[name]
         count = values.count("seed")
         out[name + "_seed_mean"] = values.mean("seed")
