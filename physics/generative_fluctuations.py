@@ -33,7 +33,8 @@ The exponential-integrator ("ddpm") kernel is exact for a point mass and keeps t
 near t_min on spin targets (Curie–Weiss N = 8, log grid T = 5 → 10⁻³: ⟨Σ⟩ = 0.21 ± 0.03 at K = 100, against
 3.5 ± 0.1 for Euler–Maruyama), so that the exponential average is carried by most paths.
 
-p_t of a spin target: `SpinGroups.marginal_log_prob` (Curie–Weiss groups in a gauge, exact at any N).
+p_t of a spin target: `SpinGroups.marginal_log_prob` (Curie–Weiss groups in a gauge, exact at any N) or
+`StateDensity.marginal_log_prob` (a law given on all 2ⁿ states, enumerable N).
 """
 
 from __future__ import annotations
@@ -55,6 +56,17 @@ from .trajectory import reverse_sample
 Array = Any
 
 
+def _spin_convolution_prefix(x: Array, alpha: float, sigma: float, n: int) -> tuple:
+    """(x as float64 (batch, n), α, σ², −(|x|² + α² n)/(2σ²) − (n/2) ln(2πσ²) of shape (batch,)): the part of
+    ln p_t(x) = ln Σ_s P(s) N(x; α s, σ² I) that does not depend on P, for spins (|s|² = n)."""
+    x = np.asarray(x, np.float64)
+    if x.ndim != 2 or x.shape[1] != n:
+        raise ValueError(f"x must have shape (batch, {n}), got {x.shape}")
+    alpha, sigma2 = float(alpha), float(sigma) ** 2
+    return x, alpha, sigma2, -(np.sum(x**2, axis=-1) + alpha**2 * n) / (2 * sigma2) - 0.5 * n * math.log(
+        2 * math.pi * sigma2)
+
+
 class SpinGroups(NamedTuple):
     """A spin law that is a product of independent Curie–Weiss groups in a gauge: τ = gauge ⊙ s, and the τ of
     group G (the spins where group == G) has the law P_G(τ_G) = P_G(k_G)/C(N_G, k_G), k_G its up spins.
@@ -71,13 +83,8 @@ class SpinGroups(NamedTuple):
 
     def marginal_log_prob(self, x: Array, alpha: float, sigma: float) -> np.ndarray:
         """ln p_t(x) for x (batch, n) at noise level (α, σ), σ > 0: shape (batch,)."""
-        x = np.asarray(x, np.float64)
-        n = self.gauge.shape[0]
-        if x.ndim != 2 or x.shape[1] != n:
-            raise ValueError(f"x must have shape (batch, {n}), got {x.shape}")
-        alpha, sigma2 = float(alpha), float(sigma) ** 2
+        x, alpha, sigma2, out = _spin_convolution_prefix(x, alpha, sigma, self.gauge.shape[0])
         v = self.gauge * alpha * x / sigma2
-        out = -(np.sum(x**2, axis=-1) + alpha**2 * n) / (2 * sigma2) - 0.5 * n * math.log(2 * math.pi * sigma2)
         for g, log_law in enumerate(self.log_laws):
             members = v[:, self.group == g]
             size = members.shape[1]
@@ -90,6 +97,25 @@ class SpinGroups(NamedTuple):
             log_binom = scipy.special.gammaln(size + 1) - scipy.special.gammaln(k + 1) - scipy.special.gammaln(size - k + 1)
             out = out + scipy.special.logsumexp(log_law - log_binom + log_e, axis=-1)
         return out
+
+
+class StateDensity(NamedTuple):
+    """p_t of a law on the 2ⁿ spin states given state by state: p_t(x) = Σ_s P(s) N(x; α s, σ² I), so with
+    |s|² = n and u = α x/σ²,
+        ln p_t(x) = −(|x|² + α² n)/(2σ²) − (n/2) ln(2πσ²) + ln Σ_s P(s) e^{u·s}
+    (as `models.spin_marginal.SpinMarginal`), here in float64 NumPy over blocks of rows, so that the cancellation
+    of the O(n/σ²) terms at small t loses nothing whatever JAX's precision."""
+
+    states: np.ndarray  # (2ⁿ, n) every configuration, `models.enumeration` order
+    log_law: np.ndarray  # (2ⁿ,) ln P(s)
+
+    def marginal_log_prob(self, x: Array, alpha: float, sigma: float) -> np.ndarray:
+        """ln p_t(x) for x (batch, n) at noise level (α, σ), σ > 0: shape (batch,)."""
+        x, alpha, sigma2, out = _spin_convolution_prefix(x, alpha, sigma, self.states.shape[1])
+        rows = max(1, 2**21 // self.states.shape[0])
+        return out + np.concatenate([scipy.special.logsumexp(
+            self.log_law + (alpha / sigma2) * x[i:i + rows] @ self.states.T, axis=-1)
+            for i in range(0, x.shape[0], rows)])
 
 
 def curie_weiss_groups(gauge: Array, group: Array, laws: list[Array]) -> SpinGroups:

@@ -13,7 +13,7 @@ and ln p_t for the fluctuation theorem.
   "edwards_anderson"  the ±J Edwards–Anderson model on the periodic L × L square lattice, N = L² (L ≥ 3,
                       N ≤ 20: L = 3, 4), bonds from numpy's default_rng(``disorder_seed``) (`models.edwards_anderson`,
                       NetKet's `Square(L, pbc=True)`), P(s) ∝ exp(β Σ_⟨ij⟩ J_ij s_i s_j); everything exact by
-                      enumeration of the 2ᴺ states (`models.equilibrium`, `StateDensity`). The
+                      enumeration of the 2ᴺ states (`models.equilibrium`, `physics.generative_fluctuations.StateDensity`). The
                       magnetisation m = mean_i s_i keeps its exact law P(m) but is no order parameter of a spin
                       glass; the speciation runs along the top eigenvector v of the exact correlation matrix
                       C_ij = ⟨s_i s_j⟩, with t_S = ½ ln λ_max(C) (Biroli, Bonnaire, de Bortoli & Mézard, arXiv
@@ -27,7 +27,6 @@ from typing import Any, NamedTuple
 
 import netket as nk
 import numpy as np
-import scipy.special
 
 from statphys.models.curie_weiss import CurieWeiss
 from statphys.models.edwards_anderson import EdwardsAnderson
@@ -51,30 +50,6 @@ class LatticeLaw(NamedTuple):
     state_law: np.ndarray  # (2ⁿ,) P(s) of every state
     energy: float  # exact ⟨H⟩/N, H = −Σ_⟨ij⟩ J_ij s_i s_j
     q_law: np.ndarray  # (n + 1,) exact P(q) of two independent replicas, q = 2k/N − 1, k equal spins
-
-
-class StateDensity(NamedTuple):
-    """p_t of a law on the 2ⁿ spin states given state by state: p_t(x) = Σ_s P(s) N(x; α s, σ² I), so with
-    |s|² = n and u = α x/σ²,
-        ln p_t(x) = −(|x|² + α² n)/(2σ²) − (n/2) ln(2πσ²) + ln Σ_s P(s) e^{u·s}
-    (as `models.spin_marginal.SpinMarginal`), here in float64 NumPy over blocks of rows, so that the cancellation
-    of the O(n/σ²) terms at small t loses nothing whatever JAX's precision."""
-
-    states: np.ndarray  # (2ⁿ, n) every configuration, `models.enumeration` order
-    log_law: np.ndarray  # (2ⁿ,) ln P(s)
-
-    def marginal_log_prob(self, x: Any, alpha: float, sigma: float) -> np.ndarray:
-        """ln p_t(x) for x (batch, n) at noise level (α, σ), σ > 0: shape (batch,)."""
-        x = np.asarray(x, np.float64)
-        n = self.states.shape[1]
-        if x.ndim != 2 or x.shape[1] != n:
-            raise ValueError(f"x must have shape (batch, {n}), got {x.shape}")
-        alpha, sigma2 = float(alpha), float(sigma) ** 2
-        rows = max(1, 2**21 // self.states.shape[0])
-        lse = np.concatenate([scipy.special.logsumexp(self.log_law + (alpha / sigma2) * x[i:i + rows] @ self.states.T,
-                                                      axis=-1) for i in range(0, x.shape[0], rows)])
-        return (-(np.sum(x**2, axis=-1) + alpha**2 * n) / (2 * sigma2) - 0.5 * n * np.log(2 * np.pi * sigma2)
-                + lse)
 
 
 class SpinTarget(NamedTuple):
@@ -147,7 +122,7 @@ def _edwards_anderson(n: int, beta: float, seed: int) -> SpinTarget:
     top = vectors[:, -1] * np.sign(np.sum(vectors[:, -1]) or 1.0)
     norm = float(np.sum(np.abs(top)))
     with np.errstate(divide="ignore"):
-        density = StateDensity(states, np.log(p))
+        density = gf.StateDensity(states, np.log(p))
     return SpinTarget(model, np.ones(n), eq.m_law, eq.m2, top, float(values[-1]) / norm**2,
                       0.5 * float(np.log(values[-1])), density,
                       LatticeLaw(np.asarray(model.couplings, np.float64), p, eq.energy, eq.q_law))
