@@ -4,6 +4,8 @@
     python benchmarks/bench.py --size full     # the issue's sizes everywhere
     python benchmarks/bench.py --only cwq      # sections: cw, fs, enum, mc, cwq, spec, gmm, cwsde, cwblock, mcscore
     python benchmarks/bench.py --size tiny     # seconds: checks that every section runs (numbers meaningless)
+    python benchmarks/bench.py --issue-rows    # issue 18's rows (cloning, mixture and Curie–Weiss N = 256, 1024
+                                               # reverse SDE, enumeration) in one run, then a summary table
 
 Kernels:
   cw_sde_step     one Euler–Maruyama reverse-SDE step of Curie–Weiss with the exact (Hubbard–Stratonovich)
@@ -72,7 +74,7 @@ from statphys.models.base import spins_from_index
 from statphys.physics import ExactScore, get_sampler, make_schedule, reverse_sample
 from statphys.physics import cloning, trajectory
 from statphys.physics.integrator import as_score
-from statphys.physics.samplers import standard_normal
+from statphys.physics.normal_draws import standard_normal
 from statphys.physics.reduced import reduced_reverse_sample, reduction_of
 
 SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, sweeps, NetKet chains, NetKet sweep)],
@@ -461,10 +463,11 @@ def before_cloning(key, score, schedule, branch_times, batch, n, dt, classify):
     return jnp.stack(out)
 
 
-def bench_speciation(d: int, samples: int, dt: float, d_large: int = 16384) -> dict:
+def bench_speciation(d: int, samples: int, dt: float, d_large: int = 16384, before: bool = True) -> dict:
     """Biroli et al.'s cloning experiment: d, centres ±1⃗, unit variance, OU T = 10, Euler–Maruyama step dt,
     19 branch times 1, 1.5, …, 10, two clones. Rows: NumPy port, this package full-d before (per-branch
-    compilations) and after (one compilation), the exact 1-D reduction, the reduction at d_large."""
+    compilations; left out with before=False) and after (one compilation), the exact 1-D reduction, the
+    reduction at d_large."""
     T = 10.0
     branch_times = np.arange(1.0, T + 0.5, 0.5)
     schedule = make_schedule("ou", T=T, t_min=dt)
@@ -490,11 +493,12 @@ def bench_speciation(d: int, samples: int, dt: float, d_large: int = 16384) -> d
                                         classify=cloning.sign_class, dtype=jnp.float32).mean(1)
 
     full = ExactScore(mix, schedule)
-    cold, compiles, _ = clock(lambda: before_cloning(jax.random.PRNGKey(1), full, schedule, branch_times, samples,
-                                                     d, dt, cloning.sign_class).mean(1))
-    warm, _, phi = clock(lambda: before_cloning(jax.random.PRNGKey(1), full, schedule, branch_times, samples, d, dt,
-                                                cloning.sign_class).mean(1))
-    row(f"full d = {d}, before: reverse_sample per branch time", cold, compiles, warm, phi, work)
+    if before:
+        cold, compiles, _ = clock(lambda: before_cloning(jax.random.PRNGKey(1), full, schedule, branch_times, samples,
+                                                         d, dt, cloning.sign_class).mean(1))
+        warm, _, phi = clock(lambda: before_cloning(jax.random.PRNGKey(1), full, schedule, branch_times, samples, d,
+                                                    dt, cloning.sign_class).mean(1))
+        row(f"full d = {d}, before: reverse_sample per branch time", cold, compiles, warm, phi, work)
     cold, compiles, _ = clock(ours(jax.random.PRNGKey(2), full, d))
     warm, _, phi = clock(ours(jax.random.PRNGKey(3), full, d))
     row(f"full d = {d}, after: cloning_curve (traced times)", cold, compiles, warm, phi, work)
@@ -565,7 +569,7 @@ def diffrax_reverse_sde(score, schedule, num_steps: int):
 def bare_euler_maruyama(score, schedule, num_steps: int, block: int, draw=jax.random.normal):
     """Benchmark-only Euler–Maruyama loop of the reverse SDE (no records, no checks) whose noise is drawn for
     ``block`` steps at once, (block, batch, n) from fold_in(key, j) for the j-th block, by ``draw`` (jax.random.normal,
-    or the package's `physics.samplers.standard_normal`: the same numbers, Threefry written out): does a blocked
+    or the package's `physics.normal_draws.standard_normal`: the same numbers, Threefry written out): does a blocked
     draw make the noise, which bounds the full-d run on the CPU, cheaper?"""
 
     @jax.jit
@@ -804,8 +808,11 @@ def bench_enumeration(batch: int, n: int = 20) -> tuple[list, dict]:
     _, exp_floor, _ = timed(jax.jit(lambda z: jnp.sum(jnp.exp(z), axis=1)), logits)
     rows, extra = [], {"peak": peak, "exp_floor": exp_floor, "numpy_s": numpy_time, "batch": batch, "n": n}
     for label, fn, kernel_flops in kernels:
+        compiles_before = COMPILES.count
         first, warm, out = timed(fn, target, x, repeats=3)
         rows.append({
+            "first_s": first,
+            "compiles": COMPILES.count - compiles_before,
             "kernel": f"enumeration SK N={n} (2^{n} states) batch={batch}: {label}",
             "unit": "particles/s",
             "jax": batch / warm,
@@ -895,12 +902,17 @@ def main() -> None:
     parser.add_argument("--gmm-core", action="store_true",
                         help="mixture reverse SDE: only reverse_sample, the bare loops drawing per step and diffrax "
                              "(no opt-in keys, reduction, blocked draws or per-step check)")
+    parser.add_argument("--issue-rows", action="store_true",
+                        help="exactly the rows of issue 18 in one run: cloning in Biroli et al.'s setting (NumPy port, "
+                             "full d, exact reduction), reverse SDE of the ±1⃗ mixture d = 256 (reverse_sample, "
+                             "reduction, diffrax), of Curie–Weiss at N = 256 and 1024 (reverse_sample, diffrax), the "
+                             "enumeration denoiser SK N = 20 (against NumPy), then a summary table")
     parser.add_argument("--rounds", type=int, default=None,
                         help="warm calls of each reverse-SDE row, in rounds (default 2 for the mixture, 3 for Curie–Weiss)")
     args = parser.parse_args()
     device = jax.devices()[0]
     size = args.size or ("full" if device.platform == "gpu" else "small")
-    only = set(args.only or SECTIONS)
+    only = {"spec", "gmm", "cwsde", "enum"} if args.issue_rows else set(args.only or SECTIONS)
     started = time.perf_counter()
     print(f"# load average at start {load_average()}")
     jax.block_until_ready(jax.random.normal(jax.random.fold_in(jax.random.PRNGKey(0), 1), (2,)))  # process warm-up
@@ -917,25 +929,29 @@ def main() -> None:
     if "mc" in only:
         rows.extend(bench_monte_carlo(*config) for config in SIZES[size]["mc"])
     if "spec" in only:
-        spec = bench_speciation(*SIZES[size]["spec"])
+        spec = bench_speciation(*SIZES[size]["spec"], before=not args.issue_rows)
         printers.append(lambda: print_speciation(spec))
     if "gmm" in only:
         d, batch, steps = SIZES[size]["gmm"]
         mix = GaussianMixture(jnp.array([0.5, 0.5]), jnp.stack([jnp.ones(d), -jnp.ones(d)]).astype(jnp.float32), 1.0)
         schedule = make_schedule("ou", T=5.0, t_min=1e-3)
-        core = args.gmm_core
+        core = args.gmm_core or args.issue_rows
         gmm = bench_reverse_sde(f"Gaussian mixture ±1⃗, d = {d}", mix, ExactScore(mix, schedule), schedule, d, batch,
-                                steps, reduced=None if core else reduction_of(mix),
-                                key_impls=() if core else ("rbg", "unsafe_rbg"), noise_blocks=(1,) if core else (1, 10),
+                                steps, reduced=reduction_of(mix) if args.issue_rows or not core else None,
+                                key_impls=() if core else ("rbg", "unsafe_rbg"),
+                                noise_blocks=() if args.issue_rows else (1,) if core else (1, 10),
                                 rounds=args.rounds or 2, per_step_check=not core)
         printers.append(lambda: print_reverse_sde(gmm))
+    cwsdes = []
     if "cwsde" in only:
         n, batch, steps = SIZES[size]["cwsde"]
-        target = CurieWeiss(n, 1.2)
-        schedule = make_schedule("ou", T=5.0, t_min=1e-3)
-        cwsde = bench_reverse_sde(f"Curie–Weiss N = {n}, β = 1.2", target, ExactScore(target, schedule), schedule, n,
-                                  batch, steps, rounds=args.rounds or 3)
-        printers.append(lambda: print_reverse_sde(cwsde))
+        for n in sorted({n, 1024}) if args.issue_rows else (n,):
+            target = CurieWeiss(n, 1.2)
+            schedule = make_schedule("ou", T=5.0, t_min=1e-3)
+            cwsdes.append(bench_reverse_sde(f"Curie–Weiss N = {n}, β = 1.2", target, ExactScore(target, schedule),
+                                            schedule, n, batch, steps, rounds=args.rounds or 3,
+                                            per_step_check=not args.issue_rows))
+            printers.append(lambda result=cwsdes[-1]: print_reverse_sde(result))
     if "mcscore" in only:
         mcscore = bench_mc_score(*SIZES[size]["mcscore"])
         printers.append(lambda: print_mc_score(mcscore))
@@ -953,6 +969,42 @@ def main() -> None:
         print_cw_quadrature(quadratic)
     for printer in printers:
         printer()
+    if args.issue_rows:
+        print_issue_summary(spec, gmm, cwsdes, enum_rows)
+
+
+def print_issue_summary(spec: dict, gmm: dict, cwsdes: list, enum_rows: list) -> None:
+    """The rows of issue 18 side by side: this package and the peer, end to end (first call, compilation included)
+    and warm, their ratios (peer time / package time: > 1 means the package is ahead) and the compilations."""
+    print("\nissue 18, one run: peer time / package time (> 1: the package is ahead); end to end = first call, "
+          "compilation included; warm = best later call")
+    print("| task | package | package end to end (s) | package warm (s) | compilations | peer | peer end to end (s) | "
+          "peer warm (s) | peer compilations | ratio end to end | ratio warm |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+
+    def line(task, own_name, own_cold, own_warm, own_compiles, peer_name, peer_cold, peer_warm, peer_compiles):
+        warm_ratio = f"{peer_warm / own_warm:.2f}" if own_warm and peer_warm else "—"
+        print(f"| {task} | {own_name} | {own_cold:.3g} | {own_warm:.3g} | {own_compiles} | {peer_name} | {peer_cold:.3g} | "
+              f"{peer_warm:.3g} | {peer_compiles} | {peer_cold / own_cold:.2f} | {warm_ratio} |")
+
+    numpy_port = spec["rows"][0]
+    task = (f"cloning, Biroli et al.'s setting (d = {spec['d']}, {len(spec['branch_times'])} branch times, "
+            f"{spec['samples']} samples)")
+    for r in spec["rows"][1:3]:
+        line(task, r["name"], r["cold"], r["warm"], r["compiles"], "NumPy port of their algorithm",
+             numpy_port["cold"], numpy_port["cold"], 0)
+    for result in [gmm] + cwsdes:
+        peer = next(r for r in result["rows"] if r["name"].startswith("diffrax"))
+        task = f"reverse SDE, {result['name']}, batch {result['batch']}, {result['steps']} steps"
+        for r in result["rows"]:
+            if r is peer or "then" in r["name"]:
+                continue
+            line(task, r["name"], r["cold"], r["warm"], r["compiles"], "diffrax Euler + UnsafeBrownianPath",
+                 peer["cold"], peer["warm"], peer["compiles"])
+    for r in enum_rows[:2]:
+        numpy_s = 1 / r["numpy"] * int(r["kernel"].split("batch=")[1].split(":")[0])
+        line(r["kernel"].split(": ")[0].replace("enumeration", "enumeration denoiser"), r["kernel"].split(": ")[1],
+             r["first_s"], r["first_s"] - r["compile_s"], r["compiles"], "NumPy (float64)", numpy_s, numpy_s, 0)
 
 
 def print_table(rows: list, limits) -> None:

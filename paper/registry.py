@@ -218,6 +218,7 @@ FIGURES: tuple[Figure, ...] = (
                Headline("eq_beta_c", "eq_collapse_c_c"),
                Headline("eq_chi_exponent", "eq_chi_exponent"),
                Headline("gen_crossing", "gen_crossing_lam", "gen_crossing_lam_err"),
+               Headline("forward_crossing", "forward_crossing_snr", "forward_crossing_snr_err"),
            )),
     Figure("score_error_propagation", "score_error_propagation",
            "a controlled denoiser error (noise epsilon, shrinkage b) propagated into the generated law", (

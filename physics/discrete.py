@@ -52,6 +52,7 @@ import numpy as np
 from statphys.models.base import pytree_dataclass, tweedie_score
 
 from .integrator import Info, Sampler, SamplerState, as_score, evaluate, integrate
+from .normal_draws import standard_normal
 
 Array = Any
 
@@ -127,14 +128,14 @@ def _li_ode(key, state, t, s, score, schedule):
 def _li_ddpm(key, state, t, s, score, schedule):
     a, abar, _ = _levels(schedule, t)
     value, score_state = evaluate(score, key, 1, state.x, t, state.score_state)
-    z = jax.random.normal(key, state.x.shape, state.x.dtype)
+    z = standard_normal(key, state.x.shape, state.x.dtype)
     x = (state.x + (1 - a) * value + jnp.sqrt(1 - a) * z) / jnp.sqrt(a)
     return SamplerState(x, -jnp.sqrt(1 - abar) * value, score_state), Info(value, z)
 
 
 def _li_ddpm_acc(key, state, t, s, score, schedule):
     a, abar, _ = _levels(schedule, t)
-    z = jax.random.normal(key, (2,) + state.x.shape, state.x.dtype)
+    z = standard_normal(key, (2,) + state.x.shape, state.x.dtype)
     half = jnp.sqrt((1 - a) / 2)
     x_plus = state.x + half * z[0]
     value, score_state = evaluate(score, key, 1, x_plus, t, state.score_state)

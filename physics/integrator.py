@@ -32,6 +32,7 @@ import jax.numpy as jnp
 
 from statphys.models.base import pytree_dataclass
 
+from .normal_draws import standard_normal
 from .scores import as_pytree_callable
 
 Array = Any
@@ -123,12 +124,13 @@ def rk4_update(velocity: Callable[[Array, Array], Array], x: Array, u: Array, h:
 
 def sde_euler_maruyama(drift_fn: Callable[[Array, Array], Array], diffusion2_fn: Callable[[Array], Array]) -> Sampler:
     """Sampler of a given SDE dx = A(x, t) dt + g(t) dW forward in its time (s > t), Euler–Maruyama:
-    x_s = x + A(x, t)(s − t) + √(g²(t)(s − t)) ξ. drift_fn(x, t): (batch, n) -> (batch, n); diffusion2_fn(t) = g².
-    The step ignores the score and the schedule; Info.score is zeros."""
+    x_s = x + A(x, t)(s − t) + √(g²(t)(s − t)) ξ, ξ from `normal_draws.standard_normal` (the numbers of
+    jax.random.normal). drift_fn(x, t): (batch, n) -> (batch, n); diffusion2_fn(t) = g². The step ignores the
+    score and the schedule; Info.score is zeros."""
 
     def step(key, state, t, s, score, schedule):
         dt = s - t
-        noise = jax.random.normal(key, state.x.shape, state.x.dtype)
+        noise = standard_normal(key, state.x.shape, state.x.dtype)
         x = euler_maruyama_update(state.x, drift_fn(state.x, t), diffusion2_fn(t), dt, noise)
         return state._replace(x=x), Info(jnp.zeros_like(x), noise)
 

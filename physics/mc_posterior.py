@@ -22,7 +22,8 @@ import numpy as np
 from statphys.models.base import check_memory
 
 from .chain_statistics import chain_summary
-from .montecarlo import ChainState, _check_rule, _coupling_field, _nothing, _spins, check_model, init, run_chains
+from .montecarlo import (ChainState, _check_rule, _coupling_field, _nothing, _spins, check_model, couplings_dtype, init,
+                         run_chains)
 
 Array = Any
 
@@ -61,7 +62,8 @@ def posterior_mean(
     Memory: the draws, 8 · num_sweeps · batch · chains_per_x · n bytes in float64.
 
     Args:
-        couplings: J (n, n); field: b (n,) or scalar; beta: β (scalar).
+        couplings: J (n, n), dense or a `physics.montecarlo.NeighbourCouplings` table; field: b (n,) or scalar;
+            beta: β (scalar).
         x: (batch, n) or (n,); alpha, sigma: the schedule at the current time (σ > 0).
         chains_per_x: independent chains per row (≥ 2); num_sweeps ≥ 4 recorded sweeps after ``burn_in``.
         init_state: a previous estimate's ``state`` (batch · chains_per_x chains) to warm-start from.
@@ -89,7 +91,8 @@ def posterior_mean(
     total_field = jnp.repeat(field + alpha * x.reshape(batch, n) / sigma**2, chains_per_x, axis=0)
     k_init, k_burn, k_run = jax.random.split(key, 3)
     if init_state is None:
-        state = init(couplings, jax.random.rademacher(k_init, (chains, n), dtype=jnp.result_type(couplings, x.dtype, float)))
+        dtype = jnp.result_type(couplings_dtype(couplings), x.dtype)
+        state = init(couplings, jax.random.rademacher(k_init, (chains, n), dtype=dtype))
     elif init_state.spins.shape != (chains, n):
         raise ValueError(f"init_state must hold batch × chains_per_x = {chains} chains of {n} spins, got {init_state.spins.shape}")
     else:

@@ -249,7 +249,7 @@ def mc_reverse_sample(
     if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
         raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
     schedule.time_grid(1, spacing)
-    couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
+    couplings = mc.as_couplings(couplings)
     n = couplings.shape[0]
     if x_init is None:
         check_positive_int("batch", batch)

@@ -2,15 +2,22 @@
 
 Generic target (any model in the form, e.g. SK, Hopfield, Edwards–Anderson, Curie–Weiss with J = (11ᵀ − I)/N):
     ln P(s) = β E_J(s) + b·s + const,   E_J(s) = ½ sᵀJs,
-J symmetric with zero diagonal (n, n), b the field (n,) or per chain (chains, n), β a scalar or one per chain.
+J symmetric with zero diagonal, b the field (n,) or per chain (chains, n), β a scalar or one per chain. J is a dense
+(n, n) array or, for sparse couplings (Edwards–Anderson on a lattice, z bonds per spin), a `NeighbourCouplings`
+table of the z non-zero entries of every row.
 The field is not multiplied by β (the package's convention, as in CurieWeiss), so a posterior
 P(s | x_t) ∝ P(s) exp(α x·s/σ²) is the same model with b → b + α x/σ².
 
 Kernel. Each chain stores its spins s and coupling fields g = J s; flipping spin i changes
 ln P by Δ_i = −2 s_i (β g_i + b_i). Metropolis accepts with min(1, e^{Δ_i}); heat bath sets s_i = +1 with
-probability 1/(1 + e^{−2(β g_i + b_i)}). After a flip g ← g + (s_i' − s_i) J[:, i]: O(N) per flip, O(N²) per
-sweep. A sweep is N updates at independently uniform random sites (random-site Metropolis is aperiodic even
-at β = 0, where a sequential sweep would not be). Chains are the leading axis of every array; disorder
+probability 1/(1 + e^{−2(β g_i + b_i)}). Dense J: after a flip g ← g + (s_i' − s_i) J[:, i], O(N) per flip,
+O(N²) per sweep. `NeighbourCouplings` table (z bonds per spin): g_i = Σ_k J_{i, j_k} s_{j_k} is summed over the
+z neighbours when spin i is proposed and g = J s recomputed once after the sweep, O(z) per flip, O(N z) per sweep
+(a scatter-add of the z entries of J[:, i] after every flip costs as much as the dense column on XLA's CPU
+backend). Both forms run the same code on the same random sites and uniforms; where g = J s is exact in floating
+point (integer bonds, e.g. EA ±J) they give the same chains bit for bit, otherwise the same to rounding.
+A sweep is N updates at independently uniform random sites (random-site Metropolis is aperiodic even at β = 0,
+where a sequential sweep would not be). Chains are the leading axis of every array; disorder
 samples are vmapped over by the caller.
 
 Level bias (`LevelBias`, umbrella sampling): ln P(s) + b_c[K(s)] with K(s) = #(sᵢ = rᵢ), the number of spins
@@ -32,10 +39,116 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse as sp
 
 Array = Any
 
 RULES = ("metropolis", "heat_bath")
+
+
+class NeighbourCouplings(NamedTuple):
+    """Sparse symmetric couplings: J_{i, neighbours[i, k]} = values[i, k], every other entry 0.
+
+    neighbours (n, z) int32 and values (n, z) float (a leading disorder axis (D, n, z) is allowed where couplings
+    are stacked); a row with fewer than z bonds is padded with its own index and the value 0. ``shape`` and
+    ``dtype`` are those of the dense matrix it stands for, (n, n) (or (D, n, n)). Build it with `from_dense`.
+    """
+
+    neighbours: Array
+    values: Array
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.neighbours.shape[:-1]) + (self.neighbours.shape[-2],)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dtype(self):
+        return self.values.dtype
+
+    @classmethod
+    def from_dense(cls, couplings: Array) -> "NeighbourCouplings":
+        """The non-zero entries of a dense symmetric J (n, n) (or stacked (D, n, n)), in increasing column order,
+        z = the largest number of non-zero entries of a row. O(N²) once, in numpy."""
+        J = np.asarray(couplings, dtype=float)
+        if J.ndim == 3:
+            tables = [cls.from_dense(a) for a in J]
+            z = max(t.neighbours.shape[1] for t in tables)
+            tables = [_pad(t, z) for t in tables]
+            return cls(jnp.stack([t.neighbours for t in tables]), jnp.stack([t.values for t in tables]))
+        check_model(J, 0.0)
+        n = J.shape[0]
+        nonzero = J != 0
+        z = max(int(nonzero.sum(1).max()), 1)
+        order = np.argsort(~nonzero, axis=1, kind="stable")[:, :z]  # non-zero columns first, in increasing order
+        keep = np.take_along_axis(nonzero, order, 1)
+        neighbours = np.where(keep, order, np.arange(n)[:, None]).astype(np.int32)
+        values = np.where(keep, np.take_along_axis(J, order, 1), 0.0)
+        return cls(jnp.asarray(neighbours), jnp.asarray(values))
+
+    def dense(self) -> Array:
+        """The dense matrix J (n, n) (or (D, n, n)), O(N²) memory."""
+        n = self.neighbours.shape[-2]
+        rows = jnp.broadcast_to(jnp.arange(n)[:, None], self.neighbours.shape[-2:])
+
+        def one(nbr, val):
+            return jnp.zeros((n, n), val.dtype).at[rows, nbr].add(val)
+
+        return one(*self) if self.neighbours.ndim == 2 else jax.vmap(one)(*self)
+
+
+def _pad(table: NeighbourCouplings, z: int) -> NeighbourCouplings:
+    """A table padded to z columns with self-indices and zeros."""
+    n, extra = table.neighbours.shape[0], z - table.neighbours.shape[1]
+    self_index = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32)[:, None], (n, extra))
+    return NeighbourCouplings(jnp.concatenate([table.neighbours, self_index], 1),
+                              jnp.concatenate([table.values, jnp.zeros((n, extra), table.values.dtype)], 1))
+
+
+def as_couplings(couplings: Array, dtype=None) -> Array:
+    """Dense J as a jnp array, or a `NeighbourCouplings` with jnp arrays, values in ``dtype`` (default: float)."""
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    if isinstance(couplings, NeighbourCouplings):
+        return NeighbourCouplings(jnp.asarray(couplings.neighbours, jnp.int32), jnp.asarray(couplings.values, dtype))
+    return jnp.asarray(couplings, dtype=dtype)
+
+
+def couplings_dtype(couplings: Array):
+    """The floating dtype of the chains for couplings J (dense or `NeighbourCouplings`): result_type(J, float)."""
+    return jnp.result_type(couplings.values if isinstance(couplings, NeighbourCouplings) else couplings, float)
+
+
+def coupling_field(couplings: Array, spins: Array) -> Array:
+    """g = J s for spins (chains, n): a matmul, O(N²) per chain, or a gather-sum over the z neighbours, O(N z)."""
+    if isinstance(couplings, NeighbourCouplings):
+        return jnp.sum(spins[:, couplings.neighbours] * couplings.values, axis=-1)
+    return spins @ couplings
+
+
+def _site_field(couplings: Array, spins: Array, g: Array, sites: Array) -> Array:
+    """(J s_c)_{i_c} for every chain c, (chains,): read off the carried g (dense J, O(1)), or summed over the z
+    neighbours of i_c (`NeighbourCouplings`, O(z): Σ_k values[i, k] s[neighbours[i, k]])."""
+    rows = jnp.arange(spins.shape[0])
+    if isinstance(couplings, NeighbourCouplings):
+        return jnp.sum(spins[rows[:, None], couplings.neighbours[sites]] * couplings.values[sites], axis=-1)
+    return g[rows, sites]
+
+
+def _flip_field(g: Array, couplings: Array, sites: Array, change: Array) -> Array:
+    """g after spin i_c of chain c changed by change_c: g + change_c J[:, i_c] (dense J, O(N) per chain); with a
+    `NeighbourCouplings` table g is not carried through a sweep (`_site_field`; g is None) and `_sweep_field`
+    recomputes it once per sweep."""
+    if isinstance(couplings, NeighbourCouplings):
+        return g
+    return g + change[:, None] * couplings[sites]
+
+
+def _sweep_field(couplings: Array, spins: Array, g: Array) -> Array:
+    """g = J s at the end of a sweep: the carried g (dense J), or `coupling_field` (neighbour table, O(N z))."""
+    return coupling_field(couplings, spins) if isinstance(couplings, NeighbourCouplings) else g
 
 
 class ChainState(NamedTuple):
@@ -66,25 +179,60 @@ def _check_rule(rule: str) -> None:
 
 
 def check_model(couplings: Array, beta: Array) -> None:
-    """couplings J (n, n) square, symmetric, zero diagonal; beta β ≥ 0, a scalar or (chains,) (checked on concrete
-    values only)."""
-    J = jnp.asarray(couplings)
-    if J.ndim != 2 or J.shape[0] != J.shape[1]:
-        raise ValueError(f"couplings must be a square (n, n) matrix, got shape {J.shape}")
-    if not isinstance(J, jax.core.Tracer):
-        a = np.asarray(J)
-        if not np.all(np.isfinite(a)) or not np.allclose(a, a.T, rtol=0, atol=1e-10) or np.any(np.diag(a) != 0):
-            raise ValueError("couplings must be finite, symmetric, with a zero diagonal")
+    """couplings J (n, n) square, symmetric, zero diagonal (dense, or a `NeighbourCouplings` table: `_check_table`);
+    beta β ≥ 0, a scalar or (chains,) (checked on concrete values only)."""
+    if isinstance(couplings, NeighbourCouplings):
+        _check_table(couplings)
+    else:
+        _check_dense(jnp.asarray(couplings))
     if not isinstance(beta, jax.core.Tracer):
         b = np.asarray(beta)
         if not np.all(np.isfinite(b)) or np.any(b < 0):
             raise ValueError(f"beta must be finite and >= 0, got {beta!r}")
 
 
+def _check_dense(J: Array) -> None:
+    """A dense J: square, and on concrete values finite, symmetric (to 1e-10), with a zero diagonal."""
+    if J.ndim != 2 or J.shape[0] != J.shape[1]:
+        raise ValueError(f"couplings must be a square (n, n) matrix, got shape {J.shape}")
+    if not isinstance(J, jax.core.Tracer):
+        a = np.asarray(J)
+        if not np.all(np.isfinite(a)) or not np.allclose(a, a.T, rtol=0, atol=1e-10) or np.any(np.diag(a) != 0):
+            raise ValueError("couplings must be finite, symmetric, with a zero diagonal")
+
+
+def _check_table(table: NeighbourCouplings) -> None:
+    """A neighbour table (n, z) that is a symmetric J with a zero diagonal: integer indices in [0, n), finite values,
+    J_ij = J_ji summed over repeated entries (to 1e-10), no non-zero J_ii (checked on concrete values only)."""
+    nbr, val = table
+    if np.ndim(nbr) != 2 or np.shape(nbr) != np.shape(val) or np.shape(nbr)[1] < 1:
+        raise ValueError(f"NeighbourCouplings needs neighbours and values of one shape (n, z >= 1), got "
+                         f"{np.shape(nbr)} and {np.shape(val)}")
+    if not jnp.issubdtype(jnp.result_type(nbr), jnp.integer):
+        raise ValueError(f"NeighbourCouplings.neighbours must be integers, got {jnp.result_type(nbr)}")
+    if isinstance(nbr, jax.core.Tracer) or isinstance(val, jax.core.Tracer):
+        return
+    nbr, val = np.asarray(nbr), np.asarray(val, dtype=float)
+    n = nbr.shape[0]
+    if np.any(nbr < 0) or np.any(nbr >= n):
+        raise ValueError(f"NeighbourCouplings.neighbours must lie in [0, {n}), got range [{nbr.min()}, {nbr.max()}]")
+    if not np.all(np.isfinite(val)):
+        raise ValueError("NeighbourCouplings.values must be finite")
+    rows = np.repeat(np.arange(n), nbr.shape[1])
+    J = sp.coo_matrix((val.ravel(), (rows, nbr.ravel())), shape=(n, n)).tocsr()
+    if np.any(J.diagonal() != 0):
+        raise ValueError("NeighbourCouplings must have a zero diagonal (a self-index only with the value 0)")
+    asym = abs(J - J.T)
+    if asym.nnz and asym.max() > 1e-10:
+        raise ValueError("NeighbourCouplings must be symmetric: J_ij at neighbours[i] must equal J_ji at "
+                         "neighbours[j]")
+
+
 def init(couplings: Array, spins: Array) -> ChainState:
-    """Chain state from spins (chains, n) and couplings J (n, n): g = J s (J symmetric), both (chains, n)."""
-    spins = jnp.asarray(spins, dtype=jnp.result_type(couplings, float))
-    return ChainState(spins, spins @ couplings)
+    """Chain state from spins (chains, n) and couplings J (n, n) (dense or `NeighbourCouplings`): g = J s (J
+    symmetric, `coupling_field`), both (chains, n)."""
+    spins = jnp.asarray(spins, dtype=couplings_dtype(couplings))
+    return ChainState(spins, coupling_field(couplings, spins))
 
 
 def coupling_energy(state: ChainState) -> Array:
@@ -96,8 +244,8 @@ def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: A
           bias: LevelBias | None = None):
     """N single-spin updates at uniform random sites for every chain → (ChainState, SweepInfo).
 
-    state (chains, n), couplings (n, n); field broadcasts to (chains, n), beta to (chains,) (module docstring for
-    the acceptance rules); with a `LevelBias` the chains sample ln P(s) + log_bias[c, K(s)] (module docstring),
+    state (chains, n), couplings (n, n) dense or `NeighbourCouplings`; field broadcasts to (chains, n), beta to
+    (chains,) (module docstring for the acceptance rules); with a `LevelBias` the chains sample ln P(s) + log_bias[c, K(s)] (module docstring),
     and SweepInfo.level_visits (chains, n + 1) counts K after every proposal (the histograms of umbrella sampling).
     """
     spins, g = state
@@ -115,8 +263,10 @@ def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: A
     def update(carry, inputs):
         s, g, flips, level, visits = carry
         i, u = inputs
-        s_i = s[rows, i]
-        local = beta * g[rows, i] + field[rows, i]
+        # s_i read once, and the new spin a function of it: every read of s precedes the update of s below, so XLA
+        # updates s in place instead of copying it (O(N) per flip) at every proposal
+        s_i = jax.lax.optimization_barrier(s[rows, i])
+        local = beta * _site_field(couplings, s, g, i) + field[rows, i]
         if bias is not None:
             r_i = reference[i]
             rest = level - ((1 + s_i * r_i) / 2).astype(jnp.int32)  # K without spin i
@@ -125,10 +275,10 @@ def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: A
         if rule == "metropolis":
             new = jnp.where(u < jnp.exp(-2.0 * s_i * local), -s_i, s_i)
         else:
-            new = jnp.where(u < jax.nn.sigmoid(2.0 * local), 1.0, -1.0).astype(s.dtype)
+            new = jnp.where((u < jax.nn.sigmoid(2.0 * local)) != (s_i > 0), -s_i, s_i)
         change = new - s_i
         s = s.at[rows, i].set(new)
-        g = g + change[:, None] * couplings[i]
+        g = _flip_field(g, couplings, i, change)
         if bias is not None:
             level = level + (change * r_i / 2).astype(jnp.int32)
             visits = visits + (level[:, None] == jnp.arange(n + 1))
@@ -138,9 +288,10 @@ def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: A
         level, visits = jnp.zeros((chains,), jnp.int32), None
     else:
         level, visits = overlap_level(spins, reference), jnp.zeros((chains, n + 1), jnp.int32)
-    init = (spins, g, jnp.zeros((chains,), spins.dtype), level, visits)
+    init = (spins, None if isinstance(couplings, NeighbourCouplings) else g, jnp.zeros((chains,), spins.dtype), level,
+            visits)
     (spins, g, flips, _, visits), _ = jax.lax.scan(update, init, (sites, uniforms))
-    return ChainState(spins, g), SweepInfo(flips / n, visits)
+    return ChainState(spins, _sweep_field(couplings, spins, g)), SweepInfo(flips / n, visits)
 
 
 def default_observables(state: ChainState) -> dict:
@@ -164,8 +315,8 @@ def run_chains(
 ):
     """``num_sweeps`` sweeps as one lax.scan; returns (final ChainState, records, acceptance).
 
-    state (chains, n), couplings (n, n), field broadcastable to (chains, n), beta scalar or (chains,);
-    records = observables(state) after every ``thin``-th sweep, leading axis num_sweeps // thin;
+    state (chains, n), couplings (n, n) dense or `NeighbourCouplings`, field broadcastable to (chains, n), beta
+    scalar or (chains,); records = observables(state) after every ``thin``-th sweep, leading axis num_sweeps // thin;
     acceptance (chains,) is averaged over all sweeps. Sweep k uses fold_in(key, k). Drop burn-in by slicing.
     """
 
@@ -190,7 +341,8 @@ def sample_chains(
 ):
     """Validated entry point: random (or given) initial spins, burn-in, then recorded sweeps.
 
-    couplings (n, n), field broadcastable to (num_chains, n), beta scalar or (num_chains,), init_spins
+    couplings (n, n) dense or `NeighbourCouplings`, field broadcastable to (num_chains, n), beta scalar or
+    (num_chains,), init_spins
     (num_chains, n). Returns (final ChainState (num_chains, n), records (num_sweeps // thin, ...), acceptance
     (num_chains,)).
     """
@@ -204,7 +356,7 @@ def sample_chains(
     n = couplings.shape[0]
     k_init, k_burn, k_run = jax.random.split(key, 3)
     if init_spins is None:
-        init_spins = jax.random.rademacher(k_init, (num_chains, n), dtype=jnp.result_type(couplings, float))
+        init_spins = jax.random.rademacher(k_init, (num_chains, n), dtype=couplings_dtype(couplings))
     state = init(couplings, init_spins)
     if burn_in:
         state, _, _ = run_chains(k_burn, couplings, field, beta, state, num_sweeps=burn_in, rule=rule,

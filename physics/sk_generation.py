@@ -16,6 +16,12 @@ of the posterior at the particle's x_t, and at every step k, after the sweeps at
 The generated configuration is chain 0's spins after the last step: a draw of P(s | x_{t_min}), which has
 the target's law exactly when x_{t_min} has the law of the forward process (Nishimori: s₀ given x_t is a
 posterior draw), whatever t_min.
+The forward-law reference. With an exact score, x_t along generation has the law of the forward process,
+x_t = α_t s₀ + σ_t ξ with s₀ ~ P (Anderson, Stoch. Proc. Appl. 12, 313 (1982): the reverse SDE has the forward
+marginals). `forward_replica_posterior` runs the same posterior chains (same sweeps, same tempering ladder,
+same warm start from one time to the next) at x_t of that law instead of x_t of the reverse run, and records
+the same q₁₂, q_ab and χ_SG: the law exact generation would show at every t, against which the Monte-Carlo-score
+run is compared. `enumerated_replica_observables` gives the same posterior quantities exactly for N ≤ 20.
 Any pairwise target. The generation and the equilibrium take a coupling matrix, so they serve every target of the
 form ln P(s) = β ½ sᵀJs + b·s: SK, Edwards–Anderson on any graph, Hopfield (J = ξᵀξ/N, zero diagonal), Curie–Weiss
 (`pairwise_form` reads (J, b, β) off a target and names any other). `generated_law` measures the law of the B
@@ -30,15 +36,17 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
-from statphys.models.base import check_positive_int, pytree_dataclass
+from statphys.models.base import check_enumerable, check_positive_int, pytree_dataclass, spin_states
 
 from . import montecarlo as mc
 from .mc_score import SINGLE_EVALUATION, MCScore, check_ladder
 from .scaling import Estimate
 from .schedules import Schedule
+from .tempering import init_tempering, run_tempering
 from .trajectory import reverse_sample
 
 Array = Any
@@ -116,6 +124,19 @@ class ReplicaMCScore:
                                         state.chi_sg.at[k].set(chi))
 
 
+def _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in) -> None:
+    """The settings of the replica posterior chains, checked before any compute (M ≥ 4: χ_SG needs four replicas)."""
+    mc._check_rule(rule)
+    mc.check_model(couplings, beta)
+    check_ladder(ladder, beta)
+    check_positive_int("num_steps", num_steps)
+    check_positive_int("sweeps_per_step", sweeps_per_step)
+    if isinstance(chains_per_x, bool) or not isinstance(chains_per_x, (int, np.integer)) or chains_per_x < 4:
+        raise ValueError(f"chains_per_x must be an integer >= 4 (chi_SG needs four replicas), got {chains_per_x!r}")
+    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
+        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
+
+
 def mc_replica_generation(
     key: Array, couplings: Array, field: Array, beta: Array, schedule: Schedule, *, num_steps: int, batch: int,
     chains_per_x: int = 4, sweeps_per_step: int = 2, burn_in: int = 100, sampler: str = "ddpm",
@@ -134,18 +155,11 @@ def mc_replica_generation(
     Returns:
         ReplicaTrajectory.
     """
-    mc._check_rule(rule)
-    mc.check_model(couplings, beta)
-    check_ladder(ladder, beta)
     if sampler not in SINGLE_EVALUATION:
         raise ValueError(f"sampler must be one of {SINGLE_EVALUATION} (one score evaluation per step), got {sampler!r}")
-    for name, value in (("num_steps", num_steps), ("sweeps_per_step", sweeps_per_step), ("batch", batch)):
-        check_positive_int(name, value)
-    if isinstance(chains_per_x, bool) or not isinstance(chains_per_x, (int, np.integer)) or chains_per_x < 4:
-        raise ValueError(f"chains_per_x must be an integer >= 4 (chi_SG needs four replicas), got {chains_per_x!r}")
-    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
-        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
-    couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
+    check_positive_int("batch", batch)
+    _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
+    couplings = mc.as_couplings(couplings)
     n = couplings.shape[-1]
     inner = MCScore(couplings, jnp.asarray(field, couplings.dtype), jnp.asarray(beta, couplings.dtype), schedule,
                     int(chains_per_x), int(sweeps_per_step), int(burn_in), rule, num_steps + 1,
@@ -156,6 +170,122 @@ def mc_replica_generation(
     generated = inner.target_chains(state.inner).spins.reshape(batch, chains_per_x, n)[:, 0]
     return ReplicaTrajectory(schedule.time_grid(num_steps, spacing), state.q12, state.q_pairs, state.chi_sg, run.x,
                              generated, state.inner.acceptance, state.inner.swap_acceptance)
+
+
+# ---- the forward-law reference: the posterior at x_t of the forward process -----------------------------------
+def tempering_references(key: Array, couplings: Array, betas: Array, *, num_chains: int, num_sweeps: int,
+                         rule: str = "metropolis") -> tuple[Array, Array]:
+    """Equilibrium configurations s₀ of ln P = β ½ sᵀJs at every β of ``betas``: the final spins of
+    ``num_chains`` independent parallel-tempering chains (`physics.tempering.run_tempering`, Hukushima & Nemoto,
+    J. Phys. Soc. Jpn. 65, 1604 (1996)) after ``num_sweeps`` sweeps from uniformly random spins (key: fold_in(key,
+    0) for the start, fold_in(key, 1) for the run).
+
+    Args:
+        couplings: J (n, n); betas: (R ≥ 2,) the tempering ladder, increasing.
+    Returns:
+        spins (R, num_chains, n), swap acceptance (R − 1,) per neighbouring pair.
+    """
+    check_positive_int("num_chains", num_chains)
+    check_positive_int("num_sweeps", num_sweeps)
+    betas = np.asarray(betas, dtype=float)
+    if betas.ndim != 1 or betas.size < 2 or np.any(np.diff(betas) <= 0) or betas[0] < 0:
+        raise ValueError(f"betas must be increasing, >= 0, with at least two values, got {betas}")
+    couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
+    mc.check_model(couplings, 0.0)
+    state = init_tempering(jax.random.fold_in(key, 0), couplings, betas.size, num_chains)
+    state, _, _, swaps = run_tempering(jax.random.fold_in(key, 1), couplings, jnp.zeros((), couplings.dtype),
+                                       jnp.asarray(betas, couplings.dtype), state, num_sweeps=num_sweeps, rule=rule,
+                                       observables=mc._nothing)
+    return state.spins, swaps
+
+
+@jax.jit
+def _forward_run(key, score, times, alphas, sigmas, references, noise):
+    """The posterior chains of ``score`` (a `ReplicaMCScore`) at x_k = α_k s₀ + σ_k ξ, k = 0…K, warm-started."""
+    state = score.init(jax.random.fold_in(key, 2**31 - 2), alphas[0] * references + sigmas[0] * noise, times[0])
+
+    def one(state, k):
+        x = alphas[k] * references + sigmas[k] * noise
+        _, state = score(jax.random.fold_in(jax.random.fold_in(key, k), 1), x, times[k], state)
+        return state, None
+
+    state, _ = jax.lax.scan(one, state, jnp.arange(times.shape[0]))
+    return state
+
+
+def forward_replica_posterior(
+    key: Array, couplings: Array, field: Array, beta: Array, schedule: Schedule, references: Array, *,
+    num_steps: int, chains_per_x: int = 4, sweeps_per_step: int = 2, burn_in: int = 100, spacing: str = "log",
+    rule: str = "heat_bath", ladder: Array | None = None,
+) -> ReplicaTrajectory:
+    """The replica observables of the posterior P(s | x_t) at x_t of the forward law (module docstring): the law
+    that generation with an exact score would show.
+
+    Particle b has x_{t_k} = α_{t_k} s₀_b + σ_{t_k} ξ_b on the grid ``schedule.time_grid(num_steps, spacing)``
+    (one ξ_b per particle, ξ ~ N(0, I) from fold_in(key, 2**31 − 1); at every t_k this is the forward marginal
+    of x_t given s₀). The M posterior chains are those of `mc_replica_generation` (`ReplicaMCScore`: same sweeps,
+    ladder, warm start from t_{k−1}, burn-in at the start time with fold_in(key, 2**31 − 2), evaluation k with
+    fold_in(fold_in(key, k), 1)); only x_t differs: the forward law here, the reverse run there.
+
+    Args:
+        couplings: J (n, n); field: b (n,) or scalar; beta: β; schedule, num_steps, spacing: the time grid.
+        references: s₀ (batch, n), ±1 draws of the target (e.g. `tempering_references`).
+        chains_per_x (M ≥ 4), sweeps_per_step, burn_in, rule, ladder: as `mc_replica_generation`.
+    Returns:
+        ReplicaTrajectory: times (K + 1,), q12, q_pairs, chi_sg per time and particle; x = x_{t_min};
+        generated = chain 0's spins at t_min (a posterior draw); acceptance and swap acceptance per evaluation.
+    """
+    _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
+    couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
+    n = couplings.shape[-1]
+    refs = np.asarray(references, dtype=float)
+    if refs.ndim != 2 or refs.shape[1] != n or refs.shape[0] < 1 or not np.all(np.abs(refs) == 1):
+        raise ValueError(f"references must be ±1 configurations of shape (batch, {n}), got shape {refs.shape}")
+    times = schedule.time_grid(num_steps, spacing).astype(couplings.dtype)
+    inner = MCScore(couplings, jnp.asarray(field, couplings.dtype), jnp.asarray(beta, couplings.dtype), schedule,
+                    int(chains_per_x), int(sweeps_per_step), int(burn_in), rule, num_steps + 1,
+                    None if ladder is None else jnp.asarray(ladder, couplings.dtype))
+    refs = jnp.asarray(refs, couplings.dtype)
+    noise = jax.random.normal(jax.random.fold_in(key, 2**31 - 1), refs.shape, couplings.dtype)
+    state = _forward_run(key, ReplicaMCScore(inner), times, schedule.alpha(times), schedule.sigma(times), refs, noise)
+    batch = refs.shape[0]
+    generated = inner.target_chains(state.inner).spins.reshape(batch, chains_per_x, n)[:, 0]
+    x = schedule.alpha(times[-1]) * refs + schedule.sigma(times[-1]) * noise
+    return ReplicaTrajectory(times, state.q12, state.q_pairs, state.chi_sg, x, generated, state.inner.acceptance,
+                             state.inner.swap_acceptance)
+
+
+def enumerated_replica_observables(couplings: Array, field: Array, beta: float, x: Array, alpha: float,
+                                   sigma: float) -> tuple[Array, Array]:
+    """Exact q₁₂ = |E[s | x]|²/N and χ_SG = (1/N) Σ_ij (⟨sᵢsⱼ⟩ − ⟨sᵢ⟩⟨sⱼ⟩)² of the posterior
+    P(s | x_t = x) ∝ exp(β ½ sᵀJs + (b + α x/σ²)·s), by enumeration of the 2ᴺ states (N ≤ 20): the quantities
+    that `ReplicaTrajectory.q12` and ``chi_sg`` estimate.
+
+    Args:
+        couplings: J (n, n); field: b (n,) or scalar; x: (batch, n); alpha, sigma: the noise level (σ > 0).
+    Returns:
+        q12 (batch,), chi_sg (batch,).
+    """
+    couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
+    n = couplings.shape[-1]
+    check_enumerable(n, "the posterior replica observables by enumeration")
+    mc.check_model(couplings, beta)
+    x = jnp.asarray(x, couplings.dtype)
+    if x.ndim != 2 or x.shape[1] != n:
+        raise ValueError(f"x must have shape (batch, {n}), got {x.shape}")
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    states = spin_states(n, couplings.dtype)
+    prior = 0.5 * beta * jnp.einsum("ki,ij,kj->k", states, couplings, states) + states @ jnp.broadcast_to(
+        jnp.asarray(field, couplings.dtype), (n,))
+
+    def one(xx):
+        w = jax.nn.softmax(prior + alpha * states @ xx / sigma**2)
+        m = w @ states
+        c = jnp.einsum("k,ki,kj->ij", w, states, states) - jnp.outer(m, m)
+        return jnp.sum(m**2) / n, jnp.sum(c**2) / n
+
+    return jax.lax.map(one, x)
 
 
 # ---- any pairwise target; the generated law ------------------------------------------------------------------

@@ -5,7 +5,8 @@ with r ≡ sweep (mod 2) exchange configurations with probability
     min(1, exp[(β_r − β_{r+1})(E_J(s_{r+1}) − E_J(s_r))])
 (the field term is the same at every β and cancels).
 
-State arrays carry a leading replica axis: (R, chains, n).
+State arrays carry a leading replica axis: (R, chains, n). Couplings are dense (n, n) or a
+`physics.montecarlo.NeighbourCouplings` table (O(z) per flip instead of O(N)).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .montecarlo import ChainState, default_observables, init, sweep
+from .montecarlo import ChainState, couplings_dtype, default_observables, init, sweep
 
 Array = Any
 
@@ -75,8 +76,9 @@ def run_tempering(key, couplings, field, betas, state: ChainState, *, num_sweeps
 
 
 def init_tempering(key, couplings, num_replicas: int, num_chains: int) -> ChainState:
-    """Uniformly random spins for R replicas × chains, couplings (n, n) → state arrays (R, chains, n)."""
+    """Uniformly random spins for R replicas × chains, couplings (n, n) (dense or `NeighbourCouplings`) → state
+    arrays (R, chains, n)."""
     n = couplings.shape[0]
-    spins = jax.random.rademacher(key, (num_replicas * num_chains, n), dtype=jnp.result_type(couplings, float))
+    spins = jax.random.rademacher(key, (num_replicas * num_chains, n), dtype=couplings_dtype(couplings))
     s = init(couplings, spins)
     return ChainState(s.spins.reshape(num_replicas, num_chains, n), s.coupling_field.reshape(num_replicas, num_chains, n))

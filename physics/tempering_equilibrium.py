@@ -101,7 +101,8 @@ def tempering_equilibrium(key: Array, couplings: Array, betas: Array, *, num_cha
 
     Args:
         key: sample d uses fold_in(key, d).
-        couplings: (D, n, n); betas: (R,) increasing, R ≥ 2.
+        couplings: (D, n, n), or a stacked `physics.montecarlo.NeighbourCouplings` (D, n, z); betas: (R,)
+            increasing, R ≥ 2.
         num_chains: independent PT chains per sample (even, ≥ 4); num_sweeps ≥ 4 recorded after burn_in.
         field: b, scalar, (n,) or (D, n); None: 0.
         projections: (P, n) or (D, P, n), P ≥ 1; None: no Mattis overlaps.
@@ -109,11 +110,11 @@ def tempering_equilibrium(key: Array, couplings: Array, betas: Array, *, num_cha
         TemperingEquilibrium with arrays (D, R) (swap acceptance (D, R − 1); the mattis fields None without
         projections).
     """
-    couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
+    couplings = mc.as_couplings(couplings)
     if couplings.ndim != 3:
         raise ValueError(f"couplings must be stacked (D, n, n), got shape {couplings.shape}")
-    for J in couplings:
-        mc.check_model(J, 0.0)
+    for d in range(couplings.shape[0]):
+        mc.check_model(jax.tree.map(lambda a: a[d], couplings), 0.0)
     num, n = couplings.shape[0], couplings.shape[-1]
     betas = np.asarray(betas, dtype=float)
     if betas.ndim != 1 or betas.size < 2 or np.any(np.diff(betas) <= 0) or betas[0] < 0:

@@ -28,7 +28,8 @@ import jax.numpy as jnp
 from statphys.models.base import check_memory, check_positive_int, denoiser_from_score
 
 from .integrator import Info, as_score, evaluate
-from .samplers import SAMPLERS, standard_normal
+from .normal_draws import standard_normal
+from .samplers import SAMPLERS
 from .schedules import TIME_SPACINGS, Schedule
 
 Array = Any

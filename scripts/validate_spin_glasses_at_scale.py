@@ -2,10 +2,13 @@
 same couplings, for 2-D Edwards–Anderson ±J (L × L), Hopfield (N, K) and SK (N); defaults L = 8, N = 64, K = 3.
 
 For every model, β and disorder sample J_d:
-* Generation: `physics.sk_generation.pairwise_replica_generation` (OU reverse run, ddpm sampler, ``--batch``
-  particles with ``--chains-per-x`` persistent posterior chains each, warm-started along time; at β ≥ 1 the
-  posterior chains are parallel-tempered over a geometric ladder from β down to 0.3). The B generated
+* Generation: `physics.sk_generation.mc_replica_generation` of the target's pairwise form (OU reverse run, ddpm
+  sampler, ``--batch`` particles with ``--chains-per-x`` persistent posterior chains each, warm-started along time;
+  at β ≥ 1 the posterior chains are parallel-tempered over a geometric ladder from β down to 0.3). The B generated
   configurations are independent draws of the generated law for these couplings.
+* Kernel: for EA the chains (generation and PT) run on the neighbour table `physics.montecarlo.NeighbourCouplings`
+  (O(z) per flip, z = 4, instead of O(N) for the dense J), which gives the dense kernel's chains bit for bit
+  (±J bonds); ``--dense-kernel`` runs the dense J instead.
 * Equilibrium: `physics.tempering_equilibrium.tempering_equilibrium` (parallel tempering on a β grid that contains every
   β of the model), run twice with independent keys; the second run checks the first (equilibration), next to the
   swap rates and the split-R̂ of q².
@@ -40,6 +43,7 @@ jax.config.update("jax_enable_x64", True)
 from statphys.models.edwards_anderson import EdwardsAnderson  # noqa: E402
 from statphys.models.hopfield import Hopfield  # noqa: E402
 from statphys.models.sk import SherringtonKirkpatrick  # noqa: E402
+from statphys.physics import montecarlo as mc  # noqa: E402
 from statphys.physics import sk_generation as skg  # noqa: E402
 from statphys.physics import tempering_equilibrium as pte  # noqa: E402
 from statphys.physics.mc_score import tempering_ladder  # noqa: E402
@@ -72,6 +76,8 @@ def parse_args(argv=None):
     p.add_argument("--hopfield-betas", type=float, nargs="+", default=[0.8, 1.5])
     p.add_argument("--sk-n", type=int, default=64)
     p.add_argument("--sk-betas", type=float, nargs="+", default=[0.5, 1.5])
+    p.add_argument("--dense-kernel", action="store_true",
+                   help="EA with the dense O(N) column update instead of the neighbour table (the same chains)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="markdown file for the results (rewritten)")
     p.add_argument("--append", default=None, help="markdown file to which a section with the results is appended")
@@ -126,10 +132,12 @@ def run(args):
     for m, (label, n, make, betas, proj) in enumerate(models(args)):
         t0 = time.time()
         J = np.stack([np.asarray(make(d, 1.0).couplings) for d in range(args.num_disorder)])
+        # EA: the neighbour table (O(z) per flip, the same chains bit for bit as the dense J of ±1 bonds)
+        kernel = mc.NeighbourCouplings.from_dense(J) if label.startswith("EA") and not args.dense_kernel else J
         grid = pt_grid(betas)
         kw = {"num_chains": args.pt_chains, "num_sweeps": args.pt_sweeps, "burn_in": args.pt_burn_in,
               "projections": proj}
-        pts = [pte.tempering_equilibrium(jax.random.fold_in(key, 1000 * m + r), J, grid, **kw) for r in (1, 2)]
+        pts = [pte.tempering_equilibrium(jax.random.fold_in(key, 1000 * m + r), kernel, grid, **kw) for r in (1, 2)]
         t_pt = time.time() - t0
         print(f"[{time.strftime('%H:%M:%S')}] {label} N={n}: two PT runs on {len(grid)} betas "
               f"{grid[0]:.1f}..{grid[-1]:.1f}, {args.pt_chains} chains x {args.pt_burn_in}+{args.pt_sweeps} sweeps, "
@@ -141,9 +149,10 @@ def run(args):
             steps = args.num_steps if ladder is not None else args.num_steps_plain
             laws, swap_min = [], []
             for d in range(len(J)):
-                run_ = skg.pairwise_replica_generation(
-                    jax.random.fold_in(key, 10_000 * m + 100 * int(round(10 * beta)) + d), make(d, beta), schedule,
-                    num_steps=steps, batch=args.batch, chains_per_x=args.chains_per_x,
+                _, field, b = skg.pairwise_form(make(d, beta))
+                run_ = skg.mc_replica_generation(
+                    jax.random.fold_in(key, 10_000 * m + 100 * int(round(10 * beta)) + d),
+                    jax.tree.map(lambda a: a[d], kernel), field, b, schedule, num_steps=steps, batch=args.batch, chains_per_x=args.chains_per_x,
                     sweeps_per_step=args.sweeps_per_step, burn_in=args.burn_in, ladder=ladder)
                 laws.append(skg.generated_law(run_.generated, J[d], None if proj is None else proj[d]))
                 if ladder is not None:

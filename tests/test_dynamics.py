@@ -278,10 +278,10 @@ def test_rk4_update_is_fourth_order():
 
 
 def test_standard_normal_is_jax_random_normal_bit_for_bit():
-    """`samplers.standard_normal` (Threefry-2x32 written out, Salmon et al. SC '11) returns exactly the numbers of
+    """`normal_draws.standard_normal` (Threefry-2x32 written out, Salmon et al. SC '11) returns exactly the numbers of
     jax.random.normal for raw and typed threefry keys, odd shapes and under vmap (an error in one round, rotation
     or key-schedule word changes every bit); an rbg key goes to jax.random.normal."""
-    from statphys.physics.samplers import standard_normal
+    from statphys.physics.normal_draws import standard_normal
 
     key = jax.random.PRNGKey(11)
     draw = jax.jit(standard_normal, static_argnums=(1, 2))

@@ -331,3 +331,77 @@ def test_autocorrelation_sweeps_grow_with_beta():
         sk = SherringtonKirkpatrick.random(10, beta, seed=5)
         taus.append(autocorrelation_sweeps(jax.random.key(3), sk.couplings, sk.field, sk.beta, schedule, [1.0]))
     assert taus[0].tau_median[0] < 3 < taus[1].tau_median[0] and np.all(taus[1].tau_max >= taus[1].tau_median)
+
+
+def _assert_trees_equal(a, b):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_neighbour_table_reproduces_the_dense_chains_bit_for_bit():
+    """EA ±J: g = Js is an exact integer either way, the same sites and uniforms are drawn, so the neighbour table
+    (O(z) per flip) gives the dense kernel's chains bit for bit: both rules with a per-chain field and β, a lattice
+    with open boundaries (rows of degree 2–4, padded), tempering and the MC denoiser (the tempered MC score along
+    generation: tests/test_spin_glasses_at_scale.py). Gaussian bonds: g = Js summed in another order, the same spins
+    and g to 1e-12."""
+    key = jax.random.key(7)
+    for graph, bonds, rules in ((nk.graph.Square(5, pbc=True), "pm", mc.RULES),
+                                (nk.graph.Square(4, pbc=False), "pm", ("heat_bath",)),
+                                (nk.graph.Square(5, pbc=True), "gaussian", ("metropolis",))):
+        J = EdwardsAnderson.from_graph(graph, 1.0, bonds=bonds, seed=3).couplings
+        table = mc.NeighbourCouplings.from_dense(J)
+        n = J.shape[0]
+        assert table.shape == J.shape and table.neighbours.shape == (n, 4)
+        np.testing.assert_array_equal(np.asarray(table.dense()), J)
+        field = 0.3 * np.random.default_rng(0).normal(size=(6, n))
+        beta = np.linspace(0.4, 1.2, 6)
+        for rule in rules:
+            dense, sparse = (mc.sample_chains(key, c, field, beta, num_chains=6, num_sweeps=12, rule=rule,
+                                              observables=mc._spins) for c in (J, table))
+            if bonds == "pm":
+                _assert_trees_equal(dense, sparse)
+            else:
+                np.testing.assert_array_equal(dense[1], sparse[1])  # the recorded spins
+                np.testing.assert_allclose(sparse[0].coupling_field, dense[0].coupling_field, rtol=0, atol=1e-12)
+    betas = jnp.array([0.3, 0.7, 1.2])
+    J = EdwardsAnderson.from_graph(nk.graph.Square(5, pbc=True), 1.0, seed=4).couplings
+    table = mc.NeighbourCouplings.from_dense(J)
+    runs = [run_tempering(key, c, 0.1, betas, init_tempering(key, c, 3, 4), num_sweeps=20) for c in (J, table)]
+    _assert_trees_equal(*runs)
+    x = np.random.default_rng(1).normal(size=(3, 25))
+    _assert_trees_equal(*(posterior_mean(key, c, 0.0, 1.1, x, 0.7, 0.9, chains_per_x=4, num_sweeps=8, burn_in=0)
+                          for c in (J, table)))
+
+
+def test_neighbour_table_bad_input():
+    J = EdwardsAnderson.from_graph(nk.graph.Square(3, pbc=True), 1.0, seed=0).couplings
+    nbr, val = (np.asarray(a) for a in mc.NeighbourCouplings.from_dense(J))
+
+    def run(neighbours, values):
+        return mc.sample_chains(jax.random.key(0), mc.NeighbourCouplings(neighbours, values), 0.0, 1.0,
+                                num_chains=2, num_sweeps=2)
+
+    asymmetric = val.copy()
+    asymmetric[0, 0] = -asymmetric[0, 0]
+    with pytest.raises(ValueError, match="symmetric"):
+        run(nbr, asymmetric)
+    wrong_neighbour = nbr.copy()
+    wrong_neighbour[0, 0] = (nbr[0, 0] + 1) % 9 if (nbr[0, 0] + 1) % 9 not in nbr[0] else (nbr[0, 0] + 2) % 9
+    with pytest.raises(ValueError, match="symmetric"):
+        run(wrong_neighbour, val)
+    out_of_range = nbr.copy()
+    out_of_range[2, 1] = 9
+    with pytest.raises(ValueError, match=r"\[0, 9\)"):
+        run(out_of_range, val)
+    with pytest.raises(ValueError, match=r"\[0, 9\)"):
+        run(np.where(nbr == 0, -1, nbr), val)
+    self_bond = nbr.copy()
+    self_bond[4, 0] = 4
+    with pytest.raises(ValueError, match="diagonal"):
+        run(self_bond, val)
+    with pytest.raises(ValueError, match="one shape"):
+        run(nbr[:, :3], val)
+    with pytest.raises(ValueError, match="integers"):
+        run(nbr.astype(float), val)
+    with pytest.raises(ValueError, match="finite"):
+        run(nbr, np.where(val > 0, np.inf, val))

@@ -17,6 +17,7 @@ from statphys.models.equilibrium import equilibrium
 from statphys.models.gaussian import GaussianMixture
 from statphys.models.hopfield import Hopfield
 from statphys.physics import disorder as dis
+from statphys.physics import montecarlo as mc
 from statphys.physics import sk_generation as skg
 from statphys.physics import tempering_equilibrium as pte
 from statphys.physics.mc_score import tempering_ladder
@@ -97,6 +98,28 @@ def test_generated_law_errors_and_pairwise_form():
         skg.pairwise_form(GaussianMixture.symmetric(1.0, 0.5, 2))
     with pytest.raises(ValueError, match="projections"):
         pte.tempering_equilibrium(jax.random.key(0), J[None], [0.5, 1.0], projections=np.ones((3, 5)))
+
+
+@pytest.mark.slow  # test_montecarlo.py::test_neighbour_table_reproduces_the_dense_chains_bit_for_bit is the primary check
+def test_edwards_anderson_neighbour_table_gives_the_dense_runs():
+    """The EA paths of scripts/validate_spin_glasses_at_scale.py with the neighbour table
+    (`montecarlo.NeighbourCouplings`, O(z) per flip): parallel-tempering equilibrium of D = 2 stacked samples and
+    tempered Monte-Carlo-score generation equal the dense-J runs bit for bit (±J bonds: g = Js exact)."""
+    graph = nk.graph.Square(4, pbc=True)
+    J = np.stack([EdwardsAnderson.from_graph(graph, 1.0, seed=d).couplings for d in range(2)])
+    table = mc.NeighbourCouplings.from_dense(J)
+    assert table.neighbours.shape == (2, 16, 4) and table.shape == J.shape
+    runs = [pte.tempering_equilibrium(jax.random.key(0), c, [0.5, 1.0], num_chains=4, num_sweeps=20, burn_in=5)
+            for c in (J, table)]
+    for a, b in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    target = EdwardsAnderson(J[1], 1.0)
+    _, field, beta = skg.pairwise_form(target)
+    runs = [skg.mc_replica_generation(jax.random.key(1), c, field, beta, SCHEDULE, num_steps=4, batch=3,
+                                      sweeps_per_step=2, burn_in=2, ladder=tempering_ladder(1.0, 0.3, 3))
+            for c in (J[1], jax.tree.map(lambda a: a[1], table))]
+    for a, b in zip(jax.tree.leaves(runs[0]), jax.tree.leaves(runs[1]), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 @pytest.mark.slow

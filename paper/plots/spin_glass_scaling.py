@@ -3,8 +3,11 @@
 Six panels, one colour per size N. Top row, along generation against λ = α²/σ² (generation runs λ = 0 → ∞):
 (a) the posterior overlap [q₁₂] for each β (filled: Monte-Carlo score; open: AMP score at β < 1) with the
 replica-symmetric theory (black, β < 1); (b) the four-replica spin-glass susceptibility [χ_SG] with the
-replica-symmetric theory; (c) χ_SG N^{−1/3} at the largest β, whose crossing λ× (grey band: ± error) marks the
-generative transition. Bottom row: (d) the generated law at t_min minus parallel-tempering equilibrium of the same
+replica-symmetric theory and the forward-law reference (open triangles: the posterior at x_t of the forward
+process, s₀ from parallel tempering — what exact generation would show); (c) χ_SG N^{−1/3} at the largest β,
+generation (filled) and forward-law reference (open triangles, dotted), whose crossings λ× (grey band) and
+λ×_forward (hatched band), each ± error, mark the generative transition and its exact-score value (at a largest
+β < 1 χ_SG stays finite and no crossing is expected). Bottom row: (d) the generated law at t_min minus parallel-tempering equilibrium of the same
 couplings, paired per sample ([Δ energy per spin], [Δ⟨q²⟩] and ΔU₄(q) of the averaged moments, jackknife errors
 over disorder; zero = agreement);
 (e) equilibrium [U₄(q)] against β with its crossing β× (grey band) and the mean-field β_c = 1 (dotted);
@@ -47,10 +50,18 @@ def plot(ds: xr.Dataset):
                 one = ds.sel(n=n, amp_beta=beta)
                 axes[0, 0].errorbar(lam * 1.08, one.amp_q12_avg, one.amp_q12_avg_err, color=color, ls="none",
                                     marker="s", mfc="none", ms=2.2, lw=0.6)
+        if "forward_chi_sg_avg" in ds:
+            for beta in betas:
+                one = ds.sel(n=n, beta=beta)
+                axes[0, 1].errorbar(lam * 0.93, one.forward_chi_sg_avg, one.forward_chi_sg_avg_err, color=color,
+                                    ls="none", marker="^", mfc="none", ms=2.2, lw=0.6)
         fss = ds.sel(n=n, beta=float(ds.fss_beta))
         scale = float(n) ** (-1 / 3)
         axes[0, 2].errorbar(lam, fss.gen_chi_sg_avg * scale, fss.gen_chi_sg_avg_err * scale, color=color,
                             marker="o", ms=1.8, lw=0.8)
+        if "forward_chi_sg_avg" in ds:
+            axes[0, 2].errorbar(lam * 0.93, fss.forward_chi_sg_avg * scale, fss.forward_chi_sg_avg_err * scale,
+                                color=color, ls=":", marker="^", mfc="none", ms=2.2, lw=0.7)
         one = ds.sel(n=n)
         axes[1, 1].errorbar(ds.pt_beta, one.pt_binder_q_avg, one.pt_binder_q_avg_err, color=color, marker="o", ms=2,
                             lw=0.8)
@@ -85,6 +96,9 @@ def plot(ds: xr.Dataset):
     # crossings
     lam_x, lam_e = _scalar(ds, "gen_crossing_lam"), _scalar(ds, "gen_crossing_lam_err")
     axes[0, 2].axvspan(lam_x - lam_e, lam_x + lam_e, color="0.5", alpha=0.25, lw=0)
+    if "forward_crossing_snr" in ds:
+        fwd_x, fwd_e = _scalar(ds, "forward_crossing_snr"), _scalar(ds, "forward_crossing_snr_err")
+        axes[0, 2].axvspan(fwd_x - fwd_e, fwd_x + fwd_e, facecolor="none", edgecolor="0.35", hatch="////", lw=0)
     beta_x, beta_e = _scalar(ds, "eq_crossing_beta"), _scalar(ds, "eq_crossing_beta_err")
     axes[1, 1].axvspan(beta_x - beta_e, beta_x + beta_e, color="0.5", alpha=0.25, lw=0)
     for a in (axes[1, 1], axes[1, 2]):
@@ -112,6 +126,11 @@ def plot(ds: xr.Dataset):
     if "amp_beta" in ds.coords:
         handles.append(mlines.Line2D([], [], color="0.3", ls="none", marker="s", mfc="none", ms=2.5,
                                      label="AMP score (β < 1)"))
+    if "forward_chi_sg_avg" in ds:
+        handles.append(mlines.Line2D([], [], color="0.3", ls=":", marker="^", mfc="none", ms=2.5, lw=0.7,
+                                     label="forward law (exact score)"))
+        handles.append(mpatches.Patch(facecolor="none", edgecolor="0.35", hatch="////", lw=0,
+                                      label="(c) forward-law crossing ± error"))
     handles += [mlines.Line2D([], [], color="k", lw=1.0, label="replica-symmetric theory (β < 1)"),
                 mlines.Line2D([], [], color="0.15", marker="o", ms=2.5, lw=0.7, label=r"(d) $[\Delta e]$"),
                 mlines.Line2D([], [], color="C3", marker="o", ms=2.5, lw=0.7,
@@ -125,10 +144,13 @@ def plot(ds: xr.Dataset):
                    + _parameters.lines(
                        ds, ("N=sizes", "β=betas", "disorder samples=num_disorder", "particles=batch"),
                        ("chains per particle=chains_per_x", "steps=num_steps", "sweeps per step=sweeps_per_step",
-                        "t_min", "T=t_max"),
+                        "burn-in sweeps=burn_in", "t_min", "T=t_max"),
                        ("β > 1: tempered posterior rungs=posterior_replicas",
                         "rung β_min=posterior_beta_min", "sweeps per step per rung=posterior_sweeps"),
-                       ("PT replicas=pt_num_betas", "PT chains=pt_chains", "PT sweeps=pt_sweeps"),
+                       ("forward-law particles=forward_batch", "PT replicas=pt_num_betas", "PT β_min=pt_beta_min",
+                        "PT β_max=pt_beta_max", "PT chains=pt_chains", "PT burn-in=pt_burn_in", "PT sweeps=pt_sweeps"),
+                       ("AMP score below β=amp_max_beta", "collapse half-width in β=eq_collapse_window",
+                        "emcee steps=emcee_steps"),
                        extra="disorder errors: jackknife"))
     return fig
 
@@ -172,4 +194,17 @@ def summary(ds: xr.Dataset) -> str:
         f"Generation at beta = {float(ds.fss_beta):g}: chi_SG N^(-1/3) crossing at lambda_x = "
         f"{pm('gen_crossing_lam', '.3f')} (no mean-field value computed)",
     ]
+    if "forward_crossing_snr" in ds:
+        lines.append(f"Forward-law reference at beta = {float(ds.fss_beta):g} (posterior at x_t = alpha s0 + sigma xi, "
+                     f"s0 from parallel tempering: what exact generation would show): lambda_x = "
+                     f"{pm('forward_crossing_snr', '.3f')}"
+                     + ("" if float(ds.fss_beta) > 1 else " (beta < 1: chi_SG stays finite, no crossing expected)"))
+        gap = ds.gen_minus_forward_chi_sg / ds.gen_minus_forward_chi_sg_err
+        for n in ds.n.values:
+            for beta in ds.beta.values:
+                z = gap.sel(n=n, beta=beta).values
+                finite = z[np.isfinite(z)]
+                lines.append(f"  N = {int(n)}, beta = {beta:g}: [chi_SG generated - forward law] paired per sample: "
+                             f"largest |z| over times {np.max(np.abs(finite)) if finite.size else np.nan:.1f}, "
+                             f"mean z {np.mean(finite) if finite.size else np.nan:+.2f}")
     return "\n".join(lines)

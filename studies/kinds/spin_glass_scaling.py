@@ -23,6 +23,13 @@ couplings do not depend on β):
 * Calibration: per sample, generated − equilibrium at the same β and couplings (energy per spin, ⟨q²⟩),
   averaged over disorder with a jackknife error, z = [Δ]/error (|z| ≲ 2 when generation is exact); and the gap
   of U₄(q) of the disorder-averaged moments (a per-sample U₄ of B/2 generated pairs would carry an O(2/B) bias).
+* Forward-law reference (`physics.sk_generation.forward_replica_posterior`): the law that generation with an exact
+  score would show. Per sample, ``forward_batch`` equilibrium configurations s₀ at every β of the tempering grid
+  (`tempering_references`: the final spins of independent parallel-tempering chains on the same β grid as the
+  equilibrium below, after pt_burn_in + pt_sweeps sweeps), x_t = α_t s₀ + σ_t ξ on the same time grid, and the
+  posterior P(s | x_t) (SK in the field α x_t/σ²) sampled by the same chains as generation (same sweeps, same
+  tempering at β > 1, warm-started along t): [q₁₂], ⟨q_ab²⟩, U₄(q_ab), χ_SG per time, their disorder averages,
+  the paired gap [χ_SG generated − χ_SG forward] and the forward crossing λ×_forward (same estimator as λ×).
 * Theory: replica-symmetric [q₁₂](λ) and χ_SG(λ) for β < 1 (`rs_overlap`, `rs_spin_glass_susceptibility`),
   λ = α²/σ²; their λ → 0 limit χ_SG = 1/(1 − β²) is the equilibrium paramagnet.
 * Finite-size scaling (`physics.scaling`): equilibrium crossing β× of [U₄(q)] between the smallest and largest N
@@ -30,7 +37,9 @@ couplings do not depend on β):
   field: β_c = 1, a = 1/3, b = −1/3);
   emcee power law [χ_SG] ~ N^x at the tempering β nearest 1 (mean field: x = 1/3);
   along generation at the largest β of ``betas`` (> 1 for a transition), the crossing λ× of χ_SG N^{−1/3}
-  between the smallest and largest N (no mean-field prediction computed: module physics.sk_generation). χ_SG along
+  between the smallest and largest N, and the same crossing of the forward-law reference, which exact generation
+  must match (no mean-field prediction computed: the replica-symmetric theory holds for β < 1 only, where χ_SG
+  stays finite at every λ and there is no crossing). χ_SG along
   generation is not collapsed with free (λ_c, a, b): at N ≤ 64 the emcee posterior of a sits on its prior bound.
 All disorder errors are jackknife over the D samples (`physics.disorder.disorder_average`), which contain each
 sample's thermal error.
@@ -68,6 +77,7 @@ PARAMS = {
     "posterior_replicas": (int, 1),
     "posterior_beta_min": (float, 0.3),
     "posterior_sweeps": (int, 0),
+    "forward_batch": (int, 16),
     "num_steps": (int, 40),
     "t_max": (float, 3.0),
     "t_min": (float, 0.01),
@@ -122,8 +132,31 @@ VARIABLES = {
                          "fss_beta", "1"),
     "fss_beta": ("the beta of the generative finite-size scaling (the largest of betas)", "1"),
 }
+_FWD = ("forward-law reference (what exact generation would show), per sample: the posterior P(s | x_t) at "
+        "x_t = alpha_t s0 + sigma_t xi, s0 = forward_batch parallel-tempering equilibrium configurations of the same "
+        "couplings, sampled by the generation's posterior chains (same sweeps and tempering, warm-started along t); ")
+VARIABLES.update({
+    "forward_q12": (_FWD + "q12 = |E[s|x_t]|^2/N from the chain means, averaged over particles", "1"),
+    "forward_q2": (_FWD + "<q_ab^2> over particles and chain pairs", "1"),
+    "forward_binder_q": (_FWD + "U4(q_ab) = 1 - <q^4>/(3<q^2>^2)", "1"),
+    "forward_chi_sg": (_FWD + "four-replica spin-glass susceptibility (1/N) sum_ij c_ij^2", "1"),
+    "forward_swap_min": ("smallest replica-exchange acceptance of the tempered posterior chains of the forward-law "
+                         "reference, averaged over the run (nan where not tempered)", "1"),
+    "forward_reference_swap_min": ("smallest replica-exchange acceptance of the parallel tempering that draws the "
+                                   "forward-law configurations s0, per sample", "1"),
+    "gen_minus_forward_chi_sg": ("[chi_SG along Monte-Carlo-score generation - chi_SG of the forward-law reference], "
+                                 "paired per sample at the same couplings, beta and time (zero for exact generation)",
+                                 "1"),
+    "gen_minus_forward_chi_sg_err": ("jackknife error over disorder samples of gen_minus_forward_chi_sg", "1"),
+    "forward_crossing_snr": ("lambda where chi_SG N^(-1/3) of the forward-law reference crosses between the smallest "
+                             "and largest N, at fss_beta (the value exact generation must reproduce; same estimator "
+                             "as gen_crossing_lam; at fss_beta < 1 chi_SG stays finite, replica-symmetric theory "
+                             "rs_chi_sg, and no crossing is expected)", "1"),
+    "forward_crossing_snr_err": ("parametric-bootstrap error of forward_crossing_snr from the jackknife errors over "
+                                 "disorder", "1"),
+})
 for _name in ("gen_q12", "gen_q2", "gen_binder_q", "gen_chi_sg", "gen_energy", "gen_q2_end", "gen_binder_end",
-              "amp_q12", "amp_energy", "amp_q2_end", "pt_energy", "pt_q2", "pt_binder_q", "pt_chi_sg"):
+              "forward_q12", "forward_q2", "forward_binder_q", "forward_chi_sg", "amp_q12", "amp_energy", "amp_q2_end", "pt_energy", "pt_q2", "pt_binder_q", "pt_chi_sg"):
     _long, _units = VARIABLES[_name]
     _avg = _long.replace("per sample: ", "disorder average [.]: ")
     VARIABLES[f"{_name}_avg"] = (_avg, _units)
@@ -159,6 +192,8 @@ def validate(params: dict) -> None:
         raise ValueError(f"[params] sizes must be at least two increasing integers >= 4, got {sizes}")
     if not betas or any(not b > 0 for b in betas) or sorted(set(betas)) != list(betas):
         raise ValueError(f"[params] betas must be increasing values > 0, got {betas}")
+    if params["forward_batch"] < 1:
+        raise ValueError(f"[params] forward_batch must be >= 1, got {params['forward_batch']}")
     for name in ("num_disorder", "batch", "pt_num_betas"):
         if params[name] < 2:
             raise ValueError(f"[params] {name} must be >= 2, got {params[name]}")
@@ -237,18 +272,35 @@ def run(params: dict, key) -> xr.Dataset:
     pt_index = [int(np.argmin(np.abs(pt_betas - b))) for b in betas]
     gen_kw = {k: params[k] for k in ("num_steps", "batch", "chains_per_x", "sweeps_per_step", "burn_in")}
 
-    def generate(keys, couplings, beta):
-        """mc_replica_generation for every disorder sample (one compilation per N), stacked on axis 0; at β > 1
-        posterior_sweeps per step, tempered over posterior_replicas rungs when > 1."""
+    def chain_options(beta):
+        """The posterior chains' options at β: posterior_sweeps per step at β > 1, tempered over
+        posterior_replicas rungs when > 1."""
         kw = dict(gen_kw)
         if beta > 1:
             kw["sweeps_per_step"] = params["posterior_sweeps"] or params["sweeps_per_step"]
             if params["posterior_replicas"] > 1:
                 kw["ladder"] = tempering_ladder(beta, params["posterior_beta_min"], params["posterior_replicas"])
-        runs = [skg.mc_replica_generation(k, J, 0.0, beta, schedule, **kw) for k, J in zip(keys, couplings)]
+        return kw
+
+    def stack(runs):
         return jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(v) for v in a]), *runs)
 
+    def generate(keys, couplings, beta):
+        """mc_replica_generation for every disorder sample (one compilation per N), stacked on axis 0."""
+        kw = chain_options(beta)
+        return stack([skg.mc_replica_generation(k, J, 0.0, beta, schedule, **kw) for k, J in zip(keys, couplings)])
+
+    def forward(keys, couplings, beta, references):
+        """forward_replica_posterior for every disorder sample with the chains of `generate`, references (D, B, n)."""
+        kw = chain_options(beta)
+        kw.pop("batch")
+        return stack([skg.forward_replica_posterior(k, J, 0.0, beta, schedule, r, **kw)
+                      for k, J, r in zip(keys, couplings, references)])
+
     k_gen, k_pt, k_amp = jax.random.split(key, 3)
+    k_fwd_ref, k_fwd = jax.random.split(jax.random.fold_in(key, 3))  # the forward-law reference's own keys
+    fwd_names = ("q12", "q2", "binder_q", "chi_sg", "swap_min")
+    fwd = {name: [] for name in fwd_names + ("reference_swap_min",)}
     out = {name: [] for name in ("q12", "q2", "binder_q", "chi_sg", "energy", "q2_end", "q4_end", "binder_end",
                                  "acceptance", "swap_min", "amp_q12", "amp_energy", "amp_q2_end", "pt")}
     times = None
@@ -271,6 +323,23 @@ def run(params: dict, key) -> xr.Dataset:
                 per_beta[name].append(value)
         for name, values in per_beta.items():
             out[name].append(np.stack(values, 1))  # (D, beta, ...)
+        refs = [skg.tempering_references(jax.random.fold_in(jax.random.fold_in(k_fwd_ref, i), d), couplings[d],
+                                         pt_betas, num_chains=params["forward_batch"],
+                                         num_sweeps=params["pt_burn_in"] + params["pt_sweeps"]) for d in range(num)]
+        fwd["reference_swap_min"].append(np.array([float(np.min(sw)) for _, sw in refs]))
+        references = np.stack([np.asarray(r) for r, _ in refs])  # (D, pt_beta, B, n)
+        fwd_keys = [jax.random.fold_in(jax.random.fold_in(k_fwd, i), d) for d in range(num)]
+        per_beta = {name: [] for name in fwd_names}
+        for beta, j in zip(betas, pt_index):
+            traj = forward(fwd_keys, couplings, beta, references[:, j])
+            moments = _overlap_moments(traj.q_pairs)
+            for name, value in (("q12", traj.q12.mean(-1)), ("q2", moments["q2"]), ("binder_q", moments["binder"]),
+                                ("chi_sg", traj.chi_sg.mean(-1)),
+                                ("swap_min", np.full(num, np.nan) if traj.swap_acceptance is None
+                                 else np.nanmean(traj.swap_acceptance, axis=1).min(-1))):
+                per_beta[name].append(value)
+        for name, values in per_beta.items():
+            fwd[name].append(np.stack(values, 1))  # (D, beta, ...)
         amp = {"amp_q12": [], "amp_energy": [], "amp_q2_end": []}
         for beta in amp_betas:
             q12, energy, q2 = [], [], []
@@ -312,6 +381,13 @@ def run(params: dict, key) -> xr.Dataset:
         put(f"gen_{name}", out[name], ("n", "disorder", "beta"))
     data["gen_acceptance"] = (("n", "disorder", "beta"), np.stack(out["acceptance"]))
     data["gen_swap_min"] = (("n", "disorder", "beta"), np.stack(out["swap_min"]))
+    for name in ("q12", "q2", "binder_q", "chi_sg"):
+        put(f"forward_{name}", fwd[name], dims_t)
+    data["forward_swap_min"] = (("n", "disorder", "beta"), np.stack(fwd["swap_min"]))
+    data["forward_reference_swap_min"] = (("n", "disorder"), np.stack(fwd["reference_swap_min"]))
+    gap = [_average({"x": g - f})["x"] for g, f in zip(np.stack(out["chi_sg"]), np.stack(fwd["chi_sg"]))]
+    data["gen_minus_forward_chi_sg"] = (("n", "beta", "time"), np.stack([a.value for a in gap]))
+    data["gen_minus_forward_chi_sg_err"] = (("n", "beta", "time"), np.stack([a.error for a in gap]))
     if amp_betas:
         put("amp_q12", out["amp_q12"], ("n", "disorder", "amp_beta", "time"))
         put("amp_energy", out["amp_energy"], ("n", "disorder", "amp_beta"))
@@ -379,11 +455,17 @@ def run(params: dict, key) -> xr.Dataset:
     fss_beta = betas[-1]
     order = np.argsort(lam)
     lam_sorted = lam[order]
-    chi = data["gen_chi_sg_avg"][1][:, -1][:, order]
-    chi_err = data["gen_chi_sg_avg_err"][1][:, -1][:, order]
     scale = sizes_arr[:, None] ** (-1 / 3)
-    lam_x, _ = sc.binder_crossing_estimate(lam_sorted, sc.Estimate(chi[0] * scale[0], chi_err[0] * scale[0]),
-                                           sc.Estimate(chi[-1] * scale[-1], chi_err[-1] * scale[-1]))
+
+    def chi_crossing(prefix):
+        """λ where [χ_SG] N^{−1/3} of the smallest and largest N cross at the largest β."""
+        chi = data[f"{prefix}_chi_sg_avg"][1][:, -1][:, order]
+        chi_err = data[f"{prefix}_chi_sg_avg_err"][1][:, -1][:, order]
+        return sc.binder_crossing_estimate(lam_sorted, sc.Estimate(chi[0] * scale[0], chi_err[0] * scale[0]),
+                                           sc.Estimate(chi[-1] * scale[-1], chi_err[-1] * scale[-1]))[0]
+
+    lam_x = chi_crossing("gen")
+    lam_forward = chi_crossing("forward")
     for par in ("c_c", "a", "b"):
         med, lo, hi = eq_fit.get(par)
         data[f"eq_collapse_{par}"] = ((), med)
@@ -393,6 +475,8 @@ def run(params: dict, key) -> xr.Dataset:
         "eq_crossing_beta": ((), float(beta_x.value)), "eq_crossing_beta_err": ((), float(beta_x.error)),
         "eq_crossing_u4": ((), float(u_x.value)), "eq_crossing_u4_err": ((), float(u_x.error)),
         "gen_crossing_lam": ((), float(lam_x.value)), "gen_crossing_lam_err": ((), float(lam_x.error)),
+        "forward_crossing_snr": ((), float(lam_forward.value)),
+        "forward_crossing_snr_err": ((), float(lam_forward.error)),
         "fss_beta": ((), fss_beta),
     })
     coords = {"n": sizes, "disorder": np.arange(num), "beta": betas, "time": times, "lam": (("time",), lam),
