@@ -156,7 +156,8 @@ VARIABLES.update({
                                  "disorder", "1"),
 })
 for _name in ("gen_q12", "gen_q2", "gen_binder_q", "gen_chi_sg", "gen_energy", "gen_q2_end", "gen_binder_end",
-              "forward_q12", "forward_q2", "forward_binder_q", "forward_chi_sg", "amp_q12", "amp_energy", "amp_q2_end", "pt_energy", "pt_q2", "pt_binder_q", "pt_chi_sg"):
+              "forward_q12", "forward_q2", "forward_binder_q", "forward_chi_sg", "amp_q12", "amp_energy", "amp_q2_end",
+              "pt_energy", "pt_q2", "pt_binder_q", "pt_chi_sg"):
     _long, _units = VARIABLES[_name]
     _avg = _long.replace("per sample: ", "disorder average [.]: ")
     VARIABLES[f"{_name}_avg"] = (_avg, _units)
