@@ -6,8 +6,9 @@ For a threefry2x32 key in float32 the bits come from `threefry2x32`, the Threefr
 written out (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC '11, Sec. 3.2), the
 same integer arithmetic as JAX's `threefry2x32_p`, which XLA:CPU runs as a loop of 5 iterations of 4 rounds
 (each a pass over the arrays in memory); written out, the rounds and jax.random.normal's transform of the bits
-(uniform, then √2 erf⁻¹) fuse into one kernel. Every sampler, forward path and Euler–Maruyama step of the package
-draws its noise here.
+(uniform, then √2 erf⁻¹) fuse into one kernel. The reverse samplers (`physics.samplers`, `physics.discrete`) and
+the forward SDE steps (`physics.integrator.sde_euler_maruyama`) draw their noise here; `physics.forward.noise_at`
+keeps jax.random.normal (fused with its product α x₀ + σ ξ the draw would round differently in float32).
 """
 
 from __future__ import annotations
