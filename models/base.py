@@ -217,6 +217,7 @@ def spin_states(n: int, dtype=jnp.int8) -> Array:
     return spins_from_index(jnp.arange(2**n, dtype=jnp.int32), n, dtype)
 
 
+@jax.jit(static_argnums=(1, 2))
 def spins_from_index(index: Array, n: int, dtype=jnp.int8) -> Array:
     """Configurations for integer indices, shape index.shape + (n,); most significant bit is spin 0."""
     bits = (index[..., None] >> jnp.arange(n - 1, -1, -1, dtype=jnp.int32)) & 1
@@ -257,4 +258,12 @@ def check_temperature(beta: Any, h: Any) -> tuple[Array, Array]:
     """Validate an inverse temperature β ≥ 0 and a finite field h; return both as float arrays."""
     check_nonnegative("beta", beta, "beta is an inverse temperature; use h for an ordering field")
     check_finite("h", h)
-    return jnp.asarray(beta, dtype=float), jnp.asarray(h, dtype=float)
+    return as_float_array(beta), as_float_array(h)
+
+
+def as_float_array(value: Any) -> Array:
+    """jnp.asarray(value, dtype=float); a concrete value is converted on the host and transferred, which compiles
+    nothing (an eager conversion is one more compiled module in every process)."""
+    if not is_concrete(value):
+        return jnp.asarray(value, dtype=float)
+    return jax.device_put(np.asarray(value, dtype=jnp.result_type(float)))

@@ -91,7 +91,7 @@ class CurieWeiss:
 
     def sample(self, key: Array, num: int) -> Array:
         """Exact samples, (num, n): M from P(M), then a uniformly random configuration with (N+M)/2 up spins."""
-        return masked_sample(key, num, self.beta, self.h, jnp.ones((self.n,), self.beta.dtype))
+        return masked_sample(key, num, self.beta, self.h, np.ones(self.n, self.beta.dtype))
 
     # ---- denoiser ----------------------------------------------------------------------------------------
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:

@@ -244,5 +244,10 @@ def _target_map(target: Any, method: str, chunk_size: int) -> Array:
 
 def sample(target: Any, key: Array, num: int, chunk_size: int = CHUNK_SIZE) -> Array:
     """Exact samples s ~ P by drawing state indices from the enumerated weights, shape (num, n)."""
-    index = jax.random.categorical(key, log_weights(target, chunk_size), shape=(num,))
-    return spins_from_index(index.astype(jnp.int32), target.n, jnp.zeros(()).dtype)
+    return _draw_states(key, log_weights(target, chunk_size), num, target.n, jnp.zeros(()).dtype)
+
+
+@jax.jit(static_argnums=(2, 3, 4))
+def _draw_states(key: Array, log_w: Array, num: int, n: int, dtype) -> Array:
+    index = jax.random.categorical(key, log_w, shape=(num,))
+    return spins_from_index(index.astype(jnp.int32), n, dtype)

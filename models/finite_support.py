@@ -65,7 +65,8 @@ class FiniteSupport:
         return jax.nn.logsumexp(jnp.where(match, self.log_weights, -jnp.inf), axis=-1)
 
     def sample(self, key: Array, num: int) -> Array:
-        return self.states[jax.random.categorical(key, self.log_weights, shape=(num,))]
+        """num support points drawn with the weights w_a, shape (num, n)."""
+        return _draw_rows(key, self.states, self.log_weights, num)
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x] by streamed attention over the support (module docstring); x of shape (batch, n)."""
@@ -103,3 +104,8 @@ def streamed_attention(x: Array, keys: Array, log_prior: Array, scale: Array, ch
     init = (jnp.full((batch,), -jnp.inf, dtype), jnp.zeros((batch,), dtype), jnp.zeros((batch, keys.shape[-1]), dtype))
     (_, normaliser, weighted), _ = jax.lax.scan(body, init, (keys, log_prior))
     return weighted / normaliser[:, None]
+
+
+@jax.jit(static_argnums=3)
+def _draw_rows(key: Array, rows: Array, log_weights: Array, num: int) -> Array:
+    return rows[jax.random.categorical(key, log_weights, shape=(num,))]

@@ -19,6 +19,8 @@ so β_A − β = O(β N^{−½}): the disorder shifts each group by an O(1) amou
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -99,7 +101,8 @@ class Hopfield:
         """K = 2: (N_A, N_B) with N_A = #{i : ξ¹_i = ξ²_i}, the sizes of the two Curie–Weiss groups (module doc)."""
         if self.num_patterns != 2 or not is_concrete(self.patterns):
             raise ValueError(f"group_sizes needs K = 2 concrete patterns, got K = {self.num_patterns}")
-        size_a = int(np.sum(np.asarray(self.patterns[0] == self.patterns[1])))
+        patterns = np.asarray(self.patterns)
+        size_a = int(np.sum(patterns[0] == patterns[1]))
         return size_a, self.n - size_a
 
     def overlap_moments(self) -> tuple[float, float]:
@@ -115,13 +118,7 @@ class Hopfield:
         (n ≤ 20)."""
         if self.num_patterns > 2 or not is_concrete(self.patterns, self.beta, self.h) or float(self.h) != 0.0:
             return enumeration.sample(self, key, num, self.chunk_size)
-        same = (self.patterns[-1] == self.patterns[0]).astype(self.patterns.dtype)
-        tau = jnp.zeros((num, self.n), self.patterns.dtype)
-        for i, mask in enumerate((same, 1 - same)):
-            beta_group = group_beta(self.beta, jnp.sum(mask), self.n, self.num_patterns)
-            group = masked_sample(jax.random.fold_in(key, i), num, beta_group, 0.0, mask).astype(tau.dtype)
-            tau = jnp.where(mask > 0, group, tau)
-        return self.patterns[0] * tau
+        return _group_sample(key, num, self.patterns, self.beta)
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x]: Curie–Weiss through the gauge map for K = 1, two masked Curie–Weiss
@@ -173,3 +170,16 @@ def pair_overlap_moments(size_a: int, size_b: int, beta: float) -> tuple[float, 
         moments.append((size**2 * m2, size**4 * m4))
     (xa, xa2), (xb, xb2) = moments
     return 2 * (xa + xb) / n**2, 4 * (xa2 + xb2 + 2 * xa * xb) / n**4
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _group_sample(key: Array, num: int, patterns: Array, beta: Array) -> Array:
+    """K ≤ 2, h = 0: s = ξ¹ ⊙ τ with τ two masked Curie–Weiss samples on the groups ξ^K_i = ξ¹_i and ≠ (module doc)."""
+    num_patterns, n = patterns.shape
+    same = (patterns[-1] == patterns[0]).astype(patterns.dtype)
+    tau = jnp.zeros((num, n), patterns.dtype)
+    for i, mask in enumerate((same, 1 - same)):
+        beta_group = group_beta(beta, jnp.sum(mask), n, num_patterns)
+        group = masked_sample(jax.random.fold_in(key, i), num, beta_group, 0.0, mask).astype(tau.dtype)
+        tau = jnp.where(mask > 0, group, tau)
+    return patterns[0] * tau

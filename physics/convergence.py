@@ -43,8 +43,8 @@ from .discrete import (
     LiExactScore,
     LiSchedule,
     discrete_sample,
+    li_arrays,
     li_schedule,
-    pad_schedule,
 )
 from .integrator import SamplerState, as_score
 from .samplers import SAMPLERS
@@ -164,22 +164,44 @@ def _check_steps(num_steps) -> list[int]:
 def propagate_continuous_many(target, schedule: Schedule, sampler: str, num_steps: Sequence[int],
                               init: str = "exact"):
     """[(mean, cov) generated at t_min after N steps, for N in num_steps] by a sampler of `physics.samplers`
-    on a Gaussian target, and the exact (mean, cov) of p_{t_min}; mean (n,), cov (n, n). Uniform time grids from
-    T to t_min."""
+    on a Gaussian target, and the exact (mean, cov) of p_{t_min}; mean (n,), cov (n, n), NumPy. Uniform
+    time grids from T to t_min."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown continuous sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
     _check_init(init)
     steps = _check_steps(num_steps)
-    longest, n = max(steps), target.n
-    grids = [jnp.concatenate([schedule.time_grid(N), jnp.full(longest - N, schedule.t_min)]) for N in steps]
-    start_t = schedule.time_grid(1)[0]
-    start = target.marginal(schedule.alpha(start_t), schedule.sigma(start_t))
-    m0, c0 = (start.mean, start.cov) if init == "exact" else (jnp.zeros(n), schedule.sigma(start_t) ** 2 * jnp.eye(n))
-    batch = len(steps)
-    m, c = _propagate_continuous(target, schedule, jnp.stack(grids), jnp.broadcast_to(m0, (batch, n)),
-                                 jnp.broadcast_to(c0, (batch, n, n)), jnp.asarray(steps), sampler=sampler)
-    end = target.marginal(schedule.alpha(schedule.t_min), schedule.sigma(schedule.t_min))
-    return [(m[i], c[i]) for i in range(batch)], (end.mean, end.cov)
+    n, batch = target.n, len(steps)
+    grids = _padded_grids(schedule.start_time, schedule.t_min, steps=tuple(steps))
+    levels = np.asarray(_levels(schedule, schedule.start_time, schedule.t_min))
+    m0, c0 = (_noised_gaussian(target, levels[0, 0], levels[0, 1]) if init == "exact"
+              else (np.zeros(n, levels.dtype), (levels[0, 1] * levels[0, 1]) * np.eye(n, dtype=levels.dtype)))
+    m, c = _propagate_continuous(target, schedule, grids, np.broadcast_to(m0, (batch, n)),
+                                 np.broadcast_to(c0, (batch, n, n)), np.asarray(steps), sampler=sampler)
+    m, c = np.asarray(m), np.asarray(c)
+    return [(m[i], c[i]) for i in range(batch)], _noised_gaussian(target, levels[1, 0], levels[1, 1])
+
+
+@functools.partial(jax.jit, static_argnames=("steps",))
+def _padded_grids(start, stop, *, steps):
+    """The uniform grids from start to stop of N + 1 times for N in steps, each continued with stop to the longest:
+    (len(steps), max(steps) + 1)."""
+    longest = max(steps)
+    return jnp.stack([jnp.concatenate([jnp.linspace(start, stop, N + 1), jnp.full(longest - N, stop)])
+                      for N in steps])
+
+
+@jax.jit
+def _levels(schedule, *times):
+    """[(α(t), σ(t)) for t in times], (len(times), 2); the schedule is a pytree argument."""
+    return jnp.stack([jnp.stack([schedule.alpha(t), schedule.sigma(t)]) for t in times])
+
+
+def _noised_gaussian(target, alpha, sigma) -> tuple[np.ndarray, np.ndarray]:
+    """(α μ, α² Σ + σ² I) of a `Gaussian` target, the law of α x₀ + σ ξ, in NumPy in the target's dtype."""
+    mean, cov = np.asarray(target.mean), np.asarray(target.cov)
+    dtype = np.result_type(mean, cov)
+    alpha, sigma = dtype.type(alpha), dtype.type(sigma)
+    return alpha * mean, (alpha * alpha) * cov + (sigma * sigma) * np.eye(target.n, dtype=dtype)
 
 
 def propagate_continuous(target, schedule: Schedule, sampler: str, num_steps: int, init: str = "exact"):
@@ -192,44 +214,45 @@ def propagate_continuous(target, schedule: Schedule, sampler: str, num_steps: in
 def propagate_discrete_many(target, sampler: str, num_steps: Sequence[int], c0: float = 2.0, c1: float = 4.0,
                             init: str = "exact"):
     """[((mean, cov) of Y₁, (mean, cov) of q₁) for T in num_steps] for a sampler of `physics.discrete` on
-    Li et al.'s schedule with T steps (eq. 5 of 2306.09251); mean (n,), cov (n, n)."""
+    Li et al.'s schedule with T steps (eq. 5 of 2306.09251); mean (n,), cov (n, n), NumPy."""
     if sampler not in DISCRETE_SAMPLERS:
         raise ValueError(f"unknown discrete sampler {sampler!r}; choose one of {sorted(DISCRETE_SAMPLERS)}")
     _check_init(init)
-    schedules = [li_schedule(T, c0, c1) for T in _check_steps(num_steps)]
-    longest = max(s.num_steps for s in schedules)
-    padded = [pad_schedule(s, longest) for s in schedules]
+    dtype = jnp.result_type(float)
+    schedules = [tuple(v.astype(dtype) for v in li_arrays(T, c0, c1)) for T in _check_steps(num_steps)]
+    longest = max(alpha.size for alpha, _ in schedules)
+    alpha = np.stack([np.concatenate([a, np.ones(longest - a.size, dtype)]) for a, _ in schedules])
+    alpha_bar = np.stack([np.concatenate([ab, np.full(longest - ab.size, ab[-1])]) for _, ab in schedules])
+    return _propagate_discrete_laws(target, sampler, alpha, alpha_bar, [a.size for a, _ in schedules], init)
+
+
+def _li_law(target, abar) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, cov) of q_t, the law of √ᾱ_t x₀ + √(1 − ᾱ_t) ξ (NumPy, abar a NumPy scalar)."""
+    return _noised_gaussian(target, np.sqrt(abar), np.sqrt(abar.dtype.type(1) - abar))
+
+
+def _propagate_discrete_laws(target, sampler, alpha, alpha_bar, num_steps, init):
+    """[((mean, cov) of Y₁, (mean, cov) of q₁)] for the padded schedules alpha, alpha_bar (B, L) (NumPy) with
+    num_steps (B,) real steps each."""
     n = target.n
-
-    def law(abar):
-        g = target.marginal(jnp.sqrt(abar), jnp.sqrt(1 - abar))
-        return g.mean, g.cov
-
-    starts = [law(s.alpha_bar[-1]) if init == "exact" else (jnp.zeros(n), jnp.eye(n)) for s in schedules]
-    big_m = jnp.stack([jnp.concatenate([m, jnp.zeros(n)]) for m, _ in starts])
-    big_c = jnp.stack([jnp.zeros((2 * n, 2 * n)).at[:n, :n].set(c) for _, c in starts])
-    m, c = _propagate_discrete(target, jnp.stack([p.alpha for p in padded]), jnp.stack([p.alpha_bar for p in padded]),
-                               big_m, big_c, jnp.asarray([s.num_steps for s in schedules]), sampler=sampler)
-    return [((m[i, :n], c[i, :n, :n]), law(s.alpha_bar[0])) for i, s in enumerate(schedules)]
+    big_m = np.zeros((len(num_steps), 2 * n), alpha.dtype)
+    big_c = np.zeros((len(num_steps), 2 * n, 2 * n), alpha.dtype)
+    for i, T in enumerate(num_steps):
+        m0, c0 = _li_law(target, alpha_bar[i, T - 1]) if init == "exact" else (0.0, np.eye(n))
+        big_m[i, :n], big_c[i, :n, :n] = m0, c0
+    m, c = _propagate_discrete(target, alpha, alpha_bar, big_m, big_c, np.asarray(num_steps), sampler=sampler)
+    m, c = np.asarray(m), np.asarray(c)
+    return [((m[i, :n], c[i, :n, :n]), _li_law(target, alpha_bar[i, 0])) for i in range(len(num_steps))]
 
 
 def propagate_discrete(target, schedule: LiSchedule, sampler: str, init: str = "exact"):
-    """(mean (n,), cov (n, n)) of Y₁ from a sampler of `physics.discrete` on a Gaussian target, and those of q₁."""
+    """(mean (n,), cov (n, n)) of Y₁ from a sampler of `physics.discrete` on a Gaussian target, and those of q₁
+    (NumPy)."""
     if sampler not in DISCRETE_SAMPLERS:
         raise ValueError(f"unknown discrete sampler {sampler!r}; choose one of {sorted(DISCRETE_SAMPLERS)}")
     _check_init(init)
-    n, T = target.n, schedule.num_steps
-
-    def law(abar):
-        g = target.marginal(jnp.sqrt(abar), jnp.sqrt(1 - abar))
-        return g.mean, g.cov
-
-    m0, c0 = law(schedule.alpha_bar[T - 1]) if init == "exact" else (jnp.zeros(n), jnp.eye(n))
-    big_m = jnp.concatenate([m0, jnp.zeros(n)])[None]
-    big_c = jnp.zeros((2 * n, 2 * n)).at[:n, :n].set(c0)[None]
-    m, c = _propagate_discrete(target, schedule.alpha[None], schedule.alpha_bar[None], big_m, big_c,
-                               jnp.asarray([T]), sampler=sampler)
-    return (m[0, :n], c[0, :n, :n]), law(schedule.alpha_bar[0])
+    alpha, alpha_bar = np.asarray(schedule.alpha)[None], np.asarray(schedule.alpha_bar)[None]
+    return _propagate_discrete_laws(target, sampler, alpha, alpha_bar, [schedule.num_steps], init)[0]
 
 
 def gaussian_errors(

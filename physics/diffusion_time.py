@@ -19,7 +19,6 @@ import math
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from statphys.models.base import GaussianMarginal, mixture_components
@@ -49,7 +48,7 @@ def prior_kl(target: Any, schedule: Schedule, t: float | None = None, grid: int 
     spread = max(float(np.sqrt(np.max(variances))), math.sqrt(prior_variance), 1.0)
     half = 12.0 + float(np.max(np.abs(means))) + 12.0 * spread
     x = np.linspace(-half, half, grid)
-    logp = np.asarray(_marginal_log_prob(target, schedule, t, jnp.asarray(x)[:, None]))
+    logp = np.asarray(_marginal_log_prob(target, schedule, t, x[:, None]))
     logq = -0.5 * x**2 / prior_variance - 0.5 * np.log(2 * np.pi * prior_variance)
     return float(np.trapezoid(np.exp(logp) * (logp - logq), x))
 
@@ -110,9 +109,9 @@ def score_term(key: Array, score_fn: Any, target: Any, schedule: Schedule, num_t
     w = np.zeros(num_times)
     w[1:] += 0.5 * np.diff(times)
     w[:-1] += 0.5 * np.diff(times)
-    sq = np.asarray(squared_score_errors(key, as_pytree_callable(score_fn), target, schedule, jnp.asarray(times),
-                                         num=num), dtype=float)
-    g2 = np.asarray(_diffusion2(schedule, jnp.asarray(times)), dtype=float)
+    sq = np.asarray(squared_score_errors(key, as_pytree_callable(score_fn), target, schedule, times, num=num),
+                    dtype=float)
+    g2 = np.asarray(_diffusion2(schedule, times), dtype=float)
     means, ses = sq.mean(axis=1), sq.std(axis=1, ddof=1) / np.sqrt(num)
     return float(0.5 * np.sum(w * g2 * means)), float(0.5 * np.sqrt(np.sum((w * g2 * ses) ** 2)))
 

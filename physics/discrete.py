@@ -76,6 +76,12 @@ def li_schedule(num_steps: int, c0: float = 2.0, c1: float = 4.0) -> LiSchedule:
         c0: β₁ = K^{−c₀}, c₀ > 0.
         c1: growth and cap of the step size, c₁ > c₀ so that ᾱ_K ≈ K^{−(c₁−c₀)} → 0 (the prior is N(0, I)).
     """
+    alpha, alpha_bar = li_arrays(num_steps, c0, c1)
+    return LiSchedule(jax.device_put(alpha), jax.device_put(alpha_bar))
+
+
+def li_arrays(num_steps: int, c0: float = 2.0, c1: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """(α_t, ᾱ_t) of `li_schedule` as float64 NumPy arrays (K,), with its checks."""
     if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 2:
         raise ValueError(f"num_steps must be an integer >= 2, got {num_steps!r}")
     if not (isinstance(c0, (int, float)) and math.isfinite(c0) and c0 > 0):
@@ -91,7 +97,7 @@ def li_schedule(num_steps: int, c0: float = 2.0, c1: float = 4.0) -> LiSchedule:
     t = np.arange(1, num_steps)
     beta[1:] = rate * np.minimum(beta[0] * (1 + rate) ** t, 1.0)
     alpha = 1.0 - beta
-    return LiSchedule(jnp.asarray(alpha), jnp.asarray(np.cumprod(alpha)))
+    return alpha, np.cumprod(alpha)
 
 
 @pytree_dataclass

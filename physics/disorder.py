@@ -28,6 +28,7 @@ E q₁₂ = E q₀ = N Var m_D = E tanh²(λ + √λ ξ), λ = α²/σ² (`param
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Mapping, NamedTuple
 
@@ -218,6 +219,11 @@ class OrderParameters(NamedTuple):
 
 def check_times(times: Array) -> jnp.ndarray:
     """Recording times: 1-D, non-empty, finite, > 0 and strictly increasing (the forward path runs up in t)."""
+    return jnp.asarray(_checked_times(times))
+
+
+def _checked_times(times: Array) -> np.ndarray:
+    """`check_times` on the host: the times as a NumPy array."""
     t = np.asarray(times, dtype=float)
     if t.ndim != 1 or t.size == 0:
         raise ValueError(f"times must be a non-empty 1-D array, got shape {t.shape}")
@@ -225,7 +231,7 @@ def check_times(times: Array) -> jnp.ndarray:
         raise ValueError(f"times must be finite and > 0 (σ = 0 at t = 0), got {t}")
     if np.any(np.diff(t) <= 0):
         raise ValueError(f"times must be strictly increasing, got {t}")
-    return jnp.asarray(t)
+    return t
 
 
 def trajectory_order_parameters(key: Array, target: Any, schedule: Schedule, times: Array,
@@ -268,17 +274,27 @@ def disorder_order_parameters(key: Array, make_target: Callable[[Array], Any], d
             fold_in(key, d).
         batch_size: disorder samples vmapped together (lax.map in blocks); None runs them one by one.
     """
-    disorder = jax.tree_util.tree_map(jnp.asarray, disorder)
+    disorder = jax.tree_util.tree_map(lambda a: jax.device_put(np.asarray(a)), disorder)
     leaves = jax.tree_util.tree_leaves(disorder)
     if not leaves or leaves[0].ndim == 0:
         raise ValueError("disorder must be stacked parameters with a leading disorder axis, e.g. couplings (D, n, n)")
-    num = leaves[0].shape[0]
-    times = check_times(times)
+    check_positive_int("num_samples", num_samples)
+    times = tuple(float(t) for t in _checked_times(times))
+    return _disorder_order_parameters(key, disorder, make_target=make_target, schedule=schedule, times=times,
+                                      num_samples=num_samples, batch_size=batch_size)
+
+
+@functools.partial(jax.jit, static_argnames=("make_target", "schedule", "times", "num_samples", "batch_size"))
+def _disorder_order_parameters(key, disorder, *, make_target, schedule, times, num_samples, batch_size):
+    """`disorder_order_parameters` after its checks; times a tuple. One compilation serves every call with the
+    same make_target (a module-level function: the disorder parameters, e.g. (couplings, β), traced), schedule,
+    times and shapes."""
+    num = jax.tree_util.tree_leaves(disorder)[0].shape[0]
     keys = jax.vmap(lambda d: jax.random.fold_in(key, d))(jnp.arange(num))
 
     def one(args):
         k, params = args
-        return trajectory_order_parameters(k, make_target(params), schedule, times, num_samples)
+        return trajectory_order_parameters(k, make_target(params), schedule, np.asarray(times), num_samples)
 
     return jax.lax.map(one, (keys, disorder), batch_size=batch_size)
 

@@ -74,6 +74,13 @@ def _train_block(params, opt_state, key, start, data, size, *, schedule, kind, h
     return params, opt_state, jnp.mean(values)
 
 
+@functools.partial(jax.jit, static_argnames=("dtype", "lr", "steps"))
+def _start(params, *, dtype, lr, steps):
+    """The parameters cast to dtype and the initial state of `_train_block`'s optimiser."""
+    params = jax.tree_util.tree_map(lambda a: a.astype(dtype), params)
+    return params, optax.adam(optax.cosine_decay_schedule(lr, steps)).init(params)
+
+
 @functools.partial(jax.jit, static_argnames=("schedule", "kind", "head"))
 def _held_out(params, x0, t, xi, *, schedule, kind, head):
     return dsm_loss(NetworkScore(params, schedule, kind, head), schedule, x0, t, xi)
@@ -122,8 +129,7 @@ def train_dsm(key: Array, data: Array, validation: Array, schedule: Schedule, *,
     k_init, k_val, k_run = jax.random.split(key, 3)
     params = init_network(k_init, kind, data.shape[1], hidden=hidden, depth=depth, num_freq=num_freq,
                           couplings=couplings)
-    params = jax.tree_util.tree_map(lambda a: a.astype(data.dtype), params)
-    opt_state = optax.adam(optax.cosine_decay_schedule(lr, steps)).init(params)
+    params, opt_state = _start(params, dtype=data.dtype, lr=lr, steps=steps)
     frozen = frozen_validation(k_val, validation, schedule, val_repeats)
     static = dict(schedule=schedule, kind=kind, head=head)
     best, best_loss, best_step, waited = params, float(_held_out(params, *frozen, **static)), 0, 0
@@ -171,9 +177,10 @@ def load_checkpoint(path: str | pathlib.Path) -> tuple[dict, dict]:
 
 # ---- parameters as one vector (a result dataset stores them so) ------------------------------------------------
 def flatten_params(params: dict) -> np.ndarray:
-    """The parameters of a network as one float vector (`jax.flatten_util.ravel_pytree`: keys in sorted order,
-    each array row-major), shape (num_params,)."""
-    return np.asarray(jax.flatten_util.ravel_pytree(params)[0])
+    """The parameters of a network as one float vector (the layout of `jax.flatten_util.ravel_pytree`: keys in
+    sorted order, each array row-major; assembled in NumPy), shape (num_params,)."""
+    leaves = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(params)]
+    return np.concatenate([leaf.ravel() for leaf in leaves]) if leaves else np.zeros(0)
 
 
 def unflatten_params(flat: Array, kind: str, n: int, *, hidden: int = 32, depth: int = 2, num_freq: int = 4,

@@ -20,7 +20,7 @@ import scipy.integrate
 import scipy.optimize
 
 from .forward import noise
-from .path_entropy import check_closed_form
+from .path_entropy import check_closed_form, is_pytree
 from .schedules import Schedule
 
 Array = Any
@@ -41,14 +41,24 @@ def entropy_production_rate(key: Array, target: Any, schedule: Schedule, t: floa
     """π(t) = E_{p_t}|ν|²/D, ν = f x − ½ g² ∇ln p_t, D = g²/2, by Monte Carlo over exact samples of p_t.
 
     With a unit vector e (direction), the part carried by that mode, π_e = E_{p_t}(e·ν)²/D (e.g. the
-    magnetisation mode e = 1/√N of a ferromagnet); π = Σ_e π_e over an orthonormal basis.
+    magnetisation mode e = 1/√N of a ferromagnet); π = Σ_e π_e over an orthonormal basis. One compiled function
+    per kind of target and schedule serves every t; a target that is not a pytree (`SpinMarginal`) runs op by op.
     """
+    run = _rate_samples if is_pytree(target) else _rate_samples_body
+    vals = np.asarray(run(key, target, schedule, t, direction, num_samples=num_samples))
+    return RateEstimate(float(vals.mean()), float(vals.std(ddof=1) / np.sqrt(num_samples)))
+
+
+def _rate_samples_body(key, target, schedule, t, direction, *, num_samples):
+    """|ν|²/D (direction None) or (e·ν)²/D at num_samples exact samples of p_t, (num_samples,)."""
     x0 = target.sample(jax.random.fold_in(key, 0), num_samples)
     x = noise(jax.random.fold_in(key, 1), x0, schedule, t)
     nu, _ = _velocity(target, schedule, x, t)
     sq = jnp.sum(nu**2, axis=-1) if direction is None else (nu @ jnp.asarray(direction)) ** 2
-    vals = np.asarray(sq / (0.5 * schedule.diffusion2(t)))
-    return RateEstimate(float(vals.mean()), float(vals.std(ddof=1) / np.sqrt(num_samples)))
+    return sq / (0.5 * schedule.diffusion2(t))
+
+
+_rate_samples = jax.jit(_rate_samples_body, static_argnames=("num_samples",))
 
 
 def total_entropy_production(key: Array, target: Any, schedule: Schedule, t0: float, t1: float, *,
@@ -96,33 +106,28 @@ def ensemble_rates_1d(target: Any, schedule: Schedule, times: Array, *, x_max: f
     if target.n != 1:
         raise ValueError(f"ensemble_rates_1d needs a 1-D target, got n = {target.n}")
     times = np.atleast_1d(np.asarray(times, float))
-    xs, p, nu, score, f, g2 = (np.asarray(a) for a in _rate_integrands(target, schedule, jnp.asarray(times),
-                                                                        float(x_max), num_points=num_points))
-    integ = lambda y, i: scipy.integrate.simpson(y * p[i], x=xs)  # noqa: E731
     out = []
-    for i, t in enumerate(times):
-        d, drift = 0.5 * float(g2[i]), float(f[i])
-        pi = integ(nu[i] ** 2, i) / d
-        phi = integ(drift * xs * nu[i], i) / d
-        phi_r = integ((-drift * xs + 2 * d * score[i]) * (-nu[i]), i) / d
+    for t in times:
+        xs, p, nu, score, f, g2 = (np.asarray(a) for a in _rate_integrands(target, schedule, t, float(x_max),
+                                                                            num_points=num_points))
+        integ = lambda y: scipy.integrate.simpson(y * p, x=xs)  # noqa: E731
+        d, drift = 0.5 * float(g2), float(f)
+        pi = integ(nu**2) / d
+        phi = integ(drift * xs * nu) / d
+        phi_r = integ((-drift * xs + 2 * d * score) * (-nu)) / d
         out.append((t, pi, phi, pi - phi, phi_r, pi - phi_r))
     return EnsembleRates(*map(np.asarray, zip(*out)))
 
 
 @functools.partial(jax.jit, static_argnames=("num_points",))
-def _rate_integrands(target, schedule, times, x_max, *, num_points):
-    """The grid xs (G,) on [−x_max, x_max]; p_t(x), ν(x, t), ∇ln p_t(x) on it at each of the times (T,), each
-    (T, G); f(t), g(t)² (T,). One compiled function serves every target and schedule of the same kinds and
-    every time grid of the same size."""
+def _rate_integrands(target, schedule, t, x_max, *, num_points):
+    """The grid xs (G,) on [−x_max, x_max]; p_t(x), ν(x, t), ∇ln p_t(x) on it, (G,) each; f(t), g(t)² at the
+    time t. One compiled function serves every time, and every target and schedule of the same kinds."""
     xs = jnp.linspace(-x_max, x_max, num_points)
     x = xs[:, None]
-
-    def at(t):
-        p = jnp.exp(target.marginal_log_prob(x, schedule.alpha(t), schedule.sigma(t)))
-        nu, score = _velocity(target, schedule, x, t)
-        return p, nu[:, 0], score[:, 0], schedule.drift(t), schedule.diffusion2(t)
-
-    return (xs, *jax.lax.map(at, times))
+    p = jnp.exp(target.marginal_log_prob(x, schedule.alpha(t), schedule.sigma(t)))
+    nu, score = _velocity(target, schedule, x, t)
+    return xs, p, nu[:, 0], score[:, 0], schedule.drift(t), schedule.diffusion2(t)
 
 
 def reverse_flux_zero(target: Any, schedule: Schedule, t_lo: float, t_hi: float) -> float:

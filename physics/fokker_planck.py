@@ -108,8 +108,9 @@ def fp_residual_norm_1d(score_fn: Any, target: Any, schedule: Schedule, times: A
     """E_{p_t}[R_u²] = ∫ p_t(x) R_u(x, t)² dx (exact marginal p_t of a 1-D target with `marginal_log_prob`,
     trapezoid rule on the uniform grid (G,)) at each of the times (T,); shape (T,). One compiled function serves
     every score, target, schedule and time of the same kinds and shapes."""
-    return np.asarray(_fp_residual_norms(as_pytree_callable(score_fn), target, schedule,
-                                         jnp.asarray(np.asarray(times, dtype=float)), jnp.asarray(grid)), dtype=float)
+    times = np.asarray(times, dtype=float)
+    grid = grid if isinstance(grid, jax.Array) else np.asarray(grid)
+    return np.asarray(_fp_residual_norms(as_pytree_callable(score_fn), target, schedule, times, grid), dtype=float)
 
 
 @jax.jit

@@ -45,10 +45,18 @@ def overlap_grid(n: int) -> np.ndarray:
 
 def enumerated_overlap_log_probs(target: Any, references: Array, x: Array, alpha: Array, sigma: Array) -> Array:
     """ln P(q | x, s′) by enumeration of all 2ᴺ states; references, x (batch, N) -> (batch, N + 1) over K."""
-    n = target.n
-    check_enumerable(n, "the Franz–Parisi potential by enumeration")
+    check_enumerable(target.n, "the Franz–Parisi potential by enumeration")
     check_noise_level(alpha, sigma)
-    states = spin_states(n, jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    return _enumerated_overlap_log_probs(target, jnp.asarray(references, dtype), jnp.asarray(x, dtype), alpha, sigma)
+
+
+@jax.jit
+def _enumerated_overlap_log_probs(target, references, x, alpha, sigma):
+    """`enumerated_overlap_log_probs` after its checks; the target is an argument, so one compilation serves every
+    disorder draw and noise level of a given N."""
+    n = target.n
+    states = spin_states(n, references.dtype)
     log_prior = target.log_weight(states)  # (2ᴺ,)
 
     def one(ref, xx):
@@ -60,7 +68,7 @@ def enumerated_overlap_log_probs(target: Any, references: Array, x: Array, alpha
         log_pk = shift + jnp.log(sums)
         return log_pk - jax.nn.logsumexp(log_pk)
 
-    return jax.lax.map(lambda rx: one(*rx), (jnp.asarray(references, states.dtype), jnp.asarray(x, states.dtype)))
+    return jax.lax.map(lambda rx: one(*rx), (references, x))
 
 
 def _exact_overlap_log_probs(target: OverlapLaw, references: Array, x: Array, alpha: Array, sigma: Array) -> Array:

@@ -238,7 +238,7 @@ def generative_entropy(key: Array, score_fn: Any, schedule: Schedule, log_p: Cal
     sigma = log_pi - log_pk + ratio.sum(axis=0)
     girsanov = np.zeros(batch)
     if exact_fn is not None:
-        exact = _exact_on_path(as_pytree_callable(exact_fn), run.path[:-1], run.times[:-1])
+        exact = _exact_on_path(as_pytree_callable(exact_fn), np.asarray(run.path)[:-1], np.asarray(run.times)[:-1])
         weight = (0.5 * score_shift(schedule, sampler, times[:-1], times[1:]) ** 2
                   / step_variance(schedule, sampler, times[:-1], times[1:]))
         diff = np.asarray(run.info.score, np.float64) - np.asarray(exact, np.float64)

@@ -122,14 +122,17 @@ def rk4_update(velocity: Callable[[Array, Array], Array], x: Array, u: Array, h:
     return x + h * (k1 + 2 * k2 + 2 * k3 + k4) / 6
 
 
-def sde_euler_maruyama(drift_fn: Callable[[Array, Array], Array], diffusion2_fn: Callable[[Array], Array]) -> Sampler:
+def sde_euler_maruyama(drift_fn: Callable[[Array, Array], Array], diffusion2_fn: Callable[[Array], Array],
+                       time_of: Callable[[Any], Array] | None = None) -> Sampler:
     """Sampler of a given SDE dx = A(x, t) dt + g(t) dW forward in its time (s > t), Euler–Maruyama:
     x_s = x + A(x, t)(s − t) + √(g²(t)(s − t)) ξ, ξ from `normal_draws.standard_normal` (the numbers of
     jax.random.normal). drift_fn(x, t): (batch, n) -> (batch, n); diffusion2_fn(t) = g². The step ignores the
-    score and the schedule; Info.score is zeros."""
+    score and the schedule; Info.score is zeros. With time_of, the t and s a step is handed are records (e.g.
+    the time with the SDE's coefficients there, `path_entropy.Clock`) and time_of(t) is the time."""
+    time_of = (lambda t: t) if time_of is None else time_of
 
     def step(key, state, t, s, score, schedule):
-        dt = s - t
+        dt = time_of(s) - time_of(t)
         noise = standard_normal(key, state.x.shape, state.x.dtype)
         x = euler_maruyama_update(state.x, drift_fn(state.x, t), diffusion2_fn(t), dt, noise)
         return state._replace(x=x), Info(jnp.zeros_like(x), noise)
@@ -165,13 +168,14 @@ def integrate(
     Args:
         score: a stateful score (`as_score`), or None for samplers that ignore it.
         state: the start state, e.g. sampler.init(x, score.init(...)).
-        t_from, t_to: (K,) times of each step.
+        t_from, t_to: (K,) times of each step (or pytrees of leading axis K that a sampler reads times from,
+            `sde_euler_maruyama` with ``time_of``).
         observe: observe(state, new_state, info, t, s) -> pytree recorded at every step, stacked to leading
             axis K (e.g. ``lambda old, new, info, t, s: info`` keeps the Info); None records nothing.
     Returns:
         (final state, stacked records or None).
     """
-    labels = jnp.arange(t_from.shape[0]) if labels is None else labels
+    labels = jnp.arange(jax.tree_util.tree_leaves(t_from)[0].shape[0]) if labels is None else labels
 
     def body(current, inputs):
         label, t, s = inputs

@@ -220,7 +220,8 @@ def score_error(key: Array, score_fn: Any, target: Any, schedule: Schedule, time
     of the same kinds and shapes."""
     if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
         raise ValueError(f"num must be a positive integer, got {num!r}")
-    return _score_errors(key, as_pytree_callable(score_fn), target, schedule, jnp.asarray(times), num=num)
+    times = times if isinstance(times, jax.Array) else np.asarray(times)
+    return _score_errors(key, as_pytree_callable(score_fn), target, schedule, times, num=num)
 
 
 @functools.partial(jax.jit, static_argnames=("num",))

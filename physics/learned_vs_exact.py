@@ -40,6 +40,7 @@ import numpy as np
 from statphys.models.base import check_positive_int
 
 from .forward import noise
+from .normal_draws import standard_normal
 from .scaling import crossing
 from .schedules import Schedule
 from .scores import as_pytree_callable
@@ -147,6 +148,33 @@ def _along_path(score_fn, exact_fn, path, times, schedule, direction=None):
         return m, 0.5 * schedule.diffusion2(t) * jnp.sum((s - exact_fn(x, t)) ** 2, axis=-1)
 
     return jax.lax.map(lambda xt: one(*xt), (path, times))
+
+
+def prior_start(key: Array, schedule: Schedule, batch: int, n: int) -> Array:
+    """The start x_T ~ N(0, σ_T² I) that `physics.trajectory.reverse_sample` draws from `key` when it is given no
+    x_init, bit for bit (σ_T at the schedule's start time times the draw of fold_in(key, 2³¹ − 1)): shape
+    (batch, n). Passed as x_init, it makes a run from the prior and a run from another start one compiled run."""
+    check_positive_int("batch", batch)
+    check_positive_int("n", n)
+    return _prior_draw(key, schedule.sigma(schedule.start_time), (batch, n), jnp.zeros(()).dtype)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _prior_draw(key, scale, shape, dtype):
+    return scale * jax.lax.optimization_barrier(standard_normal(jax.random.fold_in(key, 2**31 - 1), shape, dtype))
+
+
+def final_states(key: Array, score_fn: Any, schedule: Schedule, n: int, *, batch: int, num_steps: int,
+                 sampler: str = "euler_maruyama", x_init: Array | None = None) -> np.ndarray:
+    """The generated states at t_min of `generate` with record_every = num_steps (the same key, score, steps and
+    start give the same numbers), without its measurements along the path: shape (batch, n). Without x_init the
+    start is `prior_start(key, …)`, so that runs from the prior and from a given start share one compilation."""
+    x_init = prior_start(key, schedule, batch, n) if x_init is None else x_init
+    if np.shape(x_init) != (batch, n):
+        raise ValueError(f"x_init must have shape (batch, n) = {(batch, n)}, got {np.shape(x_init)}")
+    out = reverse_sample(key, score_fn, schedule, num_steps=num_steps, sampler=sampler, x_init=x_init,
+                         record_every=num_steps, record_path=True)
+    return np.asarray(out.x)
 
 
 def magnetization_histogram(x: Array, n: int) -> np.ndarray:

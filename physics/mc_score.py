@@ -212,6 +212,21 @@ class MCScore:
         return tweedie_score(denoised, x, alpha, sigma), new
 
 
+def check_posterior_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in, *,
+                           min_chains: int = 2, why: str = "") -> None:
+    """The settings of the persistent posterior chains, checked before any compute: chains_per_x an integer ≥
+    ``min_chains`` (``why`` says why in the message), burn_in an integer ≥ 0, the rule, couplings, β and ladder."""
+    mc._check_rule(rule)
+    mc.check_model(couplings, beta)
+    check_ladder(ladder, beta)
+    check_positive_int("num_steps", num_steps)
+    check_positive_int("sweeps_per_step", sweeps_per_step)
+    if isinstance(chains_per_x, bool) or not isinstance(chains_per_x, (int, np.integer)) or chains_per_x < min_chains:
+        raise ValueError(f"chains_per_x must be an integer >= {min_chains}{why}, got {chains_per_x!r}")
+    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
+        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
+
+
 def mc_reverse_sample(
     key: Array, couplings: Array, field: Array, beta: Array, schedule: Schedule, *, num_steps: int, batch: int,
     chains_per_x: int = 8, sweeps_per_step: int = 2, burn_in: int = 100, sampler: str = "ddpm",
@@ -237,17 +252,9 @@ def mc_reverse_sample(
     Returns:
         MCTrajectory (chains: rung 0).
     """
-    mc._check_rule(rule)
-    mc.check_model(couplings, beta)
-    check_ladder(ladder, beta)
+    check_posterior_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
     if sampler not in SINGLE_EVALUATION:
         raise ValueError(f"sampler must be one of {SINGLE_EVALUATION} (one score evaluation per step), got {sampler!r}")
-    check_positive_int("num_steps", num_steps)
-    check_positive_int("sweeps_per_step", sweeps_per_step)
-    if isinstance(chains_per_x, bool) or not isinstance(chains_per_x, (int, np.integer)) or chains_per_x < 2:
-        raise ValueError(f"chains_per_x must be an integer >= 2, got {chains_per_x!r}")
-    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
-        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
     schedule.time_grid(1, spacing)
     couplings = mc.as_couplings(couplings)
     n = couplings.shape[0]

@@ -184,7 +184,7 @@ def check_model(couplings: Array, beta: Array) -> None:
     if isinstance(couplings, NeighbourCouplings):
         _check_table(couplings)
     else:
-        _check_dense(jnp.asarray(couplings))
+        _check_dense(couplings if isinstance(couplings, jax.Array) else np.asarray(couplings))
     if not isinstance(beta, jax.core.Tracer):
         b = np.asarray(beta)
         if not np.all(np.isfinite(b)) or np.any(b < 0):

@@ -44,6 +44,7 @@ Heads (the denoiser D_θ ≈ E[s | x_t = x]; the score follows by Tweedie, s_θ 
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -77,7 +78,9 @@ def time_embedding(t: Array, schedule: Schedule, num_freq: int) -> Array:
 
 
 def _dense(key: Array, a: int, b: int) -> tuple[Array, Array]:
-    return jax.random.normal(key, (a, b)) / math.sqrt(a), jnp.zeros(b)
+    """N(0, 1/a) weights (a, b) and zero biases (b,); the barrier keeps the draw's rounding that of
+    jax.random.normal on its own (fused with the division it would round differently in float32)."""
+    return jax.lax.optimization_barrier(jax.random.normal(key, (a, b))) / math.sqrt(a), jnp.zeros(b)
 
 
 def lattice_side(n: int) -> int:
@@ -93,6 +96,11 @@ def lattice_bonds(couplings: Array, side: int) -> Array:
     """The bonds of a coupling matrix on the periodic side × side square lattice (module docstring), shape
     (side, side, 2): [..., 0] = J_{(r,c),(r,c+1)}, [..., 1] = J_{(r,c),(r+1,c)} (indices mod side, site (r, c) at
     index r·side + c). Refuses a matrix with any coupling off the lattice's bonds."""
+    return jnp.asarray(_lattice_bonds(couplings, side))
+
+
+def _lattice_bonds(couplings: Array, side: int) -> np.ndarray:
+    """`lattice_bonds` in NumPy (float64)."""
     J = np.asarray(couplings, np.float64)
     n = side * side
     if J.shape != (n, n):
@@ -108,7 +116,7 @@ def lattice_bonds(couplings: Array, side: int) -> Array:
         raise ValueError(f"couplings are not those of a periodic {side} x {side} square lattice in row-major site "
                          "order (NetKet's Square(L, pbc=True)): some non-zero J_ij joins sites that are not nearest "
                          "neighbours, or J is not symmetric")
-    return jnp.asarray(bonds.reshape(side, side, 2))
+    return bonds.reshape(side, side, 2)
 
 
 def init_network(key: Array, kind: str, n: int, *, hidden: int = 32, depth: int = 2, num_freq: int = 4,
@@ -123,16 +131,24 @@ def init_network(key: Array, kind: str, n: int, *, hidden: int = 32, depth: int 
     if couplings is not None and kind not in LATTICE_ARCHITECTURES:
         raise ValueError(f"couplings are read by the lattice networks {list(LATTICE_ARCHITECTURES)} only, not "
                          f"{kind!r}")
-    e = 1 + 2 * num_freq
-    keys = iter(jax.random.split(key, depth + 1))
-    params = {}
+    bonds = None
     if kind == "conv":
         side = lattice_side(n)
-        params["bonds"] = (jnp.zeros((side, side, 2)) if couplings is None
-                           else lattice_bonds(couplings, side))
+        bonds = np.zeros((side, side, 2)) if couplings is None else _lattice_bonds(couplings, side)
+    return _init_params(key, bonds, kind=kind, n=n, hidden=hidden, depth=depth, num_freq=num_freq)
+
+
+@functools.partial(jax.jit, static_argnames=("kind", "n", "hidden", "depth", "num_freq"))
+def _init_params(key, bonds, *, kind, n, hidden, depth, num_freq):
+    """The parameters of `init_network` (arguments checked there; bonds (L, L, 2) for "conv", else None)."""
+    e = 1 + 2 * num_freq
+    keys = jax.random.split(key, depth + 1)
+    params = {}
+    if kind == "conv":
+        params["bonds"] = bonds
         sizes = [1 + e] + [hidden] * depth
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-            params[f"w{i}"], params[f"b{i}"] = _dense(next(keys), 3 * a, b)
+            params[f"w{i}"], params[f"b{i}"] = _dense(keys[i], 3 * a, b)
         params[f"w{depth}"], params[f"b{depth}"] = jnp.zeros((3 * hidden, 1)), jnp.zeros(1)
         return params
     if kind == "mlp":
@@ -143,7 +159,7 @@ def init_network(key: Array, kind: str, n: int, *, hidden: int = 32, depth: int 
         sizes = [e] + [hidden] * depth
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         fan_in = a if (kind != "equivariant" or i == 0) else 2 * a
-        params[f"w{i}"], params[f"b{i}"] = _dense(next(keys), fan_in, b)
+        params[f"w{i}"], params[f"b{i}"] = _dense(keys[i], fan_in, b)
     out = {"mlp": n, "equivariant": 1, "linear": 2}[kind]
     params[f"w{depth}"], params[f"b{depth}"] = jnp.zeros((hidden, out)), jnp.zeros(out)
     return params

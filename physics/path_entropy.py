@@ -35,6 +35,7 @@ protocol, K†_k(x_k | x_{k+1}) = N(x_k; x_{k+1} + A_R(x_{k+1}, t_{k+1}) Δ_k, g
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -43,8 +44,8 @@ import numpy as np
 
 from statphys.models.base import tweedie_score
 
-from .forward import noise
 from .integrator import Info, integrate, sde_euler_maruyama
+from .scores import as_pytree_callable
 from .schedules import Schedule
 
 Array = Any
@@ -121,6 +122,11 @@ def _check_times(times: Array) -> Array:
     return times
 
 
+def is_pytree(obj: Any) -> bool:
+    """Whether obj is a registered pytree (a target jit can take as an argument) rather than an opaque object."""
+    return not jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(obj))
+
+
 def path_entropy(
     key: Array,
     x_start: Array,
@@ -134,7 +140,7 @@ def path_entropy(
     ito_correction: bool = True,
 ) -> PathEntropy:
     """Simulate dx = A dt + g dW by Euler–Maruyama (`integrator.sde_euler_maruyama` run by `integrator.integrate`)
-    and record the entropy increments of each step (module docstring).
+    and record the entropy increments of each step (module docstring), as one compiled function.
 
     Args:
         key: PRNG key; step k uses fold_in(key, k).
@@ -155,22 +161,52 @@ def path_entropy(
     x_start = jnp.asarray(x_start)
     if x_start.ndim != 2:
         raise ValueError(f"x_start must have shape (batch, n), got {x_start.shape}")
-    num_steps = times.shape[0] - 1
-    sampler = sde_euler_maruyama(drift_fn, diffusion2_fn)
+    fns = [as_pytree_callable(fn) for fn in (drift_fn, diffusion2_fn, log_p_start, log_p_end)]
+    return _given_paths(key, x_start, times, *fns, backward=backward, ito_correction=ito_correction)
+
+
+@functools.partial(jax.jit, static_argnames=("backward", "ito_correction"))
+def _given_paths(key, x_start, times, drift_fn, diffusion2_fn, log_p_start, log_p_end, *, backward, ito_correction):
+    """`path_entropy` on checked inputs."""
+    return _paths(key, x_start, Clock(times), lambda x, c: drift_fn(x, c.time), lambda c: diffusion2_fn(c.time),
+                  log_p_start, log_p_end, backward, ito_correction)
+
+
+class Clock(NamedTuple):
+    """The times of a path's grid, (K + 1,), with what its dynamics needs there: the schedule's f, g², and for
+    generative paths the diffusion time t and α(t), σ(t) (None where not needed). Step k of a path is handed
+    Clock[k] (`integrator.sde_euler_maruyama` with ``time_of``), so that the compiled scan does not depend on
+    the schedule."""
+
+    time: Array
+    drift: Array | None = None
+    diffusion2: Array | None = None
+    t: Array | None = None
+    alpha: Array | None = None
+    sigma: Array | None = None
+
+
+def _paths(key, x_start, clock, drift, diffusion2, log_p_start, log_p_end, backward, ito_correction):
+    """The path entropies on the grid ``clock`` (a `Clock`): drift(x, clock[k]) and diffusion2(clock[k]) are A and g²
+    at step k; backward a bool or a traced boolean (one compiled function runs both directions)."""
+    num_steps = clock.time.shape[0] - 1
+    sampler = sde_euler_maruyama(drift, diffusion2, time_of=lambda c: c.time)
+
+    def swap(a, b):
+        """(b, a) for the backward process, (a, b) for the forward one."""
+        return jnp.where(backward, b, a), jnp.where(backward, a, b)
 
     def terms(old, new, info, t, s):
-        x0, x1 = (new.x, old.x) if backward else (old.x, new.x)
-        return _step_terms(x0, x1, t, s - t, drift_fn, diffusion2_fn(t), ito_correction)
+        x0, x1 = swap(old.x, new.x)
+        return _step_terms(x0, x1, t, s.time - t.time, drift, diffusion2(t), ito_correction)
 
-    order = jnp.arange(num_steps)[::-1] if backward else jnp.arange(num_steps)
-    last, incs = integrate(key, sampler, None, None, sampler.init(x_start), times[order], times[order + 1],
-                           labels=order, observe=terms)
-    x_last = last.x
-    if backward:
-        incs = jax.tree_util.tree_map(lambda a: a[::-1], incs)
-        x0, xk = x_last, x_start
-    else:
-        x0, xk = x_start, x_last
+    steps = jnp.arange(num_steps)
+    order = jnp.where(backward, steps[::-1], steps)
+    at = lambda index: jax.tree_util.tree_map(lambda a: a[index], clock)  # noqa: E731
+    last, incs = integrate(key, sampler, None, None, sampler.init(x_start), at(order), at(order + 1), labels=order,
+                           observe=terms)
+    incs = jax.tree_util.tree_map(lambda a: jnp.where(backward, a[::-1], a), incs)
+    x0, xk = swap(x_start, last.x)
     return PathEntropy(x0, xk, log_p_start(x0) - log_p_end(xk), incs)
 
 
@@ -198,27 +234,66 @@ def check_closed_form(target: Any) -> None:
 
 
 def forward_entropy(key: Array, target: Any, schedule: Schedule, *, num_trajectories: int, num_steps: int,
-                    t_start: float = 0.0, t_end: float | None = None, backward: bool = False) -> PathEntropy:
+                    t_start: float = 0.0, t_end: float | None = None, backward: bool = False,
+                    ito_correction: bool = True) -> PathEntropy:
     """Entropies of forward noising paths on the uniform grid t_start = t_0 < … < t_K = t_end (default T).
 
     x_{t_start} ~ p_{t_start} exactly (backward=False), or the backward process from x_{t_end} ~ p_{t_end}.
     Use t_start > 0 for schedules with g(0) = 0 (cond-OT), where the medium entropy ∫ (A/D) ∘ dx is singular.
+    ito_correction=False skips ∇·A (the field ito_correction is then NaN).
+
+    Compiled in three pieces: the draws (shared by every schedule, direction and generative path of a target),
+    the schedule on the grid (`Clock`), and the paths (shared by every schedule and both directions). A target
+    that is not a pytree runs op by op.
     """
+    check_closed_form(target)
+    t_start = float(t_start)
     t_end = schedule.T if t_end is None else float(t_end)
     if not 0 <= t_start < t_end <= schedule.T:
         raise ValueError(f"need 0 <= t_start < t_end <= T = {schedule.T}, got t_start = {t_start}, t_end = {t_end}")
-    if float(schedule.diffusion2(t_start)) <= 0:
+    compiled = is_pytree(target)
+    clock, ends, (g2_start, f_end) = (_forward_clock_jit if compiled else _forward_clock)(
+        schedule, t_start, t_end, backward, num_steps=num_steps)
+    if float(g2_start) <= 0:
         raise ValueError(f"g²(t_start) = 0 at t_start = {t_start} (schedule {schedule.name!r}); choose t_start > 0")
-    if not np.isfinite(float(schedule.drift(t_end))):
+    if not np.isfinite(float(f_end)):
         raise ValueError(f"the drift f(t_end) is not finite at t_end = {t_end}; choose t_end < T for this schedule")
-    drift_fn, g2, log_p = forward_process(target, schedule)
-    times = jnp.linspace(t_start, t_end, num_steps + 1)
+    x0, xi, k_path = (_draws_jit if compiled else _draws)(key, target, num_trajectories=num_trajectories)
+    return (_forward_paths_jit if compiled else _forward_paths)(
+        k_path, x0, xi, clock, ends, target, backward, noise_start=(t_end if backward else t_start) > 0,
+        ito_correction=ito_correction)
+
+
+def _draws(key, target, *, num_trajectories):
+    """(x₀ ~ target, ξ ~ N(0, I) of its shape, the key of the paths) from split(key, 3)."""
     k_data, k_noise, k_path = jax.random.split(key, 3)
-    t_init = t_end if backward else t_start
     x0 = target.sample(k_data, num_trajectories)
-    if t_init > 0:
-        x0 = noise(k_noise, x0, schedule, t_init)
-    return path_entropy(k_path, x0, drift_fn, g2, times, log_p(t_start), log_p(t_end), backward=backward)
+    return x0, jax.random.normal(k_noise, x0.shape, x0.dtype), k_path
+
+
+def _forward_clock(schedule, t_start, t_end, backward, *, num_steps):
+    """The uniform grid t_start → t_end with f and g² (`Clock`); (α, σ) at t_start, at t_end and at the start
+    time of the run (t_end when backward); (g²(t_start), f(t_end)) for the checks of `forward_entropy`."""
+    times = jnp.linspace(t_start, t_end, num_steps + 1)
+    t_init = jnp.where(backward, t_end, t_start)
+    ends = [(schedule.alpha(t), schedule.sigma(t)) for t in (t_start, t_end, t_init)]
+    checks = (schedule.diffusion2(t_start), schedule.drift(t_end))
+    return Clock(times, schedule.drift(times), schedule.diffusion2(times)), ends, checks
+
+
+def _forward_paths(k_path, x0, xi, clock, ends, target, backward, *, noise_start, ito_correction):
+    """Noising (or backward) paths from x₀ noised to the start time, α x₀ + σ ξ (unless it is 0)."""
+    start, end, init = ends
+    if noise_start:
+        x0 = init[0] * x0 + init[1] * xi
+    log_p = lambda ab: lambda x: target.marginal_log_prob(x, *ab)  # noqa: E731
+    return _paths(k_path, x0, clock, lambda x, c: c.drift * x, lambda c: c.diffusion2, log_p(start), log_p(end),
+                  backward, ito_correction)
+
+
+_draws_jit = jax.jit(_draws, static_argnames=("num_trajectories",))
+_forward_clock_jit = jax.jit(_forward_clock, static_argnames=("num_steps",))
+_forward_paths_jit = jax.jit(_forward_paths, static_argnames=("noise_start", "ito_correction"))
 
 
 def reverse_entropy(key: Array, target: Any, schedule: Schedule, *, num_trajectories: int, num_steps: int,
@@ -234,31 +309,57 @@ def reverse_entropy(key: Array, target: Any, schedule: Schedule, *, num_trajecto
     spacing "log" makes the grid geometric (Δt/t constant): needed where π ∝ 1/t as t → 0 (cond-OT, spins).
     Spin targets enter through `models.spin_marginal.SpinMarginal` (p_t by enumeration). ito_correction=False
     skips ∇·A (the Jacobian trace costs n drift evaluations per step); the field ito_correction is then NaN.
+    Compiled in pieces as `forward_entropy` (the paths shared by every schedule); a target that is not a pytree
+    (SpinMarginal) runs op by op.
     """
     check_closed_form(target)
     if spacing not in ("uniform", "log"):
         raise ValueError(f"spacing must be 'uniform' or 'log', got {spacing!r}")
+    if t_max is not None:
+        if not schedule.t_min < t_max <= schedule.T:
+            raise ValueError(f"t_max must be in (t_min, T] = ({schedule.t_min}, {schedule.T}], got {t_max}")
+        t_max = float(t_max)
+    score_fn = None if score_fn is None else as_pytree_callable(score_fn)
+    compiled = is_pytree(target)
+    x0, xi, k_path = (_draws_jit if compiled else _draws)(key, target, num_trajectories=num_trajectories)
+    clock, ends = (_reverse_clock_jit if compiled else _reverse_clock)(schedule, t_max, num_steps=num_steps,
+                                                                       spacing=spacing)
+    return (_reverse_paths_jit if compiled else _reverse_paths)(k_path, x0, xi, clock, ends, target, score_fn,
+                                                                ito_correction=ito_correction)
+
+
+def _reverse_clock(schedule, t_max, *, num_steps, spacing):
+    """The generative grid (`Clock`): τ = t_0 − t_k from t_0 = t_max (or the schedule's start) down to t_min, with
+    t = t_0 − τ, f(t), g²(t), α(t), σ(t); and (α, σ) at t_0 and at t_K."""
     if t_max is None:
         t_grid = schedule.time_grid(num_steps, spacing)
-    elif schedule.t_min < t_max <= schedule.T:
+    else:
         grid = jnp.linspace if spacing == "uniform" else jnp.geomspace
         t_grid = grid(t_max, schedule.t_min, num_steps + 1)
-    else:
-        raise ValueError(f"t_max must be in (t_min, T] = ({schedule.t_min}, {schedule.T}], got {t_max}")
-    t0 = t_grid[0]
+    tau = t_grid[0] - t_grid
+    t = t_grid[0] - tau
+    ends = [(schedule.alpha(t_grid[k]), schedule.sigma(t_grid[k])) for k in (0, -1)]
+    return Clock(tau, schedule.drift(t), schedule.diffusion2(t), t, schedule.alpha(t), schedule.sigma(t)), ends
+
+
+def _reverse_paths(k_path, x0, xi, clock, ends, target, score_fn, *, ito_correction):
+    """Generative paths from x_{t_0} = α(t_0) x₀ + σ(t_0) ξ; score_fn None: the target's closed-form score."""
+    start, end = ends
     if score_fn is None:
-        score_fn = lambda x, t: target.marginal_score(x, schedule.alpha(t), schedule.sigma(t))  # noqa: E731
+        score = lambda x, c: target.marginal_score(x, c.alpha, c.sigma)  # noqa: E731
+    else:
+        score = lambda x, c: score_fn(x, c.t)  # noqa: E731
 
-    def drift_fn(x, tau):
-        t = t0 - tau
-        return -schedule.drift(t) * x + schedule.diffusion2(t) * score_fn(x, t)
+    def drift(x, c):
+        return -c.drift * x + c.diffusion2 * score(x, c)
 
-    k_data, k_noise, k_path = jax.random.split(key, 3)
-    x = target.sample(k_data, num_trajectories)
-    x = noise(k_noise, x, schedule, t0)
-    log_p = lambda t: lambda y: target.marginal_log_prob(y, schedule.alpha(t), schedule.sigma(t))  # noqa: E731
-    return path_entropy(k_path, x, drift_fn, lambda tau: schedule.diffusion2(t0 - tau), t0 - t_grid,
-                        log_p(t0), log_p(t_grid[-1]), ito_correction=ito_correction)
+    log_p = lambda ab: lambda y: target.marginal_log_prob(y, *ab)  # noqa: E731
+    x = start[0] * x0 + start[1] * xi
+    return _paths(k_path, x, clock, drift, lambda c: c.diffusion2, log_p(start), log_p(end), False, ito_correction)
+
+
+_reverse_clock_jit = jax.jit(_reverse_clock, static_argnames=("num_steps", "spacing"))
+_reverse_paths_jit = jax.jit(_reverse_paths, static_argnames=("ito_correction",))
 
 
 def reverse_run_path_ratio(schedule: Schedule, path: Array, info: Info, times: Array, final_denoised: Array) -> Array:

@@ -9,6 +9,7 @@ over draws with its two errors (disorder and Monte Carlo) by `quenched_average`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -22,6 +23,8 @@ from .tempering import init_tempering, run_tempering
 from .umbrella import umbrella_overlap_potential
 
 Array = Any
+
+_noise_at = jax.jit(noise_at)
 
 
 def sample_disorder(key: Array, target: Any, alpha: float, sigma: float, num_disorder: int,
@@ -42,11 +45,22 @@ def sample_disorder(key: Array, target: Any, alpha: float, sigma: float, num_dis
         raise ValueError(f"reference_sampler must return shape (num_disorder, N) = ({num_disorder}, N), "
                          f"got {refs.shape}")
     refs = refs.astype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
-    return refs, noise_at(k_noise, refs, alpha, sigma)
+    return refs, _noise_at(k_noise, refs, alpha, sigma)
 
 
 def _no_observables(state):
     return ()
+
+
+@functools.partial(jax.jit, static_argnames=("num", "num_sweeps"))
+def _tempering_draws(key, couplings, field, betas, *, num, num_sweeps):
+    """The last replica's spins (num, N) after num_sweeps parallel-tempering sweeps over ``betas`` from random
+    spins (k_init, k_run = split(key)), and the swap acceptance (R − 1,)."""
+    k_init, k_run = jax.random.split(key)
+    state = init_tempering(k_init, couplings, betas.shape[0], num)
+    state, _, _, swaps = run_tempering(k_run, couplings, field, betas, state, num_sweeps=num_sweeps,
+                                       observables=_no_observables)
+    return state.spins[-1], swaps
 
 
 def tempering_reference_sampler(target: Any, num_replicas: int, num_sweeps: int):
@@ -55,15 +69,13 @@ def tempering_reference_sampler(target: Any, num_replicas: int, num_sweeps: int)
     target.beta) after num_sweeps sweeps from random spins. The smallest swap acceptance over the calls so far is
     in ``sampler.swap_min`` (1 before the first call)."""
     couplings = jnp.asarray(target.couplings)
+    field = jnp.asarray(target.field)
     betas = jnp.asarray(np.geomspace(float(target.beta) / 4, float(target.beta), num_replicas), couplings.dtype)
 
     def sampler(key, num):
-        k_init, k_run = jax.random.split(key)
-        state = init_tempering(k_init, couplings, num_replicas, num)
-        state, _, _, swaps = run_tempering(k_run, couplings, jnp.asarray(target.field), betas, state,
-                                           num_sweeps=num_sweeps, observables=_no_observables)
-        sampler.swap_min = min(sampler.swap_min, float(jnp.min(swaps)))
-        return state.spins[-1]
+        spins, swaps = _tempering_draws(key, couplings, field, betas, num=num, num_sweeps=num_sweeps)
+        sampler.swap_min = min(sampler.swap_min, float(np.min(np.asarray(swaps))))
+        return spins
 
     sampler.swap_min = 1.0
     return sampler

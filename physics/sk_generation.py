@@ -34,6 +34,7 @@ along the trajectory: `physics.replica_symmetric`.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -43,7 +44,7 @@ import numpy as np
 from statphys.models.base import check_enumerable, check_positive_int, pytree_dataclass, spin_states
 
 from . import montecarlo as mc
-from .mc_score import SINGLE_EVALUATION, MCScore, check_ladder
+from .mc_score import SINGLE_EVALUATION, MCScore, check_posterior_chains
 from .scaling import Estimate
 from .schedules import Schedule
 from .tempering import init_tempering, run_tempering
@@ -124,19 +125,6 @@ class ReplicaMCScore:
                                         state.chi_sg.at[k].set(chi))
 
 
-def _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in) -> None:
-    """The settings of the replica posterior chains, checked before any compute (M ≥ 4: χ_SG needs four replicas)."""
-    mc._check_rule(rule)
-    mc.check_model(couplings, beta)
-    check_ladder(ladder, beta)
-    check_positive_int("num_steps", num_steps)
-    check_positive_int("sweeps_per_step", sweeps_per_step)
-    if isinstance(chains_per_x, bool) or not isinstance(chains_per_x, (int, np.integer)) or chains_per_x < 4:
-        raise ValueError(f"chains_per_x must be an integer >= 4 (chi_SG needs four replicas), got {chains_per_x!r}")
-    if isinstance(burn_in, bool) or not isinstance(burn_in, (int, np.integer)) or burn_in < 0:
-        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
-
-
 def mc_replica_generation(
     key: Array, couplings: Array, field: Array, beta: Array, schedule: Schedule, *, num_steps: int, batch: int,
     chains_per_x: int = 4, sweeps_per_step: int = 2, burn_in: int = 100, sampler: str = "ddpm",
@@ -158,7 +146,8 @@ def mc_replica_generation(
     if sampler not in SINGLE_EVALUATION:
         raise ValueError(f"sampler must be one of {SINGLE_EVALUATION} (one score evaluation per step), got {sampler!r}")
     check_positive_int("batch", batch)
-    _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
+    check_posterior_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
+                           min_chains=4, why=" (chi_SG needs four replicas)")
     couplings = mc.as_couplings(couplings)
     n = couplings.shape[-1]
     inner = MCScore(couplings, jnp.asarray(field, couplings.dtype), jnp.asarray(beta, couplings.dtype), schedule,
@@ -167,9 +156,18 @@ def mc_replica_generation(
     run = reverse_sample(key, ReplicaMCScore(inner), schedule, num_steps=num_steps, batch=batch, n=n,
                          sampler=sampler, spacing=spacing, dtype=couplings.dtype)
     state = run.score_state
-    generated = inner.target_chains(state.inner).spins.reshape(batch, chains_per_x, n)[:, 0]
+    generated = _first_chains(state.inner.chains.spins, ladder is not None, batch, chains_per_x)
     return ReplicaTrajectory(schedule.time_grid(num_steps, spacing), state.q12, state.q_pairs, state.chi_sg, run.x,
                              generated, state.inner.acceptance, state.inner.swap_acceptance)
+
+
+def _first_chains(spins: Array, tempered: bool, batch: int, chains_per_x: int) -> Array:
+    """Chain 0's spins of every particle, (batch, n), from the chains' spins (batch · M, n) (with a ladder
+    (R, batch · M, n): rung 0), sliced on the host."""
+    s = np.asarray(spins)
+    if tempered:
+        s = s[0]
+    return jax.device_put(s.reshape(batch, chains_per_x, -1)[:, 0])
 
 
 # ---- the forward-law reference: the posterior at x_t of the forward process -----------------------------------
@@ -190,18 +188,30 @@ def tempering_references(key: Array, couplings: Array, betas: Array, *, num_chai
     betas = np.asarray(betas, dtype=float)
     if betas.ndim != 1 or betas.size < 2 or np.any(np.diff(betas) <= 0) or betas[0] < 0:
         raise ValueError(f"betas must be increasing, >= 0, with at least two values, got {betas}")
-    couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
+    mc._check_rule(rule)
+    couplings = np.asarray(couplings, dtype=jnp.result_type(float))
     mc.check_model(couplings, 0.0)
-    state = init_tempering(jax.random.fold_in(key, 0), couplings, betas.size, num_chains)
-    state, _, _, swaps = run_tempering(jax.random.fold_in(key, 1), couplings, jnp.zeros((), couplings.dtype),
-                                       jnp.asarray(betas, couplings.dtype), state, num_sweeps=num_sweeps, rule=rule,
-                                       observables=mc._nothing)
+    return _tempering_references(key, jax.device_put(couplings), jax.device_put(betas.astype(couplings.dtype)),
+                                 num_chains=num_chains, num_sweeps=num_sweeps, rule=rule)
+
+
+@functools.partial(jax.jit, static_argnames=("num_chains", "num_sweeps", "rule"))
+def _tempering_references(key, couplings, betas, *, num_chains, num_sweeps, rule):
+    """`tempering_references` after its checks: random start (fold_in(key, 0)), num_sweeps tempering sweeps
+    (fold_in(key, 1)) → (spins (R, num_chains, n), swap acceptance (R − 1,))."""
+    state = init_tempering(jax.random.fold_in(key, 0), couplings, betas.shape[0], num_chains)
+    state, _, _, swaps = run_tempering(jax.random.fold_in(key, 1), couplings, jnp.zeros((), couplings.dtype), betas,
+                                       state, num_sweeps=num_sweeps, rule=rule, observables=mc._nothing)
     return state.spins, swaps
 
 
 @jax.jit
-def _forward_run(key, score, times, alphas, sigmas, references, noise):
-    """The posterior chains of ``score`` (a `ReplicaMCScore`) at x_k = α_k s₀ + σ_k ξ, k = 0…K, warm-started."""
+def _forward_run(key, score, times, references):
+    """The posterior chains of ``score`` (a `ReplicaMCScore`) at x_k = α_k s₀ + σ_k ξ, k = 0…K, warm-started,
+    ξ from fold_in(key, 2**31 − 1) → (the score's state after the last time, x at the last time)."""
+    schedule = score.inner.schedule
+    alphas, sigmas = schedule.alpha(times), schedule.sigma(times)
+    noise = jax.random.normal(jax.random.fold_in(key, 2**31 - 1), references.shape, references.dtype)
     state = score.init(jax.random.fold_in(key, 2**31 - 2), alphas[0] * references + sigmas[0] * noise, times[0])
 
     def one(state, k):
@@ -210,7 +220,7 @@ def _forward_run(key, score, times, alphas, sigmas, references, noise):
         return state, None
 
     state, _ = jax.lax.scan(one, state, jnp.arange(times.shape[0]))
-    return state
+    return state, alphas[-1] * references + sigmas[-1] * noise
 
 
 def forward_replica_posterior(
@@ -235,7 +245,8 @@ def forward_replica_posterior(
         ReplicaTrajectory: times (K + 1,), q12, q_pairs, chi_sg per time and particle; x = x_{t_min};
         generated = chain 0's spins at t_min (a posterior draw); acceptance and swap acceptance per evaluation.
     """
-    _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
+    check_posterior_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
+                           min_chains=4, why=" (chi_SG needs four replicas)")
     couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
     n = couplings.shape[-1]
     refs = np.asarray(references, dtype=float)
@@ -245,12 +256,8 @@ def forward_replica_posterior(
     inner = MCScore(couplings, jnp.asarray(field, couplings.dtype), jnp.asarray(beta, couplings.dtype), schedule,
                     int(chains_per_x), int(sweeps_per_step), int(burn_in), rule, num_steps + 1,
                     None if ladder is None else jnp.asarray(ladder, couplings.dtype))
-    refs = jnp.asarray(refs, couplings.dtype)
-    noise = jax.random.normal(jax.random.fold_in(key, 2**31 - 1), refs.shape, couplings.dtype)
-    state = _forward_run(key, ReplicaMCScore(inner), times, schedule.alpha(times), schedule.sigma(times), refs, noise)
-    batch = refs.shape[0]
-    generated = inner.target_chains(state.inner).spins.reshape(batch, chains_per_x, n)[:, 0]
-    x = schedule.alpha(times[-1]) * refs + schedule.sigma(times[-1]) * noise
+    state, x = _forward_run(key, ReplicaMCScore(inner), times, jax.device_put(refs.astype(couplings.dtype)))
+    generated = _first_chains(state.inner.chains.spins, ladder is not None, refs.shape[0], chains_per_x)
     return ReplicaTrajectory(times, state.q12, state.q_pairs, state.chi_sg, x, generated, state.inner.acceptance,
                              state.inner.swap_acceptance)
 

@@ -33,6 +33,7 @@ constant and η = c₁.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -145,7 +146,7 @@ def _velocity_on_grid(target: Any, name: str, t: float, tau: float, num_points: 
     """(x grid, p_t on it, current velocity ν_t = ṁ E[y|x] + σ̇ E[ε|x], m_t, σ_t) for a 1-D target."""
     m, s, dm, ds = (float(v) for v in interpolation(name, t, tau))
     xs = _grid(target, num_points)
-    x = jnp.asarray(xs)[:, None]
+    x = jax.device_put(xs[:, None])
     p = np.exp(np.asarray(target.marginal_log_prob(x, m, s)))
     ey = np.asarray(target.posterior_mean(x, m, s))[:, 0]
     return xs, p, dm * ey + ds * (xs - m * ey) / s, m, s
@@ -163,7 +164,7 @@ def speed_squared(target: Any, name: str, t: float, tau: float, *, num_points: i
 def wasserstein2_to_normal(target: Any) -> float:
     """W₂(p_data, N(0, 1)) = (∫ p(y) (y − 𝒯(y))² dy)^{1/2}."""
     xs = _grid(target)
-    p = np.exp(np.asarray(target.marginal_log_prob(jnp.asarray(xs)[:, None], 1.0, 0.0)))
+    p = np.exp(np.asarray(target.marginal_log_prob(jax.device_put(xs[:, None]), 1.0, 0.0)))
     return float(np.sqrt(scipy.integrate.simpson(p * (xs - monotone_map(target, xs)) ** 2, x=xs)))
 
 
@@ -261,6 +262,14 @@ def speed_accuracy(target: Any, name: str, tau: float, shift: float = 1.0, scale
                          loss.delta_w1**2 / (tau * d0), dw1, d0, tau)
 
 
+@functools.partial(jax.jit, static_argnames=("num",))
+def _w1_draws(key, target, *, num):
+    """From split(key, 4): N(0, 1) draws, data samples (first coordinate), N(0, 1) draws, N(0, 1) draws; each (num,)."""
+    k = jax.random.split(key, 4)
+    return (jax.random.normal(k[0], (num,)), target.sample(k[1], num)[:, 0], jax.random.normal(k[2], (num,)),
+            jax.random.normal(k[3], (num,)))
+
+
 def w1_error_growth_samples(key: Array, target: Any, shift: float, scale: float, num: int) -> tuple[float, float]:
     """ΔW₁ from samples (scipy.stats.wasserstein_distance), and the Bobkov–Ledoux scale of its error.
 
@@ -268,11 +277,8 @@ def w1_error_growth_samples(key: Array, target: Any, shift: float, scale: float,
     The error scale Σ ∫ √(F(1 − F)) dx/√num bounds the mean bias of each empirical W₁ (Bobkov & Ledoux,
     Mem. AMS 261 (2019), Thm. 3.5).
     """
-    k = jax.random.split(key, 4)
-    z = shift + scale * np.asarray(jax.random.normal(k[0], (num,)))
-    data = np.asarray(target.sample(k[1], num))[:, 0]
-    start = shift + scale * np.asarray(jax.random.normal(k[2], (num,)))
-    noise = np.asarray(jax.random.normal(k[3], (num,)))
+    z, data, start, noise = (np.asarray(v) for v in _w1_draws(key, target, num=num))
+    z, start = shift + scale * z, shift + scale * start
     dw1 = scipy.stats.wasserstein_distance(generate(target, z), data) - scipy.stats.wasserstein_distance(start, noise)
     xs = _grid(target, 8001)
     w, mu, sd = _components(target)

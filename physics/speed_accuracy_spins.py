@@ -23,6 +23,7 @@ form and is not computed here.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -108,6 +109,36 @@ def w1_empirical_to_normal_mixture(samples: Array, means: Array, weights: Array)
     return float(prim(z[:1])[0] + np.sum(gaps) + right)
 
 
+@functools.partial(jax.jit, static_argnames=("shape",))
+def _normal_pair(key, *, shape):
+    """Two independent N(0, 1) arrays of the given shape, from the two halves of split(key)."""
+    k_true, k_pert = jax.random.split(key)
+    return jax.random.normal(k_true, shape), jax.random.normal(k_pert, shape)
+
+
+def _pf_ode_records(x0, model, us, *, num_traj, gamma_max):
+    """PF ODE in u = asinh γ (RK4 on the grid us) from x0 (2 num_traj, N): true-start trajectories first, then the
+    perturbed-start ones; one compiled run with the model and the grid as compile-time constants. Records at each
+    step's start, and at the end: the moments (|E y|², x̄·E y, |x̄|²) (3, num_traj) of the true-start half and the
+    projection 1·x̄/√N (num_traj,) of the perturbed half; and the projection of the denoised end point E[y | x̄] at
+    γ_max, (2 num_traj,)."""
+    n = model.n
+    sampler = ode_rk4(lambda xb, u: model.posterior_mean(xb, jnp.sinh(u), 1.0) * jnp.cosh(u))
+
+    def record(xb, u):  # |E y|², x̄·E y, |x̄|² on the true-start half; projection 1·x̄/√N of the perturbed half
+        ey = model.posterior_mean(xb[:num_traj], jnp.sinh(u), 1.0)
+        xt = xb[:num_traj]
+        return jnp.stack([jnp.sum(ey**2, -1), jnp.sum(xt * ey, -1), jnp.sum(xt**2, -1)]), xb[num_traj:].sum(-1) / np.sqrt(n)
+
+    def run(x):
+        state, recorded = integrate(None, sampler, None, None, sampler.init(x), us[:-1], us[1:],
+                                    observe=lambda old, new, info, u, v: record(old.x, u))
+        xb = state.x
+        return recorded, record(xb, us[-1]), model.posterior_mean(xb, gamma_max, 1.0).sum(-1) / np.sqrt(n)
+
+    return jax.jit(run)(x0)
+
+
 class CurieWeissSpeedAccuracy(NamedTuple):
     """η, c₁, c₂ and the path-length bound (per schedule, with standard errors) of the Curie–Weiss check, the
     ingredients of η, and the curves along generation: forward time t, W₁^π(t), v_loss(t)², v₂(t)² (with standard
@@ -154,26 +185,12 @@ def curie_weiss_speed_accuracy(key: Array, model: Any, tau: float = 1.0, shift: 
         _clock(name, np.ones(1), tau)
     n = model.n
     d0 = gaussian_product_divergence(n, shift, scale)
-    k_true, k_pert = jax.random.split(key)
-    z_true = jax.random.normal(k_true, (num_traj, n))
-    z_pert = shift / np.sqrt(n) + scale * jax.random.normal(k_pert, (num_traj, n))
-    x0 = jnp.concatenate([z_true, z_pert])
     us = jnp.linspace(0.0, float(np.arcsinh(gamma_max)), num_steps + 1)
-
-    sampler = ode_rk4(lambda xb, u: model.posterior_mean(xb, jnp.sinh(u), 1.0) * jnp.cosh(u))
-
-    def record(xb, u):  # |E y|², x̄·E y, |x̄|² on the true-start half; projection 1·x̄/√N of the perturbed half
-        ey = model.posterior_mean(xb[:num_traj], jnp.sinh(u), 1.0)
-        xt = xb[:num_traj]
-        return jnp.stack([jnp.sum(ey**2, -1), jnp.sum(xt * ey, -1), jnp.sum(xt**2, -1)]), xb[num_traj:].sum(-1) / np.sqrt(n)
-
-    def run(x):
-        state, recorded = integrate(None, sampler, None, None, sampler.init(x), us[:-1], us[1:],
-                                    observe=lambda old, new, info, u, v: record(old.x, u))
-        xb = state.x
-        return recorded, record(xb, us[-1]), model.posterior_mean(xb, gamma_max, 1.0).sum(-1) / np.sqrt(n)
-
-    (mom, proj_path), (last_mom, last_proj), proj = jax.jit(run)(x0)
+    z_true, z_pert = (np.asarray(z) for z in _normal_pair(key, shape=(num_traj, n)))
+    real = z_pert.dtype.type
+    x0 = np.concatenate([z_true, real(shift / np.sqrt(n)) + real(scale) * z_pert])
+    (mom, proj_path), (last_mom, last_proj), proj = _pf_ode_records(x0, model, us, num_traj=num_traj,
+                                                                    gamma_max=gamma_max)
     mom = np.concatenate([np.asarray(mom), np.asarray(last_mom)[None]])  # (steps + 1, 3, traj)
     proj_path = np.concatenate([np.asarray(proj_path), np.asarray(last_proj)[None]])  # (steps + 1, traj)
     proj = np.asarray(proj)

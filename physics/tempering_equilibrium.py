@@ -113,8 +113,9 @@ def tempering_equilibrium(key: Array, couplings: Array, betas: Array, *, num_cha
     couplings = mc.as_couplings(couplings)
     if couplings.ndim != 3:
         raise ValueError(f"couplings must be stacked (D, n, n), got shape {couplings.shape}")
+    host = jax.tree.map(np.asarray, couplings)
     for d in range(couplings.shape[0]):
-        mc.check_model(jax.tree.map(lambda a: a[d], couplings), 0.0)
+        mc.check_model(jax.tree.map(lambda a: a[d], host), 0.0)
     num, n = couplings.shape[0], couplings.shape[-1]
     betas = np.asarray(betas, dtype=float)
     if betas.ndim != 1 or betas.size < 2 or np.any(np.diff(betas) <= 0) or betas[0] < 0:

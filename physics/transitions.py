@@ -96,21 +96,26 @@ def gmm_drift_slopes(t: Array, mu: float, sigma: float) -> tuple[Array, Array, A
     return k, 1 + 2 * k, 1 + k
 
 
+@jax.jit
+def _drift_slopes(schedule: Schedule, mu: Array, sigma: Array, times: Array) -> Array:
+    """∂ₓ[f x − g² ∇ln p_t](0) of ½N(μ,σ²) + ½N(−μ,σ²) at every time of ``times`` (`gmm_drift_instability_time`)."""
+    def slope(t):
+        alpha, var = schedule.alpha(t), schedule.sigma2(t)
+        gamma = var + alpha**2 * sigma**2
+        return schedule.drift(t) - schedule.diffusion2(t) * ((alpha * mu) ** 2 / gamma**2 - 1 / gamma)
+
+    return jax.vmap(slope)(times)
+
+
 def gmm_drift_instability_time(schedule, mu: float, sigma: float, num_grid: int = 4096) -> float:
     """Diffusion time where ∂ₓ[f x − g² ∇ln p_t](0) changes sign for ½N(μ,σ²) + ½N(−μ,σ²): the root of
     f − g² (μ_t²/Γ_t² − 1/Γ_t) with μ_t = α_t μ, Γ_t = σ_t² + α_t² σ². Under OU (f = −1, g² = 2) this is
     Γ² − 2Γ + 2μ_t² = 0, i.e. t_S = ½ ln(μ² + √(σ⁴ − 2σ² + μ⁴ + 1)) (Yu & Huang, arXiv 2405.11932, eq. 31);
     for any variance-preserving schedule (g² = −2f) it is the time where α_t equals OU's e^{−t_S}.
     NaN when the drift never turns unstable on the schedule's time range."""
-    def slope(t):
-        alpha, var = schedule.alpha(t), schedule.sigma2(t)
-        gamma = var + alpha**2 * sigma**2
-        return schedule.drift(t) - schedule.diffusion2(t) * ((alpha * mu) ** 2 / gamma**2 - 1 / gamma)
-
-    slopes = jax.jit(jax.vmap(slope))
-    criterion = lambda t: float(slopes(jnp.asarray([t]))[0])  # noqa: E731
+    criterion = lambda t: float(_drift_slopes(schedule, mu, sigma, np.asarray([t]))[0])  # noqa: E731
     grid = np.linspace(schedule.t_min, schedule.start_time, num_grid)
-    values = np.asarray(slopes(jnp.asarray(grid)))
+    values = np.asarray(_drift_slopes(schedule, mu, sigma, grid))
     change = np.nonzero(np.isfinite(values[1:]) & np.isfinite(values[:-1])
                         & (np.sign(values[1:]) != np.sign(values[:-1])))[0]
     if change.size == 0:
@@ -178,8 +183,8 @@ def forward_observable(key: Array, target: Any, schedule: Schedule, times: Array
     """observable(s₀, x_t, E[s | x_t]) -> (batch,) along exact forward paths from exact samples s₀ of the
     target; shape (len(times), batch). s₀ is the end point of the equivalent reverse trajectory."""
     check_positive_int("batch", batch)
-    k_data, k_path = jax.random.split(key)
-    return observe_along_path(k_path, target, target.sample(k_data, batch), schedule, times, observable)
+    k_data, k_path = _two_keys(key)
+    return _observe_along_path(k_path, target, target.sample(k_data, batch), schedule, jnp.asarray(times), observable)
 
 
 def observe_along_path(key: Array, target: Any, s0: Array, schedule: Schedule, times: Array,
@@ -193,6 +198,15 @@ def observe_along_path(key: Array, target: Any, s0: Array, schedule: Schedule, t
         return observable(s0, x, target.posterior_mean(x, schedule.alpha(t), schedule.sigma(t)))
 
     return jax.lax.map(lambda xt: one(*xt), (path, jnp.asarray(times)))
+
+
+_observe_along_path = jax.jit(observe_along_path, static_argnums=5)
+
+
+@jax.jit
+def _two_keys(key: Array) -> tuple[Array, Array]:
+    first, second = jax.random.split(key)
+    return first, second
 
 
 def denoiser_magnetization(s0: Array, x: Array, denoised: Array) -> Array:

@@ -16,7 +16,6 @@ benchmarks/wham_vs_mbar.py).
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any, NamedTuple
 
@@ -76,21 +75,30 @@ def wham_log_probs(counts: np.ndarray, log_bias: np.ndarray, tol: float = 1e-12,
     return log_p
 
 
-@functools.partial(jax.jit, static_argnames=("num_sweeps",))
+@jax.jit
 def _biased_run(key: Array, state: mc.ChainState, couplings: Array, field: Array, beta: Array, bias: mc.LevelBias,
-                num_sweeps: int):
+                num_sweeps: Array):
     """num_sweeps biased sweeps (sweep k with fold_in(key, k)) → (state, visits (chains, N+1) of K after every
-    proposal, acceptance summed over the sweeps (chains,))."""
+    proposal, acceptance summed over the sweeps (chains,)). num_sweeps is traced: one compilation serves the
+    burn-in and the counted sweeps."""
 
-    def one(carry, k):
+    def one(k, carry):
         state, visits, acc = carry
         state, info = mc.sweep(jax.random.fold_in(key, k), state, couplings, field, beta, "metropolis", bias)
-        return (state, visits + info.level_visits, acc + info.acceptance), None
+        return state, visits + info.level_visits, acc + info.acceptance
 
     chains, n = state.spins.shape
     init = (state, jnp.zeros((chains, n + 1), jnp.int32), jnp.zeros((chains,), state.spins.dtype))
-    (state, visits, acc), _ = jax.lax.scan(one, init, jnp.arange(num_sweeps))
-    return state, visits, acc
+    return jax.lax.fori_loop(0, num_sweeps, one, init)
+
+
+@jax.jit
+def _start_chains(key: Array, couplings: Array, reference: Array, flips: Array) -> mc.ChainState:
+    """Chains at s′ = ``reference`` (n,) with ``flips[c]`` spins of chain c flipped, chosen by the ranks of uniform
+    draws from ``key``; flips (chains,) → ChainState (chains, n)."""
+    chains, n = flips.shape[0], reference.shape[0]
+    ranks = jnp.argsort(jax.random.uniform(key, (chains, n)), axis=1).argsort(axis=1)
+    return mc.init(couplings, reference[None, :] * jnp.where(ranks < flips[:, None], -1.0, 1.0).astype(reference.dtype))
 
 
 def umbrella_overlap_potential(key: Array, target: Any, reference: Array, x: Array, alpha: float, sigma: float, *,
@@ -151,14 +159,14 @@ def umbrella_overlap_potential(key: Array, target: Any, reference: Array, x: Arr
     harmonic = -0.5 * stiffness * ((q[None, :] - centres[:, None]) / spacing) ** 2  # (W, N+1)
     chains = num_windows * chains_per_window
     window_of_chain = np.repeat(np.arange(num_windows), chains_per_window)
-    field = jnp.broadcast_to(jnp.asarray(target.field, dtype) + alpha * x / sigma**2, (chains, n))
+    field = np.asarray(target.field, dtype) + alpha * np.asarray(x) / sigma**2
+    field = jax.device_put(np.broadcast_to(field, (chains, n)))
     beta = jnp.asarray(target.beta, dtype)
 
     # initial chains: s = s′ with N − K₀ randomly chosen spins flipped, K₀ the window's centre level
     k_init, key = jax.random.split(key)
     k0 = np.clip(np.round(n * (1 + centres) / 2).astype(int), 0, n)[window_of_chain]
-    ranks = jnp.argsort(jax.random.uniform(k_init, (chains, n)), axis=1).argsort(axis=1)
-    state = mc.init(couplings, ref[None, :] * jnp.where(ranks < jnp.asarray(n - k0)[:, None], -1.0, 1.0).astype(dtype))
+    state = _start_chains(k_init, couplings, ref, jax.device_put(n - k0))
 
     g_entropy = np.array([math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) for k in range(n + 1)])
     g = g_entropy  # first guess of ln P(K): the number of configurations at K (the law at β = 0, x = 0)
@@ -167,8 +175,8 @@ def umbrella_overlap_potential(key: Array, target: Any, reference: Array, x: Arr
         bias = mc.LevelBias(ref, jnp.asarray(log_bias[window_of_chain], dtype))
         key, k_burn, k_run = jax.random.split(key, 3)
         if burn_in:
-            state, _, _ = _biased_run(k_burn, state, couplings, field, beta, bias, num_sweeps=burn_in)
-        state, visits, acc = _biased_run(k_run, state, couplings, field, beta, bias, num_sweeps=num_sweeps)
+            state, _, _ = _biased_run(k_burn, state, couplings, field, beta, bias, burn_in)
+        state, visits, acc = _biased_run(k_run, state, couplings, field, beta, bias, num_sweeps)
         visits = np.asarray(visits).reshape(num_windows, chains_per_window, n + 1)
         log_p = wham_log_probs(visits.sum(1), log_bias)
         if r < num_rounds - 1 and np.isfinite(log_p).any():

@@ -12,6 +12,7 @@ runner.load); the chunks are combined by studies.datasets.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -107,6 +108,18 @@ def run(
         jax.config.update("jax_enable_x64", previous)
 
 
+@functools.cache
+def _chunk_key_function():
+    import jax
+
+    return jax.jit(lambda seed, index: jax.random.fold_in(jax.random.PRNGKey(seed), index), static_argnums=0)
+
+
+def _chunk_key(seed: int, index: int):
+    """fold_in(PRNGKey(seed), index): the key of a chunk, one compiled function (four eager operations otherwise)."""
+    return _chunk_key_function()(seed, index)
+
+
 def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int] = (0, 1), combine_wait_s: float = 0.0):
     import jax
     import xarray as xr
@@ -116,7 +129,6 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     process, processes = split
     mine = [index for index in range(len(points)) if index % processes == process]
     revision = source_revision()
-    key = jax.random.PRNGKey(study.seed)
     if processes == 1:  # with several writers, a .tmp file may belong to a live process
         for stale in (output_dir(study, out) / "chunks").glob("*.tmp*"):  # left by a killed writer
             stale.unlink(missing_ok=True)
@@ -132,7 +144,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
                 chunk_started, compile_started = time.time(), compile_times()
                 label = f"chunk {index + 1}/{len(points)}"
                 with progress_module.enabled(label) if progress else contextlib.nullcontext():
-                    ds = study.module.run(dict(point), jax.random.fold_in(key, index))
+                    ds = study.module.run(dict(point), _chunk_key(study.seed, index))
                 ds = ds.expand_dims({name: [point[name]] for name in study.swept if name not in ds.dims})
                 ds.attrs.update({"chunk_id": chunk_id(study, point), "chunk_params": json.dumps(point, sort_keys=True),
                                  "chunk_git_commit": revision,

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-import netket as nk
 import numpy as np
 
+from statphys.models.base import import_netket
 from statphys.models.curie_weiss import CurieWeiss
 from statphys.models.edwards_anderson import EdwardsAnderson
 from statphys.models.enumeration import log_weights
@@ -112,6 +112,7 @@ def make_target(name: str, n: int, beta: float, disorder_seed: int = 0) -> SpinT
 
 def _edwards_anderson(n: int, beta: float, seed: int) -> SpinTarget:
     side = int(round(np.sqrt(n)))
+    nk = import_netket()  # on first use, in the current precision (only this target needs NetKet's lattice)
     model = EdwardsAnderson.from_graph(nk.graph.Square(side, pbc=True), beta, bonds="pm", seed=seed)
     eq = equilibrium(model)
     lw = np.asarray(log_weights(model), np.float64)

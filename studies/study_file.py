@@ -66,14 +66,14 @@ class Study:
         return [name for name in self.module.SWEEP if isinstance(self.params[name], list)]
 
 
-def kinds() -> dict[str, Any]:
-    """All study kinds: modules in studies/kinds/ with DESCRIPTION, PARAMS, SWEEP, run, plot."""
-    found = {}
-    for file in sorted((STUDIES_DIR / "kinds").glob("*.py")):
-        if file.stem.startswith("_"):
-            continue
-        found[file.stem] = importlib.import_module(f"statphys.studies.kinds.{file.stem}")
-    return found
+def kind_names() -> list[str]:
+    """The study kinds: modules in studies/kinds/ with DESCRIPTION, PARAMS, SWEEP, run, plot."""
+    return sorted(file.stem for file in (STUDIES_DIR / "kinds").glob("*.py") if not file.stem.startswith("_"))
+
+
+def kind_module(name: str) -> Any:
+    """One study kind's module, imported on demand (the others are not: some import NetKet)."""
+    return importlib.import_module(f"statphys.studies.kinds.{name}")
 
 
 def resolve_path(study: str) -> pathlib.Path:
@@ -118,11 +118,10 @@ def load(study: str, profile: str = "default") -> Study:
         if key in config and not isinstance(config[key], kind):
             raise StudyError(f"{path}: {key} must be {_type_name(kind) if kind in (int, str) else 'a table'}")
     if "kind" not in config:
-        raise StudyError(f"{path}: missing key 'kind'; allowed kinds: {sorted(kinds())}")
-    available = kinds()
-    if config["kind"] not in available:
-        raise StudyError(f"{path}: unknown kind {config['kind']!r}; allowed kinds: {sorted(available)}")
-    module = available[config["kind"]]
+        raise StudyError(f"{path}: missing key 'kind'; allowed kinds: {kind_names()}")
+    if config["kind"] not in kind_names():
+        raise StudyError(f"{path}: unknown kind {config['kind']!r}; allowed kinds: {kind_names()}")
+    module = kind_module(config["kind"])
     profiles = config.get("profiles", {})
     for name in profiles:
         if name not in PROFILES[1:]:

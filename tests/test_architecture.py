@@ -96,3 +96,25 @@ def test_readme_layout_lists_every_module():
         names = listed.get(folder, set())
         assert names == present, (f"README Layout, {folder}/: missing {sorted(present - names)}, "
                                   f"not in the tree {sorted(names - present)}")
+
+
+def test_compile_sites_attributes_a_lowering_to_its_call_site():
+    """scripts/compile_sites.py: a jitted function met with new shapes is lowered once and compiled (or loaded)
+    once, attributed to the line of this test that called it."""
+    import runpy
+
+    import jax
+    import jax.numpy as jnp
+
+    tool = runpy.run_path(str(ROOT / "scripts" / "compile_sites.py"))
+    x = jnp.ones(7919)  # a shape no other test uses
+    uninstall = tool["install"]()
+    try:
+        jax.jit(lambda y: jnp.sin(y) + 1.0)(x)
+    finally:
+        uninstall()
+    sites = {where: site for where, site in tool["SITES"].items() if where.startswith("tests/test_architecture.py")}
+    assert len(sites) == 1, tool["report"](10)
+    (site,) = sites.values()
+    assert site.modules == 1 and site.lower_s > 0 and site.compile_s > 0
+    assert "lower + compile/load" in tool["report"](5)

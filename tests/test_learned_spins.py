@@ -218,6 +218,24 @@ def test_law_error_split_isolates_prior_and_discretisation():
     assert abs(floor.value) < 4 * floor.error, floor
 
 
+def test_final_states_are_those_of_generate_from_the_prior_and_from_a_start():
+    """`final_states` gives generate's x bit for bit (prior start drawn by `prior_start` as reverse_sample draws
+    it, and a given start), and its runs from the prior and from a start share one compilation."""
+    target = CurieWeiss(5, 1.2)
+    exact = ExactScore(target, SCHEDULE)
+    key, batch, steps = jax.random.PRNGKey(4), 16, 12
+    start = lve.exact_start(jax.random.fold_in(key, 1), target, SCHEDULE, batch)
+    for x_init in (None, start):
+        expected = lve.generate(key, exact, SCHEDULE, target.n, batch=batch, num_steps=steps, record_every=steps,
+                                x_init=x_init).x
+        got = lve.final_states(key, exact, SCHEDULE, target.n, batch=batch, num_steps=steps, x_init=x_init)
+        np.testing.assert_array_equal(got, expected)
+    prior = lve.prior_start(key, SCHEDULE, batch, target.n)
+    assert prior.shape == (batch, target.n)
+    with pytest.raises(ValueError, match="x_init must have shape"):
+        lve.final_states(key, exact, SCHEDULE, target.n, batch=batch + 1, num_steps=steps, x_init=start)
+
+
 def test_empirical_collapse_matches_independent_spins():
     """A data set holding each of the 2ⁿ configurations equally often (here 64 times: repeated configurations
     are pooled) is the uniform law, independent spins: the posterior weight of the start s₀ factorises, q = Π_i (1 + s₀ᵢ tanh(α xᵢ/σ²))/2 with xᵢ = α s₀ᵢ + σξᵢ, so

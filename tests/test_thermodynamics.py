@@ -174,6 +174,23 @@ def test_path_kl_gaussian_closed_form():
     assert exact.score_gap == 0.0
 
 
+def test_paths_compile_once_for_every_schedule_and_direction():
+    """forward_entropy and reverse_entropy compile their paths once per kind of target: the schedule enters as
+    coefficients on the grid, the direction as a traced flag."""
+    target = GaussianMixture.symmetric(1.0, 1.0, 1)
+    schedules = [make_schedule("ou", T=1.0), make_schedule("cosine", T=1.0)]
+    sizes = [path_entropy._forward_paths_jit._cache_size(), path_entropy._reverse_paths_jit._cache_size()]
+    for schedule in schedules:
+        for backward in (False, True):
+            forward_entropy(jax.random.PRNGKey(0), target, schedule, num_trajectories=17, num_steps=3,
+                            t_start=0.01, t_end=0.5, backward=backward, ito_correction=False)
+        pe = reverse_entropy(jax.random.PRNGKey(0), target, schedule, num_trajectories=17, num_steps=3, t_max=0.5,
+                             ito_correction=False)
+        assert np.all(np.isfinite(np.asarray(pe.total_path)))
+    assert path_entropy._forward_paths_jit._cache_size() == sizes[0] + 1
+    assert path_entropy._reverse_paths_jit._cache_size() == sizes[1] + 1
+
+
 def test_bad_input():
     schedule = make_schedule("ou", T=1.0)
     target = Gaussian(jnp.zeros(1), 1.0)

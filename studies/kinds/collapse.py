@@ -11,6 +11,8 @@ The comparison is asymptotic in d at fixed ln n/d: the relative excess of the me
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -48,10 +50,16 @@ def validate(params: dict) -> None:
                          f"{params['t_lo']}, {params['t_hi']}")
 
 
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _data_set(key, n: int, d: int, scale):
+    """n points x = scale ξ, ξ ~ N(0, I_d) (split(key)[0]), and the key of the forward paths (split(key)[1])."""
+    k_data, k_path = jax.random.split(key)
+    return scale * jax.random.normal(k_data, (n, d)), k_path
+
+
 def run(params: dict, key) -> xr.Dataset:
     n, d, s2 = params["num_points"], params["d"], params["sigma2"]
-    k_data, k_path = jax.random.split(key)
-    data = np.sqrt(s2) * jax.random.normal(k_data, (n, d))
+    data, k_path = _data_set(key, n, d, np.sqrt(s2))
     t_c = tr.collapse_time(n, d, s2)
     times = t_c * np.linspace(params["t_lo"], params["t_hi"], params["num_times"])
     q = np.asarray(tr.forward_observable(k_path, FiniteSupport(data), make_schedule("ou"), jnp.asarray(times),

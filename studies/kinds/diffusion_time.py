@@ -17,7 +17,6 @@ grows with T by construction (a cumulative integral of a non-negative integrand)
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
@@ -84,7 +83,7 @@ def run(params: dict, key) -> xr.Dataset:
     betas = {"beta_min": float(params["beta_min"]), "beta_max": float(params["beta_max"])}
     abar_min = float(np.exp(-2 * float(params["t_min"])))
     schedules = [vp_schedule_for_abar(name, float(a), abar_min, **betas) for a in abar]
-    gauss = Gaussian(jnp.array([GAUSSIAN_DATA[0]]), jnp.array([[GAUSSIAN_DATA[1]]]))
+    gauss = Gaussian(jax.device_put(np.array([GAUSSIAN_DATA[0]])), jax.device_put(np.array([[GAUSSIAN_DATA[1]]])))
     mix = GaussianMixture.symmetric(float(params["mu"]), float(params["sigma"]))
     seeds = int(params["seeds"])
     net = {"steps": int(params["train_steps"]), "hidden": int(params["hidden"])}

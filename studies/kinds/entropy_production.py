@@ -25,7 +25,6 @@ the Monte-Carlo standard errors (sampling).
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
@@ -60,6 +59,9 @@ def validate(params: dict) -> None:
     for name in ("num_times", "num_samples", "num_bootstrap"):
         if params[name] < 5:
             raise ValueError(f"[params] {name} must be >= 5, got {params[name]}")
+
+
+_fold_in = jax.jit(jax.random.fold_in)
 
 
 def _peak(t: np.ndarray, y: np.ndarray) -> float:
@@ -98,15 +100,15 @@ def run(params: dict, key) -> xr.Dataset:
     schedule = make_schedule("ou", T=params["T"], t_min=1e-3)
     target = SpinMarginal(CurieWeiss(n, params["beta"]))
     free = SpinMarginal(CurieWeiss(n, 0.0))
-    e = jnp.ones(n) / np.sqrt(n)
+    e = np.ones(n) / np.sqrt(n)
     times = np.geomspace(params["t_lo"], params["t_hi"], params["num_times"])
     out = np.zeros((len(times), 6))
     for i, t in enumerate(times):
-        k = jax.random.fold_in(key, i)
+        k = _fold_in(key, i)
         kw = dict(num_samples=params["num_samples"])
         total = entropy_production_rate(k, target, schedule, float(t), **kw)
         mode = entropy_production_rate(k, target, schedule, float(t), direction=e, **kw)
-        base = entropy_production_rate(jax.random.fold_in(k, 1), free, schedule, float(t), **kw)
+        base = entropy_production_rate(_fold_in(k, 1), free, schedule, float(t), **kw)
         out[i] = total.value, total.stderr, mode.value, mode.stderr, base.value, base.stderr
     excess, excess_err = out[:, 0] - out[:, 4], np.hypot(out[:, 1], out[:, 5])
     rng = np.random.default_rng(int(jax.random.randint(key, (), 0, 2**31 - 1)))

@@ -65,34 +65,49 @@ def _target(params):
     return GaussianMixture.symmetric(params["mu"], params["sigma"], 1)
 
 
+@jax.jit
+def _keys(key):
+    """fold_in(key, i) for the forward, backward and generative paths, i = 0, 1, 2."""
+    return tuple(jax.random.fold_in(key, i) for i in range(3))
+
+
+@jax.jit
+def _totals(pe):
+    """(Σ_path, Σ) of a `PathEntropy`, (batch,) each."""
+    return pe.total_path, pe.total
+
+
 def run(params: dict, key) -> xr.Dataset:
     target = _target(params)
     schedule = make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"])
     # cosine and cond-OT have f = d ln α/dt → −∞ at T: stop at 0.9 T so that |f| Δt stays small.
     t_start, t_end = params["t_min"], params["T"] * (0.9 if params["schedule"] in ("cosine", "cond_ot") else 1 - 1e-3)
-    kw = dict(num_trajectories=params["num_trajectories"], num_steps=params["num_steps"], t_start=t_start, t_end=t_end)
+    kw = dict(num_trajectories=params["num_trajectories"], num_steps=params["num_steps"], t_start=t_start, t_end=t_end,
+              ito_correction=False)
     work = progress.stages(["forward paths", "backward paths", "generative paths", "ensemble rates"])
     next(work)
-    fwd = forward_entropy(jax.random.fold_in(key, 0), target, schedule, **kw)
+    k_fwd, k_bwd, k_rev = _keys(key)
+    fwd = forward_entropy(k_fwd, target, schedule, **kw)
     next(work)
-    bwd = forward_entropy(jax.random.fold_in(key, 1), target, schedule, backward=True, **kw)
+    bwd = forward_entropy(k_bwd, target, schedule, backward=True, **kw)
     next(work)
-    rev = reverse_entropy(jax.random.fold_in(key, 2), target, schedule, num_trajectories=params["num_trajectories"],
-                          num_steps=params["num_steps"], t_max=t_end)
+    rev = reverse_entropy(k_rev, target, schedule, num_trajectories=params["num_trajectories"],
+                          num_steps=params["num_steps"], t_max=t_end, ito_correction=False)
     next(work)
     data = {}
-    for name, pe in (("forward", fwd), ("reverse", rev)):
-        for form, sigma in (("path", pe.total_path), ("stratonovich", pe.total)):
+    totals = {name: _totals(pe) for name, pe in (("forward", fwd), ("backward", bwd), ("reverse", rev))}
+    for name in ("forward", "reverse"):
+        for form, sigma in zip(("path", "stratonovich"), totals[name]):
             avg = exponential_average(sigma)
             data[f"ift_{name}_{form}"] = avg.mean
             data[f"ift_{name}_{form}_err"] = avg.stderr
             data[f"ess_{name}_{form}"] = avg.ess
-        s = np.asarray(pe.total_path)
+        s = np.asarray(totals[name][0])
         data[f"mean_sigma_{name}"] = float(s.mean())
         data[f"mean_sigma_{name}_err"] = float(s.std(ddof=1) / np.sqrt(s.size))
     num = params["num_trajectories"]
     try:  # too few paths in the overlap of P_F(Σ) and P_B(−Σ) leaves the slope undetermined: NaN, not a guess
-        fit = crooks_fit(fwd.total_path, bwd.total_path, num_bins=int(np.clip(num // 64, 8, 30)),
+        fit = crooks_fit(totals["forward"][0], totals["backward"][0], num_bins=int(np.clip(num // 64, 8, 30)),
                          min_count=max(5, num // 500))
         data.update(crooks_slope=fit.slope, crooks_slope_err=fit.slope_err)
     except ValueError:

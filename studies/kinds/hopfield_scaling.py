@@ -25,6 +25,8 @@ disorder average, Σ_{N_A} Binomial(N_A; N, ½)·(exact moments), is recorded as
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -84,6 +86,12 @@ def _disorder_average(per_sample: dict[str, sc.Estimate]) -> dict[str, sc.Estima
     return disorder.disorder_average({k: e.value for k, e in per_sample.items()}, disorder.binder_of_averages("m"))
 
 
+@functools.partial(jax.jit, static_argnames=("num",))
+def _sample_keys(key, *, num: int):
+    """(k_data, k_path) = split(fold_in(key, j)) for j = 0 … num − 1, shape (num, 2, ...)."""
+    return jax.vmap(lambda j: jax.random.split(jax.random.fold_in(key, j)))(jnp.arange(num))
+
+
 @jax.jit
 def _trajectory_overlaps(key, target, s0, times):
     """Overlaps ξ^μ·E[s | x_t]/N along exact forward paths from the end points s0, shape (times, batch, 2); the
@@ -114,18 +122,20 @@ def run(params: dict, key) -> xr.Dataset:
     lambdas = np.geomspace(params["lambda_min"], params["lambda_max"], params["num_lambdas"])
     times = 0.5 * np.log1p(1 / lambdas)  # decreasing
 
+    sample_keys = np.asarray(_sample_keys(key, num=len(sizes) * num_disorder))
     eq_samples, eq_exact, eq_orthogonal, traj_samples, group_sizes = [], [], [], [], []
     for i, n in enumerate(sizes):
         n = int(n)
         per_sample_eq, per_sample_traj, size_a = [], [], []
         for d in range(num_disorder):
             target = Hopfield.random(n, 2, params["beta"], seed=d)
-            size_a.append(target.group_sizes[0])
+            patterns = np.asarray(target.patterns)
+            size_a.append(int(np.sum(patterns[0] == patterns[1])))  # N_A of target.group_sizes, on the host
             draws = np.stack([_equilibrium_overlaps(rng, n, size_a[-1], float(b), params["eq_samples"]) for b in betas], 1)
             per_sample_eq.append(sc.bootstrap(draws, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
-            k_data, k_path = jax.random.split(jax.random.fold_in(key, i * num_disorder + d))
+            k_data, k_path = (jax.device_put(k) for k in sample_keys[i * num_disorder + d])
             overlaps = _trajectory_overlaps(k_path, target, target.sample(k_data, params["batch"]),
-                                            jnp.asarray(times[::-1]))
+                                            jax.device_put(times[::-1].copy()))
             vector = np.moveaxis(np.asarray(overlaps)[::-1], -1, 0)  # (2, lambdas, batch)
             per_sample_traj.append(sc.bootstrap(vector, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
         eq_samples.append(_stack_samples(per_sample_eq))

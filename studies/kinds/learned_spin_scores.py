@@ -404,8 +404,8 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
     ift_run = dict(batch=params["num_paths"], num_steps=params["ift_steps"], sampler=params["ift_sampler"])
     generate = dict(batch=params["num_paths"], num_steps=params["num_steps"], record_every=params["record_every"],
                     sampler=params["sampler"])
-    fine_steps = params["fine_factor"] * params["num_steps"]
-    fine = dict(generate, num_steps=fine_steps, record_every=fine_steps)
+    fine = dict(batch=params["num_paths"], num_steps=params["fine_factor"] * params["num_steps"],
+                sampler=params["sampler"])
     for a, n in enumerate(n_list):
         spin = make_target(target_name, n, params["beta"], params["pattern_seed"])
         lat = spin.lattice
@@ -425,9 +425,9 @@ def _run_target(params: dict, target_name: str, key) -> xr.Dataset:
             per_n["t_speciation_exact"][a, r], per_n["t_speciation_exact_err"][a, r] = _speciation(
                 gen.times, gen.m_denoiser, spin.m2_class, params, r)
             x_exact = gen.x * gauge
-            x_fine = lve.generate(k_gen, exact, schedule, n, **fine).x * gauge
+            x_fine = lve.final_states(k_gen, exact, schedule, n, **fine) * gauge
             start = lve.exact_start(jax.random.fold_in(k_seed, 6), target, schedule, params["num_paths"])
-            x_start = lve.generate(k_gen, exact, schedule, n, x_init=start, **fine).x * gauge
+            x_start = lve.final_states(k_gen, exact, schedule, n, x_init=start, **fine) * gauge
             for name, x in (("exact", x_exact), ("exact_fine", x_fine), ("exact_start", x_start)):
                 per_n[f"m2_error_{name}"][a, r], per_n[f"m2_error_{name}_err"][a, r] = lve.second_moment_error(x, m2)
             for name, x in (("tv_exact_fine", x_fine), ("tv_exact_start", x_start)):

@@ -92,7 +92,7 @@ def run(params: dict, key) -> xr.Dataset:
         score = learned_score(result.params, schedule, form)
         gaps.append(ode_sde_gap(k_gap, score, target, schedule, num_steps=int(params["num_steps"]),
                                 batch=int(params["batch"]), ode=ODE, sde=SDE, bootstrap=int(params["bootstrap"])))
-        err_t.append(np.asarray(score_error(k_err, score, target, schedule, jnp.asarray(times))))
+        err_t.append(np.asarray(score_error(k_err, score, target, schedule, times)))
         res_t.append(fp_residual_norm_1d(score, target, schedule, times, grid))
         dsm.append(float(jnp.mean(result.loss[-max(1, len(result.loss) // 10):])))
     err_t, res_t = np.array(err_t), np.array(res_t)

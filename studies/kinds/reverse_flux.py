@@ -23,6 +23,7 @@ generation runs t = T → 0, so a smaller t comes later in generation order.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -105,6 +106,18 @@ def _mixture_moments(m: float, gamma: float) -> tuple[float, float]:
     return m**2 + gamma, m**4 + 6 * m**2 * gamma + 3 * gamma**2
 
 
+_fold_in = jax.jit(jax.random.fold_in)
+
+
+@functools.partial(jax.jit, static_argnames=("num_samples",))
+def _initial_state(key, target, schedule, *, num_samples):
+    """(the key of the run, x_T = α(T) x₀ + σ(T) ξ with x₀ ~ target: num_samples exact draws of p_T)."""
+    k_data, k_noise, k_run = jax.random.split(key, 3)
+    x0 = target.sample(k_data, num_samples)
+    T = schedule.T
+    return k_run, schedule.alpha(T) * x0 + schedule.sigma(T) * jax.random.normal(k_noise, x0.shape, x0.dtype)
+
+
 def usb_check(key, mu: float, sigma2: float, num_steps: int, num_samples: int, T: float, t_min: float,
               sampler: str = "euler_maruyama") -> dict:
     """The exact-score reverse SDE for ½N(±μ, σ²) against the exact p_{t_min} (module docstring).
@@ -114,12 +127,10 @@ def usb_check(key, mu: float, sigma2: float, num_steps: int, num_samples: int, T
     """
     target = GaussianMixture.symmetric(mu, math.sqrt(sigma2), 1)
     schedule = make_schedule("ou", T=T, t_min=t_min)
-    k_data, k_noise, k_run = jax.random.split(key, 3)
-    x0 = target.sample(k_data, num_samples)
-    x_init = schedule.alpha(T) * x0 + schedule.sigma(T) * jax.random.normal(k_noise, x0.shape, x0.dtype)
+    k_run, x_init = _initial_state(key, target, schedule, num_samples=num_samples)
     out = reverse_sample(k_run, ExactScore(target, schedule), schedule, num_steps=num_steps, x_init=x_init,
                          sampler=sampler)
-    x = np.asarray(out.x[:, 0], float)
+    x = np.asarray(out.x, float)[:, 0]
     a = math.exp(-t_min)
     m, gamma = mu * a, a**2 * sigma2 + 1 - a**2
     sd = math.sqrt(gamma)
@@ -168,7 +179,7 @@ def run(params: dict, key) -> xr.Dataset:
     hist, hist_err, hist_exact = [], [], []
     for i, s2 in enumerate(usb):
         for j, k in enumerate(steps):
-            res = usb_check(jax.random.fold_in(key, 100 * i + j), mu, float(s2), int(k), params["num_samples"],
+            res = usb_check(_fold_in(key, 100 * i + j), mu, float(s2), int(k), params["num_samples"],
                             params["T"], params["sde_t_min"], params["sampler"])
             for name in names:
                 table[name][i, j] = res[name]

@@ -20,7 +20,6 @@ and x = N otherwise (`rate_variable`).
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import xarray as xr
 
@@ -82,7 +81,7 @@ def run(params: dict, key) -> xr.Dataset:
                    "order_theory": (("sampler",), [ORDER[sampler]])}
     h = step_size(sampler, steps, diffusion_time=T_diff, t_min=t_min, c1=c1)
     if params["target"] == "gaussian":
-        target = Gaussian(jnp.array(GAUSSIAN_MEAN), jnp.array(GAUSSIAN_COV))
+        target = Gaussian(jax.device_put(np.array(GAUSSIAN_MEAN)), jax.device_put(np.array(GAUSSIAN_COV)))
         err = np.sqrt(gaussian_errors(target, sampler, steps, schedule=schedule, c0=c0, c1=c1))
         mid, slope_T = local_slope(steps, err)
         _, slope_h = local_slope(h, err)

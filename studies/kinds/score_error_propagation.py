@@ -34,6 +34,7 @@ from statphys.models.sk import SherringtonKirkpatrick, pairwise_energy
 from statphys.physics import ExactScore, make_schedule, reverse_sample
 from statphys.physics import score_error as se
 from statphys.physics.scaling import fit_power_law
+from statphys.physics.schedules import TIME_SPACINGS
 from statphys.physics.total_variation import histogram_tv
 
 DESCRIPTION = "Score noise and score bias propagated into the generated law (CW, SK): TV, ⟨m²⟩, energy vs KL bound"
@@ -124,7 +125,9 @@ def validate(params: dict) -> None:
                          f"the path-KL bound), got {params['sampler']!r}")
     if not params["fit_min_z"] > 0:
         raise ValueError(f"[params] fit_min_z must be > 0, got {params['fit_min_z']}")
-    make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"]).time_grid(1, params["spacing"])
+    make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"])
+    if params["spacing"] not in TIME_SPACINGS:
+        raise ValueError(f"[params] unknown time spacing {params['spacing']!r}; choose one of {list(TIME_SPACINGS)}")
 
 
 def make_target(params: dict):

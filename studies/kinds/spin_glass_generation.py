@@ -11,7 +11,9 @@ deviation, p-value), and the energy per spin against its exact mean.
 
 from __future__ import annotations
 
+import functools
 import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -102,14 +104,27 @@ def make_target(params: dict, key):
     raise ValueError(f"model must be one of {MODELS}, got {model!r}")
 
 
+@functools.partial(jax.jit, static_argnames=("num_samplers",))
+def _run_keys(key, *, num_samplers: int):
+    """k_target, k_run = split(key), and the key fold_in(k_run, i) of every sampler i (num_samplers, ...)."""
+    k_target, k_run = jax.random.split(key)
+    return k_target, jax.vmap(lambda i: jax.random.fold_in(k_run, i))(jnp.arange(num_samplers))
+
+
+@jax.jit
+def _energy(target, spins):
+    """target.energy(spins), the target an argument: one compilation per target class and shape."""
+    return target.energy(spins)
+
+
 def run(params: dict, key) -> xr.Dataset:
     """One target, every sampler: TV of the law of m (± null spread) and the energy per spin."""
     n, num = params["n"], params["num_samples"]
     for name in ("num_steps", "num_samples", "num_data", "num_patterns"):
         if params[name] <= 0:
             raise ValueError(f"{name} must be > 0, got {params[name]}")
-    k_target, k_run = jax.random.split(key)
-    target = make_target(params, k_target)
+    k_target, run_keys = (np.asarray(k) for k in _run_keys(key, num_samplers=len(params["samplers"])))
+    target = make_target(params, jax.device_put(k_target))
     exact = equilibrium(target)
     schedule = make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"])
     score = ExactScore(target, schedule)
@@ -117,7 +132,7 @@ def run(params: dict, key) -> xr.Dataset:
     rows = []
     m_laws, tv_err = [], []
     for i, sampler in enumerate(params["samplers"]):
-        result = reverse_sample(jax.random.fold_in(k_run, i), score, schedule, num_steps=params["num_steps"],
+        result = reverse_sample(jax.device_put(run_keys[i]), score, schedule, num_steps=params["num_steps"],
                                 batch=num, n=n, sampler=sampler, spacing=params["spacing"])
         spins = np.sign(np.asarray(result.x))
         m = spins.mean(1)
@@ -126,7 +141,7 @@ def run(params: dict, key) -> xr.Dataset:
         m_laws.append(np.bincount(up, minlength=n + 1) / num)
         boot = np.random.default_rng([params["disorder_seed"], i]).multinomial(num, m_laws[-1], size=BOOTSTRAP) / num
         tv_err.append(float(np.std(0.5 * np.abs(boot - exact.m_law).sum(1), ddof=1)))
-        e = np.asarray(target.energy(jnp.asarray(spins))) / n if has_energy else np.full(num, np.nan)
+        e = np.asarray(_energy(target, jax.device_put(spins))) / n if has_energy else np.full(num, np.nan)
         rows.append((tv, null_mean, null_sd, p_value, e.mean(), e.std(ddof=1) / math.sqrt(num),
                      np.mean(m**2), np.std(m**2, ddof=1) / math.sqrt(num)))
     rows = np.array(rows)

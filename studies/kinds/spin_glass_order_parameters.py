@@ -61,12 +61,19 @@ def _put(data: dict, name: str, est: dis.Hierarchical, key: str, dims: tuple) ->
     data[f"{name}_avg_err"] = (dims, est.average[key].error)
 
 
+def _sk_target(params: tuple) -> SherringtonKirkpatrick:
+    """The SK target of one disorder sample, params = (couplings (n, n), β): module level, so that one compilation
+    of the order parameters serves every β."""
+    couplings, beta = params
+    return SherringtonKirkpatrick(couplings, beta)
+
+
 def run(params: dict, key) -> xr.Dataset:
     n, beta, num = params["n"], params["beta"], params["num_disorder"]
     times = np.geomspace(params["t_min"], params["t_max"], params["num_times"])
     couplings = np.stack([SherringtonKirkpatrick.random(n, beta, seed=d).couplings for d in range(num)])
-    op = dis.disorder_order_parameters(key, lambda J: SherringtonKirkpatrick(J, beta), couplings,
-                                       make_schedule("ou"), times, params["num_samples"])
+    op = dis.disorder_order_parameters(key, _sk_target, (couplings, np.full(num, float(beta))), make_schedule("ou"),
+                                       times, params["num_samples"])
     op = jax.tree_util.tree_map(np.asarray, op)
     kw = {"method": params["method"], "num_resamples": params["bootstrap"]}
     mags = lambda s: sc.magnetization_statistics(s, n)  # noqa: E731

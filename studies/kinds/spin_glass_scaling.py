@@ -47,6 +47,8 @@ sample's thermal error.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -264,6 +266,28 @@ def _average(per_sample: dict) -> dict:
     return dis.disorder_average(per_sample)
 
 
+@functools.partial(jax.jit, static_argnames=("num_sizes", "num"))
+def _run_keys(key, *, num_sizes: int, num: int) -> dict:
+    """Every key of `run`: k_gen, k_pt, k_amp = split(key, 3), k_fwd_ref, k_fwd = split(fold_in(key, 3)); per size
+    i and disorder sample d fold_in(fold_in(k, i), d) of k_gen, k_amp, k_fwd_ref, k_fwd (num_sizes, num, ...), and
+    fold_in(k_pt, i) (num_sizes, ...)."""
+    k_gen, k_pt, k_amp = jax.random.split(key, 3)
+    k_fwd_ref, k_fwd = jax.random.split(jax.random.fold_in(key, 3))  # the forward-law reference's own keys
+    sizes, samples = jnp.arange(num_sizes), jnp.arange(num)
+
+    def per_sample(k):
+        return jax.vmap(lambda i: jax.vmap(lambda d: jax.random.fold_in(jax.random.fold_in(k, i), d))(samples))(sizes)
+
+    return {"gen": per_sample(k_gen), "amp": per_sample(k_amp), "fwd_ref": per_sample(k_fwd_ref),
+            "fwd": per_sample(k_fwd), "pt": jax.vmap(lambda i: jax.random.fold_in(k_pt, i))(sizes)}
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _noise_levels(schedule, times):
+    """(α_t, σ_t) of ``schedule`` at ``times``."""
+    return schedule.alpha(times), schedule.sigma(times)
+
+
 def run(params: dict, key) -> xr.Dataset:
     sizes, betas = [int(n) for n in params["sizes"]], [float(b) for b in params["betas"]]
     amp_betas = [b for b in betas if b < params["amp_max_beta"]]
@@ -298,8 +322,7 @@ def run(params: dict, key) -> xr.Dataset:
         return stack([skg.forward_replica_posterior(k, J, 0.0, beta, schedule, r, **kw)
                       for k, J, r in zip(keys, couplings, references)])
 
-    k_gen, k_pt, k_amp = jax.random.split(key, 3)
-    k_fwd_ref, k_fwd = jax.random.split(jax.random.fold_in(key, 3))  # the forward-law reference's own keys
+    run_keys = {name: np.asarray(k) for name, k in _run_keys(key, num_sizes=len(sizes), num=num).items()}
     fwd_names = ("q12", "q2", "binder_q", "chi_sg", "swap_min")
     fwd = {name: [] for name in fwd_names + ("reference_swap_min",)}
     out = {name: [] for name in ("q12", "q2", "binder_q", "chi_sg", "energy", "q2_end", "q4_end", "binder_end",
@@ -307,7 +330,7 @@ def run(params: dict, key) -> xr.Dataset:
     times = None
     for i, n in enumerate(sizes):
         couplings = np.stack([np.asarray(SherringtonKirkpatrick.random(n, 1.0, seed=d).couplings) for d in range(num)])
-        keys = [jax.random.fold_in(jax.random.fold_in(k_gen, i), d) for d in range(num)]
+        keys = [jax.device_put(k) for k in run_keys["gen"][i]]
         per_beta = {name: [] for name in ("q12", "q2", "binder_q", "chi_sg", "energy", "q2_end", "q4_end",
                                           "binder_end", "acceptance", "swap_min")}
         for beta in betas:
@@ -324,12 +347,12 @@ def run(params: dict, key) -> xr.Dataset:
                 per_beta[name].append(value)
         for name, values in per_beta.items():
             out[name].append(np.stack(values, 1))  # (D, beta, ...)
-        refs = [skg.tempering_references(jax.random.fold_in(jax.random.fold_in(k_fwd_ref, i), d), couplings[d],
+        refs = [skg.tempering_references(jax.device_put(run_keys["fwd_ref"][i, d]), couplings[d],
                                          pt_betas, num_chains=params["forward_batch"],
                                          num_sweeps=params["pt_burn_in"] + params["pt_sweeps"]) for d in range(num)]
-        fwd["reference_swap_min"].append(np.array([float(np.min(sw)) for _, sw in refs]))
+        fwd["reference_swap_min"].append(np.array([float(np.min(np.asarray(sw))) for _, sw in refs]))
         references = np.stack([np.asarray(r) for r, _ in refs])  # (D, pt_beta, B, n)
-        fwd_keys = [jax.random.fold_in(jax.random.fold_in(k_fwd, i), d) for d in range(num)]
+        fwd_keys = [jax.device_put(k) for k in run_keys["fwd"][i]]
         per_beta = {name: [] for name in fwd_names}
         for beta, j in zip(betas, pt_index):
             traj = forward(fwd_keys, couplings, beta, references[:, j])
@@ -345,8 +368,8 @@ def run(params: dict, key) -> xr.Dataset:
         for beta in amp_betas:
             q12, energy, q2 = [], [], []
             for d in range(num):
-                denoiser = AMPDenoiser(jnp.asarray(couplings[d]), beta)
-                result = reverse_sample(jax.random.fold_in(jax.random.fold_in(k_amp, i), d),
+                denoiser = AMPDenoiser(jax.device_put(couplings[d]), beta)
+                result = reverse_sample(jax.device_put(run_keys["amp"][i, d]),
                                         ExactScore(denoiser, schedule), schedule, num_steps=params["num_steps"],
                                         batch=params["batch"], n=n, sampler="ddpm", spacing="log", record_every=1,
                                         observables={"q12": _amp_overlap})
@@ -361,10 +384,11 @@ def run(params: dict, key) -> xr.Dataset:
             out[name].append(np.stack(values, 1) if values else np.zeros((num, 0) + ((len(times),) if name == "amp_q12"
                                                                                     else ())))
         out["pt"].append(pte.tempering_equilibrium(
-            jax.random.fold_in(k_pt, i), couplings, pt_betas, num_chains=params["pt_chains"],
+            jax.device_put(run_keys["pt"][i]), couplings, pt_betas, num_chains=params["pt_chains"],
             num_sweeps=params["pt_sweeps"], burn_in=params["pt_burn_in"]))
 
-    lam = np.asarray(schedule.alpha(times)) ** 2 / np.asarray(schedule.sigma(times)) ** 2
+    alpha, sigma = (np.asarray(a) for a in _noise_levels(schedule, times))
+    lam = alpha**2 / sigma**2
     data: dict = {}
     dims_t = ("n", "disorder", "beta", "time")
 
