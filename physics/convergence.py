@@ -48,7 +48,7 @@ from .discrete import (
 )
 from .integrator import SamplerState, as_score
 from .samplers import SAMPLERS
-from .schedules import Schedule
+from .schedules import Schedule, noise_levels
 from .scores import ExactScore
 from .total_variation import histogram_tv, null_tv
 from .trajectory import reverse_sample
@@ -172,7 +172,7 @@ def propagate_continuous_many(target, schedule: Schedule, sampler: str, num_step
     steps = _check_steps(num_steps)
     n, batch = target.n, len(steps)
     grids = _padded_grids(schedule.start_time, schedule.t_min, steps=tuple(steps))
-    levels = np.asarray(_levels(schedule, schedule.start_time, schedule.t_min))
+    levels = np.asarray([noise_levels(schedule, t) for t in (schedule.start_time, schedule.t_min)])  # (2, 2)
     m0, c0 = (_noised_gaussian(target, levels[0, 0], levels[0, 1]) if init == "exact"
               else (np.zeros(n, levels.dtype), (levels[0, 1] * levels[0, 1]) * np.eye(n, dtype=levels.dtype)))
     m, c = _propagate_continuous(target, schedule, grids, np.broadcast_to(m0, (batch, n)),
@@ -188,12 +188,6 @@ def _padded_grids(start, stop, *, steps):
     longest = max(steps)
     return jnp.stack([jnp.concatenate([jnp.linspace(start, stop, N + 1), jnp.full(longest - N, stop)])
                       for N in steps])
-
-
-@jax.jit
-def _levels(schedule, *times):
-    """[(α(t), σ(t)) for t in times], (len(times), 2); the schedule is a pytree argument."""
-    return jnp.stack([jnp.stack([schedule.alpha(t), schedule.sigma(t)]) for t in times])
 
 
 def _noised_gaussian(target, alpha, sigma) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,9 @@
 """Standard normal draws ξ ~ N(0, I) bit for bit equal to ``jax.random.normal``, faster on the CPU.
 
     standard_normal(key, shape, dtype)     exactly jax.random.normal(key, shape, dtype)
+    fold_in(key, data), split(key, num)    jax.random.fold_in and jax.random.split (as a tuple), each one
+                                           compiled function: outside jit they run op by op, each operation one
+                                           more compiled module per process
 
 For a threefry2x32 key in float32 the bits come from `threefry2x32`, the Threefry-2x32 hash with its 20 rounds
 written out (Salmon, Moraes, Dror & Shaw, "Parallel random numbers: as easy as 1, 2, 3", SC '11, Sec. 3.2), the
@@ -83,3 +86,12 @@ def standard_normal(key: Array, shape: tuple[int, ...], dtype: Any) -> Array:
     elif jax.config.jax_default_prng_impl != "threefry2x32" or key.shape != (2,):
         return jax.random.normal(key, shape, dtype)
     return jax.random.normal(jax.random.wrap_key_data(key, impl=THREEFRY_UNROLLED), shape, dtype)
+
+
+fold_in = jax.jit(jax.random.fold_in)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def split(key: Array, num: int = 2) -> tuple[Array, ...]:
+    """jax.random.split(key, num) as a tuple of num keys."""
+    return tuple(jax.random.split(key, num))

@@ -229,3 +229,10 @@ def make_schedule(name: str, **params: Any) -> Schedule:
     if unknown:
         raise ValueError(f"schedule {name!r} has no parameter(s) {unknown}; allowed: {allowed}")
     return cls(**params)
+
+
+@jax.jit
+def noise_levels(schedule: Schedule, t: Array) -> tuple[Array, Array]:
+    """(α(t), σ(t)) of ``schedule`` (a pytree argument) at the times t, as one compiled function: outside jit,
+    schedule.alpha and schedule.sigma run op by op and each operation is one more compiled module per process."""
+    return schedule.alpha(t), schedule.sigma(t)

@@ -45,7 +45,7 @@ import numpy as np
 
 from statphys.models.base import denoiser_from_score, pytree_dataclass
 
-from .schedules import Schedule
+from .schedules import Schedule, noise_levels
 
 Array = Any
 
@@ -110,19 +110,13 @@ def step_kl_weights(schedule: Schedule, times: Array, sampler: str) -> np.ndarra
     t, s = times[:-1], times[1:]
     if times.ndim != 1 or times.size < 2 or np.any(s >= t):
         raise ValueError("times must be a decreasing (K + 1,) grid with K >= 1")
-    alpha_t, sigma_t = (np.asarray(v, float) for v in _levels(schedule, t))
+    alpha_t, sigma_t = (np.asarray(v, float) for v in noise_levels(schedule, t))
     if sampler == "euler_maruyama":
         g2 = np.asarray(schedule.diffusion2(t), float)
         return 0.5 * g2 * (t - s) * alpha_t**2 / sigma_t**4
-    alpha_s, sigma_s = (np.asarray(v, float) for v in _levels(schedule, s))
+    alpha_s, sigma_s = (np.asarray(v, float) for v in noise_levels(schedule, s))
     var_ts = sigma_t**2 - (alpha_t / alpha_s) ** 2 * sigma_s**2
     return alpha_s**2 * var_ts / (2 * sigma_t**2 * sigma_s**2)
-
-
-@jax.jit
-def _levels(schedule: Schedule, t: Array) -> tuple[Array, Array]:
-    """(α(t), σ(t)) at the times t; the schedule is a pytree argument."""
-    return schedule.alpha(t), schedule.sigma(t)
 
 
 def path_kl_bound(schedule: Schedule, times: Array, sampler: str, noise: float, bias: float, n: int,

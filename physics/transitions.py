@@ -45,6 +45,7 @@ import scipy.optimize
 from statphys.models.base import check_positive_int
 
 from .forward import noise
+from .normal_draws import split
 from .scaling import Estimate, bootstrap, crossing
 from .schedules import Schedule
 
@@ -183,7 +184,7 @@ def forward_observable(key: Array, target: Any, schedule: Schedule, times: Array
     """observable(s₀, x_t, E[s | x_t]) -> (batch,) along exact forward paths from exact samples s₀ of the
     target; shape (len(times), batch). s₀ is the end point of the equivalent reverse trajectory."""
     check_positive_int("batch", batch)
-    k_data, k_path = _two_keys(key)
+    k_data, k_path = split(key)
     return _observe_along_path(k_path, target, target.sample(k_data, batch), schedule, jnp.asarray(times), observable)
 
 
@@ -201,12 +202,6 @@ def observe_along_path(key: Array, target: Any, s0: Array, schedule: Schedule, t
 
 
 _observe_along_path = jax.jit(observe_along_path, static_argnums=5)
-
-
-@jax.jit
-def _two_keys(key: Array) -> tuple[Array, Array]:
-    first, second = jax.random.split(key)
-    return first, second
 
 
 def denoiser_magnetization(s0: Array, x: Array, denoised: Array) -> Array:

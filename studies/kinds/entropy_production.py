@@ -31,6 +31,7 @@ import xarray as xr
 from statphys.models import CurieWeiss
 from statphys.models.spin_marginal import SpinMarginal
 from statphys.physics.entropy_rates import entropy_production_rate
+from statphys.physics.normal_draws import fold_in
 from statphys.physics.schedules import make_schedule
 
 DESCRIPTION = "Entropy production rate pi(t) of Curie-Weiss generation (exact score) vs the speciation time"
@@ -59,9 +60,6 @@ def validate(params: dict) -> None:
     for name in ("num_times", "num_samples", "num_bootstrap"):
         if params[name] < 5:
             raise ValueError(f"[params] {name} must be >= 5, got {params[name]}")
-
-
-_fold_in = jax.jit(jax.random.fold_in)
 
 
 def _peak(t: np.ndarray, y: np.ndarray) -> float:
@@ -104,11 +102,11 @@ def run(params: dict, key) -> xr.Dataset:
     times = np.geomspace(params["t_lo"], params["t_hi"], params["num_times"])
     out = np.zeros((len(times), 6))
     for i, t in enumerate(times):
-        k = _fold_in(key, i)
+        k = fold_in(key, i)
         kw = dict(num_samples=params["num_samples"])
         total = entropy_production_rate(k, target, schedule, float(t), **kw)
         mode = entropy_production_rate(k, target, schedule, float(t), direction=e, **kw)
-        base = entropy_production_rate(_fold_in(k, 1), free, schedule, float(t), **kw)
+        base = entropy_production_rate(fold_in(k, 1), free, schedule, float(t), **kw)
         out[i] = total.value, total.stderr, mode.value, mode.stderr, base.value, base.stderr
     excess, excess_err = out[:, 0] - out[:, 4], np.hypot(out[:, 1], out[:, 5])
     rng = np.random.default_rng(int(jax.random.randint(key, (), 0, 2**31 - 1)))

@@ -22,6 +22,7 @@ import xarray as xr
 from statphys.models.gaussian import Gaussian, GaussianMixture
 from statphys.physics.entropy_rates import ensemble_rates_1d, reverse_flux_zero
 from statphys.physics.fluctuation_theorems import crooks_fit, exponential_average
+from statphys.physics.normal_draws import fold_in
 from statphys.physics.path_entropy import forward_entropy, reverse_entropy
 from statphys.physics import transitions as tr
 from statphys.physics.schedules import make_schedule
@@ -66,12 +67,6 @@ def _target(params):
 
 
 @jax.jit
-def _keys(key):
-    """fold_in(key, i) for the forward, backward and generative paths, i = 0, 1, 2."""
-    return tuple(jax.random.fold_in(key, i) for i in range(3))
-
-
-@jax.jit
 def _totals(pe):
     """(Σ_path, Σ) of a `PathEntropy`, (batch,) each."""
     return pe.total_path, pe.total
@@ -86,7 +81,7 @@ def run(params: dict, key) -> xr.Dataset:
               ito_correction=False)
     work = progress.stages(["forward paths", "backward paths", "generative paths", "ensemble rates"])
     next(work)
-    k_fwd, k_bwd, k_rev = _keys(key)
+    k_fwd, k_bwd, k_rev = (fold_in(key, i) for i in range(3))
     fwd = forward_entropy(k_fwd, target, schedule, **kw)
     next(work)
     bwd = forward_entropy(k_bwd, target, schedule, backward=True, **kw)

@@ -33,6 +33,7 @@ import scipy.stats
 import xarray as xr
 
 from statphys.models.gaussian import GaussianMixture
+from statphys.physics.normal_draws import fold_in
 from statphys.physics.mixture_flux import gmm_reverse_flux, gmm_reverse_flux_zeros, speciation_time_yu_huang
 from statphys.physics import transitions as tr
 from statphys.physics.schedules import make_schedule
@@ -106,9 +107,6 @@ def _mixture_moments(m: float, gamma: float) -> tuple[float, float]:
     return m**2 + gamma, m**4 + 6 * m**2 * gamma + 3 * gamma**2
 
 
-_fold_in = jax.jit(jax.random.fold_in)
-
-
 @functools.partial(jax.jit, static_argnames=("num_samples",))
 def _initial_state(key, target, schedule, *, num_samples):
     """(the key of the run, x_T = α(T) x₀ + σ(T) ξ with x₀ ~ target: num_samples exact draws of p_T)."""
@@ -179,7 +177,7 @@ def run(params: dict, key) -> xr.Dataset:
     hist, hist_err, hist_exact = [], [], []
     for i, s2 in enumerate(usb):
         for j, k in enumerate(steps):
-            res = usb_check(_fold_in(key, 100 * i + j), mu, float(s2), int(k), params["num_samples"],
+            res = usb_check(fold_in(key, 100 * i + j), mu, float(s2), int(k), params["num_samples"],
                             params["T"], params["sde_t_min"], params["sampler"])
             for name in names:
                 table[name][i, j] = res[name]

@@ -62,7 +62,7 @@ from statphys.physics import sk_generation as skg
 from statphys.physics import tempering_equilibrium as pte
 from statphys.physics.amp import AMPDenoiser
 from statphys.physics.mc_score import tempering_ladder
-from statphys.physics.schedules import make_schedule
+from statphys.physics.schedules import make_schedule, noise_levels
 from statphys.physics.scores import ExactScore
 from statphys.physics.trajectory import reverse_sample
 
@@ -282,12 +282,6 @@ def _run_keys(key, *, num_sizes: int, num: int) -> dict:
             "fwd": per_sample(k_fwd), "pt": jax.vmap(lambda i: jax.random.fold_in(k_pt, i))(sizes)}
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _noise_levels(schedule, times):
-    """(α_t, σ_t) of ``schedule`` at ``times``."""
-    return schedule.alpha(times), schedule.sigma(times)
-
-
 def run(params: dict, key) -> xr.Dataset:
     sizes, betas = [int(n) for n in params["sizes"]], [float(b) for b in params["betas"]]
     amp_betas = [b for b in betas if b < params["amp_max_beta"]]
@@ -387,7 +381,7 @@ def run(params: dict, key) -> xr.Dataset:
             jax.device_put(run_keys["pt"][i]), couplings, pt_betas, num_chains=params["pt_chains"],
             num_sweeps=params["pt_sweeps"], burn_in=params["pt_burn_in"]))
 
-    alpha, sigma = (np.asarray(a) for a in _noise_levels(schedule, times))
+    alpha, sigma = (np.asarray(a) for a in noise_levels(schedule, times))
     lam = alpha**2 / sigma**2
     data: dict = {}
     dims_t = ("n", "disorder", "beta", "time")
