@@ -78,6 +78,7 @@ from statphys.physics import cloning, trajectory
 from statphys.physics.integrator import as_score
 from statphys.physics.normal_draws import standard_normal
 from statphys.physics.reduced import reduced_reverse_sample, reduction_of
+from statphys.studies.compilation import compile_times
 
 SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, sweeps, NetKet chains, NetKet sweep)],
     # cloning (d, samples, dt), reverse SDE of the ±1⃗ mixture (d, batch, steps), of Curie–Weiss (N, batch, steps),
@@ -378,32 +379,7 @@ def bench_monte_carlo(n: int, chains: int, sweeps: int, nk_chains: int, nk_sweep
 
 
 # ---- peers: cloning (Biroli et al.), reverse SDE (diffrax), compile counts ---------------------------------
-class CompileCounter:
-    """Counts XLA backend compilations (jax.monitoring '/jax/core/compile/backend_compile_duration' events, which
-    jax also records for a module loaded from the persistent compilation cache) and, apart, those cache loads
-    ('/jax/compilation_cache/cache_hits')."""
-
-    def __init__(self):
-        self.count = 0
-        self.cache_hits = 0
-        jax.monitoring.register_event_duration_secs_listener(self._listen)
-        jax.monitoring.register_event_listener(self._listen_event)
-
-    def _listen(self, name, duration, **kwargs):
-        if name == "/jax/core/compile/backend_compile_duration":
-            self.count += 1
-
-    def _listen_event(self, name, **kwargs):
-        if name == "/jax/compilation_cache/cache_hits":
-            self.cache_hits += 1
-
-    @property
-    def compiled(self) -> int:
-        """XLA compilations so far, persistent-cache loads left out."""
-        return self.count - self.cache_hits
-
-
-COMPILES = CompileCounter()
+compile_times()  # registers the listener: XLA compilations and persistent-cache loads counted apart
 
 
 def load_average() -> str:
@@ -415,10 +391,10 @@ def load_average() -> str:
 
 def clock(fn):
     """(seconds, XLA compilations (persistent-cache loads left out), result) of one call of fn()."""
-    before = COMPILES.compiled
+    before = compile_times()
     start = time.perf_counter()
     out = jax.block_until_ready(fn())
-    return time.perf_counter() - start, COMPILES.compiled - before, out
+    return time.perf_counter() - start, (compile_times() - before).compiles, out
 
 
 def biroli_numpy_cloning(d: int, num_samples: int, T: float, num_steps: int, branch_times, seed: int = 232):
@@ -823,12 +799,13 @@ def bench_enumeration(batch: int, n: int = 20) -> tuple[list, dict]:
     _, exp_floor, _ = timed(jax.jit(lambda z: jnp.sum(jnp.exp(z), axis=1)), logits)
     rows, extra = [], {"peak": peak, "exp_floor": exp_floor, "numpy_s": numpy_time, "batch": batch, "n": n}
     for label, fn, kernel_flops in kernels:
-        compiles_before, hits_before = COMPILES.compiled, COMPILES.cache_hits
+        before = compile_times()
         first, warm, out = timed(fn, target, x, repeats=3)
+        made = compile_times() - before
         rows.append({
             "first_s": first,
-            "compiles": COMPILES.compiled - compiles_before,
-            "cache_hits": COMPILES.cache_hits - hits_before,
+            "compiles": made.compiles,
+            "cache_hits": made.cache_hits,
             "kernel": f"enumeration SK N={n} (2^{n} states) batch={batch}: {label}",
             "unit": "particles/s",
             "jax": batch / warm,
