@@ -3,9 +3,10 @@
 Results go to <out>/<study>/<profile>/: one netCDF file per finished chunk in chunks/, named by the hash of
 everything that determines it (kind, parameters of the chunk, seed, package version), written atomically
 (temporary file + rename), so an interrupted run resumes where it stopped and a changed configuration never
-reuses old chunks; then the combined dataset <study>.nc (swept parameters as coordinates, provenance in its
-attributes: config, package version, git commit, seed, device, wall time, the time spent compiling by stage
-(studies.compilation), finished flag). The study file is read by studies.study_file (its load is also
+reuses old chunks (a long kind also stores the finished stages of a chunk: studies.checkpoints); then the
+combined dataset <study>.nc (swept parameters as coordinates, provenance in its attributes: config, package
+version, git commit, seed, device, wall time, the time spent compiling by stage (studies.compilation), stages
+loaded from an interrupted run, finished flag). The study file is read by studies.study_file (its load is also
 runner.load); the chunks are combined by studies.datasets.
 """
 
@@ -20,6 +21,7 @@ import pathlib
 import sys
 import time
 
+from . import checkpoints
 from . import progress as progress_module
 from .compilation import CompileTimes, compile_times
 from .datasets import combine, describe_variables, write_atomic
@@ -28,7 +30,7 @@ from .study_file import Study, StudyError, load
 
 __all__ = ["CHUNK_ATTRS", "Study", "StudyError", "chunk_id", "load", "output_dir", "process_split", "run", "status"]
 
-CHUNK_ATTRS = ("chunk_id", "chunk_params", "chunk_git_commit", "chunk_wall_time_s",
+CHUNK_ATTRS = ("chunk_id", "chunk_params", "chunk_git_commit", "chunk_wall_time_s", "chunk_stages_reused",
                *CompileTimes().attrs("chunk_"))
 
 
@@ -47,6 +49,11 @@ def output_dir(study: Study, out: pathlib.Path) -> pathlib.Path:
 
 def _chunk_path(study: Study, out: pathlib.Path, point: dict) -> pathlib.Path:
     return output_dir(study, out) / "chunks" / f"{chunk_id(study, point)}.nc"
+
+
+def _stages_path(study: Study, out: pathlib.Path, point: dict) -> pathlib.Path:
+    """Where an unfinished chunk keeps its finished stages (`studies.checkpoints`)."""
+    return output_dir(study, out) / "chunks" / f"{chunk_id(study, point)}.stages"
 
 
 def status(study: Study, out: pathlib.Path) -> tuple[int, int]:
@@ -143,14 +150,18 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
             else:
                 chunk_started, compile_started = time.time(), compile_times()
                 label = f"chunk {index + 1}/{len(points)}"
-                with progress_module.enabled(label) if progress else contextlib.nullcontext():
+                stages = _stages_path(study, out, point)
+                with progress_module.enabled(label) if progress else contextlib.nullcontext(), \
+                        checkpoints.enabled(stages) as stage_counts:
                     ds = study.module.run(dict(point), _chunk_key(study.seed, index))
                 ds = ds.expand_dims({name: [point[name]] for name in study.swept if name not in ds.dims})
                 ds.attrs.update({"chunk_id": chunk_id(study, point), "chunk_params": json.dumps(point, sort_keys=True),
                                  "chunk_git_commit": revision,
                                  "chunk_wall_time_s": round(time.time() - chunk_started, 3),
+                                 "chunk_stages_reused": stage_counts.reused,
                                  **(compile_times() - compile_started).attrs("chunk_")})
                 write_atomic(ds, path)
+                checkpoints.remove(stages)
             bar.update(1)
     if reused:
         print(f"{study.name}: reused {reused} of {len(mine)} finished chunks", file=sys.stderr)
@@ -174,6 +185,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     combined.attrs.update(sum((CompileTimes.from_attrs(c.attrs, "chunk_") for c in chunks), CompileTimes()).attrs())
     combined.attrs["chunks_reused"] = reused
     combined.attrs["chunks_computed"] = len(mine) - reused
+    combined.attrs["stages_reused"] = sum(int(c.attrs.get("chunk_stages_reused", 0)) for c in chunks)
     describe_variables(combined, getattr(study.module, "VARIABLES", {}))
     directory = output_dir(study, out)
     write_atomic(combined, directory / f"{study.name}.nc")

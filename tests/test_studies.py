@@ -251,3 +251,103 @@ def test_drift_instability_time_matches_yu_huang_and_maps_through_alpha():
             t = drift_instability_time(schedule, mu, np.sqrt(var))
             assert float(schedule.alpha(t)) == pytest.approx(np.exp(-closed), abs=1e-9)
     assert np.isnan(drift_instability_time(make_schedule("ou", T=3.0, t_min=1e-3), 0.5, 1.0))  # μ² ≤ σ² − σ⁴/2
+
+
+def test_stages_are_stored_loaded_and_checked_by_name(tmp_path):
+    """`checkpoints.stored` computes outside a run, stores and reloads inside one, and refuses a foreign file."""
+    import numpy as np
+
+    from statphys.studies import checkpoints
+
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"a": jax.numpy.arange(3.0), "b": (np.ones(2), None)}
+
+    plain = checkpoints.stored("stage", compute)
+    assert isinstance(plain["a"], np.ndarray) and len(calls) == 1
+    with checkpoints.enabled(tmp_path / "stages") as counts:
+        first = checkpoints.stored("stage", compute)
+        again = checkpoints.stored("stage", compute)
+    assert len(calls) == 2 and (counts.computed, counts.reused) == (1, 1)
+    np.testing.assert_array_equal(again["a"], first["a"])
+    assert again["b"][1] is None
+    stage_file, = (tmp_path / "stages").glob("*.pkl")
+    stage_file.rename(tmp_path / "stages" / checkpoints._stage_path(tmp_path / "stages", "other").name)
+    with checkpoints.enabled(tmp_path / "stages"), pytest.raises(RuntimeError, match="holds 'stage', not 'other'"):
+        checkpoints.stored("other", compute)
+
+
+def test_chunk_stopped_between_stages_resumes_from_its_stored_stages(tmp_path, monkeypatch):
+    """A chunk that stops after its first stage: the rerun loads that stage instead of computing it (counted in
+    the provenance), removes the stage directory, and gives the uninterrupted run's dataset."""
+    from statphys.studies import checkpoints
+
+    path = write(tmp_path, TINY.format(beta="0.8"))
+    study = runner.load(str(path))
+    original = study.module.run
+    computed, stop = [], [True]
+
+    def staged_run(params, key):
+        def first_stage():
+            computed.append(1)
+            return original(params, key)
+
+        first = checkpoints.stored("first stage", first_stage)
+        if stop[0]:
+            raise KeyboardInterrupt
+        return first
+
+    monkeypatch.setattr(study.module, "run", staged_run)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(study, tmp_path / "out", progress=False)
+    chunks = tmp_path / "out" / "tiny" / "default" / "chunks"
+    stage_dirs = list(chunks.glob("*.stages"))
+    assert len(stage_dirs) == 1 and len(list(stage_dirs[0].glob("*.pkl"))) == 1 and len(computed) == 1
+    stop[0] = False
+    resumed = runner.run(study, tmp_path / "out", progress=False)
+    assert len(computed) == 1 and resumed.attrs["stages_reused"] == 1
+    assert not list(chunks.glob("*.stages"))
+    monkeypatch.setattr(study.module, "run", original)
+    clean = runner.run(study, tmp_path / "clean", progress=False)
+    assert clean.attrs["stages_reused"] == 0
+    xr.testing.assert_identical(resumed.drop_attrs(), clean.drop_attrs())
+
+
+@pytest.mark.slow
+def test_spin_glass_scaling_resumed_from_its_stages_is_the_uninterrupted_run(tmp_path):
+    """Every stage of a small spin_glass_scaling chunk stored, then the chunk run again from the stored stages
+    alone (nothing computed): the same dataset, bit for bit (a late-bound key or sample would break it)."""
+    from statphys.studies import checkpoints
+
+    path = write(tmp_path, """
+kind = "spin_glass_scaling"
+description = "tiny"
+seed = 1
+precision = "float64"
+[params]
+sizes = [6, 8]
+num_disorder = 2
+batch = 4
+num_steps = 4
+burn_in = 4
+posterior_replicas = 2
+posterior_sweeps = 2
+sweeps_per_step = 2
+forward_batch = 4
+pt_num_betas = 5
+pt_chains = 4
+pt_sweeps = 20
+pt_burn_in = 20
+emcee_steps = 40
+""")
+    study = runner.load(str(path))
+    point, = study.points()
+    key = runner._chunk_key(study.seed, 0)
+    with checkpoints.enabled(tmp_path / "stages") as first:
+        computed = study.module.run(dict(point), key)
+    with checkpoints.enabled(tmp_path / "stages") as second:
+        resumed = study.module.run(dict(point), key)
+    assert first.computed > 20 and (second.computed, second.reused) == (0, first.computed)
+    xr.testing.assert_identical(resumed, computed)

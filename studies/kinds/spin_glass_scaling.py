@@ -65,6 +65,7 @@ from statphys.physics.mc_score import tempering_ladder
 from statphys.physics.schedules import make_schedule, noise_levels
 from statphys.physics.scores import ExactScore
 from statphys.physics.trajectory import reverse_sample
+from statphys.studies import checkpoints, progress
 
 DESCRIPTION = ("SK along Monte-Carlo-score (and AMP) generation at N beyond enumeration: [q12], [q_ab^2], U4(q), "
                "chi_SG, the generated law against parallel tempering, finite-size scaling")
@@ -305,16 +306,23 @@ def run(params: dict, key) -> xr.Dataset:
         return jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(v) for v in a]), *runs)
 
     def generate(keys, couplings, beta):
-        """mc_replica_generation for every disorder sample (one compilation per N), stacked on axis 0."""
+        """mc_replica_generation for every disorder sample (one compilation per N), stacked on axis 0; each
+        sample a stage of the chunk (`studies.checkpoints`)."""
         kw = chain_options(beta)
-        return stack([skg.mc_replica_generation(k, J, 0.0, beta, schedule, **kw) for k, J in zip(keys, couplings)])
+        n = couplings.shape[-1]
+        return stack([checkpoints.stored(f"generation N={n} beta={beta} sample={d}",
+                                         lambda: skg.mc_replica_generation(k, J, 0.0, beta, schedule, **kw))
+                      for d, (k, J) in enumerate(zip(keys, couplings))])
 
     def forward(keys, couplings, beta, references):
-        """forward_replica_posterior for every disorder sample with the chains of `generate`, references (D, B, n)."""
+        """forward_replica_posterior for every disorder sample with the chains of `generate`, references (D, B, n);
+        each sample a stage of the chunk."""
         kw = chain_options(beta)
         kw.pop("batch")
-        return stack([skg.forward_replica_posterior(k, J, 0.0, beta, schedule, r, **kw)
-                      for k, J, r in zip(keys, couplings, references)])
+        n = couplings.shape[-1]
+        return stack([checkpoints.stored(f"forward law N={n} beta={beta} sample={d}",
+                                         lambda: skg.forward_replica_posterior(k, J, 0.0, beta, schedule, r, **kw))
+                      for d, (k, J, r) in enumerate(zip(keys, couplings, references))])
 
     run_keys = {name: np.asarray(k) for name, k in _run_keys(key, num_sizes=len(sizes), num=num).items()}
     fwd_names = ("q12", "q2", "binder_q", "chi_sg", "swap_min")
@@ -322,7 +330,7 @@ def run(params: dict, key) -> xr.Dataset:
     out = {name: [] for name in ("q12", "q2", "binder_q", "chi_sg", "energy", "q2_end", "q4_end", "binder_end",
                                  "acceptance", "swap_min", "amp_q12", "amp_energy", "amp_q2_end", "pt")}
     times = None
-    for i, n in enumerate(sizes):
+    for i, n in progress.track(list(enumerate(sizes)), "sizes N"):
         couplings = np.stack([np.asarray(SherringtonKirkpatrick.random(n, 1.0, seed=d).couplings) for d in range(num)])
         keys = [jax.device_put(k) for k in run_keys["gen"][i]]
         per_beta = {name: [] for name in ("q12", "q2", "binder_q", "chi_sg", "energy", "q2_end", "q4_end",
@@ -341,9 +349,10 @@ def run(params: dict, key) -> xr.Dataset:
                 per_beta[name].append(value)
         for name, values in per_beta.items():
             out[name].append(np.stack(values, 1))  # (D, beta, ...)
-        refs = [skg.tempering_references(jax.device_put(run_keys["fwd_ref"][i, d]), couplings[d],
-                                         pt_betas, num_chains=params["forward_batch"],
-                                         num_sweeps=params["pt_burn_in"] + params["pt_sweeps"]) for d in range(num)]
+        refs = [checkpoints.stored(f"forward-law references N={n} sample={d}", lambda: skg.tempering_references(
+                    jax.device_put(run_keys["fwd_ref"][i, d]), couplings[d], pt_betas,
+                    num_chains=params["forward_batch"], num_sweeps=params["pt_burn_in"] + params["pt_sweeps"]))
+                for d in range(num)]
         fwd["reference_swap_min"].append(np.array([float(np.min(np.asarray(sw))) for _, sw in refs]))
         references = np.stack([np.asarray(r) for r, _ in refs])  # (D, pt_beta, B, n)
         fwd_keys = [jax.device_put(k) for k in run_keys["fwd"][i]]
@@ -362,13 +371,17 @@ def run(params: dict, key) -> xr.Dataset:
         for beta in amp_betas:
             q12, energy, q2 = [], [], []
             for d in range(num):
-                denoiser = AMPDenoiser(jax.device_put(couplings[d]), beta)
-                result = reverse_sample(jax.device_put(run_keys["amp"][i, d]),
-                                        ExactScore(denoiser, schedule), schedule, num_steps=params["num_steps"],
-                                        batch=params["batch"], n=n, sampler="ddpm", spacing="log", record_every=1,
-                                        observables={"q12": _amp_overlap})
-                q12.append(np.asarray(result.observables["q12"]).mean(-1))
-                law = _generated_law(np.sign(np.asarray(result.denoised))[None], couplings[d:d + 1])
+                def amp_run():
+                    result = reverse_sample(jax.device_put(run_keys["amp"][i, d]),
+                                            ExactScore(AMPDenoiser(jax.device_put(couplings[d]), beta), schedule),
+                                            schedule, num_steps=params["num_steps"], batch=params["batch"], n=n,
+                                            sampler="ddpm", spacing="log", record_every=1,
+                                            observables={"q12": _amp_overlap})
+                    return result.observables["q12"], result.denoised
+
+                amp_q12, denoised = checkpoints.stored(f"AMP N={n} beta={beta} sample={d}", amp_run)
+                q12.append(amp_q12.mean(-1))
+                law = _generated_law(np.sign(denoised)[None], couplings[d:d + 1])
                 energy.append(law["energy"][0])
                 q2.append(law["q2"][0])
             amp["amp_q12"].append(np.stack(q12))
@@ -377,9 +390,9 @@ def run(params: dict, key) -> xr.Dataset:
         for name, values in amp.items():
             out[name].append(np.stack(values, 1) if values else np.zeros((num, 0) + ((len(times),) if name == "amp_q12"
                                                                                     else ())))
-        out["pt"].append(pte.tempering_equilibrium(
+        out["pt"].append(checkpoints.stored(f"equilibrium N={n}", lambda: pte.tempering_equilibrium(
             jax.device_put(run_keys["pt"][i]), couplings, pt_betas, num_chains=params["pt_chains"],
-            num_sweeps=params["pt_sweeps"], burn_in=params["pt_burn_in"]))
+            num_sweeps=params["pt_sweeps"], burn_in=params["pt_burn_in"])))
 
     alpha, sigma = (np.asarray(a) for a in noise_levels(schedule, times))
     lam = alpha**2 / sigma**2
