@@ -23,6 +23,7 @@ import xarray as xr
 from statphys.models.sk import SherringtonKirkpatrick
 from statphys.physics.franz_parisi_spins import enumerated_overlap_log_probs, local_minima, ou_noise, overlap_grid
 from statphys.physics.quenched import quenched_average, quenched_umbrella_potential, tempering_reference_sampler
+from statphys.studies import checkpoints
 
 DESCRIPTION = "Quenched Franz–Parisi potential of SK by umbrella Monte Carlo (enumeration check for N ≤ 20)"
 ENUMERATION_MAX_N = 20
@@ -99,8 +100,13 @@ def run(params: dict, key) -> xr.Dataset:
     rows = {name: [] for name in ("v", "err", "mc_err", "count", "q_min", "q_sec", "acc", "z")}
     for i, t in enumerate(times):
         alpha, sigma = ou_noise(float(t))
-        res = quenched_umbrella_potential(jax.random.fold_in(key, i), target, alpha, sigma, params["num_disorder"],
-                                          reference_sampler=sampler, **options)
+        def umbrella():
+            potential = quenched_umbrella_potential(jax.random.fold_in(key, i), target, alpha, sigma,
+                                                    params["num_disorder"], reference_sampler=sampler, **options)
+            return potential, sampler.swap_min
+
+        res, swap_min = checkpoints.stored(f"umbrella potential t={t}", umbrella)  # a stage of the chunk
+        sampler.swap_min = min(sampler.swap_min, swap_min)  # what the calls of a resumed run's stages recorded
         m = res.mean
         rows["v"].append(m.value)
         rows["err"].append(m.error)
