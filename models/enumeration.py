@@ -17,7 +17,8 @@ two (batch × 2^m) × (2^m × rows) matmuls per chunk of rows, 2ᴺ + batch·(2^
 call instead of batch·2ᴺ, and an online maximum over chunks of rows (Milakov & Gimelshein 2018). All
 factors are ≤ 1, and nothing is lost as long as the range R of ln w within a row stays below `_range_limit`
 (≈ 52 in float32, ≈ 653 in float64): beyond it the element-wise kernel (one exponential per particle and
-state) is used (a lax.cond; under vmap both kernels run).
+state) is used (inside a traced program a lax.cond, and under vmap both kernels run; called eagerly, the
+element-wise kernel is compiled only when the matmul kernel reports a row beyond the limit).
 A quadratic ln w = ½ sᵀKs + b·s (`Quadratic`, pairwise Ising targets) is evaluated block-wise from K
 (`quadratic_posterior_mean`), any other ln w on each chunk's states.
 
@@ -85,7 +86,7 @@ def posterior_mean(
     """
     _chunking(n, chunk_size)
     check_noise_level(alpha, sigma)
-    return _generic_posterior_mean(_as_pytree_function(log_weight), x, alpha, sigma, n, chunk_size)
+    return _dispatch(_generic_posterior_mean, (_as_pytree_function(log_weight), x, alpha, sigma), (n, chunk_size))
 
 
 def _as_pytree_function(fn: Callable) -> jax.tree_util.Partial:
@@ -97,15 +98,25 @@ def _as_pytree_function(fn: Callable) -> jax.tree_util.Partial:
     return jax.tree_util.Partial(fn)
 
 
-@functools.partial(jax.jit, static_argnums=(4, 5))
-def _generic_posterior_mean(log_weight, x, alpha, sigma, n, chunk_size):
+def _dispatch(kernel: Callable, args: tuple, static: tuple) -> Array:
+    """Inside a traced program: ``kernel(..., "either")``, both kernels compiled under a lax.cond. Called eagerly:
+    the matmul kernel alone, and the element-wise kernel compiled and run only when a row range of ln w exceeds
+    `_range_limit` (half the compilation of a first call)."""
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
+        return kernel(*args, *static, "either")
+    out, within_range = kernel(*args, *static, "matmul")
+    return out if bool(within_range) else kernel(*args, *static, "elementwise")
+
+
+@functools.partial(jax.jit, static_argnums=(4, 5, 6))
+def _generic_posterior_mean(log_weight, x, alpha, sigma, n, chunk_size, kernel):
     def block(s_hi, s_lo):
         rows, low = s_hi.shape[0], s_lo.shape[0]
         s = jnp.concatenate([jnp.broadcast_to(s_hi[:, None, :], (rows, low, s_hi.shape[1])),
                              jnp.broadcast_to(s_lo[None, :, :], (rows, low, s_lo.shape[1]))], axis=-1)
         return log_weight(s.reshape(rows * low, n)).reshape(rows, low)
 
-    return _posterior_mean(block, n, x, alpha, sigma, chunk_size)
+    return _posterior_mean(block, n, x, alpha, sigma, chunk_size, kernel)
 
 
 def quadratic_posterior_mean(quadratic: Quadratic, x: Array, alpha: Array, sigma: Array,
@@ -120,11 +131,11 @@ def quadratic_posterior_mean(quadratic: Quadratic, x: Array, alpha: Array, sigma
         raise ValueError(f"Quadratic needs K of shape (n, n) and b of shape (n,), got {K.shape} and {b.shape}")
     _chunking(n, chunk_size)
     check_noise_level(alpha, sigma)
-    return _quadratic_posterior_mean(K, b, x, alpha, sigma, chunk_size)
+    return _dispatch(_quadratic_posterior_mean, (K, b, x, alpha, sigma), (chunk_size,))
 
 
-@functools.partial(jax.jit, static_argnums=(5,))
-def _quadratic_posterior_mean(K, b, x, alpha, sigma, chunk_size):
+@functools.partial(jax.jit, static_argnums=(5, 6))
+def _quadratic_posterior_mean(K, b, x, alpha, sigma, chunk_size, kernel):
     def block(s_hi, s_lo):
         hi, dtype = s_hi.shape[1], s_hi.dtype
         k_hh, k_hl, k_ll = (K[:hi, :hi].astype(dtype), K[:hi, hi:].astype(dtype), K[hi:, hi:].astype(dtype))
@@ -132,7 +143,7 @@ def _quadratic_posterior_mean(K, b, x, alpha, sigma, chunk_size):
         w_lo = 0.5 * jnp.sum((s_lo @ k_ll) * s_lo, axis=-1) + s_lo @ b[hi:].astype(dtype)
         return w_hi[:, None] + w_lo[None, :] + (s_hi @ k_hl) @ s_lo.T
 
-    return _posterior_mean(block, K.shape[-1], x, alpha, sigma, chunk_size)
+    return _posterior_mean(block, K.shape[-1], x, alpha, sigma, chunk_size, kernel)
 
 
 def _range_limit(dtype, n: int) -> float:
@@ -143,20 +154,29 @@ def _range_limit(dtype, n: int) -> float:
     return float(-np.log(float(info.tiny)) - n * np.log(2.0) + np.log(float(info.eps)) - 5.0)
 
 
-def _posterior_mean(block, n, x, alpha, sigma, chunk_size):
-    """Matmul kernel, with the element-wise kernel as fallback when a row range of ln w exceeds `_range_limit`."""
+def _posterior_mean(block, n, x, alpha, sigma, chunk_size, kernel="either"):
+    """kernel "either": the matmul kernel, with the element-wise kernel as fallback when a row range of ln w exceeds
+    `_range_limit` (a lax.cond); "matmul": (the matmul kernel's result, whether every row range is within the
+    limit); "elementwise": the element-wise kernel alone."""
     x = jnp.asarray(x)
     flat = x.reshape(-1, n)
     dtype = jnp.result_type(flat.dtype, float)
     u = (alpha / sigma**2 * flat).astype(dtype)
     chunk, num_chunks = _chunking(n, chunk_size)
     low_bits = _low_bits(chunk, flat.shape[0])
-    result, row_range = _matmul_kernel(block, n, u, chunk, num_chunks, low_bits)
     small = min(chunk, ELEMENTWISE_CHUNK)
     small_bits = min(low_bits, int(np.log2(small)))
-    out = jax.lax.cond(row_range <= _range_limit(dtype, n), lambda: result,
-                       lambda: _elementwise_kernel(block, n, u, small, 2**n // small, small_bits))
-    return out.reshape(x.shape)
+
+    def elementwise():
+        return _elementwise_kernel(block, n, u, small, 2**n // small, small_bits).reshape(x.shape)
+
+    if kernel == "elementwise":
+        return elementwise()
+    result, row_range = _matmul_kernel(block, n, u, chunk, num_chunks, low_bits)
+    within_range = row_range <= _range_limit(dtype, n)
+    if kernel == "matmul":
+        return result.reshape(x.shape), within_range
+    return jax.lax.cond(within_range, lambda: result.reshape(x.shape), elementwise)
 
 
 def _matmul_kernel(block, n, u, chunk, num_chunks, low_bits):

@@ -300,8 +300,9 @@ def test_matmul_enumeration_kernel_equals_the_dense_softmax(n, chunk_size):
 
 
 def test_enumeration_kernel_falls_back_beyond_its_range_limit():
-    """β = 400: the row range of ln w exceeds the float64 limit, the element-wise kernel takes over and the
-    result still equals the dense softmax; float32 stays within 1e-5 of float64 at β = 3."""
+    """β = 400: the row range of ln w exceeds the float64 limit, the matmul kernel reports it, the element-wise kernel
+    takes over (chosen on the host when called eagerly, by lax.cond inside a traced program) and the result still
+    equals the dense softmax; float32 stays within 1e-5 of float64 at β = 3."""
     n = 10
     sk = SherringtonKirkpatrick.random(n, 400.0, seed=3)
     x = jax.random.normal(jax.random.PRNGKey(0), (3, n))
@@ -309,8 +310,12 @@ def test_enumeration_kernel_falls_back_beyond_its_range_limit():
     log_w = np.asarray(sk.log_weight(jnp.asarray(spin_states(n, float)))).reshape(2**5, 2**5)  # rows: high spins
     block_range = np.max(log_w.max(1) - log_w.min(1))
     assert block_range > enumeration._range_limit(jnp.float64, n)
-    np.testing.assert_allclose(sk.posterior_mean(x, 0.7, 0.6), brute_posterior_mean(sk.log_weight, n, x, 0.7, 0.6),
-                               atol=1e-12)
+    exact = brute_posterior_mean(sk.log_weight, n, x, 0.7, 0.6)
+    np.testing.assert_allclose(sk.posterior_mean(x, 0.7, 0.6), exact, atol=1e-12)  # eager: the kernel chosen on the host
+    np.testing.assert_allclose(jax.jit(lambda y: sk.posterior_mean(y, 0.7, 0.6))(x), exact, atol=1e-12)  # lax.cond
+    _, within_range = enumeration._quadratic_posterior_mean(sk.beta * sk.couplings, sk.field, x, 0.7, 0.6,
+                                                                       enumeration.CHUNK_SIZE, "matmul")
+    assert not bool(within_range)
     sk3 = SherringtonKirkpatrick.random(n, 3.0, seed=3)
     exact = np.asarray(brute_posterior_mean(sk3.log_weight, n, 3 * x, 0.7, 0.6))
     couplings32, x32 = np.asarray(3.0 * sk3.couplings, np.float32), np.asarray(3 * x, np.float32)
