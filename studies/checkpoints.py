@@ -8,10 +8,11 @@ of from the start of the chunk.
 Under `statphys run` the runner gives each chunk it computes a directory ``chunks/<chunk id>.stages/`` next to the
 chunk files (the chunk id hashes the kind, parameters, seed, precision and package version, so a changed
 configuration never meets stages of another). A stage's result, a picklable pytree whose JAX arrays become NumPy
-arrays, is pickled there atomically under the hash of its name, and loaded instead of computed when present; the directory
-is removed once the chunk's netCDF file is written. A stage is a deterministic function of the chunk's keys, so a
-resumed chunk is the uninterrupted one bit for bit. Outside `statphys run` (tests, notebooks) `stored` calls the
-function and stores nothing.
+arrays, is pickled there atomically under the hash of its name, and loaded instead of computed when present; the
+directory is removed once the chunk's netCDF file is written. A stage must be a deterministic function of the
+chunk's keys, and state kept across stages outside them must be returned with the stage and restored (see
+`franz_parisi_sk`), so that a resumed chunk is the uninterrupted one bit for bit. Outside `statphys run` (tests,
+notebooks) `stored` calls the function and stores nothing.
 """
 
 from __future__ import annotations

@@ -100,6 +100,7 @@ def run(params: dict, key) -> xr.Dataset:
     rows = {name: [] for name in ("v", "err", "mc_err", "count", "q_min", "q_sec", "acc", "z")}
     for i, t in enumerate(times):
         alpha, sigma = ou_noise(float(t))
+
         def umbrella():
             potential = quenched_umbrella_potential(jax.random.fold_in(key, i), target, alpha, sigma,
                                                     params["num_disorder"], reference_sampler=sampler, **options)
