@@ -4,7 +4,8 @@ Generic target (any model in the form, e.g. SK, Hopfield, Edwards–Anderson, Cu
     ln P(s) = β E_J(s) + b·s + const,   E_J(s) = ½ sᵀJs,
 J symmetric with zero diagonal, b the field (n,) or per chain (chains, n), β a scalar or one per chain. J is a dense
 (n, n) array or, for sparse couplings (Edwards–Anderson on a lattice, z bonds per spin), a `NeighbourCouplings`
-table of the z non-zero entries of every row.
+table of the z non-zero entries of every row, or, for couplings of rank K (Hopfield: J = ξᵀξ/N without its
+diagonal), a `PatternCouplings` of the K columns P with J = P Pᵀ − diag(P Pᵀ).
 The field is not multiplied by β (the package's convention, as in CurieWeiss), so a posterior
 P(s | x_t) ∝ P(s) exp(α x·s/σ²) is the same model with b → b + α x/σ².
 
@@ -14,8 +15,12 @@ probability 1/(1 + e^{−2(β g_i + b_i)}). Dense J: after a flip g ← g + (s_i
 O(N²) per sweep. `NeighbourCouplings` table (z bonds per spin): g_i = Σ_k J_{i, j_k} s_{j_k} is summed over the
 z neighbours when spin i is proposed and g = J s recomputed once after the sweep, O(z) per flip, O(N z) per sweep
 (a scatter-add of the z entries of J[:, i] after every flip costs as much as the dense column on XLA's CPU
-backend). Both forms run the same code on the same random sites and uniforms; where g = J s is exact in floating
-point (integer bonds, e.g. EA ±J) they give the same chains bit for bit, otherwise the same to rounding.
+backend). `PatternCouplings` (rank K): a sweep carries the overlaps o = Pᵀ s (K per chain) instead of g, so that
+g_i = P_i·o − d_i s_i with d_i = Σ_μ P_iμ² when spin i is proposed and o ← o + (s_i' − s_i) P_i after a flip, O(K)
+per flip; g = J s recomputed after the sweep, O(N K) (Hopfield's energy through its K Mattis
+overlaps). Every form runs the same code on the same random sites and uniforms; where g = J s
+is exact in floating point (integer bonds, e.g. EA ±J) they give the same chains bit for bit, otherwise the same
+to rounding.
 A sweep is N updates at independently uniform random sites (random-site Metropolis is aperiodic even at β = 0,
 where a sequential sweep would not be). Chains are the leading axis of every array; disorder
 samples are vmapped over by the caller.
@@ -100,6 +105,39 @@ class NeighbourCouplings(NamedTuple):
         return one(*self) if self.neighbours.ndim == 2 else jax.vmap(one)(*self)
 
 
+class PatternCouplings(NamedTuple):
+    """Couplings of rank K: J = P Pᵀ − diag(P Pᵀ), i.e. J_ij = Σ_μ P_iμ P_jμ for i ≠ j and J_ii = 0 (Hopfield:
+    P = ξᵀ/√N for patterns ξ (K, n), J = ξᵀξ/N with a zero diagonal).
+
+    patterns P (n, K) (a leading disorder axis (D, n, K) is allowed where couplings are stacked). ``shape`` and
+    ``dtype`` are those of the dense matrix it stands for, (n, n) (or (D, n, n)).
+    """
+
+    patterns: Array
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.patterns.shape[:-1]) + (self.patterns.shape[-2],)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def dtype(self):
+        return self.patterns.dtype
+
+    def dense(self) -> Array:
+        """The dense matrix J (n, n) (or (D, n, n)), O(N²) memory."""
+        gram = self.patterns @ jnp.swapaxes(self.patterns, -1, -2)
+        return gram - jnp.eye(self.patterns.shape[-2], dtype=gram.dtype) * gram
+
+
+def _self_coupling(couplings: PatternCouplings) -> Array:
+    """d_i = Σ_μ P_iμ², the diagonal that J leaves out, (n,)."""
+    return jnp.sum(couplings.patterns**2, axis=-1)
+
+
 def _pad(table: NeighbourCouplings, z: int) -> NeighbourCouplings:
     """A table padded to z columns with self-indices and zeros."""
     n, extra = table.neighbours.shape[0], z - table.neighbours.shape[1]
@@ -109,46 +147,70 @@ def _pad(table: NeighbourCouplings, z: int) -> NeighbourCouplings:
 
 
 def as_couplings(couplings: Array, dtype=None) -> Array:
-    """Dense J as a jnp array, or a `NeighbourCouplings` with jnp arrays, values in ``dtype`` (default: float)."""
+    """Dense J as a jnp array, or a `NeighbourCouplings` / `PatternCouplings` with jnp arrays, values in ``dtype``
+    (default: float)."""
     dtype = jnp.result_type(float) if dtype is None else dtype
+    if isinstance(couplings, PatternCouplings):
+        return PatternCouplings(jnp.asarray(couplings.patterns, dtype))
     if isinstance(couplings, NeighbourCouplings):
         return NeighbourCouplings(jnp.asarray(couplings.neighbours, jnp.int32), jnp.asarray(couplings.values, dtype))
     return jnp.asarray(couplings, dtype=dtype)
 
 
 def couplings_dtype(couplings: Array):
-    """The floating dtype of the chains for couplings J (dense or `NeighbourCouplings`): result_type(J, float)."""
+    """The floating dtype of the chains for couplings J (dense, `NeighbourCouplings` or `PatternCouplings`):
+    result_type(J, float)."""
+    if isinstance(couplings, PatternCouplings):
+        return jnp.result_type(couplings.patterns, float)
     return jnp.result_type(couplings.values if isinstance(couplings, NeighbourCouplings) else couplings, float)
 
 
 def coupling_field(couplings: Array, spins: Array) -> Array:
-    """g = J s for spins (chains, n): a matmul, O(N²) per chain, or a gather-sum over the z neighbours, O(N z)."""
+    """g = J s for spins (chains, n): a matmul, O(N²) per chain, a gather-sum over the z neighbours, O(N z), or
+    P (Pᵀ s) − d s for couplings of rank K, O(N K)."""
     if isinstance(couplings, NeighbourCouplings):
         return jnp.sum(spins[:, couplings.neighbours] * couplings.values, axis=-1)
+    if isinstance(couplings, PatternCouplings):
+        return (spins @ couplings.patterns) @ couplings.patterns.T - spins * _self_coupling(couplings)
     return spins @ couplings
 
 
-def _site_field(couplings: Array, spins: Array, g: Array, sites: Array) -> Array:
-    """(J s_c)_{i_c} for every chain c, (chains,): read off the carried g (dense J, O(1)), or summed over the z
-    neighbours of i_c (`NeighbourCouplings`, O(z): Σ_k values[i, k] s[neighbours[i, k]])."""
+def _site_field(couplings: Array, spins: Array, g: Array, sites: Array, spin_at_sites: Array) -> Array:
+    """(J s_c)_{i_c} for every chain c, (chains,): read off the carried g (dense J, O(1)), summed over the z
+    neighbours of i_c (`NeighbourCouplings`, O(z): Σ_k values[i, k] s[neighbours[i, k]]), or P_{i_c}·o_c −
+    d_{i_c} s_{c, i_c} from the carried overlaps o = Pᵀ s (`PatternCouplings`, O(K)); spin_at_sites is s_{c, i_c}."""
     rows = jnp.arange(spins.shape[0])
     if isinstance(couplings, NeighbourCouplings):
         return jnp.sum(spins[rows[:, None], couplings.neighbours[sites]] * couplings.values[sites], axis=-1)
+    if isinstance(couplings, PatternCouplings):
+        return jnp.sum(couplings.patterns[sites] * g, axis=-1) - _self_coupling(couplings)[sites] * spin_at_sites
     return g[rows, sites]
 
 
 def _flip_field(g: Array, couplings: Array, sites: Array, change: Array) -> Array:
     """g after spin i_c of chain c changed by change_c: g + change_c J[:, i_c] (dense J, O(N) per chain); with a
     `NeighbourCouplings` table g is not carried through a sweep (`_site_field`; g is None) and `_sweep_field`
-    recomputes it once per sweep."""
+    recomputes it once per sweep; with `PatternCouplings` the carried overlaps o + change_c P_{i_c} (O(K))."""
     if isinstance(couplings, NeighbourCouplings):
         return g
+    if isinstance(couplings, PatternCouplings):
+        return g + change[:, None] * couplings.patterns[sites]
     return g + change[:, None] * couplings[sites]
 
 
+def _sweep_carry(couplings: Array, spins: Array, g: Array) -> Array:
+    """What a sweep carries for the site fields: g (dense J), nothing (neighbour table), o = Pᵀ s (patterns)."""
+    if isinstance(couplings, NeighbourCouplings):
+        return None
+    if isinstance(couplings, PatternCouplings):
+        return spins @ couplings.patterns
+    return g
+
+
 def _sweep_field(couplings: Array, spins: Array, g: Array) -> Array:
-    """g = J s at the end of a sweep: the carried g (dense J), or `coupling_field` (neighbour table, O(N z))."""
-    return coupling_field(couplings, spins) if isinstance(couplings, NeighbourCouplings) else g
+    """g = J s at the end of a sweep: the carried g (dense J), or `coupling_field` (neighbour table, O(N z);
+    patterns, O(N K))."""
+    return coupling_field(couplings, spins) if isinstance(couplings, NeighbourCouplings | PatternCouplings) else g
 
 
 class ChainState(NamedTuple):
@@ -183,6 +245,8 @@ def check_model(couplings: Array, beta: Array) -> None:
     beta β ≥ 0, a scalar or (chains,) (checked on concrete values only)."""
     if isinstance(couplings, NeighbourCouplings):
         _check_table(couplings)
+    elif isinstance(couplings, PatternCouplings):
+        _check_patterns(couplings.patterns)
     else:
         _check_dense(couplings if isinstance(couplings, jax.Array) else np.asarray(couplings))
     if not isinstance(beta, jax.core.Tracer):
@@ -199,6 +263,14 @@ def _check_dense(J: Array) -> None:
         a = np.asarray(J)
         if not np.all(np.isfinite(a)) or not np.allclose(a, a.T, rtol=0, atol=1e-10) or np.any(np.diag(a) != 0):
             raise ValueError("couplings must be finite, symmetric, with a zero diagonal")
+
+
+def _check_patterns(patterns: Array) -> None:
+    """PatternCouplings.patterns: (n, K) with K ≥ 1, and finite on concrete values."""
+    if np.ndim(patterns) != 2 or np.shape(patterns)[1] < 1:
+        raise ValueError(f"PatternCouplings needs patterns of shape (n, K >= 1), got {np.shape(patterns)}")
+    if not isinstance(patterns, jax.core.Tracer) and not np.all(np.isfinite(np.asarray(patterns, dtype=float))):
+        raise ValueError("PatternCouplings.patterns must be finite")
 
 
 def _check_table(table: NeighbourCouplings) -> None:
@@ -266,7 +338,7 @@ def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: A
         # s_i read once, and the new spin a function of it: every read of s precedes the update of s below, so XLA
         # updates s in place instead of copying it (O(N) per flip) at every proposal
         s_i = jax.lax.optimization_barrier(s[rows, i])
-        local = beta * _site_field(couplings, s, g, i) + field[rows, i]
+        local = beta * _site_field(couplings, s, g, i, s_i) + field[rows, i]
         if bias is not None:
             r_i = reference[i]
             rest = level - ((1 + s_i * r_i) / 2).astype(jnp.int32)  # K without spin i
@@ -288,8 +360,7 @@ def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: A
         level, visits = jnp.zeros((chains,), jnp.int32), None
     else:
         level, visits = overlap_level(spins, reference), jnp.zeros((chains, n + 1), jnp.int32)
-    init = (spins, None if isinstance(couplings, NeighbourCouplings) else g, jnp.zeros((chains,), spins.dtype), level,
-            visits)
+    init = (spins, _sweep_carry(couplings, spins, g), jnp.zeros((chains,), spins.dtype), level, visits)
     (spins, g, flips, _, visits), _ = jax.lax.scan(update, init, (sites, uniforms))
     return ChainState(spins, _sweep_field(couplings, spins, g)), SweepInfo(flips / n, visits)
 

@@ -8,7 +8,8 @@ For every model, β and disorder sample J_d:
   configurations are independent draws of the generated law for these couplings.
 * Kernel: for EA the chains (generation and PT) run on the neighbour table `physics.montecarlo.NeighbourCouplings`
   (O(z) per flip, z = 4, instead of O(N) for the dense J), which gives the dense kernel's chains bit for bit
-  (±J bonds); ``--dense-kernel`` runs the dense J instead.
+  (±J bonds); for Hopfield on `physics.montecarlo.PatternCouplings` (P = ξᵀ/√N, O(K) per flip), the dense
+  kernel's chains to rounding; ``--dense-kernel`` runs the dense J instead.
 * Equilibrium: `physics.tempering_equilibrium.tempering_equilibrium` (parallel tempering on a β grid that contains every
   β of the model), run twice with independent keys; the second run checks the first (equilibration), next to the
   swap rates and the split-R̂ of q².
@@ -77,7 +78,8 @@ def parse_args(argv=None):
     p.add_argument("--sk-n", type=int, default=64)
     p.add_argument("--sk-betas", type=float, nargs="+", default=[0.5, 1.5])
     p.add_argument("--dense-kernel", action="store_true",
-                   help="EA with the dense O(N) column update instead of the neighbour table (the same chains)")
+                   help="EA and Hopfield with the dense O(N) column update instead of the neighbour table or the "
+                        "patterns (the same chains)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="markdown file for the results (rewritten)")
     p.add_argument("--append", default=None, help="markdown file to which a section with the results is appended")
@@ -132,8 +134,14 @@ def run(args):
     for m, (label, n, make, betas, proj) in enumerate(models(args)):
         t0 = time.time()
         J = np.stack([np.asarray(make(d, 1.0).couplings) for d in range(args.num_disorder)])
-        # EA: the neighbour table (O(z) per flip, the same chains bit for bit as the dense J of ±1 bonds)
-        kernel = mc.NeighbourCouplings.from_dense(J) if label.startswith("EA") and not args.dense_kernel else J
+        # EA: the neighbour table (O(z) per flip, the same chains bit for bit as the dense J of ±1 bonds); Hopfield:
+        # the patterns (O(K) per flip, the same chains to rounding)
+        kernel = J
+        if label.startswith("EA") and not args.dense_kernel:
+            kernel = mc.NeighbourCouplings.from_dense(J)
+        if label.startswith("Hopfield") and not args.dense_kernel:
+            kernel = mc.PatternCouplings(np.stack([np.asarray(make(d, 1.0).patterns, float).T / np.sqrt(n)
+                                                   for d in range(args.num_disorder)]))
         grid = pt_grid(betas)
         kw = {"num_chains": args.pt_chains, "num_sweeps": args.pt_sweeps, "burn_in": args.pt_burn_in,
               "projections": proj}

@@ -373,6 +373,43 @@ def test_neighbour_table_reproduces_the_dense_chains_bit_for_bit():
                           for c in (J, table)))
 
 
+def test_pattern_couplings_reproduce_the_dense_chains():
+    """Couplings of rank K (`PatternCouplings`, O(K) per flip through the carried overlaps Pᵀs): integer patterns
+    (g = Js exact) give the dense kernel's chains bit for bit, both rules with a per-chain field and β, tempering
+    and the MC denoiser; Hopfield's J = ξᵀξ/N (g summed in another order) the same spins and g to 1e-12."""
+    key = jax.random.key(11)
+    n, k = 24, 3
+    xi = np.random.default_rng(5).choice([-1.0, 1.0], size=(k, n))
+    patterns = mc.PatternCouplings(jnp.asarray(xi.T))
+    J = xi.T @ xi - k * np.eye(n)
+    assert patterns.shape == J.shape
+    np.testing.assert_array_equal(np.asarray(patterns.dense()), J)
+    field = 0.3 * np.random.default_rng(0).normal(size=(6, n))
+    beta = np.linspace(0.02, 0.08, 6)
+    for rule in mc.RULES:
+        dense, low_rank = (mc.sample_chains(key, c, field, beta, num_chains=6, num_sweeps=12, rule=rule,
+                                            observables=mc._spins) for c in (J, patterns))
+        _assert_trees_equal(dense, low_rank)
+    betas = jnp.array([0.01, 0.04, 0.08])
+    runs = [run_tempering(key, c, 0.1, betas, init_tempering(key, c, 3, 4), num_sweeps=20) for c in (J, patterns)]
+    _assert_trees_equal(*runs)
+    x = np.random.default_rng(1).normal(size=(3, n))
+    _assert_trees_equal(*(posterior_mean(key, c, 0.0, 0.05, x, 0.7, 0.9, chains_per_x=4, num_sweeps=8, burn_in=0)
+                          for c in (J, patterns)))
+    hopfield = Hopfield.random(n, k, 1.0, seed=2)
+    J = np.asarray(hopfield.couplings)
+    patterns = mc.PatternCouplings(jnp.asarray(np.asarray(hopfield.patterns).T / np.sqrt(n)))
+    np.testing.assert_allclose(np.asarray(patterns.dense()), J, rtol=0, atol=1e-15)
+    dense, low_rank = (mc.sample_chains(key, c, field, 1.5, num_chains=6, num_sweeps=12, rule="heat_bath",
+                                        observables=mc._spins) for c in (J, patterns))
+    np.testing.assert_array_equal(dense[1], low_rank[1])
+    np.testing.assert_allclose(low_rank[0].coupling_field, dense[0].coupling_field, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match=r"patterns of shape \(n, K >= 1\)"):
+        mc.sample_chains(key, mc.PatternCouplings(jnp.ones(n)), 0.0, 1.0, num_chains=2, num_sweeps=1)
+    with pytest.raises(ValueError, match="finite"):
+        mc.sample_chains(key, mc.PatternCouplings(jnp.full((n, 2), jnp.nan)), 0.0, 1.0, num_chains=2, num_sweeps=1)
+
+
 def test_neighbour_table_bad_input():
     J = EdwardsAnderson.from_graph(nk.graph.Square(3, pbc=True), 1.0, seed=0).couplings
     nbr, val = (np.asarray(a) for a in mc.NeighbourCouplings.from_dense(J))
