@@ -175,15 +175,17 @@ def coupling_field(couplings: Array, spins: Array) -> Array:
     return spins @ couplings
 
 
-def _site_field(couplings: Array, spins: Array, g: Array, sites: Array, spin_at_sites: Array) -> Array:
+def _site_field(couplings: Array, spins: Array, g: Array, sites: Array, spin_at_sites: Array,
+                self_coupling: Array | None) -> Array:
     """(J s_c)_{i_c} for every chain c, (chains,): read off the carried g (dense J, O(1)), summed over the z
     neighbours of i_c (`NeighbourCouplings`, O(z): Σ_k values[i, k] s[neighbours[i, k]]), or P_{i_c}·o_c −
-    d_{i_c} s_{c, i_c} from the carried overlaps o = Pᵀ s (`PatternCouplings`, O(K)); spin_at_sites is s_{c, i_c}."""
+    d_{i_c} s_{c, i_c} from the carried overlaps o = Pᵀ s (`PatternCouplings`, O(K)); spin_at_sites is s_{c, i_c},
+    self_coupling the d of `_self_coupling` (computed once per sweep, not per proposal)."""
     rows = jnp.arange(spins.shape[0])
     if isinstance(couplings, NeighbourCouplings):
         return jnp.sum(spins[rows[:, None], couplings.neighbours[sites]] * couplings.values[sites], axis=-1)
     if isinstance(couplings, PatternCouplings):
-        return jnp.sum(couplings.patterns[sites] * g, axis=-1) - _self_coupling(couplings)[sites] * spin_at_sites
+        return jnp.sum(couplings.patterns[sites] * g, axis=-1) - self_coupling[sites] * spin_at_sites
     return g[rows, sites]
 
 
@@ -328,6 +330,7 @@ def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: A
     sites = jax.random.randint(k_site, (n, chains), 0, n)
     uniforms = jax.random.uniform(k_u, (n, chains), dtype=spins.dtype)
     rows = jnp.arange(chains)
+    self_coupling = _self_coupling(couplings) if isinstance(couplings, PatternCouplings) else None
     if bias is not None:
         reference = jnp.asarray(bias.reference, spins.dtype)
         table = jnp.broadcast_to(jnp.asarray(bias.log_bias, spins.dtype), (chains, n + 1))
@@ -338,7 +341,7 @@ def sweep(key: Array, state: ChainState, couplings: Array, field: Array, beta: A
         # s_i read once, and the new spin a function of it: every read of s precedes the update of s below, so XLA
         # updates s in place instead of copying it (O(N) per flip) at every proposal
         s_i = jax.lax.optimization_barrier(s[rows, i])
-        local = beta * _site_field(couplings, s, g, i, s_i) + field[rows, i]
+        local = beta * _site_field(couplings, s, g, i, s_i, self_coupling) + field[rows, i]
         if bias is not None:
             r_i = reference[i]
             rest = level - ((1 + s_i * r_i) / 2).astype(jnp.int32)  # K without spin i
