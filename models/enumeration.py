@@ -101,7 +101,7 @@ def _as_pytree_function(fn: Callable) -> jax.tree_util.Partial:
 def _dispatch(kernel: Callable, args: tuple, static: tuple) -> Array:
     """Inside a traced program: ``kernel(..., "either")``, both kernels compiled under a lax.cond. Called eagerly:
     the matmul kernel alone, and the element-wise kernel compiled and run only when a row range of ln w exceeds
-    `_range_limit` (half the compilation of a first call)."""
+    `_range_limit` (a first call compiles 0–38 % less: benchmarks/RESULTS.md)."""
     if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
         return kernel(*args, *static, "either")
     out, within_range = kernel(*args, *static, "matmul")
@@ -154,7 +154,7 @@ def _range_limit(dtype, n: int) -> float:
     return float(-np.log(float(info.tiny)) - n * np.log(2.0) + np.log(float(info.eps)) - 5.0)
 
 
-def _posterior_mean(block, n, x, alpha, sigma, chunk_size, kernel="either"):
+def _posterior_mean(block, n, x, alpha, sigma, chunk_size, kernel):
     """kernel "either": the matmul kernel, with the element-wise kernel as fallback when a row range of ln w exceeds
     `_range_limit` (a lax.cond); "matmul": (the matmul kernel's result, whether every row range is within the
     limit); "elementwise": the element-wise kernel alone."""
