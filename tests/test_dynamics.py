@@ -230,6 +230,34 @@ def test_kept_info_reproduces_the_path(sampler):
         assert not np.any(np.asarray(info.noise))
 
 
+def test_pytree_dataclasses_are_told_apart_by_class():
+    """Tree structures of two pytree_dataclass classes with the same fields differ (a jit cache keys its programs on
+    them; jax's register_dataclass structures compare equal across such classes), those of one class with equal
+    static fields are equal, with different static fields differ; flatten/unflatten round-trips, attribute key
+    paths."""
+
+    @pytree_dataclass(static=("name",))
+    class First:
+        value: object
+        name: str
+
+    @pytree_dataclass(static=("name",))
+    class Second:
+        value: object
+        name: str
+
+    first, second = First(jnp.ones(2), "a"), Second(jnp.ones(2), "a")
+    assert jax.tree.structure(first) != jax.tree.structure(second)
+    assert jax.tree.structure(first) == jax.tree.structure(First(jnp.zeros(2), "a"))
+    assert jax.tree.structure(first) != jax.tree.structure(First(jnp.ones(2), "b"))
+    leaves, tree = jax.tree.flatten(first)
+    rebuilt = jax.tree.unflatten(tree, [2 * leaf for leaf in leaves])
+    assert type(rebuilt) is First and rebuilt.name == "a"
+    np.testing.assert_array_equal(rebuilt.value, 2.0)
+    (path, _), = jax.tree_util.tree_flatten_with_path(first)[0]
+    assert path == (jax.tree_util.GetAttrKey("value"),)
+
+
 @pytree_dataclass(static=("schedule",))
 class CountingScore:
     """A stateful score: the exact score, and a state counting the evaluations and summing a uniform draw from the

@@ -150,6 +150,23 @@ def test_score_form_is_the_gradient_of_the_log_density_form():
                                atol=1e-6)
 
 
+def test_the_two_forms_are_different_pytrees_and_run_their_own_programs():
+    """LearnedScore and PotentialScore have the same fields; their tree structures must differ, or a jit cache can
+    run one form's program on the other's parameters (seen in ode_sde_gap runs with jax's register_dataclass:
+    the log-density network read as a score network). Through one jitted function each form gives its own
+    eager values (to rounding: the compiled program fuses), and the two differ by more than 0.1."""
+    vp = make_schedule("vp_linear", T=1.0, t_min=1e-2)
+    params = init_mlp(jax.random.PRNGKey(3), 1, 8, 2, 2, out=1)
+    forms = [LearnedScore(params, vp), PotentialScore(params, vp)]
+    assert jax.tree.structure(forms[0]) != jax.tree.structure(forms[1])
+    x = jnp.linspace(-2.0, 2.0, 7)[:, None]
+    evaluate = jax.jit(lambda score, y: score(y, 0.3))
+    eager = [np.asarray(score(x, 0.3)) for score in forms]
+    for score, expected in zip(forms, eager):
+        np.testing.assert_allclose(np.asarray(evaluate(score, x)), expected, rtol=1e-12, atol=1e-12)
+    assert np.max(np.abs(eager[0] - eager[1])) > 0.1
+
+
 @pytest.mark.slow
 def test_fp_residual_1d_matches_the_closed_form():
     """The log-density implied by a 1-D score (cumulative trapezoid, normalised): for the exact score the
