@@ -2,7 +2,7 @@
 
     python benchmarks/bench.py                 # small sizes on CPU, full sizes on a GPU
     python benchmarks/bench.py --size full     # the issue's sizes everywhere
-    python benchmarks/bench.py --only cwq      # sections: cw, fs, enum, mc, cwq, spec, gmm, cwsde, cwblock, mcscore
+    python benchmarks/bench.py --only cwq      # sections: cw, fs, enum, mc, cwq, spec, gmm, cwsde, cwblock, mcscore, dispatch
     python benchmarks/bench.py --size tiny     # seconds: checks that every section runs (numbers meaningless)
     python benchmarks/bench.py --issue-rows    # issue 18's rows (cloning, mixture and Curie–Weiss N = 256, 1024
                                                # reverse SDE, enumeration) in one run, then a summary table
@@ -25,6 +25,10 @@ Kernels:
   mc_metropolis   physics.montecarlo local-field Metropolis sweeps (O(N) per proposed flip), many chains,
                   SK couplings, N = 128 and 1024; reference: NetKet's MetropolisLocal (the generic sampler,
                   which re-evaluates ln P(s') = β sᵀJs/2 for every proposal, O(N²)) in the same run
+  dispatch        µs per jitted call whose argument is a learned score (`PureScore(LearnedScore(params, OU))`,
+                  8 leaves): the package's pytree registration (`models.base.pytree_dataclass`, flatten in
+                  Python) against the same classes registered with jax.tree_util.register_dataclass (flatten
+                  in C++; its tree structures compare equal across classes with equal fields, models.base)
   speciation      Biroli, Bonnaire, de Bortoli & Mézard's (arXiv 2402.18491) cloning experiment, d = 256,
                   centres ±1⃗, unit variance, OU T = 10, 1000 Euler–Maruyama steps, 19 branch times, 2 clones:
                   their algorithm ported to NumPy, this package per branch time as before (two compilations
@@ -892,7 +896,55 @@ def print_mc_score(result: dict) -> None:
           f"over N); free fit time ∝ N^{result['exponent']:.2f}")
 
 
-SECTIONS = ["cw", "fs", "enum", "mc", "cwq", "spec", "gmm", "cwsde", "cwblock", "mcscore"]
+def bench_dispatch(calls: int = 2000, repeats: int = 7) -> dict:
+    """µs per jitted call (best of ``repeats`` rounds of ``calls``, alternating) and per tree flatten of a learned
+    score as `reverse_sample` receives it, registered as the package does and with jax's register_dataclass."""
+    from statphys.physics.integrator import PureScore
+    from statphys.physics.learned import LearnedScore, init_mlp
+
+    @dataclasses.dataclass(frozen=True)
+    class DataclassScore:  # LearnedScore's fields, registered with jax.tree_util.register_dataclass
+        params: dict
+        schedule: object
+
+    @dataclasses.dataclass(frozen=True)
+    class DataclassPure:
+        fn: object
+
+    jax.tree_util.register_dataclass(DataclassScore, data_fields=["params", "schedule"], meta_fields=[])
+    jax.tree_util.register_dataclass(DataclassPure, data_fields=["fn"], meta_fields=[])
+    schedule = make_schedule("ou", T=4.0, t_min=0.01)
+    params = init_mlp(jax.random.PRNGKey(0), 1, 32, 2, 4, out=1)
+    trees = {"package (register_pytree_with_keys)": PureScore(LearnedScore(params, schedule)),
+             "jax register_dataclass": DataclassPure(DataclassScore(params, schedule))}
+    call = jax.jit(lambda tree, x: x + 1.0)
+    x = jnp.ones(4)
+    best = {name: [np.inf, np.inf] for name in trees}
+    for name, tree in trees.items():
+        jax.block_until_ready(call(tree, x))
+    for _ in range(repeats):
+        for name, tree in trees.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                call(tree, x)
+            jax.block_until_ready(call(tree, x))
+            best[name][0] = min(best[name][0], (time.perf_counter() - start) / (calls + 1))
+            start = time.perf_counter()
+            for _ in range(calls):
+                jax.tree.flatten(tree)
+            best[name][1] = min(best[name][1], (time.perf_counter() - start) / calls)
+    return {"leaves": len(jax.tree.leaves(trees["jax register_dataclass"])), "best": best}
+
+
+def print_dispatch(result: dict) -> None:
+    print(f"\njit dispatch of a learned score ({result['leaves']} leaves), best of rounds, alternating")
+    print("| registration | µs per jitted call | µs per tree flatten |")
+    print("|---|---|---|")
+    for name, (call_s, flatten_s) in result["best"].items():
+        print(f"| {name} | {1e6 * call_s:.1f} | {1e6 * flatten_s:.2f} |")
+
+
+SECTIONS = ["cw", "fs", "enum", "mc", "cwq", "spec", "gmm", "cwsde", "cwblock", "mcscore", "dispatch"]
 
 
 def main() -> None:
@@ -966,6 +1018,9 @@ def main() -> None:
     if "mcscore" in only:
         mcscore = bench_mc_score(*SIZES[size]["mcscore"])
         printers.append(lambda: print_mc_score(mcscore))
+    if "dispatch" in only:
+        dispatch = bench_dispatch()
+        printers.append(lambda: print_dispatch(dispatch))
     if "cwblock" in only:  # last: it clears JAX's caches between its settings
         blocking = bench_cw_blocking(*SIZES[size]["cwblock"])
         printers.append(lambda: print_cw_blocking(blocking))
