@@ -39,9 +39,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="disorder seed of the patterns")
     args = parser.parse_args(argv)
     patterns = Hopfield.random(args.n, args.patterns, 1.0, seed=args.seed).patterns
-    _, field, beta = skg.pairwise_form(Hopfield(patterns, args.beta))
+    couplings, field, beta = skg.pairwise_form(Hopfield(patterns, args.beta))
     xi = np.asarray(patterns, float)
-    couplings = np.asarray(Hopfield(patterns, 1.0).couplings)
     kernel = mc.PatternCouplings(xi.T / np.sqrt(args.n))
     schedule = make_schedule("ou", T=3.0, t_min=0.01)
     ladder = tempering_ladder(args.beta, 0.3, args.rungs)

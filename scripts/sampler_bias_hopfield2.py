@@ -1,6 +1,6 @@
 """The bias of a reverse sampler alone, at any N: Hopfield with K = 2 patterns has an exact score at every N (the
-two-group split of `models.hopfield`), and an exact law of its Mattis overlaps (a sum over the two groups'
-magnetisations M_A, M_B with binomial weights, m_{1,2} = (M_A ± M_B)/N, ln w = β N (m₁² + m₂²)/2). Generated spins
+two-group split of `models.hopfield`), and an exact law of its Mattis overlaps (the two groups' independent
+Curie–Weiss magnetisation laws, m_{1,2} = (N_A m_A ± N_B m_B)/N). Generated spins
 sign(x_{t_min}) of ``--paths`` reverse paths (float64) against that law: ⟨Σ_μ m_μ²⟩ and ⟨max_μ |m_μ|⟩, with standard
 errors over the paths.
 
@@ -18,28 +18,22 @@ import time
 
 import jax
 import numpy as np
-from scipy.special import gammaln
 
-jax.config.update("jax_enable_x64", True)
-
-from statphys.models.hopfield import Hopfield  # noqa: E402
-from statphys.physics import ExactScore, make_schedule, reverse_sample  # noqa: E402
+from statphys.models.curie_weiss import CurieWeiss
+from statphys.models.hopfield import Hopfield, group_beta
+from statphys.physics import ExactScore, make_schedule, reverse_sample
 
 
 def exact_overlaps(target: Hopfield) -> np.ndarray:
-    """(⟨Σ_μ m_μ²⟩, ⟨max_μ |m_μ|⟩) of a K = 2 Hopfield model with h = 0, exactly (module docstring)."""
+    """(⟨Σ_μ m_μ²⟩, ⟨max_μ |m_μ|⟩) of a K = 2 Hopfield model with h = 0, exactly: the two groups are independent
+    Curie–Weiss models (`models.hopfield.group_beta`, `CurieWeiss.magnetization_law`), m_{1,2} = (N_A m_A ± N_B m_B)/N;
+    ⟨Σ m²⟩ is `Hopfield.overlap_moments`."""
     n, (size_a, size_b) = target.n, target.group_sizes
-    mag_a = np.arange(-size_a, size_a + 1, 2.0)[:, None]
-    mag_b = np.arange(-size_b, size_b + 1, 2.0)[None, :]
-
-    def log_binomial(size, mag):
-        return gammaln(size + 1) - gammaln((size + mag) / 2 + 1) - gammaln((size - mag) / 2 + 1)
-
-    m1, m2 = (mag_a + mag_b) / n, (mag_a - mag_b) / n
-    log_w = log_binomial(size_a, mag_a) + log_binomial(size_b, mag_b) + float(target.beta) * n / 2 * (m1**2 + m2**2)
-    w = np.exp(log_w - log_w.max())
-    w /= w.sum()
-    return np.array([np.sum(w * (m1**2 + m2**2)), np.sum(w * np.maximum(np.abs(m1), np.abs(m2)))])
+    (m_a, p_a), (m_b, p_b) = (CurieWeiss(size, group_beta(float(target.beta), size, n)).magnetization_law()
+                              for size in (size_a, size_b))
+    sum_a, sum_b = size_a * m_a[:, None], size_b * m_b[None, :]
+    largest = np.maximum(np.abs(sum_a + sum_b), np.abs(sum_a - sum_b)) / n
+    return np.array([target.overlap_moments()[0], np.sum(p_a[:, None] * p_b[None, :] * largest)])
 
 
 def main(argv=None):
@@ -51,6 +45,7 @@ def main(argv=None):
     parser.add_argument("--sampler", default="ddpm")
     parser.add_argument("--seed", type=int, default=0, help="disorder seed of the patterns")
     args = parser.parse_args(argv)
+    jax.config.update("jax_enable_x64", True)
     target = Hopfield.random(args.n, 2, args.beta, seed=args.seed)
     patterns = np.asarray(target.patterns, float)
     exact = exact_overlaps(target)

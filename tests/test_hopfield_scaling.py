@@ -78,3 +78,22 @@ def test_overlap_moments_equal_enumeration():
         Hopfield.random(10, 3, 1.2).overlap_moments()
     with pytest.raises(ValueError, match="K = 2"):
         Hopfield.random(10, 3, 1.2).group_sizes
+
+
+def test_sampler_bias_script_has_the_exact_k2_overlap_law():
+    """scripts/sampler_bias_hopfield2.py: its exact (⟨Σ m²⟩, ⟨max |m|⟩) of K = 2 patterns from the two groups'
+    Curie–Weiss laws equals enumeration of the 2^12 states (β = 1.5, random patterns)."""
+    import itertools
+    import pathlib
+    import runpy
+
+    tool = runpy.run_path(str(pathlib.Path(__file__).resolve().parents[1] / "scripts" / "sampler_bias_hopfield2.py"))
+    target = Hopfield.random(12, 2, 1.5, seed=3)
+    xi = np.asarray(target.patterns, float)
+    states = np.array(list(itertools.product([-1.0, 1.0], repeat=12)))
+    m = states @ xi.T / 12
+    log_w = 1.5 * 12 / 2 * np.sum(m**2, 1)
+    w = np.exp(log_w - log_w.max())
+    w /= w.sum()
+    expected = [w @ np.sum(m**2, 1), w @ np.max(np.abs(m), 1)]
+    np.testing.assert_allclose(tool["exact_overlaps"](target), expected, rtol=1e-10)
