@@ -1060,7 +1060,11 @@ def print_issue_summary(spec: dict, gmm: dict, cwsdes: list, enum_rows: list) ->
         line(task, r["name"], r["cold"], r["warm"], r["compiles"], "NumPy port of their algorithm",
              numpy_port["cold"], numpy_port["cold"], 0)
     for result in [gmm] + cwsdes:
-        peer = next(r for r in result["rows"] if r["name"].startswith("diffrax"))
+        peer = next((r for r in result["rows"] if r["name"].startswith("diffrax")), None)
+        if peer is None:
+            print(f"| reverse SDE, {result['name']} | (diffrax not installed: `pip install -e \".[bench]\"`) |"
+                  + " — |" * 9)
+            continue
         task = f"reverse SDE, {result['name']}, batch {result['batch']}, {result['steps']} steps"
         for r in result["rows"]:
             if r is peer or "then" in r["name"]:
