@@ -1,5 +1,5 @@
-"""Numbers and text as LaTeX: a value with its error bar, a posterior median with its credible interval, text
-with LaTeX's special characters escaped, and macro names (keys) cleaned of them."""
+"""Numbers and text as LaTeX (numbers also as plain text): a value with its error bar, a posterior median with its
+credible interval, text with LaTeX's special characters escaped, and macro names (keys) cleaned of them."""
 
 from __future__ import annotations
 
@@ -46,6 +46,19 @@ def format_number(value, error=None) -> str:
             digits = 3 - int(math.floor(math.log10(abs(v)))) if v != 0 else 0
             body = _plain(v, digits)
     return body + (f" \\times 10^{{{exp}}}" if exp else "")
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def format_plain(value, error=None) -> str:
+    """format_number as plain text for Markdown and logs: '0.00101 ± 0.00003', '(2.50 ± 0.30)×10⁻⁵', '—' for
+    a missing or non-finite value."""
+    if not finite(value) and not isinstance(value, (bool, np.bool_)):
+        return "—"
+    text = format_number(value, error).replace(r" \pm ", " ± ")
+    body, _, power = text.partition(r" \times 10^")
+    return body + (f"×10{power.strip('{}').translate(_SUPERSCRIPT)}" if power else "")
 
 
 def format_interval(value, lo, hi) -> str:

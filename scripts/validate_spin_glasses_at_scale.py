@@ -44,6 +44,7 @@ jax.config.update("jax_enable_x64", True)
 from statphys.models.edwards_anderson import EdwardsAnderson  # noqa: E402
 from statphys.models.hopfield import Hopfield  # noqa: E402
 from statphys.models.sk import SherringtonKirkpatrick  # noqa: E402
+from statphys.paper.formatting import format_plain  # noqa: E402
 from statphys.physics import montecarlo as mc  # noqa: E402
 from statphys.physics import sk_generation as skg  # noqa: E402
 from statphys.physics import tempering_equilibrium as pte  # noqa: E402
@@ -84,6 +85,8 @@ def parse_args(argv=None):
     p.add_argument("--out", default=None, help="markdown file for the results (rewritten)")
     p.add_argument("--append", default=None, help="markdown file to which a section with the results is appended")
     p.add_argument("--json", default=None, help="file for the rows of the table as JSON")
+    p.add_argument("--save-configurations", default=None,
+                   help=".npz file for the generated configurations, one (D, B, N) int8 array per model and β")
     args = p.parse_args(argv)
     if args.num_steps_plain is None:
         args.num_steps_plain = args.num_steps
@@ -130,7 +133,7 @@ def combine(gen, eq):
 def run(args):
     schedule = make_schedule("ou", T=3.0, t_min=0.01)
     key = jax.random.key(args.seed)
-    rows, checks = [], []
+    rows, checks, configurations = [], [], {}
     for m, (label, n, make, betas, proj) in enumerate(models(args)):
         t0 = time.time()
         J = np.stack([np.asarray(make(d, 1.0).couplings) for d in range(args.num_disorder)])
@@ -163,6 +166,7 @@ def run(args):
                     jax.tree.map(lambda a: a[d], kernel), field, b, schedule, num_steps=steps, batch=args.batch, chains_per_x=args.chains_per_x,
                     sweeps_per_step=args.sweeps_per_step, burn_in=args.burn_in, ladder=ladder)
                 laws.append(skg.generated_law(run_.generated, J[d], None if proj is None else proj[d]))
+                configurations.setdefault(f"{label} N={n} beta={beta}", []).append(np.asarray(run_.generated, np.int8))
                 if ladder is not None:
                     swap_min.append(float(np.min(np.nanmean(np.asarray(run_.swap_acceptance), 0))))
             t_gen = time.time() - t1
@@ -183,9 +187,11 @@ def run(args):
             print(f"[{time.strftime('%H:%M:%S')}] {label} N={n} beta={beta}: generation "
                   f"({checks[-1]['ladder']}, {steps} steps) of {len(J)} x {args.batch}: {t_gen:.0f} s", flush=True)
             for row in rows[-len(names):]:
-                print(f"    {row['obs']:>14}: gen {row['gen']:.4f} ± {row['gen_err']:.4f}  eq {row['eq']:.4f} ± "
-                      f"{row['eq_err']:.4f}  z = {row['z']:+.2f}  max|z_d| = {row['max_z']:.2f}  "
-                      f"(PT run 2 vs 1: z = {row['pt_z']:+.2f})", flush=True)
+                print(f"    {row['obs']:>14}: gen {format_plain(row['gen'], row['gen_err'])}  "
+                      f"eq {format_plain(row['eq'], row['eq_err'])}  z = {row['z']:+.2f}  "
+                      f"max|z_d| = {row['max_z']:.2f}  (PT run 2 vs 1: z = {row['pt_z']:+.2f})", flush=True)
+            if args.save_configurations:
+                np.savez_compressed(args.save_configurations, **{k: np.stack(v) for k, v in configurations.items()})
     return rows, checks
 
 
@@ -194,14 +200,15 @@ def markdown(rows, checks, args, wall):
              "PT 2 vs 1: z |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         obs = r["obs"].replace("|", "\\|")
-        lines.append(f"| {r['model']} | {r['n']} | {r['beta']} | {obs} | {r['gen']:.4f} ± {r['gen_err']:.4f} | "
-                     f"{r['eq']:.4f} ± {r['eq_err']:.4f} | {r['z']:+.2f} | {r['max_z']:.2f} | {r['chi2']:.2f} | "
+        lines.append(f"| {r['model']} | {r['n']} | {r['beta']} | {obs} | {format_plain(r['gen'], r['gen_err'])} | "
+                     f"{format_plain(r['eq'], r['eq_err'])} | {r['z']:+.2f} | {r['max_z']:.2f} | {r['chi2']:.2f} | "
                      f"{r['pt_z']:+.2f} |")
     lines += ["", "| model | N | β | posterior chains | steps | generation wall | min generation swap rate | "
               "min PT swap rate | max PT R̂(q²) |", "|---|---|---|---|---|---|---|---|---|"]
     for c in checks:
+        gen_swap = "—" if c["ladder"] == "plain" else f"{c['gen_swap_min']:.2f}"
         lines.append(f"| {c['model']} | {c['n']} | {c['beta']} | {c['ladder']} | {c['steps']} | {c['gen_time']:.0f} s | "
-                     f"{c['gen_swap_min']:.2f} | {c['pt_swap_min']:.2f} | {c['pt_rhat_max']:.3f} |")
+                     f"{gen_swap} | {c['pt_swap_min']:.2f} | {c['pt_rhat_max']:.3f} |")
     table = "\n".join(lines)
     z = np.array([r["z"] for r in rows])
     zd = np.array([r["max_z"] for r in rows])

@@ -143,6 +143,17 @@ def test_format_number(value, error, expected):
     assert formatting.format_number(value, error) == expected
 
 
+@pytest.mark.parametrize("value, error, expected", [
+    (0.0010013, 0.0000312, "0.001001 ± 0.000031"),
+    (2.5e-5, 3e-6, "(2.50 ± 0.30)×10⁻⁵"),
+    (-0.36071, 0.00347, "-0.3607 ± 0.0035"),
+    (float("nan"), None, "—"),
+    (0.65, None, "0.6500"),
+])
+def test_format_plain(value, error, expected):
+    assert formatting.format_plain(value, error) == expected
+
+
 def test_headline_picks_a_flat_list_of_ragged_values_by_its_labels():
     """Ragged values stored flat (a dim without an index, labelled by non-index coordinates, as the inflection
     points of franz_parisi_mixture): a Headline selects by those labels, and results.tex names entries by them."""
