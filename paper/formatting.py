@@ -20,13 +20,9 @@ def _plain(x: float, digits: int) -> str:
     return f"{x:.{max(digits, 0)}f}"
 
 
-def format_number(value, error=None) -> str:
-    """LaTeX math (no $): 'v \\pm e' with e to 2 significant digits and v to the same place, or v to 4 digits;
-    powers of ten outside [1e-3, 1e4]."""
-    if isinstance(value, (bool, np.bool_)):
-        return str(bool(value)).lower()
-    if not finite(value):
-        return r"\mathrm{n/a}"
+def _number_parts(value, error, plus_minus: str) -> tuple[str, int]:
+    """(body, power of ten) of a finite value: 'v ± e' with e to 2 significant digits and v to the same place, or v
+    to 4 digits; a power of ten when the scale is outside [1e-3, 1e4]."""
     v = float(value)
     e = float(error) if finite(error) and float(error) > 0 else None
     scale = max(abs(v), e or 0.0)
@@ -36,15 +32,25 @@ def format_number(value, error=None) -> str:
         v, e = v / 10**exp, (e / 10**exp if e is not None else None)
     if e is not None:
         digits = 1 - int(math.floor(math.log10(e)))
-        body = f"{_plain(v, digits)} \\pm {_plain(e, digits)}"
+        body = f"{_plain(v, digits)}{plus_minus}{_plain(e, digits)}"
         if exp:
             body = f"({body})"
+    elif float(value) == int(float(value)) and abs(float(value)) < 1e6 and not exp:
+        body = str(int(float(value)))
     else:
-        if float(value) == int(float(value)) and abs(float(value)) < 1e6 and not exp:
-            body = str(int(float(value)))
-        else:
-            digits = 3 - int(math.floor(math.log10(abs(v)))) if v != 0 else 0
-            body = _plain(v, digits)
+        digits = 3 - int(math.floor(math.log10(abs(v)))) if v != 0 else 0
+        body = _plain(v, digits)
+    return body, exp
+
+
+def format_number(value, error=None) -> str:
+    """LaTeX math (no $): 'v \\pm e' with e to 2 significant digits and v to the same place, or v to 4 digits;
+    powers of ten outside [1e-3, 1e4]."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if not finite(value):
+        return r"\mathrm{n/a}"
+    body, exp = _number_parts(value, error, r" \pm ")
     return body + (f" \\times 10^{{{exp}}}" if exp else "")
 
 
@@ -52,13 +58,12 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def format_plain(value, error=None) -> str:
-    """format_number as plain text for Markdown and logs: '0.00101 ± 0.00003', '(2.50 ± 0.30)×10⁻⁵', '—' for
-    a missing or non-finite value."""
-    if not finite(value) and not isinstance(value, (bool, np.bool_)):
+    """The numbers of format_number as plain text for Markdown and logs: '0.001001 ± 0.000031',
+    '(2.50 ± 0.30)×10⁻⁵', '—' for a missing or non-finite value."""
+    if not finite(value):
         return "—"
-    text = format_number(value, error).replace(r" \pm ", " ± ")
-    body, _, power = text.partition(r" \times 10^")
-    return body + (f"×10{power.strip('{}').translate(_SUPERSCRIPT)}" if power else "")
+    body, exp = _number_parts(value, error, " ± ")
+    return body + (f"×10{str(exp).translate(_SUPERSCRIPT)}" if exp else "")
 
 
 def format_interval(value, lo, hi) -> str:
