@@ -28,7 +28,6 @@ Equilibrium quantities (ln Z, energy, P(m), P(q)) from these weights: `models.eq
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -86,7 +85,8 @@ def posterior_mean(
     """
     _chunking(n, chunk_size)
     check_noise_level(alpha, sigma)
-    return _dispatch(_generic_posterior_mean, (_as_pytree_function(log_weight), x, alpha, sigma), (n, chunk_size))
+    return _dispatch(_generic_posterior_mean, (_as_pytree_function(log_weight), x, alpha, sigma), (n, chunk_size),
+                     _work(x, n))
 
 
 def _as_pytree_function(fn: Callable) -> jax.tree_util.Partial:
@@ -98,18 +98,57 @@ def _as_pytree_function(fn: Callable) -> jax.tree_util.Partial:
     return jax.tree_util.Partial(fn)
 
 
-def _dispatch(kernel: Callable, args: tuple, static: tuple) -> Array:
+#: XLA options for an eager call whose work batch · 2ᴺ is at most FAST_COMPILE_MAX_WORK, on the CPU: the
+#: element-wise fusions emitted by the legacy elemental emitter and LLVM at optimisation level 2 (XLA's defaults: the
+#: fusion emitters, level 3). The first call of the issue-18 row (SK N = 20, batch 16) compiles in 0.24 s instead of
+#: 0.6 s, and its result is bit for bit the same (benchmarks/RESULTS.md); at batch 1024 a warm call would be 60 %
+#: slower, hence the bound: beyond it the compilation is a small part of a call anyway.
+FAST_COMPILE_OPTIONS = {"xla_cpu_use_fusion_emitters": False, "xla_backend_optimization_level": 2}
+FAST_COMPILE_MAX_WORK = 64 * 2**20
+
+
+class _Kernels(NamedTuple):
+    """One kernel jitted twice: with XLA's default options and with FAST_COMPILE_OPTIONS."""
+
+    default: Callable
+    fast_compile: Callable
+
+
+def _jit_kernels(fn: Callable, static_argnums: tuple) -> _Kernels:
+    return _Kernels(jax.jit(fn, static_argnums=static_argnums),
+                    jax.jit(fn, static_argnums=static_argnums, compiler_options=FAST_COMPILE_OPTIONS))
+
+
+_fast_compile_supported = [True]
+
+
+def _dispatch(kernels: _Kernels, args: tuple, static: tuple, work: int) -> Array:
     """Inside a traced program: ``kernel(..., "either")``, both kernels compiled under a lax.cond. Called eagerly:
     the matmul kernel alone, and the element-wise kernel compiled and run only when a row range of ln w exceeds
-    `_range_limit` (a first call compiles 0–38 % less: benchmarks/RESULTS.md)."""
+    `_range_limit` (a first call compiles 0–38 % less: benchmarks/RESULTS.md); with FAST_COMPILE_OPTIONS on the
+    CPU when work = batch · 2ᴺ ≤ FAST_COMPILE_MAX_WORK (an XLA that does not know them falls back to the defaults)."""
     if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(args)):
-        return kernel(*args, *static, "either")
-    out, within_range = kernel(*args, *static, "matmul")
+        return kernels.default(*args, *static, "either")
+    kernel = kernels.default
+    if _fast_compile_supported[0] and work <= FAST_COMPILE_MAX_WORK and jax.default_backend() == "cpu":
+        kernel = kernels.fast_compile
+    try:
+        out, within_range = kernel(*args, *static, "matmul")
+    except jax.errors.JaxRuntimeError as error:
+        if kernel is kernels.default or "No such compile option" not in str(error):
+            raise
+        _fast_compile_supported[0] = False
+        kernel = kernels.default
+        out, within_range = kernel(*args, *static, "matmul")
     return out if bool(within_range) else kernel(*args, *static, "elementwise")
 
 
-@functools.partial(jax.jit, static_argnums=(4, 5, 6))
-def _generic_posterior_mean(log_weight, x, alpha, sigma, n, chunk_size, kernel):
+def _work(x: Array, n: int) -> int:
+    """batch · 2ⁿ, the number of (particle, state) pairs of a call."""
+    return int(np.prod(np.shape(x)[:-1], dtype=np.int64)) * 2**n
+
+
+def _generic_posterior_mean_fn(log_weight, x, alpha, sigma, n, chunk_size, kernel):
     def block(s_hi, s_lo):
         rows, low = s_hi.shape[0], s_lo.shape[0]
         s = jnp.concatenate([jnp.broadcast_to(s_hi[:, None, :], (rows, low, s_hi.shape[1])),
@@ -117,6 +156,9 @@ def _generic_posterior_mean(log_weight, x, alpha, sigma, n, chunk_size, kernel):
         return log_weight(s.reshape(rows * low, n)).reshape(rows, low)
 
     return _posterior_mean(block, n, x, alpha, sigma, chunk_size, kernel)
+
+
+_generic_posterior_mean = _jit_kernels(_generic_posterior_mean_fn, (4, 5, 6))
 
 
 def quadratic_posterior_mean(quadratic: Quadratic, x: Array, alpha: Array, sigma: Array,
@@ -131,11 +173,10 @@ def quadratic_posterior_mean(quadratic: Quadratic, x: Array, alpha: Array, sigma
         raise ValueError(f"Quadratic needs K of shape (n, n) and b of shape (n,), got {K.shape} and {b.shape}")
     _chunking(n, chunk_size)
     check_noise_level(alpha, sigma)
-    return _dispatch(_quadratic_posterior_mean, (K, b, x, alpha, sigma), (chunk_size,))
+    return _dispatch(_quadratic_posterior_mean, (K, b, x, alpha, sigma), (chunk_size,), _work(x, n))
 
 
-@functools.partial(jax.jit, static_argnums=(5, 6))
-def _quadratic_posterior_mean(K, b, x, alpha, sigma, chunk_size, kernel):
+def _quadratic_posterior_mean_fn(K, b, x, alpha, sigma, chunk_size, kernel):
     def block(s_hi, s_lo):
         hi, dtype = s_hi.shape[1], s_hi.dtype
         k_hh, k_hl, k_ll = (K[:hi, :hi].astype(dtype), K[:hi, hi:].astype(dtype), K[hi:, hi:].astype(dtype))
@@ -144,6 +185,9 @@ def _quadratic_posterior_mean(K, b, x, alpha, sigma, chunk_size, kernel):
         return w_hi[:, None] + w_lo[None, :] + (s_hi @ k_hl) @ s_lo.T
 
     return _posterior_mean(block, K.shape[-1], x, alpha, sigma, chunk_size, kernel)
+
+
+_quadratic_posterior_mean = _jit_kernels(_quadratic_posterior_mean_fn, (5, 6))
 
 
 def _range_limit(dtype, n: int) -> float:

@@ -313,8 +313,8 @@ def test_enumeration_kernel_falls_back_beyond_its_range_limit():
     exact = brute_posterior_mean(sk.log_weight, n, x, 0.7, 0.6)
     np.testing.assert_allclose(sk.posterior_mean(x, 0.7, 0.6), exact, atol=1e-12)  # eager: the kernel chosen on the host
     np.testing.assert_allclose(jax.jit(lambda y: sk.posterior_mean(y, 0.7, 0.6))(x), exact, atol=1e-12)  # lax.cond
-    _, within_range = enumeration._quadratic_posterior_mean(sk.beta * sk.couplings, sk.field, x, 0.7, 0.6,
-                                                                       enumeration.CHUNK_SIZE, "matmul")
+    _, within_range = enumeration._quadratic_posterior_mean.default(sk.beta * sk.couplings, sk.field, x, 0.7, 0.6,
+                                                                    enumeration.CHUNK_SIZE, "matmul")
     assert not bool(within_range)
     sk3 = SherringtonKirkpatrick.random(n, 3.0, seed=3)
     exact = np.asarray(brute_posterior_mean(sk3.log_weight, n, 3 * x, 0.7, 0.6))
@@ -324,3 +324,44 @@ def test_enumeration_kernel_falls_back_beyond_its_range_limit():
         got = enumeration.quadratic_posterior_mean(quad, jnp.asarray(x32), 0.7, 0.6)
         assert got.dtype == jnp.float32
     np.testing.assert_allclose(np.asarray(got, np.float64), exact, atol=1e-5)
+
+
+def test_eager_enumeration_uses_fast_compile_options_for_small_calls_and_falls_back(monkeypatch):
+    """Called eagerly with batch · 2ᴺ ≤ FAST_COMPILE_MAX_WORK, the denoiser runs the kernel jitted with
+    FAST_COMPILE_OPTIONS (same result as XLA's defaults and the dense softmax), beyond it the default one; an XLA
+    that rejects the options falls back to the defaults for good."""
+    n = 10
+    sk = SherringtonKirkpatrick.random(n, 1.5, seed=4)
+    x = jax.random.normal(jax.random.PRNGKey(2), (4, n))
+    exact = np.asarray(brute_posterior_mean(sk.log_weight, n, x, 0.7, 0.6))
+    kernels, called = enumeration._quadratic_posterior_mean, []
+
+    def recording(name, kernel):
+        def call(*args):
+            called.append(name)
+            return kernel(*args)
+        return call
+
+    def run(fast_compile):
+        called.clear()
+        monkeypatch.setattr(enumeration, "_quadratic_posterior_mean",
+                            enumeration._Kernels(recording("default", kernels.default), recording("fast", fast_compile)))
+        return np.asarray(sk.posterior_mean(x, 0.7, 0.6))
+
+    default = np.asarray(kernels.default(sk.beta * sk.couplings, sk.field, x, 0.7, 0.6, enumeration.CHUNK_SIZE,
+                                         "matmul")[0])
+    fast = run(kernels.fast_compile)
+    assert called == ["fast"]
+    np.testing.assert_allclose(fast, exact, atol=1e-12)
+    np.testing.assert_allclose(fast, default, rtol=0, atol=1e-14)
+    monkeypatch.setattr(enumeration, "FAST_COMPILE_MAX_WORK", x.shape[0] * 2**n - 1)
+    run(kernels.fast_compile)
+    assert called == ["default"]
+    monkeypatch.setattr(enumeration, "FAST_COMPILE_MAX_WORK", x.shape[0] * 2**n)
+    monkeypatch.setattr(enumeration, "_fast_compile_supported", [True])
+    unknown = jax.jit(enumeration._quadratic_posterior_mean_fn, static_argnums=(5, 6),
+                      compiler_options={"xla_no_such_option_in_any_version": True})
+    np.testing.assert_allclose(run(unknown), exact, atol=1e-12)
+    assert called == ["fast", "default"] and enumeration._fast_compile_supported == [False]
+    run(unknown)
+    assert called == ["default"]
