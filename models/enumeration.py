@@ -115,8 +115,13 @@ class _Kernels(NamedTuple):
 
 
 def _jit_kernels(fn: Callable, static_argnums: tuple) -> _Kernels:
-    return _Kernels(jax.jit(fn, static_argnums=static_argnums),
-                    jax.jit(fn, static_argnums=static_argnums, compiler_options=FAST_COMPILE_OPTIONS))
+    """fn jitted with the defaults and with FAST_COMPILE_OPTIONS (the defaults again for a jax.jit without
+    ``compiler_options``)."""
+    default = jax.jit(fn, static_argnums=static_argnums)
+    try:
+        return _Kernels(default, jax.jit(fn, static_argnums=static_argnums, compiler_options=FAST_COMPILE_OPTIONS))
+    except TypeError:
+        return _Kernels(default, default)
 
 
 _fast_compile_supported = [True]
