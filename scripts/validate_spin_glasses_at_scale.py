@@ -22,7 +22,8 @@ For every model, β and disorder sample J_d:
 Options choose the models (``--models``), sizes (``--ea-sizes``, ``--hopfield-n``, ``--sk-n``), the numbers of
 patterns (``--hopfield-k``), the steps (``--num-steps``; ``--num-steps-plain`` at β < 1, e.g. more steps near the
 Hopfield critical point β = 0.8) and the sweeps per step; ``--append`` adds a section with the tables to a note,
-``--json`` writes the rows.
+``--json`` writes the rows. ``--pt-step`` sets the spacing of the PT grid, and ``--pt-only`` runs the two PT runs
+alone and prints their table (a finer or longer reference for rows already generated).
 
 Run: PYTHONUNBUFFERED=1 .venv/bin/python scripts/validate_spin_glasses_at_scale.py --out docs/spin_glasses_at_scale.md
 """
@@ -70,6 +71,9 @@ def parse_args(argv=None):
     p.add_argument("--pt-sweeps", type=int, default=4000)
     p.add_argument("--pt-burn-in", type=int, default=1000)
     p.add_argument("--pt-chains", type=int, default=8)
+    p.add_argument("--pt-step", type=float, default=0.1, help="spacing of the PT β grid from 0.2 up")
+    p.add_argument("--pt-only", action="store_true",
+                   help="run only the two PT runs and print their table (--out, --append, --json unused)")
     p.add_argument("--ea-sizes", type=int, nargs="+", default=[8], help="linear sizes L of the periodic L x L lattice")
     p.add_argument("--ea-betas", type=float, nargs="+", default=[1.0, 1.5])
     p.add_argument("--models", nargs="+", default=["ea", "hopfield", "sk"], choices=["ea", "hopfield", "sk"])
@@ -112,9 +116,9 @@ def models(args):
     return out
 
 
-def pt_grid(betas):
-    """Steps of 0.1 from 0.2 to max(β), with every β of the model on the grid."""
-    grid = np.round(np.arange(0.2, max(betas) + 1e-9, 0.1), 10)
+def pt_grid(betas, step=0.1):
+    """Steps of ``step`` from 0.2 to max(β), with every β of the model on the grid."""
+    grid = np.round(np.arange(0.2, max(betas) + 1e-9, step), 10)
     grid = np.unique(np.concatenate([grid, np.round(betas, 10)]))
     return grid
 
@@ -145,7 +149,7 @@ def run(args):
         if label.startswith("Hopfield") and not args.dense_kernel:
             kernel = mc.PatternCouplings(np.stack([np.asarray(make(d, 1.0).patterns, float).T / np.sqrt(n)
                                                    for d in range(args.num_disorder)]))
-        grid = pt_grid(betas)
+        grid = pt_grid(betas, args.pt_step)
         kw = {"num_chains": args.pt_chains, "num_sweeps": args.pt_sweeps, "burn_in": args.pt_burn_in,
               "projections": proj}
         pts = [pte.tempering_equilibrium(jax.random.fold_in(key, 1000 * m + r), kernel, grid, **kw) for r in (1, 2)]
@@ -153,6 +157,13 @@ def run(args):
         print(f"[{time.strftime('%H:%M:%S')}] {label} N={n}: two PT runs on {len(grid)} betas "
               f"{grid[0]:.1f}..{grid[-1]:.1f}, {args.pt_chains} chains x {args.pt_burn_in}+{args.pt_sweeps} sweeps, "
               f"D={len(J)}: {t_pt:.0f} s", flush=True)
+        if args.pt_only:
+            rows.extend(pt_rows(label, n, betas, grid, pts, proj))
+            checks.append({"model": label, "n": n, "grid": f"{len(grid)} β {grid[0]:.2f}…{grid[-1]:.2f}",
+                           "pt_swap_min": min(float(p.swap_acceptance.min()) for p in pts),
+                           "pt_rhat_max": max(float(p.rhat[:, np.isin(grid, betas)].max()) for p in pts),
+                           "pt_time": t_pt})
+            continue
         for beta in betas:
             r = int(np.flatnonzero(np.isclose(grid, beta))[0])
             t1 = time.time()
@@ -195,6 +206,35 @@ def run(args):
     return rows, checks
 
 
+def pt_rows(label, n, betas, grid, pts, proj):
+    """Rows of the PT-only table: the two runs averaged over samples, and run 2 against run 1."""
+    rows = []
+    for beta in betas:
+        r = int(np.flatnonzero(np.isclose(grid, beta))[0])
+        for name in ["energy", "q2", "binder"] + ([] if proj is None else ["mattis2", "mattis_max"]):
+            first, second = [(getattr(p, name)[:, r], getattr(p, f"{name}_err")[:, r]) for p in pts]
+            check = combine(second, first)
+            rows.append({"model": label, "n": n, "beta": beta, "obs": OBSERVABLES[name], "run1": check["eq"],
+                         "run1_err": check["eq_err"], "run2": check["gen"], "run2_err": check["gen_err"],
+                         "z": check["z"], "max_z": check["max_z"]})
+    return rows
+
+
+def pt_markdown(rows, checks):
+    lines = ["| model | N | β | observable | PT run 1 | PT run 2 | z (2 vs 1) | max_d \\|z_d\\| |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        obs = r["obs"].replace("|", "\\|")
+        lines.append(f"| {r['model']} | {r['n']} | {r['beta']} | {obs} | {format_plain(r['run1'], r['run1_err'])} | "
+                     f"{format_plain(r['run2'], r['run2_err'])} | {r['z']:+.2f} | {r['max_z']:.2f} |")
+    lines += ["", "| model | N | PT grid | min PT swap rate | max PT R̂(q²) at the model's β | PT wall (two runs) |",
+              "|---|---|---|---|---|---|"]
+    for c in checks:
+        lines.append(f"| {c['model']} | {c['n']} | {c['grid']} | {c['pt_swap_min']:.2f} | {c['pt_rhat_max']:.3f} | "
+                     f"{c['pt_time']:.0f} s |")
+    return "\n".join(lines)
+
+
 def markdown(rows, checks, args, wall):
     lines = ["| model | N | β | observable | generated | equilibrium (PT) | z | max_d \\|z_d\\| | mean z_d² | "
              "PT 2 vs 1: z |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -223,6 +263,11 @@ def main(argv=None):
     start = time.time()
     rows, checks = run(args)
     wall = time.time() - start
+    if args.pt_only:
+        print()
+        print(pt_markdown(rows, checks))
+        print(f"wall time {wall:.0f} s")
+        return
     table, summary = markdown(rows, checks, args, wall)
     command = "PYTHONUNBUFFERED=1 .venv/bin/python scripts/validate_spin_glasses_at_scale.py " + " ".join(
         sys.argv[1:] if argv is None else argv)

@@ -186,3 +186,23 @@ def test_validation_script_tables_and_saved_configurations(tmp_path):
     assert sorted(configurations) == ["Hopfield K=3 N=16 beta=0.5", "Hopfield K=3 N=16 beta=1.5"]
     for spins in configurations.values():
         assert spins.shape == (2, 4, 16) and set(np.unique(spins)) <= {-1, 1}
+
+
+def test_validation_script_pt_only_on_a_finer_grid(capsys):
+    """--pt-only --pt-step 0.05: the two PT runs alone on 27 temperatures 0.2 … 1.5, one table row per observable
+    with both runs' values and errors, and the grid in the check table."""
+    import importlib.util
+    import pathlib
+
+    script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "validate_spin_glasses_at_scale.py"
+    spec = importlib.util.spec_from_file_location("validate_spin_glasses_at_scale", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert len(module.pt_grid([1.5], 0.05)) == 27 and len(module.pt_grid([1.5])) == 14
+    module.main(["--models", "hopfield", "--hopfield-n", "16", "--hopfield-k", "3", "--hopfield-betas", "1.5",
+                 "--num-disorder", "2", "--pt-sweeps", "20", "--pt-burn-in", "5", "--pt-chains", "4",
+                 "--pt-step", "0.05", "--pt-only"])
+    text = capsys.readouterr().out
+    rows = [line for line in text.splitlines() if line.startswith("| Hopfield K=3 | 16 | 1.5 |")]
+    assert len(rows) == 5 and all(row.count("±") == 2 or "error <" in row for row in rows)
+    assert "| Hopfield K=3 | 16 | 27 β 0.20…1.50 |" in text and "nan" not in text.lower()
