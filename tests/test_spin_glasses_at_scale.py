@@ -162,10 +162,8 @@ def test_tempering_errors_have_coverage_over_repetitions():
     assert np.max(np.abs(z)) < 4.5, np.max(np.abs(z))
 
 
-def test_validation_script_tables_and_saved_configurations(tmp_path):
-    """scripts/validate_spin_glasses_at_scale.py end to end at toy size: the Markdown tables give every number with
-    its error at two significant digits (no 'nan', no '± 0.0000'), a dash for the swap rate of plain posterior
-    chains, and --save-configurations writes the (D, B, N) ±1 configurations per model and β."""
+def load_validation_script():
+    """scripts/validate_spin_glasses_at_scale.py as a module."""
     import importlib.util
     import pathlib
 
@@ -173,6 +171,14 @@ def test_validation_script_tables_and_saved_configurations(tmp_path):
     spec = importlib.util.spec_from_file_location("validate_spin_glasses_at_scale", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_validation_script_tables_and_saved_configurations(tmp_path):
+    """scripts/validate_spin_glasses_at_scale.py end to end at toy size: the Markdown tables give every number with
+    its error at two significant digits (no 'nan', no '± 0.0000'), a dash for the swap rate of plain posterior
+    chains, and --save-configurations writes the (D, B, N) ±1 configurations per model and β."""
+    module = load_validation_script()
     out, saved = tmp_path / "table.md", tmp_path / "configurations.npz"
     module.main(["--models", "hopfield", "--hopfield-n", "16", "--hopfield-k", "3", "--hopfield-betas", "0.5", "1.5",
                  "--num-disorder", "2", "--batch", "4", "--num-steps", "3", "--num-steps-plain", "3", "--burn-in", "5",
@@ -191,13 +197,7 @@ def test_validation_script_tables_and_saved_configurations(tmp_path):
 def test_validation_script_pt_only_on_a_finer_grid(capsys):
     """--pt-only --pt-step 0.05: the two PT runs alone on 27 temperatures 0.2 … 1.5, one table row per observable
     with both runs' values and errors, and the grid in the check table."""
-    import importlib.util
-    import pathlib
-
-    script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "validate_spin_glasses_at_scale.py"
-    spec = importlib.util.spec_from_file_location("validate_spin_glasses_at_scale", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_validation_script()
     assert len(module.pt_grid([1.5], 0.05)) == 27 and len(module.pt_grid([1.5])) == 14
     module.main(["--models", "hopfield", "--hopfield-n", "16", "--hopfield-k", "3", "--hopfield-betas", "1.5",
                  "--num-disorder", "2", "--pt-sweeps", "20", "--pt-burn-in", "5", "--pt-chains", "4",
