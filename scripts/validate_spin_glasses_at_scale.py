@@ -160,9 +160,7 @@ def run(args):
         if args.pt_only:
             rows.extend(pt_rows(label, n, betas, grid, pts, proj))
             checks.append({"model": label, "n": n, "grid": f"{len(grid)} β {grid[0]:.2f}…{grid[-1]:.2f}",
-                           "pt_swap_min": min(float(p.swap_acceptance.min()) for p in pts),
-                           "pt_rhat_max": max(float(p.rhat[:, np.isin(grid, betas)].max()) for p in pts),
-                           "pt_time": t_pt})
+                           **pt_quality(pts, np.isin(grid, betas)), "pt_time": t_pt})
             continue
         for beta in betas:
             r = int(np.flatnonzero(np.isclose(grid, beta))[0])
@@ -181,7 +179,7 @@ def run(args):
                 if ladder is not None:
                     swap_min.append(float(np.min(np.nanmean(np.asarray(run_.swap_acceptance), 0))))
             t_gen = time.time() - t1
-            names = ["energy", "q2", "binder"] + ([] if proj is None else ["mattis2", "mattis_max"])
+            names = observable_names(proj)
             for name in names:
                 gen = (np.array([law[name].value for law in laws]), np.array([law[name].error for law in laws]))
                 eq = [(getattr(p, name)[:, r], getattr(p, f"{name}_err")[:, r]) for p in pts]
@@ -190,8 +188,7 @@ def run(args):
                 rows.append({"model": label, "n": n, "beta": beta, "obs": OBSERVABLES[name], **row,
                              "pt_z": pt_check["z"], "pt_max_z": pt_check["max_z"]})
             checks.append({"model": label, "n": n, "beta": beta,
-                           "pt_swap_min": min(float(p.swap_acceptance.min()) for p in pts),
-                           "pt_rhat_max": max(float(p.rhat[:, r].max()) for p in pts),
+                           **pt_quality(pts, r),
                            "gen_swap_min": min(swap_min) if swap_min else float("nan"),
                            "ladder": "plain" if ladder is None else f"{args.posterior_rungs} rungs {beta}..0.3",
                            "steps": steps, "gen_time": t_gen})
@@ -206,12 +203,23 @@ def run(args):
     return rows, checks
 
 
+def observable_names(projections):
+    """The observables compared: energy, ⟨q²⟩, U₄, and with Mattis projections ⟨Σ m²⟩ and ⟨max |m|⟩."""
+    return ["energy", "q2", "binder"] + ([] if projections is None else ["mattis2", "mattis_max"])
+
+
+def pt_quality(pts, columns):
+    """Smallest swap rate of the PT runs and their largest split-R̂(q²) at the grid columns (index or mask)."""
+    return {"pt_swap_min": min(float(p.swap_acceptance.min()) for p in pts),
+            "pt_rhat_max": max(float(np.max(p.rhat[:, columns])) for p in pts)}
+
+
 def pt_rows(label, n, betas, grid, pts, proj):
     """Rows of the PT-only table: the two runs averaged over samples, and run 2 against run 1."""
     rows = []
     for beta in betas:
         r = int(np.flatnonzero(np.isclose(grid, beta))[0])
-        for name in ["energy", "q2", "binder"] + ([] if proj is None else ["mattis2", "mattis_max"]):
+        for name in observable_names(proj):
             first, second = [(getattr(p, name)[:, r], getattr(p, f"{name}_err")[:, r]) for p in pts]
             check = combine(second, first)
             rows.append({"model": label, "n": n, "beta": beta, "obs": OBSERVABLES[name], "run1": check["eq"],
