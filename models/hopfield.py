@@ -14,7 +14,8 @@ in the gauge τ = ξ¹ ⊙ s, group A is a Curie–Weiss model of N_A spins at �
 β_B, uncoupled. Both the denoiser (two Hubbard–Stratonovich integrals, in the field ξ¹ ⊙ u) and, at h = 0,
 exact sampling (two Curie–Weiss samplers) then work at every N. For random patterns N_A ~ Binomial(N, ½),
 so β_A − β = O(β N^{−½}): the disorder shifts each group by an O(1) amount in the critical scaling variable
-(β_G − 1)N_G^{½}. K ≥ 3: enumeration (N ≤ 20).
+(β_G − 1)N_G^{½}. K ≥ 3: enumeration (N ≤ 20); the equilibrium averages ⟨Σ m²⟩, E/N and the weights of the
+retrieval states at any N: `models.hopfield_equilibrium` (a K-dimensional Hubbard–Stratonovich integral).
 """
 
 from __future__ import annotations

@@ -16,6 +16,11 @@ For every model, β and disorder sample J_d:
 * Observables (`physics.sk_generation.generated_law`): energy per spin ⟨H⟩/N with H = −½ sᵀJs (for Hopfield
   this is the pairwise form, −(1/2N) Σ_μ (ξ^μ·s)² + K/2), ⟨q²⟩ and U₄(q) = 1 − ⟨q⁴⟩/(3⟨q²⟩²) of pairs of
   independent configurations, and for Hopfield the Mattis overlaps m_μ = ξ^μ·s/N: ⟨Σ_μ m_μ²⟩, ⟨max_μ |m_μ|⟩.
+* Exact reference (Hopfield): ⟨Σ_μ m_μ²⟩ and E/N of each pattern draw from the K-dimensional
+  Hubbard–Stratonovich integral (`models.hopfield_equilibrium`; grid quadrature for K ≤ 3 and N ≤ 64, else
+  Gauss–Hermite around each retrieval state), next to PT; and the states: the equilibrium weight of each retrieval
+  state ±ξ^μ against the fraction of generated configurations in it (Pearson χ² over the states), and ⟨Σ m²⟩ within
+  the states.
 * Comparison: per sample z_d = (gen_d − eq_d)/√(err_gen² + err_eq²); the table gives the averages over the D
   samples [gen] and [eq] with the errors of these fixed couplings, √(Σ_d err_d²)/D, their z, and max_d |z_d|.
 
@@ -39,11 +44,13 @@ import time
 import jax
 import netket as nk
 import numpy as np
+from scipy import stats
 
 jax.config.update("jax_enable_x64", True)
 
 from statphys.models.edwards_anderson import EdwardsAnderson  # noqa: E402
 from statphys.models.hopfield import Hopfield  # noqa: E402
+from statphys.models.hopfield_equilibrium import hopfield_equilibrium, state_of  # noqa: E402
 from statphys.models.sk import SherringtonKirkpatrick  # noqa: E402
 from statphys.paper.formatting import format_plain  # noqa: E402
 from statphys.physics import montecarlo as mc  # noqa: E402
@@ -137,7 +144,7 @@ def combine(gen, eq):
 def run(args):
     schedule = make_schedule("ou", T=3.0, t_min=0.01)
     key = jax.random.key(args.seed)
-    rows, checks, configurations = [], [], {}
+    rows, checks, configurations, states = [], [], {}, []
     for m, (label, n, make, betas, proj) in enumerate(models(args)):
         t0 = time.time()
         J = np.stack([np.asarray(make(d, 1.0).couplings) for d in range(args.num_disorder)])
@@ -158,7 +165,7 @@ def run(args):
               f"{grid[0]:.1f}..{grid[-1]:.1f}, {args.pt_chains} chains x {args.pt_burn_in}+{args.pt_sweeps} sweeps, "
               f"D={len(J)}: {t_pt:.0f} s", flush=True)
         if args.pt_only:
-            rows.extend(pt_rows(label, n, betas, grid, pts, proj))
+            rows.extend(pt_rows(label, n, betas, grid, pts, proj, {beta: exact_laws(proj, beta) for beta in betas}))
             checks.append({"model": label, "n": n, "grid": f"{len(grid)} β {grid[0]:.2f}…{grid[-1]:.2f}",
                            **pt_quality(pts, np.isin(grid, betas)), "pt_time": t_pt})
             continue
@@ -180,13 +187,20 @@ def run(args):
                     swap_min.append(float(np.min(np.nanmean(np.asarray(run_.swap_acceptance), 0))))
             t_gen = time.time() - t1
             names = observable_names(proj)
+            exact = exact_laws(proj, beta)
             for name in names:
                 gen = (np.array([law[name].value for law in laws]), np.array([law[name].error for law in laws]))
                 eq = [(getattr(p, name)[:, r], getattr(p, f"{name}_err")[:, r]) for p in pts]
                 row = combine(gen, eq[0])
                 pt_check = combine(eq[1], eq[0])
                 rows.append({"model": label, "n": n, "beta": beta, "obs": OBSERVABLES[name], **row,
-                             "pt_z": pt_check["z"], "pt_max_z": pt_check["max_z"]})
+                             "pt_z": pt_check["z"], "pt_max_z": pt_check["max_z"],
+                             **exact_columns(name, exact, row, eq[0])})
+            if exact is not None and len(exact[0].weights) > 1:
+                for d, law in enumerate(exact):
+                    states.append({"model": label, "n": n, "beta": beta, "draw": d,
+                                   **state_decomposition(configurations[f"{label} N={n} beta={beta}"][d], proj[d],
+                                                         law)})
             checks.append({"model": label, "n": n, "beta": beta,
                            **pt_quality(pts, r),
                            "gen_swap_min": min(swap_min) if swap_min else float("nan"),
@@ -200,7 +214,56 @@ def run(args):
                       f"max|z_d| = {row['max_z']:.2f}  (PT run 2 vs 1: z = {row['pt_z']:+.2f})", flush=True)
             if args.save_configurations:
                 np.savez_compressed(args.save_configurations, **{k: np.stack(v) for k, v in configurations.items()})
-    return rows, checks
+    return rows, checks, states
+
+
+def exact_laws(projections, beta):
+    """The exact Hopfield reference of every pattern draw (None without patterns): the grid quadrature for K ≤ 3 and
+    N ≤ 64 (where the states are not yet separated), else Gauss–Hermite around each state, 8 points per axis."""
+    if projections is None:
+        return None
+    _, k, n = np.shape(projections)
+    if k <= 3 and n <= 64:
+        return [hopfield_equilibrium(xi, beta, method="grid") for xi in projections]
+    return [hopfield_equilibrium(xi, beta, method="states", points_per_axis=8) for xi in projections]
+
+
+def exact_columns(name, exact, row, pt):
+    """For E/N and ⟨Σ m²⟩ of Hopfield: the exact value averaged over draws, its quadrature error, and the z of the
+    generated law and of PT (run 1) against it (the exact value's error is negligible)."""
+    if exact is None or name not in ("energy", "mattis2"):
+        return {}
+    values = np.array([law.energy if name == "energy" else law.mattis2 for law in exact])
+    error = max(law.quadrature_error for law in exact) * (0.5 if name == "energy" else 1.0)
+    pt_value, pt_err = pt
+    pt_mean, pt_mean_err = pt_value.mean(), np.sqrt(np.sum(pt_err**2)) / len(pt_err)
+    return {"exact": values.mean(), "exact_err": error, "z_exact": (row["gen"] - values.mean()) / row["gen_err"],
+            "pt_z_exact": (pt_mean - values.mean()) / pt_mean_err}
+
+
+def state_decomposition(spins, patterns, exact):
+    """Generated configurations (B, N) of one draw against the exact states: Pearson χ² of the counts per state
+    against B × weight (degrees of freedom S − 1), and ⟨Σ m²⟩_gen − ⟨Σ m²⟩_exact split as
+    Σ_k f_k (ḡ_k − e_k) (within the states: configurations less or more ordered than their state) +
+    Σ_k (f_k − w_k) e_k (composition: how often each state is generated), f_k the generated fractions, w_k the
+    exact weights, ḡ_k and e_k the generated and exact ⟨Σ m²⟩ in state k. Errors: within, the standard error of
+    the per-configuration Σm² − e_k; composition, its multinomial standard deviation at the exact weights."""
+    spins = np.asarray(spins, dtype=float)
+    num = len(spins)
+    state = state_of(spins, patterns, exact)
+    m2 = np.sum((spins @ np.asarray(patterns, float).T / spins.shape[1]) ** 2, 1)
+    counts = np.bincount(state, minlength=len(exact.weights))
+    expected = num * exact.weights
+    chi2 = float(np.sum((counts - expected) ** 2 / expected))
+    dof = len(exact.weights) - 1
+    within = m2 - exact.state_mattis2[state]
+    composition = float(np.sum((counts / num - exact.weights) * exact.state_mattis2))
+    composition_err = np.sqrt(max(np.sum(exact.weights * exact.state_mattis2**2)
+                                  - np.sum(exact.weights * exact.state_mattis2) ** 2, 0.0) / num)
+    return {"chi2": chi2, "dof": dof, "p": float(stats.chi2.sf(chi2, dof)) if dof > 0 else float("nan"),
+            "within": float(within.mean()), "within_err": float(within.std(ddof=1) / np.sqrt(num)),
+            "composition": composition, "composition_err": float(composition_err),
+            "max_weight": float(exact.weights.max()), "max_fraction": float(counts.max() / num)}
 
 
 def observable_names(projections):
@@ -214,18 +277,49 @@ def pt_quality(pts, columns):
             "pt_rhat_max": max(float(np.max(p.rhat[:, columns])) for p in pts)}
 
 
-def pt_rows(label, n, betas, grid, pts, proj):
-    """Rows of the PT-only table: the two runs averaged over samples, and run 2 against run 1."""
+def pt_rows(label, n, betas, grid, pts, proj, exact):
+    """Rows of the PT-only table: the two runs averaged over samples, run 2 against run 1, and for Hopfield the
+    exact reference (``exact``: β → `exact_laws`) with the z of both runs against it."""
     rows = []
     for beta in betas:
         r = int(np.flatnonzero(np.isclose(grid, beta))[0])
         for name in observable_names(proj):
             first, second = [(getattr(p, name)[:, r], getattr(p, f"{name}_err")[:, r]) for p in pts]
             check = combine(second, first)
+            reference = exact_columns(name, exact[beta], check, first)  # z_exact: run 2, pt_z_exact: run 1
             rows.append({"model": label, "n": n, "beta": beta, "obs": OBSERVABLES[name], "run1": check["eq"],
                          "run1_err": check["eq_err"], "run2": check["gen"], "run2_err": check["gen_err"],
-                         "z": check["z"], "max_z": check["max_z"]})
+                         "z": check["z"], "max_z": check["max_z"], **reference})
     return rows
+
+
+def exact_markdown(rows, first, second):
+    """Table of the Hopfield rows against the exact reference; ``first``/``second``: (heading, value key, z key)."""
+    rows = [r for r in rows if "exact" in r]
+    if not rows:
+        return ""
+    lines = [f"| model | N | β | observable | {first[0]} | {second[0]} | exact (HS integral) | its quadrature error | "
+             f"z, {first[0]} | z, {second[0]} |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['n']} | {r['beta']} | {r['obs']} | "
+                     f"{format_plain(r[first[1]], r[first[1] + '_err'])} | "
+                     f"{format_plain(r[second[1]], r[second[1] + '_err'])} | {r['exact']:.6f} | {r['exact_err']:.1g} | "
+                     f"{r[first[2]]:+.2f} | {r[second[2]]:+.2f} |")
+    return "\n".join(lines)
+
+
+def states_markdown(states):
+    """Per pattern draw: the generated configurations against the exact states (`state_decomposition`)."""
+    if not states:
+        return ""
+    lines = ["| model | N | β | draw | χ² / dof (p) | largest exact weight | its generated fraction | "
+             "Δ⟨Σ m²⟩ within states | Δ⟨Σ m²⟩ from composition |", "|---|---|---|---|---|---|---|---|---|"]
+    for c in states:
+        lines.append(f"| {c['model']} | {c['n']} | {c['beta']} | {c['draw']} | {c['chi2']:.1f} / {c['dof']} "
+                     f"({c['p']:.2g}) | {c['max_weight']:.3f} | {c['max_fraction']:.3f} | "
+                     f"{format_plain(c['within'], c['within_err'])} | "
+                     f"{format_plain(c['composition'], c['composition_err'])} |")
+    return "\n".join(lines)
 
 
 def pt_markdown(rows, checks):
@@ -240,10 +334,11 @@ def pt_markdown(rows, checks):
     for c in checks:
         lines.append(f"| {c['model']} | {c['n']} | {c['grid']} | {c['pt_swap_min']:.2f} | {c['pt_rhat_max']:.3f} | "
                      f"{c['pt_time']:.0f} s |")
-    return "\n".join(lines)
+    exact = exact_markdown(rows, ("PT run 1", "run1", "pt_z_exact"), ("PT run 2", "run2", "z_exact"))
+    return "\n".join(lines) + ("\n\n" + exact if exact else "")
 
 
-def markdown(rows, checks, args, wall):
+def markdown(rows, checks, states, args):
     lines = ["| model | N | β | observable | generated | equilibrium (PT) | z | max_d \\|z_d\\| | mean z_d² | "
              "PT 2 vs 1: z |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -257,7 +352,9 @@ def markdown(rows, checks, args, wall):
         gen_swap = "—" if c["ladder"] == "plain" else f"{c['gen_swap_min']:.2f}"
         lines.append(f"| {c['model']} | {c['n']} | {c['beta']} | {c['ladder']} | {c['steps']} | {c['gen_time']:.0f} s | "
                      f"{gen_swap} | {c['pt_swap_min']:.2f} | {c['pt_rhat_max']:.3f} |")
-    table = "\n".join(lines)
+    extra = [exact_markdown(rows, ("generated", "gen", "z_exact"), ("PT run 1", "eq", "pt_z_exact")),
+             states_markdown(states)]
+    table = "\n\n".join(["\n".join(lines)] + [t for t in extra if t])
     z = np.array([r["z"] for r in rows])
     zd = np.array([r["max_z"] for r in rows])
     summary = (f"{len(z)} disorder-averaged comparisons: mean z² = {np.mean(z**2):.2f}, max |z| = "
@@ -269,14 +366,14 @@ def markdown(rows, checks, args, wall):
 def main(argv=None):
     args = parse_args(argv)
     start = time.time()
-    rows, checks = run(args)
+    rows, checks, states = run(args)
     wall = time.time() - start
     if args.pt_only:
         print()
         print(pt_markdown(rows, checks))
         print(f"wall time {wall:.0f} s")
         return
-    table, summary = markdown(rows, checks, args, wall)
+    table, summary = markdown(rows, checks, states, args)
     command = "PYTHONUNBUFFERED=1 .venv/bin/python scripts/validate_spin_glasses_at_scale.py " + " ".join(
         sys.argv[1:] if argv is None else argv)
     print()
@@ -333,7 +430,8 @@ rungs β … 0.3), {args.num_steps_plain} steps at β < 1, B = {args.batch} part
         print(f"appended to {args.append}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"rows": rows, "checks": checks, "wall": wall, "args": vars(args)}, f, default=float, indent=1)
+            json.dump({"rows": rows, "checks": checks, "states": states, "wall": wall, "args": vars(args)}, f,
+                      default=float, indent=1)
 
 
 if __name__ == "__main__":

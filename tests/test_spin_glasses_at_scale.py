@@ -16,6 +16,7 @@ from statphys.models.edwards_anderson import EdwardsAnderson
 from statphys.models.equilibrium import equilibrium
 from statphys.models.gaussian import GaussianMixture
 from statphys.models.hopfield import Hopfield
+from statphys.models.hopfield_equilibrium import hopfield_equilibrium
 from statphys.physics import disorder as dis
 from statphys.physics import montecarlo as mc
 from statphys.physics import sk_generation as skg
@@ -177,7 +178,8 @@ def load_validation_script():
 def test_validation_script_tables_and_saved_configurations(tmp_path):
     """scripts/validate_spin_glasses_at_scale.py end to end at toy size: the Markdown tables give every number with
     its error at two significant digits (no 'nan', no '± 0.0000'), a dash for the swap rate of plain posterior
-    chains, and --save-configurations writes the (D, B, N) ±1 configurations per model and β."""
+    chains, the exact Hopfield reference and the states table (a row per pattern draw at β = 1.5), and
+    --save-configurations writes the (D, B, N) ±1 configurations per model and β."""
     module = load_validation_script()
     out, saved = tmp_path / "table.md", tmp_path / "configurations.npz"
     module.main(["--models", "hopfield", "--hopfield-n", "16", "--hopfield-k", "3", "--hopfield-betas", "0.5", "1.5",
@@ -186,6 +188,7 @@ def test_validation_script_tables_and_saved_configurations(tmp_path):
                  "--out", str(out), "--save-configurations", str(saved)])
     text = out.read_text()
     assert "nan" not in text.lower() and "± 0.0000 " not in text
+    assert "| Hopfield K=3 | 16 | 1.5 | 1 |" in text and "within states" in text and "exact (HS integral)" in text
     plain_row = next(line for line in text.splitlines() if line.startswith("| Hopfield K=3 | 16 | 0.5 | plain | 3 |"))
     assert plain_row.split("|")[7].strip() == "—"
     configurations = np.load(saved)
@@ -196,7 +199,8 @@ def test_validation_script_tables_and_saved_configurations(tmp_path):
 
 def test_validation_script_pt_only_on_a_finer_grid(capsys):
     """--pt-only --pt-step 0.05: the two PT runs alone on 27 temperatures 0.2 … 1.5, one table row per observable
-    with both runs' values and errors, and the grid in the check table."""
+    with both runs' values and errors, the grid in the check table, and the exact E/N and ⟨Σ m²⟩ of the two pattern
+    draws (`hopfield_equilibrium`) averaged in the exact table."""
     module = load_validation_script()
     assert len(module.pt_grid([1.5], 0.05)) == 27 and len(module.pt_grid([1.5])) == 14
     module.main(["--models", "hopfield", "--hopfield-n", "16", "--hopfield-k", "3", "--hopfield-betas", "1.5",
@@ -204,5 +208,10 @@ def test_validation_script_pt_only_on_a_finer_grid(capsys):
                  "--pt-step", "0.05", "--pt-only"])
     text = capsys.readouterr().out
     rows = [line for line in text.splitlines() if line.startswith("| Hopfield K=3 | 16 | 1.5 |")]
-    assert len(rows) == 5 and all(row.count("±") == 2 or "error <" in row for row in rows)
+    assert len(rows) == 7 and all(row.count("±") == 2 or "error <" in row for row in rows)
     assert "| Hopfield K=3 | 16 | 27 β 0.20…1.50 |" in text and "nan" not in text.lower()
+    exact = {row.split("|")[4].strip(): float(row.split("|")[7]) for row in rows[5:]}
+    law = hopfield_equilibrium(Hopfield.random(16, 3, 1.0, seed=0).patterns, 1.5, method="grid")
+    other = hopfield_equilibrium(Hopfield.random(16, 3, 1.0, seed=1).patterns, 1.5, method="grid")
+    assert exact["E/N"] == pytest.approx((law.energy + other.energy) / 2, abs=1e-6)
+    assert exact["<sum m_mu^2>"] == pytest.approx((law.mattis2 + other.mattis2) / 2, abs=1e-6)

@@ -1,0 +1,219 @@
+"""Exact equilibrium of the Hopfield model with K patterns at any N, by its K-dimensional Hubbard–Stratonovich integral.
+
+For P(s) ∝ exp(β/(2N) Σ_μ (ξ^μ·s)² + h Σ_i s_i), the Gaussian identity exp(βN|m|²/2) ∝ ∫ d^K u exp(−βN|u|²/2 + βN u·m)
+with m_μ = ξ^μ·s/N makes (s, u) a joint law
+    P(s, u) ∝ exp(−βN|u|²/2 + Σ_i (β u·ξ_i + h) s_i),
+in which, given u, the spins are independent with means t_i(u) = tanh(β u·ξ_i + h), and, given s, u ~ N(m, I/(βN)).
+The marginal of u is P(u) ∝ exp(−N φ(u)), φ(u) = β|u|²/2 − (1/N) Σ_i log 2cosh(β u·ξ_i + h) (Amit, Gutfreund &
+Sompolinsky, Phys. Rev. A 32, 1007 (1985), eq. (2.5), here without the N → ∞ limit). Hence, exactly at every N,
+    ⟨Σ_μ m_μ²⟩ = ⟨|u|²⟩ − K/(βN) = ⟨|m̄(u)|² + (K/N²) Σ_i (1 − t_i²)⟩,   m̄_μ(u) = (1/N) Σ_i ξ^μ_i t_i(u),
+and the pairwise energy per spin (H = −½ sᵀJs, J = ξᵀξ/N with zero diagonal) is E/N = −½⟨Σ m²⟩ + K/(2N).
+The two expressions of ⟨Σ m²⟩ are reported apart: their difference measures the quadrature error.
+
+The K-dimensional integral is done by quadrature, in one of two ways:
+* ``"grid"``: the trapezoid rule on a cube around the origin (exponentially accurate for this smooth integrand
+  that vanishes on the cube's faces); its points grow as (points per axis)^K, so K ≤ 3.
+* ``"states"``: the minima u* of φ (retrieval states ±ξ^μ, mixture states where they are minima, u = 0 in the
+  paramagnet) found by Newton's method (`scipy.optimize.minimize`, trust-exact), and a Gauss–Hermite rule in the
+  coordinates that whiten each minimum's Hessian, each point kept only by the state nearest to it. Exact up to the
+  mass beyond the midplanes between states, exp(−O(N)): the method for large N and K.
+Each state's weight is the mass of the points assigned to it, and its ⟨Σ m²⟩ and ⟨m̄⟩ the averages over them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+from scipy import optimize
+
+#: Largest K for the ``"grid"`` quadrature ((points per axis)^K points).
+MAX_GRID_PATTERNS = 3
+
+_CHUNK_POINTS = 4096
+
+
+class HopfieldEquilibrium(NamedTuple):
+    """Exact equilibrium averages of a Hopfield model (module docstring).
+
+    mattis2: ⟨Σ_μ m_μ²⟩ from ⟨|u|²⟩ − K/(βN); mattis2_conditional: the same from the conditional means of the spins
+    (its difference to ``mattis2`` is the quadrature error); energy: ⟨−½ sᵀJs⟩/N with J = ξᵀξ/N, zero diagonal;
+    quadrature_error: |⟨Σ m²⟩ of this rule − ⟨Σ m²⟩ of the next coarser one| (grid: every other point; states: two
+    Gauss–Hermite points fewer per axis); states (S, K): the centres u* (= m̄(u*)) of the states; weights (S,): their
+    equilibrium probabilities; state_mattis2 (S,), state_overlaps (S, K): ⟨Σ m²⟩ and ⟨m⟩ within each state.
+    """
+
+    mattis2: float
+    mattis2_conditional: float
+    energy: float
+    quadrature_error: float
+    states: np.ndarray
+    weights: np.ndarray
+    state_mattis2: np.ndarray
+    state_overlaps: np.ndarray
+
+
+def _check(patterns, beta, h):
+    xi = np.asarray(patterns, dtype=float)
+    if xi.ndim != 2 or xi.size == 0 or not np.all(np.abs(xi) == 1):
+        raise ValueError(f"patterns must be a (K, N) array of +-1 entries, got shape {xi.shape}")
+    if not (np.isfinite(beta) and beta > 0):
+        raise ValueError(f"beta must be finite and > 0 (the Gaussian integral over u needs beta > 0), got {beta}")
+    if not np.isfinite(h):
+        raise ValueError(f"h must be finite, got {h}")
+    return xi, float(beta), float(h)
+
+
+def _log_cosh(z):
+    a = np.abs(z)
+    return a + np.log1p(np.exp(-2.0 * a))
+
+
+def _point_terms(xi, beta, h, u):
+    """For points u (P, K): N φ(u) (up to N log 2), |m̄(u)|² + (K/N²) Σ(1 − t²), m̄(u) (P, K)."""
+    n = xi.shape[1]
+    out = [np.empty(len(u)), np.empty(len(u)), np.empty((len(u), xi.shape[0]))]
+    for start in range(0, len(u), _CHUNK_POINTS):
+        part = u[start:start + _CHUNK_POINTS]
+        field = beta * part @ xi + h
+        t = np.tanh(field)
+        mean = t @ xi.T / n
+        out[0][start:start + len(part)] = 0.5 * beta * n * np.sum(part**2, 1) - np.sum(_log_cosh(field), 1)
+        out[1][start:start + len(part)] = np.sum(mean**2, 1) + xi.shape[0] * np.sum(1.0 - t**2, 1) / n**2
+        out[2][start:start + len(part)] = mean
+    return out
+
+
+def _phi_derivatives(xi, beta, h, u):
+    """N φ(u), its gradient and Hessian at one point u (K,)."""
+    n = xi.shape[1]
+    field = beta * u @ xi + h
+    t = np.tanh(field)
+    value = 0.5 * beta * n * u @ u - np.sum(_log_cosh(field))
+    grad = beta * n * u - beta * xi @ t
+    hess = beta * n * np.eye(len(u)) - beta**2 * (xi * (1.0 - t**2)) @ xi.T
+    return value, grad, hess
+
+
+def _minima(xi, beta, h):
+    """Distinct local minima of φ from starts at 0, ±e_μ and the symmetric mixtures of 3 patterns (scaled by
+    m₀ = tanh(β m₀), the Curie–Weiss magnetisation), each with a positive-definite Hessian."""
+    k = xi.shape[0]
+    m0 = optimize.brentq(lambda m: m - np.tanh(beta * m), 1e-9, 1.0) if beta > 1 else 0.5
+    starts = [np.zeros(k)]
+    for size in (1, 3):
+        for idx in itertools.combinations(range(k), size):
+            for signs in itertools.product((-1.0, 1.0), repeat=size):
+                start = np.zeros(k)
+                start[list(idx)] = np.array(signs) * m0 / (1.0 if size == 1 else 2.0)
+                starts.append(start)
+    found = []
+    for start in starts:
+        res = optimize.minimize(lambda u: _phi_derivatives(xi, beta, h, u)[0], start, method="trust-exact",
+                                jac=lambda u: _phi_derivatives(xi, beta, h, u)[1],
+                                hess=lambda u: _phi_derivatives(xi, beta, h, u)[2], options={"gtol": 1e-10})
+        value, _, hess = _phi_derivatives(xi, beta, h, res.x)
+        if np.min(np.linalg.eigvalsh(hess)) <= 0:
+            continue
+        if all(np.max(np.abs(res.x - other)) > 1e-6 for other, _, _ in found):
+            found.append((res.x, value, hess))
+    return found
+
+
+def _average(log_weight, values_by_state, assignment, num_states):
+    weight = np.exp(log_weight - np.max(log_weight))
+    total = np.sum(weight)
+    per_state = np.bincount(assignment, weight, minlength=num_states)
+    averages = [np.sum(weight[:, None] * v.reshape(len(weight), -1), 0) / total for v in values_by_state]
+    state_averages = [np.stack([np.bincount(assignment, weight * col, minlength=num_states) for col in
+                                v.reshape(len(weight), -1).T], 1) / per_state[:, None] for v in values_by_state]
+    return averages, per_state / total, state_averages
+
+
+def hopfield_equilibrium(patterns, beta: float, h: float = 0.0, method: str = "states",
+                         points_per_axis: int | None = None) -> HopfieldEquilibrium:
+    """Exact ⟨Σ m²⟩, energy per spin and state weights of the Hopfield model (module docstring).
+
+    Args:
+        patterns: ξ, (K, N) of ±1.
+        beta: β > 0.
+        h: uniform field.
+        method: ``"states"`` (Gauss–Hermite around each minimum of φ; large N, any K) or ``"grid"`` (trapezoid on
+            a cube; K ≤ 3, any N).
+        points_per_axis: Gauss–Hermite points per axis and state (default 10), or grid points per axis (default:
+            spacing a third of 1/√(βN), the narrowest width a state can have).
+    """
+    xi, beta, h = _check(patterns, beta, h)
+    k, n = xi.shape
+    if method not in ("states", "grid"):
+        raise ValueError(f"method must be 'states' or 'grid', got {method!r}")
+    if method == "grid" and k > MAX_GRID_PATTERNS:
+        raise ValueError(f"the grid quadrature has (points per axis)^K points: K = {k} > {MAX_GRID_PATTERNS}; use "
+                         f"method='states'")
+    minima = _minima(xi, beta, h)
+    centres = np.stack([u for u, _, _ in minima])
+    if method == "grid":
+        num = points_per_axis or 2 * int(3 * _half_width(beta, n) * np.sqrt(beta * n)) + 1
+        rules = [_grid(xi, beta, h, num, every) for every in (1, 2)]
+    else:
+        num = points_per_axis or 10
+        if num < 4:
+            raise ValueError(f"points_per_axis must be >= 4 for the states quadrature, got {num}")
+        rules = [_states_rule(xi, beta, h, minima, order) for order in (num, num - 2)]
+    results = []
+    for points, log_weight, origin in rules:
+        assignment = np.argmin(np.sum((points[:, None, :] - centres[None]) ** 2, -1), 1)
+        if origin is not None:
+            keep = assignment == origin
+            points, log_weight, assignment = points[keep], log_weight[keep], assignment[keep]
+        n_phi, conditional, mean = _point_terms(xi, beta, h, points)
+        (u2, cond, _), weights, (_, state_cond, state_mean) = _average(
+            log_weight - n_phi, [np.sum(points**2, 1), conditional, mean], assignment, len(centres))
+        results.append((float(u2[0]) - k / (beta * n), float(cond[0]), weights, state_cond[:, 0], state_mean))
+    mattis2, conditional, weights, state_mattis2, state_overlaps = results[0]
+    return HopfieldEquilibrium(mattis2=mattis2, mattis2_conditional=conditional, energy=-0.5 * mattis2 + k / (2 * n),
+                               quadrature_error=abs(mattis2 - results[1][0]), states=centres, weights=weights,
+                               state_mattis2=state_mattis2, state_overlaps=state_overlaps)
+
+
+def _half_width(beta, n):
+    return 1.0 + 10.0 / np.sqrt(beta * n)
+
+
+def _grid(xi, beta, h, num, every):
+    """Trapezoid rule on the cube |u_μ| ≤ 1 + 10/√(βN) (every ``every``-th point per axis), checked: the integrand
+    on the faces is below e^(−40) of its largest value."""
+    k, n = xi.shape
+    half_width = _half_width(beta, n)
+    axis = np.linspace(-half_width, half_width, num)[::every]
+    points = np.stack(np.meshgrid(*[axis] * k, indexing="ij"), -1).reshape(-1, k)
+    n_phi = _point_terms(xi, beta, h, points)[0]
+    face = np.any(np.isclose(np.abs(points), half_width), 1)
+    if np.min(n_phi[face]) - np.min(n_phi) < 40:
+        raise ValueError(f"the grid cube |u| <= {half_width:.3f} is too small for beta = {beta}, N = {n}")
+    return points, np.zeros(len(points)), None
+
+
+def _states_rule(xi, beta, h, minima, order):
+    """Gauss–Hermite points u = u* + L y (L Lᵀ = Hessian⁻¹ of Nφ at u*) of every minimum, with log weights
+    log w(y) + |y|²/2 + log det L (the Gaussian factor of the integrand is in exp(−Nφ)), and the minimum each
+    point belongs to."""
+    nodes, weights = np.polynomial.hermite_e.hermegauss(order)
+    k = xi.shape[0]
+    grid = np.stack(np.meshgrid(*[nodes] * k, indexing="ij"), -1).reshape(-1, k)
+    log_w = np.sum(np.log(np.stack(np.meshgrid(*[weights] * k, indexing="ij"), -1).reshape(-1, k)), 1)
+    points, log_weight, origin = [], [], []
+    for index, (centre, _, hess) in enumerate(minima):
+        chol = np.linalg.cholesky(np.linalg.inv(hess))
+        points.append(centre + grid @ chol.T)
+        log_weight.append(log_w + 0.5 * np.sum(grid**2, 1) + np.sum(np.log(np.diag(chol))))
+        origin.append(np.full(len(grid), index))
+    return np.concatenate(points), np.concatenate(log_weight), np.concatenate(origin)
+
+
+def state_of(spins, patterns, equilibrium: HopfieldEquilibrium) -> np.ndarray:
+    """Index of the state of each configuration (B, N): the centre u* of ``equilibrium.states`` nearest to its
+    Mattis overlaps m = ξ s/N (at large N the retrieval states are the 2K sign patterns ±ξ^μ)."""
+    m = np.asarray(spins, dtype=float) @ np.asarray(patterns, dtype=float).T / np.shape(patterns)[1]
+    return np.argmin(np.sum((m[:, None, :] - equilibrium.states[None]) ** 2, -1), 1)
