@@ -14,10 +14,13 @@ The K-dimensional integral is done by quadrature, in one of two ways:
 * ``"grid"``: the trapezoid rule on a cube around the origin (exponentially accurate for this smooth integrand
   that vanishes on the cube's faces); its points grow as (points per axis)^K, so K ≤ 3.
 * ``"states"``: the minima u* of φ (retrieval states ±ξ^μ, mixture states where they are minima, u = 0 in the
-  paramagnet) found by Newton's method (`scipy.optimize.minimize`, trust-exact), and a Gauss–Hermite rule in the
-  coordinates that whiten each minimum's Hessian, each point kept only by the state nearest to it. Exact up to the
-  mass beyond the midplanes between states, exp(−O(N)): the method for large N and K.
-Each state's weight is the mass of the points assigned to it, and its ⟨Σ m²⟩ and ⟨m̄⟩ the averages over them.
+  paramagnet) found by Newton's method (`scipy.optimize.minimize`, trust-exact), the integrand split among them by
+  the smooth partition of unity of their Laplace approximations, and each part integrated by a Gauss–Hermite rule
+  centred on its minimum, in coordinates that whiten the part's covariance (measured by a first rule on the
+  Laplace widths): the method for large N and any K (its error falls fast
+  once the states are narrow, width 1/√N, and apart).
+Each state's weight is the mass of its part (grid: of the points nearest to its centre; the two agree once the
+states are apart), and its ⟨Σ m²⟩ and ⟨m̄⟩ the averages over that part.
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ class HopfieldEquilibrium(NamedTuple):
 
     mattis2: ⟨Σ_μ m_μ²⟩ from ⟨|u|²⟩ − K/(βN); mattis2_conditional: the same from the conditional means of the spins
     (its difference to ``mattis2`` is the quadrature error); energy: ⟨−½ sᵀJs⟩/N with J = ξᵀξ/N, zero diagonal;
-    quadrature_error: |⟨Σ m²⟩ of this rule − ⟨Σ m²⟩ of the next coarser one| (grid: every other point; states: two
-    Gauss–Hermite points fewer per axis); states (S, K): the centres u* (= m̄(u*)) of the states; weights (S,): their
+    quadrature_error: the largest |⟨Σ m²⟩ of this rule − ⟨Σ m²⟩ of a coarser one| (grid: every other point; states:
+    two and four Gauss–Hermite points fewer per axis; measured against the grid at K = 3, N = 64 and 128, β = 1.5:
+    the error itself is 0.02–0.6 of it); states (S, K): the centres u* (= m̄(u*)) of the states; weights (S,): their
     equilibrium probabilities; state_mattis2 (S,), state_overlaps (S, K): ⟨Σ m²⟩ and ⟨m⟩ within each state.
     """
 
@@ -142,7 +146,7 @@ def hopfield_equilibrium(patterns, beta: float, h: float = 0.0, method: str = "s
         method: ``"states"`` (Gauss–Hermite around each minimum of φ; large N, any K) or ``"grid"`` (trapezoid on
             a cube; K ≤ 3, any N).
         points_per_axis: Gauss–Hermite points per axis and state (default 10), or grid points per axis (default:
-            spacing a third of 1/√(βN), the narrowest width a state can have).
+            spacing half of 1/√(βN), the narrowest width a state can have: trapezoid error ~exp(−8π²)).
     """
     xi, beta, h = _check(patterns, beta, h)
     k, n = xi.shape
@@ -154,26 +158,26 @@ def hopfield_equilibrium(patterns, beta: float, h: float = 0.0, method: str = "s
     minima = _minima(xi, beta, h)
     centres = np.stack([u for u, _, _ in minima])
     if method == "grid":
-        num = points_per_axis or 2 * int(3 * _half_width(beta, n) * np.sqrt(beta * n)) + 1
+        num = points_per_axis or 2 * int(2 * _half_width(beta, n) * np.sqrt(beta * n)) + 1
         rules = [_grid(xi, beta, h, num, every) for every in (1, 2)]
     else:
         num = points_per_axis or 10
-        if num < 4:
-            raise ValueError(f"points_per_axis must be >= 4 for the states quadrature, got {num}")
-        rules = [_states_rule(xi, beta, h, minima, order) for order in (num, num - 2)]
+        if num < 6:
+            raise ValueError(f"points_per_axis must be >= 6 for the states quadrature, got {num}")
+        covariances = _state_covariances(xi, beta, h, minima, num)
+        rules = [_states_rule(xi, beta, h, minima, order, covariances) for order in (num, num - 2, num - 4)]
     results = []
     for points, log_weight, origin in rules:
-        assignment = np.argmin(np.sum((points[:, None, :] - centres[None]) ** 2, -1), 1)
-        if origin is not None:
-            keep = assignment == origin
-            points, log_weight, assignment = points[keep], log_weight[keep], assignment[keep]
+        assignment = origin if origin is not None else np.argmin(
+            np.sum((points[:, None, :] - centres[None]) ** 2, -1), 1)
         n_phi, conditional, mean = _point_terms(xi, beta, h, points)
         (u2, cond, _), weights, (_, state_cond, state_mean) = _average(
             log_weight - n_phi, [np.sum(points**2, 1), conditional, mean], assignment, len(centres))
         results.append((float(u2[0]) - k / (beta * n), float(cond[0]), weights, state_cond[:, 0], state_mean))
     mattis2, conditional, weights, state_mattis2, state_overlaps = results[0]
     return HopfieldEquilibrium(mattis2=mattis2, mattis2_conditional=conditional, energy=-0.5 * mattis2 + k / (2 * n),
-                               quadrature_error=abs(mattis2 - results[1][0]), states=centres, weights=weights,
+                               quadrature_error=max(abs(mattis2 - other[0]) for other in results[1:]),
+                               states=centres, weights=weights,
                                state_mattis2=state_mattis2, state_overlaps=state_overlaps)
 
 
@@ -195,21 +199,41 @@ def _grid(xi, beta, h, num, every):
     return points, np.zeros(len(points)), None
 
 
-def _states_rule(xi, beta, h, minima, order):
-    """Gauss–Hermite points u = u* + L y (L Lᵀ = Hessian⁻¹ of Nφ at u*) of every minimum, with log weights
-    log w(y) + |y|²/2 + log det L (the Gaussian factor of the integrand is in exp(−Nφ)), and the minimum each
-    point belongs to."""
+def _state_covariances(xi, beta, h, minima, order):
+    """Covariance of u within each state's part, from a first rule on the Laplace widths (Hessian⁻¹ of Nφ): the
+    final rule is laid on these, which fit better where φ is far from quadratic (near β = 1 at small N)."""
+    points, log_weight, origin = _states_rule(xi, beta, h, minima, order,
+                                              [np.linalg.inv(hess) for _, _, hess in minima])
+    weight = np.exp(log_weight - _point_terms(xi, beta, h, points)[0])
+    out = []
+    for index, (centre, _, _) in enumerate(minima):
+        part = origin == index
+        delta = points[part] - centre
+        out.append(np.einsum("p,pi,pj->ij", weight[part], delta, delta) / np.sum(weight[part]))
+    return out
+
+
+def _states_rule(xi, beta, h, minima, order, covariances):
+    """Gauss–Hermite points u = u* + L y (L Lᵀ = ``covariances`` of the state) of every minimum, with log weights
+    log w(y) + |y|²/2 + log det L (the Gaussian factor of the integrand is in exp(−Nφ)) + log π_k(u), and the
+    minimum k each point belongs to. π_k(u) = g_k(u)/Σ_j g_j(u), g_j(u) = exp(−Nφ(u_j) − ½(u − u_j)ᵀH_j(u − u_j))
+    the Laplace approximation of state j, is a smooth partition of unity: Σ_k ∫ π_k f = ∫ f, and each state's
+    integrand stays smooth where states overlap (a hard cut at the midplanes would spoil the rule's convergence)."""
     nodes, weights = np.polynomial.hermite_e.hermegauss(order)
     k = xi.shape[0]
     grid = np.stack(np.meshgrid(*[nodes] * k, indexing="ij"), -1).reshape(-1, k)
     log_w = np.sum(np.log(np.stack(np.meshgrid(*[weights] * k, indexing="ij"), -1).reshape(-1, k)), 1)
     points, log_weight, origin = [], [], []
-    for index, (centre, _, hess) in enumerate(minima):
-        chol = np.linalg.cholesky(np.linalg.inv(hess))
+    for index, ((centre, _, _), covariance) in enumerate(zip(minima, covariances)):
+        chol = np.linalg.cholesky(covariance)
         points.append(centre + grid @ chol.T)
         log_weight.append(log_w + 0.5 * np.sum(grid**2, 1) + np.sum(np.log(np.diag(chol))))
         origin.append(np.full(len(grid), index))
-    return np.concatenate(points), np.concatenate(log_weight), np.concatenate(origin)
+    points, origin = np.concatenate(points), np.concatenate(origin)
+    log_laplace = np.stack([-value - 0.5 * np.einsum("pi,ij,pj->p", points - centre, hess, points - centre)
+                            for centre, value, hess in minima], 1)
+    log_partition = log_laplace[np.arange(len(points)), origin] - np.logaddexp.reduce(log_laplace, 1)
+    return points, np.concatenate(log_weight) + log_partition, origin
 
 
 def state_of(spins, patterns, equilibrium: HopfieldEquilibrium) -> np.ndarray:

@@ -293,33 +293,35 @@ def pt_rows(label, n, betas, grid, pts, proj, exact):
     return rows
 
 
+def markdown_table(headings, rows):
+    """A Markdown table: a heading line, the separator, and one line per row of cells."""
+    return "\n".join(["| " + " | ".join(headings) + " |", "|" + "---|" * len(headings)]
+                     + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
+
+
 def exact_markdown(rows, first, second):
     """Table of the Hopfield rows against the exact reference; ``first``/``second``: (heading, value key, z key)."""
     rows = [r for r in rows if "exact" in r]
     if not rows:
         return ""
-    lines = [f"| model | N | β | observable | {first[0]} | {second[0]} | exact (HS integral) | its quadrature error | "
-             f"z, {first[0]} | z, {second[0]} |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['model']} | {r['n']} | {r['beta']} | {r['obs']} | "
-                     f"{format_plain(r[first[1]], r[first[1] + '_err'])} | "
-                     f"{format_plain(r[second[1]], r[second[1] + '_err'])} | {r['exact']:.6f} | {r['exact_err']:.1g} | "
-                     f"{r[first[2]]:+.2f} | {r[second[2]]:+.2f} |")
-    return "\n".join(lines)
+    return markdown_table(
+        ["model", "N", "β", "observable", first[0], second[0], "exact (HS integral)", "its quadrature error",
+         f"z, {first[0]}", f"z, {second[0]}"],
+        [[r["model"], r["n"], r["beta"], r["obs"], format_plain(r[first[1]], r[first[1] + "_err"]),
+          format_plain(r[second[1]], r[second[1] + "_err"]), f"{r['exact']:.6f}", f"{r['exact_err']:.1g}",
+          f"{r[first[2]]:+.2f}", f"{r[second[2]]:+.2f}"] for r in rows])
 
 
 def states_markdown(states):
     """Per pattern draw: the generated configurations against the exact states (`state_decomposition`)."""
     if not states:
         return ""
-    lines = ["| model | N | β | draw | χ² / dof (p) | largest exact weight | its generated fraction | "
-             "Δ⟨Σ m²⟩ within states | Δ⟨Σ m²⟩ from composition |", "|---|---|---|---|---|---|---|---|---|"]
-    for c in states:
-        lines.append(f"| {c['model']} | {c['n']} | {c['beta']} | {c['draw']} | {c['chi2']:.1f} / {c['dof']} "
-                     f"({c['p']:.2g}) | {c['max_weight']:.3f} | {c['max_fraction']:.3f} | "
-                     f"{format_plain(c['within'], c['within_err'])} | "
-                     f"{format_plain(c['composition'], c['composition_err'])} |")
-    return "\n".join(lines)
+    return markdown_table(
+        ["model", "N", "β", "draw", "χ² / dof (p)", "largest exact weight", "its generated fraction",
+         "Δ⟨Σ m²⟩ within states", "Δ⟨Σ m²⟩ from composition"],
+        [[c["model"], c["n"], c["beta"], c["draw"], f"{c['chi2']:.1f} / {c['dof']} ({c['p']:.2g})",
+          f"{c['max_weight']:.3f}", f"{c['max_fraction']:.3f}", format_plain(c["within"], c["within_err"]),
+          format_plain(c["composition"], c["composition_err"])] for c in states])
 
 
 def pt_markdown(rows, checks):
