@@ -5,10 +5,10 @@ with m_μ = ξ^μ·s/N makes (s, u) a joint law
     P(s, u) ∝ exp(−βN|u|²/2 + Σ_i (β u·ξ_i + h) s_i),
 in which, given u, the spins are independent with means t_i(u) = tanh(β u·ξ_i + h), and, given s, u ~ N(m, I/(βN)).
 The marginal of u is P(u) ∝ exp(−N φ(u)), φ(u) = β|u|²/2 − (1/N) Σ_i log 2cosh(β u·ξ_i + h) (Amit, Gutfreund &
-Sompolinsky, Phys. Rev. A 32, 1007 (1985), eq. (2.5), here without the N → ∞ limit). Hence, exactly at every N,
+Sompolinsky, Phys. Rev. A 32, 1007 (1985), here without the N → ∞ limit). Hence, exactly at every N,
     ⟨Σ_μ m_μ²⟩ = ⟨|u|²⟩ − K/(βN) = ⟨|m̄(u)|² + (K/N²) Σ_i (1 − t_i²)⟩,   m̄_μ(u) = (1/N) Σ_i ξ^μ_i t_i(u),
 and the pairwise energy per spin (H = −½ sᵀJs, J = ξᵀξ/N with zero diagonal) is E/N = −½⟨Σ m²⟩ + K/(2N).
-The two expressions of ⟨Σ m²⟩ are reported apart: their difference measures the quadrature error.
+The two expressions of ⟨Σ m²⟩ are reported apart, as a check of the quadrature.
 
 The K-dimensional integral is done by quadrature, in one of two ways:
 * ``"grid"``: the trapezoid rule on a cube around the origin (exponentially accurate for this smooth integrand
@@ -17,8 +17,8 @@ The K-dimensional integral is done by quadrature, in one of two ways:
   paramagnet) found by Newton's method (`scipy.optimize.minimize`, trust-exact), the integrand split among them by
   the smooth partition of unity of their Laplace approximations, and each part integrated by a Gauss–Hermite rule
   centred on its minimum, in coordinates that whiten the part's covariance (measured by a first rule on the
-  Laplace widths): the method for large N and any K (its error falls fast
-  once the states are narrow, width 1/√N, and apart).
+  Laplace widths): the method for large N and any K (its error falls fast once the states are narrow, width
+  1/√N, and apart).
 Each state's weight is the mass of its part (grid: of the points nearest to its centre; the two agree once the
 states are apart), and its ⟨Σ m²⟩ and ⟨m̄⟩ the averages over that part.
 """
@@ -41,7 +41,7 @@ class HopfieldEquilibrium(NamedTuple):
     """Exact equilibrium averages of a Hopfield model (module docstring).
 
     mattis2: ⟨Σ_μ m_μ²⟩ from ⟨|u|²⟩ − K/(βN); mattis2_conditional: the same from the conditional means of the spins
-    (its difference to ``mattis2`` is the quadrature error); energy: ⟨−½ sᵀJs⟩/N with J = ξᵀξ/N, zero diagonal;
+    (a check of the quadrature); energy: ⟨−½ sᵀJs⟩/N with J = ξᵀξ/N, zero diagonal;
     quadrature_error: the largest |⟨Σ m²⟩ of this rule − ⟨Σ m²⟩ of a coarser one| (grid: every other point; states:
     two and four Gauss–Hermite points fewer per axis; measured against the grid at K = 3, N = 64 and 128, β = 1.5:
     the error itself is 0.02–0.6 of it); states (S, K): the centres u* (= m̄(u*)) of the states; weights (S,): their
