@@ -69,13 +69,8 @@ def _check(patterns, beta, h):
     return xi, float(beta), float(h)
 
 
-def _log_cosh(z):
-    a = np.abs(z)
-    return a + np.log1p(np.exp(-2.0 * a))
-
-
 def _point_terms(xi, beta, h, u):
-    """For points u (P, K): N φ(u) (up to N log 2), |m̄(u)|² + (K/N²) Σ(1 − t²), m̄(u) (P, K)."""
+    """For points u (P, K): N φ(u), |m̄(u)|² + (K/N²) Σ(1 − t²), m̄(u) (P, K)."""
     n = xi.shape[1]
     out = [np.empty(len(u)), np.empty(len(u)), np.empty((len(u), xi.shape[0]))]
     for start in range(0, len(u), _CHUNK_POINTS):
@@ -83,7 +78,7 @@ def _point_terms(xi, beta, h, u):
         field = beta * part @ xi + h
         t = np.tanh(field)
         mean = t @ xi.T / n
-        out[0][start:start + len(part)] = 0.5 * beta * n * np.sum(part**2, 1) - np.sum(_log_cosh(field), 1)
+        out[0][start:start + len(part)] = 0.5 * beta * n * np.sum(part**2, 1) - np.sum(np.logaddexp(field, -field), 1)
         out[1][start:start + len(part)] = np.sum(mean**2, 1) + xi.shape[0] * np.sum(1.0 - t**2, 1) / n**2
         out[2][start:start + len(part)] = mean
     return out
@@ -94,7 +89,7 @@ def _phi_derivatives(xi, beta, h, u):
     n = xi.shape[1]
     field = beta * u @ xi + h
     t = np.tanh(field)
-    value = 0.5 * beta * n * u @ u - np.sum(_log_cosh(field))
+    value = 0.5 * beta * n * u @ u - np.sum(np.logaddexp(field, -field))
     grad = beta * n * u - beta * xi @ t
     hess = beta * n * np.eye(len(u)) - beta**2 * (xi * (1.0 - t**2)) @ xi.T
     return value, grad, hess
@@ -159,18 +154,21 @@ def hopfield_equilibrium(patterns, beta: float, h: float = 0.0, method: str = "s
     centres = np.stack([u for u, _, _ in minima])
     if method == "grid":
         num = points_per_axis or 2 * int(2 * _half_width(beta, n) * np.sqrt(beta * n)) + 1
-        rules = [_grid(xi, beta, h, num, every) for every in (1, 2)]
+        points, coarse = _grid(k, _half_width(beta, n), num)
+        terms = _point_terms(xi, beta, h, points)
+        _check_grid_faces(terms[0], points, beta, n)
+        assignment = _nearest(points, centres)
+        rules = [(points, np.zeros(len(points)), assignment, terms),
+                 (points[coarse], np.zeros(coarse.sum()), assignment[coarse], [t[coarse] for t in terms])]
     else:
         num = points_per_axis or 10
         if num < 6:
             raise ValueError(f"points_per_axis must be >= 6 for the states quadrature, got {num}")
         covariances = _state_covariances(xi, beta, h, minima, num)
-        rules = [_states_rule(xi, beta, h, minima, order, covariances) for order in (num, num - 2, num - 4)]
+        rules = [(*rule, _point_terms(xi, beta, h, rule[0])) for rule in
+                 (_states_rule(xi, beta, h, minima, order, covariances) for order in (num, num - 2, num - 4))]
     results = []
-    for points, log_weight, origin in rules:
-        assignment = origin if origin is not None else np.argmin(
-            np.sum((points[:, None, :] - centres[None]) ** 2, -1), 1)
-        n_phi, conditional, mean = _point_terms(xi, beta, h, points)
+    for points, log_weight, assignment, (n_phi, conditional, mean) in rules:
         (u2, cond, _), weights, (_, state_cond, state_mean) = _average(
             log_weight - n_phi, [np.sum(points**2, 1), conditional, mean], assignment, len(centres))
         results.append((float(u2[0]) - k / (beta * n), float(cond[0]), weights, state_cond[:, 0], state_mean))
@@ -185,18 +183,25 @@ def _half_width(beta, n):
     return 1.0 + 10.0 / np.sqrt(beta * n)
 
 
-def _grid(xi, beta, h, num, every):
-    """Trapezoid rule on the cube |u_μ| ≤ 1 + 10/√(βN) (every ``every``-th point per axis), checked: the integrand
-    on the faces is below e^(−40) of its largest value."""
-    k, n = xi.shape
-    half_width = _half_width(beta, n)
-    axis = np.linspace(-half_width, half_width, num)[::every]
-    points = np.stack(np.meshgrid(*[axis] * k, indexing="ij"), -1).reshape(-1, k)
-    n_phi = _point_terms(xi, beta, h, points)[0]
+def _grid(k, half_width, num):
+    """Trapezoid points on the cube |u_μ| ≤ half_width (``num`` per axis, odd), and the mask of the coarser rule
+    made of every other point per axis (the same points, so one evaluation of the integrand serves both)."""
+    axis = np.linspace(-half_width, half_width, num)
+    index = np.stack(np.meshgrid(*[np.arange(num)] * k, indexing="ij"), -1).reshape(-1, k)
+    return axis[index], np.all(index % 2 == 0, 1)
+
+
+def _check_grid_faces(n_phi, points, beta, n):
+    """The integrand on the faces of the cube must be below e^(−40) of its largest value."""
+    half_width = np.max(np.abs(points))
     face = np.any(np.isclose(np.abs(points), half_width), 1)
     if np.min(n_phi[face]) - np.min(n_phi) < 40:
         raise ValueError(f"the grid cube |u| <= {half_width:.3f} is too small for beta = {beta}, N = {n}")
-    return points, np.zeros(len(points)), None
+
+
+def _nearest(points, centres):
+    """Index of the centre nearest to each point (P, K)."""
+    return np.argmin(np.sum((points[:, None, :] - centres[None]) ** 2, -1), 1)
 
 
 def _state_covariances(xi, beta, h, minima, order):
@@ -240,4 +245,4 @@ def state_of(spins, patterns, equilibrium: HopfieldEquilibrium) -> np.ndarray:
     """Index of the state of each configuration (B, N): the centre u* of ``equilibrium.states`` nearest to its
     Mattis overlaps m = ξ s/N (at large N the retrieval states are the 2K sign patterns ±ξ^μ)."""
     m = np.asarray(spins, dtype=float) @ np.asarray(patterns, dtype=float).T / np.shape(patterns)[1]
-    return np.argmin(np.sum((m[:, None, :] - equilibrium.states[None]) ** 2, -1), 1)
+    return _nearest(m, equilibrium.states)
