@@ -19,9 +19,9 @@ For every model, β and disorder sample J_d:
 * Exact reference (Hopfield): ⟨Σ_μ m_μ²⟩, E/N and ⟨q²⟩ of each pattern draw from the K-dimensional
   Hubbard–Stratonovich integral (`models.hopfield_equilibrium`; grid quadrature for K ≤ 3 and N ≤ 64, else
   Gauss–Hermite around each retrieval state), U₄(q) and ⟨max |m|⟩ from 2 × 20000 independent configurations drawn
-  from the same quadrature (`equilibrium_moments`), next to PT; and the states: the equilibrium weight of each retrieval
-  state ±ξ^μ against the fraction of generated configurations in it (Pearson χ² over the states), and ⟨Σ m²⟩ within
-  the states.
+  from the same quadrature (`equilibrium_moments`), next to PT; and the states: the fraction of exact configurations
+  nearest to each state (retrieval states ±ξ^μ, mixtures) against that of the generated ones (two-sample Pearson χ²
+  over the states), and ⟨Σ m²⟩ within the states.
 * Comparison: per sample z_d = (gen_d − eq_d)/√(err_gen² + err_eq²); the table gives the averages over the D
   samples [gen] and [eq] with the errors of these fixed couplings, √(Σ_d err_d²)/D, their z, and max_d |z_d|.
 
@@ -202,7 +202,7 @@ def run(args):
                 for d, (law, _) in enumerate(exact):
                     states.append({"model": label, "n": n, "beta": beta, "draw": d,
                                    **state_decomposition(configurations[f"{label} N={n} beta={beta}"][d], proj[d],
-                                                         law)})
+                                                         law, seed=d)})
             checks.append({"model": label, "n": n, "beta": beta,
                            **pt_quality(pts, r),
                            "gen_swap_min": min(swap_min) if swap_min else float("nan"),
