@@ -218,6 +218,9 @@ def hopfield_equilibrium(patterns, beta: float, h: float = 0.0, method: str = "s
         results.append((float(u2[0]) - k / (beta * n), float(cond[0]), weights, state_cond[:, 0], state_mean,
                         _overlap2(cols, beta, h, points, probabilities), probabilities))
     mattis2, conditional, weights, state_mattis2, state_overlaps, overlap2, probabilities = results[0]
+    if not all(np.isfinite([mattis2, conditional, overlap2])):
+        raise FloatingPointError(f"the {method} quadrature gave a non-finite average (<sum m^2> {mattis2}, <q^2> "
+                                 f"{overlap2}) at K = {k}, N = {n}, beta = {beta}, h = {h}")
     return HopfieldEquilibrium(mattis2=mattis2, mattis2_conditional=conditional, energy=-0.5 * mattis2 + k / (2 * n),
                                quadrature_error=max(abs(mattis2 - other[0]) for other in results[1:]),
                                states=centres, weights=weights,
@@ -255,7 +258,8 @@ def _state_covariances(cols, beta, h, minima, order):
     """Covariance of u within each state's part, from a first rule on the Laplace widths (Hessian⁻¹ of Nφ): the
     final rule is laid on these, which fit better where φ is far from quadratic (near β = 1 at small N)."""
     points, log_weight, origin = _states_rule(cols, minima, order, [np.linalg.inv(hess) for _, _, hess in minima])
-    weight = np.exp(log_weight - _point_terms(cols, beta, h, points)[0])
+    log_weight = log_weight - _point_terms(cols, beta, h, points)[0]
+    weight = np.exp(log_weight - np.max(log_weight))  # −Nφ grows with N: exp overflows beyond N log 2 ≈ 709
     out = []
     for index, (centre, _, _) in enumerate(minima):
         part = origin == index
@@ -287,11 +291,19 @@ def _states_rule(cols, minima, order, covariances):
     return points, np.concatenate(log_weight) + log_partition, origin
 
 
+def mattis_overlaps(spins, patterns) -> np.ndarray:
+    """m_μ = ξ^μ·s/N (B, K) of configurations (B, N), in chunks of configurations (an int8 array of many
+    configurations is never converted whole to floats)."""
+    spins = np.asarray(spins)
+    xi = np.asarray(patterns, dtype=float)
+    return np.concatenate([spins[i:i + _CHUNK_POINTS] @ xi.T for i in range(0, len(spins), _CHUNK_POINTS)]
+                          + [np.zeros((0, len(xi)))]) / xi.shape[1]
+
+
 def state_of(spins, patterns, equilibrium: HopfieldEquilibrium) -> np.ndarray:
     """Index of the state of each configuration (B, N): the centre u* of ``equilibrium.states`` nearest to its
     Mattis overlaps m = ξ s/N (at large N the retrieval states are the 2K sign patterns ±ξ^μ)."""
-    m = np.asarray(spins, dtype=float) @ np.asarray(patterns, dtype=float).T / np.shape(patterns)[1]
-    return _nearest(m, equilibrium.states)
+    return _nearest(mattis_overlaps(spins, patterns), equilibrium.states)
 
 
 def equilibrium_samples(patterns, equilibrium: HopfieldEquilibrium, num: int, seed: int = 0) -> np.ndarray:
@@ -324,7 +336,7 @@ def equilibrium_moments(patterns, equilibrium: HopfieldEquilibrium, num_pairs: i
     first, second = spins[:num_pairs], spins[num_pairs:]
     q = np.concatenate([np.sum(first[i:i + _CHUNK_POINTS] * second[i:i + _CHUNK_POINTS], 1, dtype=float)
                         for i in range(0, num_pairs, _CHUNK_POINTS)]) / n
-    m = np.concatenate([spins[i:i + _CHUNK_POINTS] @ xi.T for i in range(0, len(spins), _CHUNK_POINTS)]) / n
+    m = mattis_overlaps(spins, xi)
 
     def mean_err(values):
         return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))

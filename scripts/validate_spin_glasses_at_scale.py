@@ -52,7 +52,7 @@ jax.config.update("jax_enable_x64", True)
 from statphys.models.edwards_anderson import EdwardsAnderson  # noqa: E402
 from statphys.models.hopfield import Hopfield  # noqa: E402
 from statphys.models.hopfield_equilibrium import (equilibrium_moments, equilibrium_samples,  # noqa: E402
-                                                  hopfield_equilibrium, state_of)
+                                                  hopfield_equilibrium, mattis_overlaps, state_of)
 from statphys.models.sk import SherringtonKirkpatrick  # noqa: E402
 from statphys.paper.formatting import format_plain  # noqa: E402
 from statphys.physics import montecarlo as mc  # noqa: E402
@@ -270,13 +270,13 @@ def state_decomposition(spins, patterns, exact, num_reference=100_000, seed=0):
     num, num_states = len(spins), len(exact.weights)
     reference = equilibrium_samples(xi, exact, num_reference, seed)
     reference_state = state_of(reference, xi, exact)
-    reference_m2 = np.sum((reference @ xi.T / xi.shape[1]) ** 2, 1)
+    reference_m2 = np.sum(mattis_overlaps(reference, xi) ** 2, 1)
     reference_counts = np.bincount(reference_state, minlength=num_states)
     weights = reference_counts / num_reference
     state_m2 = np.where(reference_counts > 0, np.bincount(reference_state, reference_m2, minlength=num_states)
                         / np.maximum(reference_counts, 1), exact.state_mattis2)
     state = state_of(spins, xi, exact)
-    m2 = np.sum((spins @ xi.T / spins.shape[1]) ** 2, 1)
+    m2 = np.sum(mattis_overlaps(spins, xi) ** 2, 1)
     counts = np.bincount(state, minlength=num_states)
     pooled = (counts + reference_counts) / (num + num_reference)
     reached = pooled > 0

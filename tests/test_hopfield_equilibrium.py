@@ -61,12 +61,15 @@ def test_independent_samples_reproduce_enumeration(beta, h):
     assert spins.shape == (8, 12) and set(np.unique(spins)) == {-1, 1} and len(np.unique(spins, axis=0)) > 1
 
 
-def test_states_quadrature_equals_the_two_group_law_at_large_n():
-    """K = 2, N = 512, β = 1.5: the Gauss–Hermite quadrature around the four retrieval states gives ⟨Σ m²⟩ of the
-    exact two-group Curie–Weiss law (`Hopfield.overlap_moments`) within its reported quadrature error (measured:
-    5e-9 off, error 8e-7), and so does the grid (1e-14); at h = 0 the states ±u* have equal weights and their centres
-    are the retrieved patterns (|u*| on one axis, the Curie–Weiss magnetisation m = tanh(βm) ± O(N^-½))."""
-    target = Hopfield.random(512, 2, 1.5, seed=1)
+@pytest.mark.parametrize("n", [512, 4096])
+def test_states_quadrature_equals_the_two_group_law_at_large_n(n):
+    """K = 2, N = 512 and 4096, β = 1.5: the Gauss–Hermite quadrature around the four retrieval states gives ⟨Σ m²⟩
+    of the exact two-group Curie–Weiss law (`Hopfield.overlap_moments`) within its reported quadrature error
+    (measured at N = 512: 5e-9 off, error 8e-7), and so does the grid (1e-14); at h = 0 the states ±u* have equal
+    weights and their centres are the retrieved patterns (|u*| on one axis, the Curie–Weiss magnetisation
+    m = tanh(βm) ± O(N^-½)). At N = 4096, −Nφ ≈ 3400 > log(max float) ≈ 709: weights must be exponentiated relative to
+    their largest (they once were not, and the states rule gave NaN from N ≈ 1024 at β = 1.5)."""
+    target = Hopfield.random(n, 2, 1.5, seed=1)
     exact = target.overlap_moments()[0]
     states = hopfield_equilibrium(target.patterns, 1.5)
     assert abs(states.mattis2 - exact) <= states.quadrature_error < 1e-6
