@@ -3,9 +3,9 @@
 The rows are those of the note's ⟨Σ m²⟩ table ("An exact reference for Hopfield at any N"), found in the note's
 run tables by their generated and PT ⟨Σ m²⟩ entries; for each, the generated and PT ⟨q²⟩, U₄ and ⟨max |m|⟩ of the
 same table block are compared with the exact values of the D pattern draws `Hopfield.random(N, K, seed=d)`:
-⟨q²⟩ from `hopfield_equilibrium` (grid for K ≤ 3 and N ≤ 128, else states with 10 points per axis, 12 for K = 3),
-U₄ and ⟨max |m|⟩ from 2 × 100000 independent configurations per draw (`equilibrium_moments`, seed d). Errors of the
-average over draws √(Σ_d err_d²)/D, added in quadrature in the z; "error < 0.00005" entries count as 0.00005.
+`exact_observables` (⟨q²⟩ from the quadrature, U₄ and ⟨max |m|⟩ from 2 × 100000 independent configurations per draw,
+seed d). Errors of the average over draws √(Σ_d err_d²)/D, added in quadrature in the z; "error < 0.00005" entries
+count as 0.00005.
 
     python scripts/hopfield_exact_rows.py [--note docs/spin_glasses_at_scale.md]
 """
@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from statphys.models.hopfield import Hopfield
-from statphys.models.hopfield_equilibrium import equilibrium_moments, hopfield_equilibrium
+from statphys.models.hopfield_equilibrium import exact_observables
 
 #: K, N, β, D, the PT and the generated ⟨Σ m²⟩ entries that identify the run table of each row.
 ROWS = [
@@ -63,22 +63,12 @@ def table_entries(lines, k, n, beta, pt, generated):
 
 
 def exact_values(k, n, beta, num_draws):
-    """Per observable (value, error) averaged over the draws, and the sampled against the quadrature ⟨Σ m²⟩."""
-    per = {name: [] for name in ("q2", "binder", "mattis_max", "mattis2", "sampled_mattis2")}
-    for d in range(num_draws):
-        xi = np.asarray(Hopfield.random(n, k, 1.0, seed=d).patterns, float)
-        if k <= 3 and n <= 128:
-            law = hopfield_equilibrium(xi, beta, method="grid")
-        else:
-            law = hopfield_equilibrium(xi, beta, points_per_axis=12 if k == 3 else 10)
-        sampled = equilibrium_moments(xi, law, num_pairs=100_000, seed=d)
-        per["q2"].append((law.overlap2, law.overlap2_error))
-        per["mattis2"].append((law.mattis2, law.quadrature_error))
-        for name in ("binder", "mattis_max"):
-            per[name].append(sampled[name])
-        per["sampled_mattis2"].append(sampled["mattis2"])
-    return {name: (np.mean([v for v, _ in rows]), np.sqrt(np.sum([e**2 for _, e in rows])) / num_draws)
-            for name, rows in per.items()}
+    """Per observable (value, error) averaged over the draws (`exact_observables`), with "sampled_mattis2" the
+    sampled ⟨Σ m²⟩ to check against the quadrature's "mattis2"."""
+    per = [exact_observables(np.asarray(Hopfield.random(n, k, 1.0, seed=d).patterns, float), beta,
+                             num_pairs=100_000, seed=d)[1] for d in range(num_draws)]
+    return {name: (np.mean([values[name][0] for values in per]),
+                   np.sqrt(np.sum([values[name][1] ** 2 for values in per])) / num_draws) for name in per[0]}
 
 
 def main(argv=None):

@@ -17,9 +17,9 @@ For every model, β and disorder sample J_d:
   this is the pairwise form, −(1/2N) Σ_μ (ξ^μ·s)² + K/2), ⟨q²⟩ and U₄(q) = 1 − ⟨q⁴⟩/(3⟨q²⟩²) of pairs of
   independent configurations, and for Hopfield the Mattis overlaps m_μ = ξ^μ·s/N: ⟨Σ_μ m_μ²⟩, ⟨max_μ |m_μ|⟩.
 * Exact reference (Hopfield): ⟨Σ_μ m_μ²⟩, E/N and ⟨q²⟩ of each pattern draw from the K-dimensional
-  Hubbard–Stratonovich integral (`models.hopfield_equilibrium`; grid quadrature for K ≤ 3 and N ≤ 64, else
-  Gauss–Hermite around each retrieval state), U₄(q) and ⟨max |m|⟩ from 2 × 20000 independent configurations drawn
-  from the same quadrature (`equilibrium_moments`), next to PT; and the states: the fraction of exact configurations
+  Hubbard–Stratonovich integral (`models.hopfield_equilibrium.exact_observables`: grid quadrature for K ≤ 3 and
+  N ≤ 256, else Gauss–Hermite around each state), U₄(q) and ⟨max |m|⟩ from 2 × 20000 independent configurations
+  drawn from the same quadrature, next to PT; and the states: the fraction of exact configurations
   nearest to each state (retrieval states ±ξ^μ, mixtures) against that of the generated ones (two-sample Pearson χ²
   over the states), and ⟨Σ m²⟩ within the states.
 * Comparison: per sample z_d = (gen_d − eq_d)/√(err_gen² + err_eq²); the table gives the averages over the D
@@ -51,8 +51,8 @@ jax.config.update("jax_enable_x64", True)
 
 from statphys.models.edwards_anderson import EdwardsAnderson  # noqa: E402
 from statphys.models.hopfield import Hopfield  # noqa: E402
-from statphys.models.hopfield_equilibrium import (equilibrium_moments, equilibrium_samples,  # noqa: E402
-                                                  hopfield_equilibrium, mattis_overlaps, state_of)
+from statphys.models.hopfield_equilibrium import (equilibrium_samples, exact_observables,  # noqa: E402
+                                                  mattis_overlaps, state_of)
 from statphys.models.sk import SherringtonKirkpatrick  # noqa: E402
 from statphys.paper.formatting import format_plain  # noqa: E402
 from statphys.physics import montecarlo as mc  # noqa: E402
@@ -220,25 +220,12 @@ def run(args):
 
 
 def exact_laws(projections, beta):
-    """The exact Hopfield reference of every pattern draw (None without patterns): pairs (law, values), the law by
-    the grid quadrature for K ≤ 3 and N ≤ 64 (where the states are not yet separated), else Gauss–Hermite around each
-    state, 8 points per axis; values: observable → (value, error), E/N, ⟨Σ m²⟩ and ⟨q²⟩ from the quadrature (error:
-    its quadrature error), U₄(q) and ⟨max |m|⟩ from 2 × 20000 independent configurations of the same quadrature
-    (error: their standard error)."""
+    """The exact Hopfield reference of every pattern draw d (None without patterns): pairs (law, values) of
+    `exact_observables` (values: observable → (value, error)), U₄(q) and ⟨max |m|⟩ from 2 × 20000 independent
+    configurations, seed d."""
     if projections is None:
         return None
-    _, k, n = np.shape(projections)
-    out = []
-    for d, xi in enumerate(projections):
-        if k <= 3 and n <= 64:
-            law = hopfield_equilibrium(xi, beta, method="grid")
-        else:
-            law = hopfield_equilibrium(xi, beta, method="states", points_per_axis=8)
-        sampled = equilibrium_moments(xi, law, num_pairs=20_000, seed=d)
-        out.append((law, {"energy": (law.energy, 0.5 * law.quadrature_error),
-                          "mattis2": (law.mattis2, law.quadrature_error), "q2": (law.overlap2, law.overlap2_error),
-                          "binder": sampled["binder"], "mattis_max": sampled["mattis_max"]}))
-    return out
+    return [exact_observables(xi, beta, num_pairs=20_000, seed=d) for d, xi in enumerate(projections)]
 
 
 def exact_columns(name, exact, row, pt):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from statphys.models.hopfield import Hopfield
-from statphys.models.hopfield_equilibrium import (equilibrium_moments, equilibrium_samples, hopfield_equilibrium,
-                                                  state_of)
+from statphys.models.hopfield_equilibrium import (REFERENCE_GRID_SPINS, equilibrium_moments, equilibrium_samples,
+                                                  exact_observables, hopfield_equilibrium, state_of)
 
 
 def _enumerated(patterns, beta, h):
@@ -59,6 +59,29 @@ def test_independent_samples_reproduce_enumeration(beta, h):
         assert 0 < error and abs(value - exact[name]) < 4 * error, name
     spins = equilibrium_samples(patterns, law, 8, seed=2)
     assert spins.shape == (8, 12) and set(np.unique(spins)) == {-1, 1} and len(np.unique(spins, axis=0)) > 1
+
+
+def test_exact_observables_of_the_validations():
+    """`exact_observables`, the validations' one reference: at K = 3, N = 12 every value equals enumeration (the
+    quadrature's to 1e-12, the sampled ones within 4 standard errors) and E/N is the pairwise form; above
+    `REFERENCE_GRID_SPINS` (K = 3) and at K = 4 it takes the states rule, whose ⟨q²⟩ at K = 3, N = 512 is the grid's
+    within its quadrature error (measured 1e-7 off, error 3e-6)."""
+    patterns = Hopfield.random(12, 3, 1.0, seed=3).patterns
+    law, values = exact_observables(patterns, 1.5, num_pairs=20_000, seed=1)
+    exact = _enumerated(patterns, 1.5, 0.0)
+    assert len(law.node_probabilities) > 1000 and values["energy"][0] == pytest.approx(
+        -0.5 * exact["mattis2"] + 3 / 24, abs=1e-12)
+    for name in ("mattis2", "q2"):
+        assert values[name][0] == pytest.approx(exact[name], abs=1e-12) and values[name][1] < 1e-8
+    for name, reference in (("binder", "binder"), ("mattis_max", "mattis_max"), ("sampled_mattis2", "mattis2")):
+        value, error = values[name]
+        assert 0 < error and abs(value - exact[reference]) < 4 * error, name
+    patterns = Hopfield.random(2 * REFERENCE_GRID_SPINS, 3, 1.0, seed=0).patterns
+    law, values = exact_observables(patterns, 1.5, num_pairs=100, seed=0)
+    assert len(law.node_probabilities) == len(law.weights) * 10**3
+    assert abs(values["q2"][0] - hopfield_equilibrium(patterns, 1.5, method="grid").overlap2) <= values["q2"][1]
+    law, _ = exact_observables(Hopfield.random(32, 4, 1.0, seed=0).patterns, 0.5, num_pairs=100, seed=0)
+    assert len(law.node_probabilities) == len(law.weights) * 10**4
 
 
 @pytest.mark.parametrize("n", [512, 4096])
