@@ -8,11 +8,13 @@ of from the start of the chunk.
 Under `statphys run` the runner gives each chunk it computes a directory ``chunks/<chunk id>.stages/`` next to the
 chunk files (the chunk id hashes the kind, parameters, seed, precision and package version, so a changed
 configuration never meets stages of another). A stage's result, a picklable pytree whose JAX arrays become NumPy
-arrays, is pickled there atomically under the hash of its name, and loaded instead of computed when present; the
-directory is removed once the chunk's netCDF file is written. A stage must be a deterministic function of the
-chunk's keys, and state kept across stages outside them must be returned with the stage and restored (see
-`franz_parisi_sk`), so that a resumed chunk is the uninterrupted one bit for bit. Outside `statphys run` (tests,
-notebooks) `stored` calls the function and stores nothing.
+arrays, is pickled there atomically under the hash of its name (after a header with the name and the stage's wall
+time, which `statphys status` reads to show an unfinished chunk's progress), and loaded instead of computed when
+present; the directory is removed once the chunk's netCDF file is written, and the wall time of each computed stage
+goes into the chunk's provenance (`chunk_stage_wall_times_s`; the combined file's `stage_wall_times_s`). A stage
+must be a deterministic function of the chunk's keys, and state kept across stages outside them must be returned
+with the stage and restored (see `franz_parisi_sk`), so that a resumed chunk is the uninterrupted one bit for bit.
+Outside `statphys run` (tests, notebooks) `stored` calls the function and stores nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pathlib
 import pickle
 import shutil
 import tempfile
+import time
 from typing import Callable, TypeVar
 
 _DIRECTORY = contextvars.ContextVar("statphys_chunk_stages", default=None)
@@ -33,10 +36,12 @@ Result = TypeVar("Result")
 
 class StageCounts:
     """How many stages of a chunk were computed and how many loaded (a resumed chunk's wall time covers only the
-    computed ones)."""
+    computed ones), and the wall time in seconds of each computed stage by name (its compute and the copy of its
+    result to the host, compilation included), in the order computed."""
 
     def __init__(self, directory: pathlib.Path):
         self.directory, self.computed, self.reused = pathlib.Path(directory), 0, 0
+        self.wall_times: dict[str, float] = {}
 
 
 @contextlib.contextmanager
@@ -71,19 +76,38 @@ def stored(name: str, compute: Callable[[], Result]) -> Result:
     path = _stage_path(directory, name)
     if path.exists():
         with open(path, "rb") as f:
-            stage_name, result = pickle.load(f)
+            header = pickle.load(f)
+            if isinstance(header, tuple):  # written before the header: (name, result)
+                stage_name, result = header
+            else:
+                stage_name, result = header["stage"], pickle.load(f)
         if stage_name != name:
             raise RuntimeError(f"stage file {path} holds {stage_name!r}, not {name!r}: remove {directory}")
         counts.reused += 1
         return result
+    started = time.perf_counter()
     result = _to_numpy(compute())
+    seconds = counts.wall_times[name] = round(time.perf_counter() - started, 3)
     counts.computed += 1
     directory.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
     with os.fdopen(handle, "wb") as f:
-        pickle.dump((name, result), f)
+        pickle.dump({"stage": name, "seconds": seconds}, f)  # the header, readable without the result
+        pickle.dump(result, f)
     os.replace(temporary, path)
     return result
+
+
+def finished_stages(directory: pathlib.Path) -> list[tuple[str, float]]:
+    """(name, wall seconds) of the stages stored in ``directory``, in the order they finished (the progress of an
+    unfinished chunk: `statphys status`); only each file's header is read (nan seconds for a file written before
+    the header)."""
+    stages = []
+    for path in sorted(pathlib.Path(directory).glob("*.pkl"), key=lambda p: p.stat().st_mtime_ns):
+        with open(path, "rb") as f:
+            header = pickle.load(f)
+        stages.append((header[0], float("nan")) if isinstance(header, tuple) else (header["stage"], header["seconds"]))
+    return stages
 
 
 def remove(directory: pathlib.Path) -> None:

@@ -3,7 +3,9 @@
     statphys list                               one line per available study, with expected run times
     statphys run studies/<name>.toml [--profile small|full] [--out results]
                  [--process-index P --num-processes N --combine-wait S]   (a sweep shared by N processes)
-    statphys status <name> [--profile ...]      finished / total chunks
+    statphys status <name> [--profile ...] [--stages]
+                                                finished / total chunks; the finished stages of an
+                                                unfinished chunk with their wall times (all with --stages)
     statphys paper [--out results] [--profile ...] [--figures paper/figures] [--allow-missing] [--pdf]
                                                 the paper's figures and numbers (paper/figures/results.tex)
     statphys reproduce [--profile small] [--out results] [--no-pdf]
@@ -80,6 +82,9 @@ def main(argv: list[str] | None = None) -> int:
                            help="number of processes sharing the sweep (default: $JAX_NUM_PROCESSES or 1)")
             p.add_argument("--combine-wait", type=float, default=0.0,
                            help="seconds process 0 waits for the others' chunks before combining (default 0)")
+        else:
+            p.add_argument("--stages", action="store_true",
+                           help="list every finished stage of the unfinished chunks with its wall time")
     p = sub.add_parser("paper", help="regenerate the paper's figures and numbers from the results")
     p.add_argument("--out", default="results", type=pathlib.Path, help="results folder (default: results)")
     p.add_argument("--profile", default="default", choices=study_file.PROFILES, help="which profile's results")
@@ -111,6 +116,12 @@ def main(argv: list[str] | None = None) -> int:
             final = runner.output_dir(study, args.out) / f"{study.name}.nc"
             state = "finished" if final.exists() and done == total else "incomplete"
             print(f"{study.name} ({study.profile}): {done}/{total} chunks done, {state}; results in {runner.output_dir(study, args.out)}")
+            for index, stages in runner.unfinished_stages(study, args.out).items():
+                name, seconds = stages[-1]
+                print(f"  chunk {index + 1}/{total}: {len(stages)} stages finished, {sum(s for _, s in stages):.1f} s "
+                      f"of compute; last {name!r} ({seconds:.1f} s)")
+                for name, seconds in stages if args.stages else ():
+                    print(f"    {seconds:9.1f} s  {name}")
             return 0
         ds = runner.run(study, args.out, progress=not args.quiet, process_index=args.process_index,
                         num_processes=args.num_processes, combine_wait_s=args.combine_wait)

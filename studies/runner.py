@@ -6,8 +6,8 @@ everything that determines it (kind, parameters of the chunk, seed, package vers
 reuses old chunks (a long kind also stores the finished stages of a chunk: studies.checkpoints); then the
 combined dataset <study>.nc (swept parameters as coordinates, provenance in its attributes: config, package
 version, git commit, seed, device, wall time, the time spent compiling by stage (studies.compilation), stages
-loaded from an interrupted run, finished flag). The study file is read by studies.study_file (its load is also
-runner.load); the chunks are combined by studies.datasets.
+loaded from an interrupted run, the wall time of each computed stage, finished flag). The study file is read by
+studies.study_file (its load is also runner.load); the chunks are combined by studies.datasets.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ from .datasets import combine, describe_variables, write_atomic
 from .provenance import PACKAGE_VERSION, provenance, source_revision
 from .study_file import Study, StudyError, load
 
-__all__ = ["CHUNK_ATTRS", "Study", "StudyError", "chunk_id", "load", "output_dir", "process_split", "run", "status"]
+__all__ = ["CHUNK_ATTRS", "Study", "StudyError", "chunk_id", "load", "output_dir", "process_split", "run", "status",
+           "unfinished_stages"]
 
 CHUNK_ATTRS = ("chunk_id", "chunk_params", "chunk_git_commit", "chunk_wall_time_s", "chunk_stages_reused",
-               *CompileTimes().attrs("chunk_"))
+               "chunk_stage_wall_times_s", *CompileTimes().attrs("chunk_"))
 
 
 def chunk_id(study: Study, point: dict) -> str:
@@ -41,6 +42,12 @@ def chunk_id(study: Study, point: dict) -> str:
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _stage_wall_times(chunks) -> dict:
+    """chunk id -> {stage name: seconds} over the chunks that computed stages (`studies.checkpoints`)."""
+    times = {str(c.attrs.get("chunk_id")): json.loads(c.attrs.get("chunk_stage_wall_times_s", "{}")) for c in chunks}
+    return {chunk: stages for chunk, stages in times.items() if stages}
 
 
 def output_dir(study: Study, out: pathlib.Path) -> pathlib.Path:
@@ -60,6 +67,17 @@ def status(study: Study, out: pathlib.Path) -> tuple[int, int]:
     """(finished chunks, total chunks)."""
     points = study.points()
     return sum(_chunk_path(study, out, p).exists() for p in points), len(points)
+
+
+def unfinished_stages(study: Study, out: pathlib.Path) -> dict[int, list[tuple[str, float]]]:
+    """Chunk index -> (stage name, wall seconds) of the stages stored by each unfinished chunk, in the order they
+    finished (`studies.checkpoints`); chunks without stored stages are left out."""
+    stages = {}
+    for index, point in enumerate(study.points()):
+        directory = _stages_path(study, out, point)
+        if not _chunk_path(study, out, point).exists() and directory.is_dir():
+            stages[index] = checkpoints.finished_stages(directory)
+    return {index: finished for index, finished in stages.items() if finished}
 
 
 def process_split(process_index: int | None = None, num_processes: int | None = None) -> tuple[int, int]:
@@ -159,6 +177,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
                                  "chunk_git_commit": revision,
                                  "chunk_wall_time_s": round(time.time() - chunk_started, 3),
                                  "chunk_stages_reused": stage_counts.reused,
+                                 "chunk_stage_wall_times_s": json.dumps(stage_counts.wall_times),
                                  **(compile_times() - compile_started).attrs("chunk_")})
                 write_atomic(ds, path)
                 checkpoints.remove(stages)
@@ -186,6 +205,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     combined.attrs["chunks_reused"] = reused
     combined.attrs["chunks_computed"] = len(mine) - reused
     combined.attrs["stages_reused"] = sum(int(c.attrs.get("chunk_stages_reused", 0)) for c in chunks)
+    combined.attrs["stage_wall_times_s"] = json.dumps(_stage_wall_times(chunks))
     describe_variables(combined, getattr(study.module, "VARIABLES", {}))
     directory = output_dir(study, out)
     write_atomic(combined, directory / f"{study.name}.nc")

@@ -1,5 +1,6 @@
 """Study files: validation before compute, chunked runs, resume after a killed process, provenance."""
 
+import json
 import os
 import signal
 import subprocess
@@ -254,7 +255,10 @@ def test_drift_instability_time_matches_yu_huang_and_maps_through_alpha():
 
 
 def test_stages_are_stored_loaded_and_checked_by_name(tmp_path):
-    """`checkpoints.stored` computes outside a run, stores and reloads inside one, and refuses a foreign file."""
+    """`checkpoints.stored` computes outside a run, stores and reloads inside one, reads a file written before the
+    header, and refuses a foreign file."""
+    import pickle
+
     import numpy as np
 
     from statphys.studies import checkpoints
@@ -271,18 +275,26 @@ def test_stages_are_stored_loaded_and_checked_by_name(tmp_path):
         first = checkpoints.stored("stage", compute)
         again = checkpoints.stored("stage", compute)
     assert len(calls) == 2 and (counts.computed, counts.reused) == (1, 1)
+    assert list(counts.wall_times) == ["stage"] and counts.wall_times["stage"] >= 0  # the computed stage only
     np.testing.assert_array_equal(again["a"], first["a"])
     assert again["b"][1] is None
     stage_file, = (tmp_path / "stages").glob("*.pkl")
     stage_file.rename(tmp_path / "stages" / checkpoints._stage_path(tmp_path / "stages", "other").name)
     with checkpoints.enabled(tmp_path / "stages"), pytest.raises(RuntimeError, match="holds 'stage', not 'other'"):
         checkpoints.stored("other", compute)
+    old_format = tmp_path / "old"  # a stage file written before the header: pickle of (name, result)
+    old_format.mkdir()
+    checkpoints._stage_path(old_format, "stage").write_bytes(pickle.dumps(("stage", {"a": np.arange(2.0)})))
+    with checkpoints.enabled(old_format) as counts:
+        np.testing.assert_array_equal(checkpoints.stored("stage", compute)["a"], np.arange(2.0))
+    assert counts.reused == 1 and checkpoints.finished_stages(old_format)[0][0] == "stage"
 
 
-def test_chunk_stopped_between_stages_resumes_from_its_stored_stages(tmp_path, monkeypatch):
-    """A chunk that stops after its first stage: the rerun loads that stage instead of computing it (counted in
-    the provenance), removes the stage directory, and gives the uninterrupted run's dataset."""
-    from statphys.studies import checkpoints
+def test_chunk_stopped_between_stages_resumes_from_its_stored_stages(tmp_path, monkeypatch, capsys):
+    """A chunk that stops after its first stage: `statphys status` shows the stored stage with its wall time, the
+    rerun loads that stage instead of computing it (counted in the provenance), removes the stage directory, and
+    gives the uninterrupted run's dataset."""
+    from statphys.studies import checkpoints, cli
 
     path = write(tmp_path, TINY.format(beta="0.8"))
     study = runner.load(str(path))
@@ -305,9 +317,19 @@ def test_chunk_stopped_between_stages_resumes_from_its_stored_stages(tmp_path, m
     chunks = tmp_path / "out" / "tiny" / "default" / "chunks"
     stage_dirs = list(chunks.glob("*.stages"))
     assert len(stage_dirs) == 1 and len(list(stage_dirs[0].glob("*.pkl"))) == 1 and len(computed) == 1
+    ((index, [(name, seconds)]),) = runner.unfinished_stages(study, tmp_path / "out").items()
+    assert (index, name) == (0, "first stage") and seconds > 0
+    capsys.readouterr()
+    assert cli.main(["status", str(path), "--out", str(tmp_path / "out"), "--stages"]) == 0
+    shown = capsys.readouterr().out
+    assert "0/1 chunks done" in shown and "chunk 1/1: 1 stages finished" in shown and "s  first stage" in shown
     stop[0] = False
     resumed = runner.run(study, tmp_path / "out", progress=False)
     assert len(computed) == 1 and resumed.attrs["stages_reused"] == 1
+    assert json.loads(resumed.attrs["stage_wall_times_s"]) == {}  # the loaded stage took no time in this run
+    uninterrupted = runner.run(study, tmp_path / "uninterrupted", progress=False)
+    (stage_times,) = json.loads(uninterrupted.attrs["stage_wall_times_s"]).values()
+    assert list(stage_times) == ["first stage"] and stage_times["first stage"] > 0
     assert not list(chunks.glob("*.stages"))
     monkeypatch.setattr(study.module, "run", original)
     clean = runner.run(study, tmp_path / "clean", progress=False)
