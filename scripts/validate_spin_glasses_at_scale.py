@@ -6,6 +6,9 @@ For every model, β and disorder sample J_d:
   sampler, ``--batch`` particles with ``--chains-per-x`` persistent posterior chains each, warm-started along time;
   at β ≥ 1 the posterior chains are parallel-tempered over a geometric ladder from β down to 0.3). The B generated
   configurations are independent draws of the generated law for these couplings.
+* AMP score (``--sk-score amp``): SK generated instead with the TAP/AMP posterior mean as the denoiser
+  (`physics.amp.AMPDenoiser` in `physics.scores.ExactScore`, El Alaoui, Montanari & Sellke 2022; the same schedule,
+  ddpm sampler and steps, ``--batch`` particles), the generated configurations sign(E_AMP[s | x_{t_min}]).
 * Kernel: for EA the chains (generation and PT) run on the neighbour table `physics.montecarlo.NeighbourCouplings`
   (O(z) per flip, z = 4, instead of O(N) for the dense J), which gives the dense kernel's chains bit for bit
   (±J bonds); for Hopfield on `physics.montecarlo.PatternCouplings` (P = ξᵀ/√N, O(K) per flip), the dense
@@ -54,12 +57,15 @@ from statphys.models.hopfield import Hopfield  # noqa: E402
 from statphys.models.hopfield_equilibrium import (equilibrium_samples, exact_observables,  # noqa: E402
                                                   mattis_overlaps, state_of)
 from statphys.models.sk import SherringtonKirkpatrick  # noqa: E402
+from statphys.physics.amp import AMPDenoiser  # noqa: E402
 from statphys.paper.formatting import format_plain  # noqa: E402
 from statphys.physics import montecarlo as mc  # noqa: E402
 from statphys.physics import sk_generation as skg  # noqa: E402
 from statphys.physics import tempering_equilibrium as pte  # noqa: E402
 from statphys.physics.mc_score import tempering_ladder  # noqa: E402
 from statphys.physics.schedules import make_schedule  # noqa: E402
+from statphys.physics.scores import ExactScore  # noqa: E402
+from statphys.physics.trajectory import reverse_sample  # noqa: E402
 
 OBSERVABLES = {"energy": "E/N", "q2": "<q^2>", "binder": "U4(q)", "mattis2": "<sum m_mu^2>",
                "mattis_max": "<max |m_mu|>"}
@@ -91,6 +97,8 @@ def parse_args(argv=None):
     p.add_argument("--hopfield-betas", type=float, nargs="+", default=[0.8, 1.5])
     p.add_argument("--sk-n", type=int, default=64)
     p.add_argument("--sk-betas", type=float, nargs="+", default=[0.5, 1.5])
+    p.add_argument("--sk-score", choices=["mc", "amp"], default="mc",
+                   help="SK generated with the Monte-Carlo score (default) or the TAP/AMP denoiser")
     p.add_argument("--dense-kernel", action="store_true",
                    help="EA and Hopfield with the dense O(N) column update instead of the neighbour table or the "
                         "patterns (the same chains)")
@@ -121,7 +129,8 @@ def models(args):
         out.append((f"Hopfield K={k}", n, lambda d, beta, xi=xi: Hopfield(xi[d], beta), args.hopfield_betas, xi))
     if "sk" in args.models:
         sk = [SherringtonKirkpatrick.random(args.sk_n, 1.0, seed=d).couplings for d in range(num)]
-        out.append(("SK", args.sk_n, lambda d, beta: SherringtonKirkpatrick(sk[d], beta), args.sk_betas, None))
+        label = "SK" if args.sk_score == "mc" else "SK, AMP score"
+        out.append((label, args.sk_n, lambda d, beta: SherringtonKirkpatrick(sk[d], beta), args.sk_betas, None))
     return out
 
 
@@ -174,19 +183,25 @@ def run(args):
         for beta in betas:
             r = int(np.flatnonzero(np.isclose(grid, beta))[0])
             t1 = time.time()
-            ladder = None if beta < 1 else tempering_ladder(beta, 0.3, args.posterior_rungs)
-            steps = args.num_steps if ladder is not None else args.num_steps_plain
+            amp = label.endswith("AMP score")
+            ladder = None if beta < 1 or amp else tempering_ladder(beta, 0.3, args.posterior_rungs)
+            steps = args.num_steps if beta >= 1 else args.num_steps_plain
             laws, swap_min = [], []
             for d in range(len(J)):
-                _, field, b = skg.pairwise_form(make(d, beta))
-                run_ = skg.mc_replica_generation(
-                    jax.random.fold_in(key, 10_000 * m + 100 * int(round(10 * beta)) + d),
-                    jax.tree.map(lambda a: a[d], kernel), field, b, schedule, num_steps=steps, batch=args.batch, chains_per_x=args.chains_per_x,
-                    sweeps_per_step=args.sweeps_per_step, burn_in=args.burn_in, ladder=ladder)
-                laws.append(skg.generated_law(run_.generated, J[d], None if proj is None else proj[d]))
-                configurations.setdefault(f"{label} N={n} beta={beta}", []).append(np.asarray(run_.generated, np.int8))
-                if ladder is not None:
-                    swap_min.append(float(np.min(np.nanmean(np.asarray(run_.swap_acceptance), 0))))
+                key_d = jax.random.fold_in(key, 10_000 * m + 100 * int(round(10 * beta)) + d)
+                if amp:
+                    generated = amp_generation(key_d, make(d, beta), schedule, steps, args.batch)
+                else:
+                    _, field, b = skg.pairwise_form(make(d, beta))
+                    run_ = skg.mc_replica_generation(
+                        key_d, jax.tree.map(lambda a: a[d], kernel), field, b, schedule, num_steps=steps,
+                        batch=args.batch, chains_per_x=args.chains_per_x, sweeps_per_step=args.sweeps_per_step,
+                        burn_in=args.burn_in, ladder=ladder)
+                    generated = run_.generated
+                    if ladder is not None:
+                        swap_min.append(float(np.min(np.nanmean(np.asarray(run_.swap_acceptance), 0))))
+                laws.append(skg.generated_law(generated, J[d], None if proj is None else proj[d]))
+                configurations.setdefault(f"{label} N={n} beta={beta}", []).append(np.asarray(generated, np.int8))
             t_gen = time.time() - t1
             names = observable_names(proj)
             exact = exact_laws(proj, beta)
@@ -206,7 +221,8 @@ def run(args):
             checks.append({"model": label, "n": n, "beta": beta,
                            **pt_quality(pts, r),
                            "gen_swap_min": min(swap_min) if swap_min else float("nan"),
-                           "ladder": "plain" if ladder is None else f"{args.posterior_rungs} rungs {beta}..0.3",
+                           "ladder": ("AMP" if amp else "plain") if ladder is None
+                           else f"{args.posterior_rungs} rungs {beta}..0.3",
                            "steps": steps, "gen_time": t_gen})
             print(f"[{time.strftime('%H:%M:%S')}] {label} N={n} beta={beta}: generation "
                   f"({checks[-1]['ladder']}, {steps} steps) of {len(J)} x {args.batch}: {t_gen:.0f} s", flush=True)
@@ -217,6 +233,14 @@ def run(args):
             if args.save_configurations:
                 np.savez_compressed(args.save_configurations, **{k: np.stack(v) for k, v in configurations.items()})
     return rows, checks, states
+
+
+def amp_generation(key, target, schedule, num_steps, batch):
+    """SK generated with the TAP/AMP denoiser as the score (ddpm, log spacing): sign(E_AMP[s | x_{t_min}]),
+    (batch, n)."""
+    out = reverse_sample(key, ExactScore(AMPDenoiser.from_target(target), schedule), schedule, num_steps=num_steps,
+                         batch=batch, n=target.n, sampler="ddpm", spacing="log")
+    return np.sign(np.asarray(out.denoised))
 
 
 def exact_laws(projections, beta):
@@ -363,7 +387,7 @@ def markdown(rows, checks, states, args):
     lines += ["", "| model | N | β | posterior chains | steps | generation wall | min generation swap rate | "
               "min PT swap rate | max PT R̂(q²) |", "|---|---|---|---|---|---|---|---|---|"]
     for c in checks:
-        gen_swap = "—" if c["ladder"] == "plain" else f"{c['gen_swap_min']:.2f}"
+        gen_swap = "—" if c["ladder"] in ("plain", "AMP") else f"{c['gen_swap_min']:.2f}"
         lines.append(f"| {c['model']} | {c['n']} | {c['beta']} | {c['ladder']} | {c['steps']} | {c['gen_time']:.0f} s | "
                      f"{gen_swap} | {c['pt_swap_min']:.2f} | {c['pt_rhat_max']:.3f} |")
     extra = [exact_markdown(rows, ("generated", "gen", "z_exact"), ("PT run 1", "eq", "pt_z_exact")),

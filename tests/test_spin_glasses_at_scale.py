@@ -199,6 +199,21 @@ def test_validation_script_tables_and_saved_configurations(tmp_path):
         assert spins.shape == (2, 4, 16) and set(np.unique(spins)) <= {-1, 1}
 
 
+def test_validation_script_amp_score_generates_sk_at_high_temperature(capsys):
+    """--sk-score amp: SK N = 12 at β = 0.4 generated with the TAP/AMP denoiser (2 couplings × 512 particles, 60 ddpm
+    steps) against parallel tempering of the same couplings: rows labelled by the score, every |z| < 4 (the AMP
+    denoiser's error there is ~1e-3, far below these errors), and the check table names the AMP score, with a dash
+    for the posterior chains' swap rate (there are none)."""
+    module = load_validation_script()
+    module.main(["--models", "sk", "--sk-score", "amp", "--sk-n", "12", "--sk-betas", "0.4", "--num-disorder", "2",
+                 "--batch", "512", "--num-steps", "60", "--pt-sweeps", "2000", "--pt-burn-in", "200", "--pt-chains", "4"])
+    text = capsys.readouterr().out
+    rows = [line.split("|") for line in text.splitlines() if line.startswith("| SK, AMP score | 12 | 0.4 |")]
+    assert len(rows) == 4  # three observables and the check row
+    assert all(abs(float(row[7])) < 4 for row in rows[:3]), rows
+    assert rows[3][4].strip() == "AMP" and rows[3][7].strip() == "—" and "nan" not in text.lower()
+
+
 def test_validation_script_pt_only_on_a_finer_grid(capsys):
     """--pt-only --pt-step 0.05: the two PT runs alone on 27 temperatures 0.2 … 1.5, one table row per observable
     with both runs' values and errors, the grid in the check table, and the exact values of the two pattern draws
