@@ -206,7 +206,8 @@ def test_validation_script_amp_score_generates_sk_at_high_temperature(capsys):
     for the posterior chains' swap rate (there are none)."""
     module = load_validation_script()
     module.main(["--models", "sk", "--sk-score", "amp", "--sk-n", "12", "--sk-betas", "0.4", "--num-disorder", "2",
-                 "--batch", "512", "--num-steps", "60", "--pt-sweeps", "2000", "--pt-burn-in", "200", "--pt-chains", "4"])
+                 "--batch", "512", "--num-steps", "60", "--pt-sweeps", "2000", "--pt-burn-in", "200",
+                 "--pt-chains", "4"])
     text = capsys.readouterr().out
     rows = [line.split("|") for line in text.splitlines() if line.startswith("| SK, AMP score | 12 | 0.4 |")]
     assert len(rows) == 4  # three observables and the check row
