@@ -28,8 +28,9 @@ field, β = 0.4: 2.6e-2, 3.1e-2). At N = 16 it degrades from β ≈ 0.75 (t ≥ 
 fails beyond β ≈ 1 (t = 2: 0.35 at β = 1, 0.58 at β = 1.25); at β = 1.5 the damped iteration does not
 converge for 4%, 64% and 100% of the x_t at t = 0.5, 1, 2. The law it generates as the score (ddpm, 100 steps)
 at N = 64–256, against parallel tempering of the same couplings (scripts/validate_spin_glasses_at_scale.py
---sk-score amp): within the errors up to β = 1 (8 couplings × 256 particles; E/N to ±0.001 at N = 256), off at
-β = 1.2 (E/N +0.005 … +0.010, ⟨q²⟩ −0.009, 4–7 errors) and β = 1.5 (E/N +0.034 at every N).
+--sk-score amp): within the errors up to β = 1 (8 couplings × 256 particles; E/N to ±0.001 at N = 256); at
+β = 1.05–1.1 an energy excess that vanishes with N (+0.005 at N = 64, within ±0.001 at N = 256); off at β = 1.2
+(⟨q²⟩ −0.009 at every N, 4–7 errors) and β = 1.5 (E/N +0.034 at every N).
 
 `AMPDenoiser` is a small pytree with ``n`` and ``posterior_mean(x, alpha, sigma)``, so
 `physics.scores.ExactScore(AMPDenoiser.from_target(sk), schedule)` is an (approximate) score function for
