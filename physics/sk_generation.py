@@ -22,6 +22,9 @@ marginals). `forward_replica_posterior` runs the same posterior chains (same swe
 same warm start from one time to the next) at x_t of that law instead of x_t of the reverse run, and records
 the same q₁₂, q_ab and χ_SG: the law exact generation would show at every t, against which the Monte-Carlo-score
 run is compared. `enumerated_replica_observables` gives the same posterior quantities exactly for N ≤ 20.
+Many disorder samples. `mc_replica_generation_samples`, `forward_replica_posterior_samples` and
+`tempering_references_samples` run D coupling matrices as one vmapped program (entry d equals the single-sample
+function's with keys[d], up to rounding): on a GPU a block of samples costs a fraction of running them one by one.
 Any pairwise target. The generation and the equilibrium take a coupling matrix, so they serve every target of the
 form ln P(s) = β ½ sᵀJs + b·s: SK, Edwards–Anderson on any graph, Hopfield (J = ξᵀξ/N, zero diagonal), Curie–Weiss
 (`pairwise_form` reads (J, b, β) off a target and names any other). `generated_law` measures the law of the B
@@ -48,7 +51,7 @@ from .mc_score import SINGLE_EVALUATION, MCScore, check_posterior_chains
 from .scaling import Estimate
 from .schedules import Schedule
 from .tempering import init_tempering, run_tempering
-from .trajectory import reverse_sample
+from .trajectory import reverse_sample, reverse_sample_stacked
 
 Array = Any
 
@@ -149,16 +152,78 @@ def mc_replica_generation(
     check_posterior_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
                            min_chains=4, why=" (chi_SG needs four replicas)")
     couplings = mc.as_couplings(couplings)
-    n = couplings.shape[-1]
-    inner = MCScore(couplings, jnp.asarray(field, couplings.dtype), jnp.asarray(beta, couplings.dtype), schedule,
-                    int(chains_per_x), int(sweeps_per_step), int(burn_in), rule, num_steps + 1,
-                    None if ladder is None else jnp.asarray(ladder, couplings.dtype))
-    run = reverse_sample(key, ReplicaMCScore(inner), schedule, num_steps=num_steps, batch=batch, n=n,
+    score = _replica_score(couplings, field, beta, ladder, schedule, num_steps, chains_per_x, sweeps_per_step,
+                           burn_in, rule)
+    run = reverse_sample(key, score, schedule, num_steps=num_steps, batch=batch, n=couplings.shape[-1],
                          sampler=sampler, spacing=spacing, dtype=couplings.dtype)
-    state = run.score_state
-    generated = _first_chains(state.inner.chains.spins, ladder is not None, batch, chains_per_x)
-    return ReplicaTrajectory(schedule.time_grid(num_steps, spacing), state.q12, state.q_pairs, state.chi_sg, run.x,
-                             generated, state.inner.acceptance, state.inner.swap_acceptance)
+    return _replica_trajectory(schedule.time_grid(num_steps, spacing), run.score_state, run.x, ladder is not None,
+                               chains_per_x)
+
+
+def mc_replica_generation_samples(
+    keys: Array, couplings: Array, field: Array, beta: Array, schedule: Schedule, *, num_steps: int, batch: int,
+    chains_per_x: int = 4, sweeps_per_step: int = 2, burn_in: int = 100, sampler: str = "ddpm",
+    spacing: str = "log", rule: str = "heat_bath", ladder: Array | None = None,
+) -> list[ReplicaTrajectory]:
+    """`mc_replica_generation` of D disorder samples in one compiled program (`physics.trajectory.
+    reverse_sample_stacked`, a `jax.vmap` over the samples): entry d is mc_replica_generation(keys[d],
+    couplings[d], field, beta, …) up to floating-point rounding. On a GPU a run of a few thousand chains is bound by
+    the latency of its sequential spin updates, so D samples together cost little more than one.
+
+    Args:
+        keys: (D, …) one PRNG key per sample; couplings: dense J (D, n, n); the rest as `mc_replica_generation`
+            (field, beta and ladder shared by the samples).
+    Returns:
+        D ReplicaTrajectory, one per sample.
+    """
+    if sampler not in SINGLE_EVALUATION:
+        raise ValueError(f"sampler must be one of {SINGLE_EVALUATION} (one score evaluation per step), got {sampler!r}")
+    check_positive_int("batch", batch)
+    couplings = _stacked_couplings(couplings, keys)
+    for J in couplings:
+        check_posterior_chains(J, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
+                               min_chains=4, why=" (chi_SG needs four replicas)")
+    couplings = mc.as_couplings(couplings)
+    num, n = couplings.shape[0], couplings.shape[-1]
+    score = _replica_score(couplings, field, beta, ladder, schedule, num_steps, chains_per_x, sweeps_per_step,
+                           burn_in, rule, copies=num)
+    run = reverse_sample_stacked(keys, score, schedule, num_steps=num_steps, batch=batch, n=n, sampler=sampler,
+                                 spacing=spacing, dtype=couplings.dtype)
+    times = schedule.time_grid(num_steps, spacing)
+    return [_replica_trajectory(times, jax.tree_util.tree_map(lambda a: a[d], run.score_state), run.x[d],
+                                ladder is not None, chains_per_x) for d in range(num)]
+
+
+def _stacked_couplings(couplings: Array, keys: Array) -> np.ndarray:
+    """Dense couplings (D, n, n) with one key per sample, or a clear error."""
+    couplings = np.asarray(couplings, dtype=jnp.result_type(float))
+    num_keys = int(np.shape(jax.tree_util.tree_leaves(keys)[0])[0])
+    if couplings.ndim != 3 or couplings.shape[1] != couplings.shape[2] or couplings.shape[0] != num_keys:
+        raise ValueError(f"couplings must be (D, n, n) dense matrices with one key per sample, got shape "
+                         f"{couplings.shape} and {num_keys} keys")
+    return couplings
+
+
+def _replica_score(couplings, field, beta, ladder, schedule, num_steps, chains_per_x, sweeps_per_step, burn_in, rule,
+                   copies=None) -> ReplicaMCScore:
+    """The `ReplicaMCScore` of the posterior chains; with ``copies`` = D, couplings (D, n, n) and field, β and
+    ladder repeated along a leading axis D (the stacked score of `reverse_sample_stacked`)."""
+    dtype = couplings.dtype
+
+    def shared(value):
+        value = jnp.asarray(value, dtype)
+        return value if copies is None else jnp.broadcast_to(value, (copies,) + value.shape)
+
+    inner = MCScore(couplings, shared(field), shared(beta), schedule, int(chains_per_x), int(sweeps_per_step),
+                    int(burn_in), rule, num_steps + 1, None if ladder is None else shared(ladder))
+    return ReplicaMCScore(inner)
+
+
+def _replica_trajectory(times, state: ReplicaScoreState, x, tempered: bool, chains_per_x: int) -> ReplicaTrajectory:
+    """The ReplicaTrajectory of one run from its score's final state and x at t_min."""
+    generated = _first_chains(state.inner.chains.spins, tempered, x.shape[0], chains_per_x)
+    return ReplicaTrajectory(times, state.q12, state.q_pairs, state.chi_sg, x, generated, state.inner.acceptance,
+                             state.inner.swap_acceptance)
 
 
 def _first_chains(spins: Array, tempered: bool, batch: int, chains_per_x: int) -> Array:
@@ -185,14 +250,48 @@ def tempering_references(key: Array, couplings: Array, betas: Array, *, num_chai
     """
     check_positive_int("num_chains", num_chains)
     check_positive_int("num_sweeps", num_sweeps)
-    betas = np.asarray(betas, dtype=float)
-    if betas.ndim != 1 or betas.size < 2 or np.any(np.diff(betas) <= 0) or betas[0] < 0:
-        raise ValueError(f"betas must be increasing, >= 0, with at least two values, got {betas}")
+    betas = _check_reference_betas(betas)
     mc._check_rule(rule)
     couplings = np.asarray(couplings, dtype=jnp.result_type(float))
     mc.check_model(couplings, 0.0)
     return _tempering_references(key, jax.device_put(couplings), jax.device_put(betas.astype(couplings.dtype)),
                                  num_chains=num_chains, num_sweeps=num_sweeps, rule=rule)
+
+
+def tempering_references_samples(keys: Array, couplings: Array, betas: Array, *, num_chains: int, num_sweeps: int,
+                                 rule: str = "metropolis") -> tuple[Array, Array]:
+    """`tempering_references` of D disorder samples in one compiled program (`jax.vmap`): entry d is
+    tempering_references(keys[d], couplings[d], betas, …) up to floating-point rounding.
+
+    Args:
+        keys: (D, …); couplings: J (D, n, n); the rest as `tempering_references`.
+    Returns:
+        spins (D, R, num_chains, n), swap acceptance (D, R − 1).
+    """
+    check_positive_int("num_chains", num_chains)
+    check_positive_int("num_sweeps", num_sweeps)
+    betas = _check_reference_betas(betas)
+    mc._check_rule(rule)
+    couplings = _stacked_couplings(couplings, keys)
+    for J in couplings:
+        mc.check_model(J, 0.0)
+    return _tempering_references_stacked(keys, jax.device_put(couplings),
+                                         jax.device_put(betas.astype(couplings.dtype)), num_chains=num_chains,
+                                         num_sweeps=num_sweeps, rule=rule)
+
+
+def _check_reference_betas(betas: Array) -> np.ndarray:
+    betas = np.asarray(betas, dtype=float)
+    if betas.ndim != 1 or betas.size < 2 or np.any(np.diff(betas) <= 0) or betas[0] < 0:
+        raise ValueError(f"betas must be increasing, >= 0, with at least two values, got {betas}")
+    return betas
+
+
+@functools.partial(jax.jit, static_argnames=("num_chains", "num_sweeps", "rule"))
+def _tempering_references_stacked(keys, couplings, betas, *, num_chains, num_sweeps, rule):
+    """`_tempering_references` vmapped over keys and couplings."""
+    return jax.vmap(lambda key, J: _tempering_references(key, J, betas, num_chains=num_chains,
+                                                         num_sweeps=num_sweeps, rule=rule))(keys, couplings)
 
 
 @functools.partial(jax.jit, static_argnames=("num_chains", "num_sweeps", "rule"))
@@ -221,6 +320,9 @@ def _forward_run(key, score, times, references):
 
     state, _ = jax.lax.scan(one, state, jnp.arange(times.shape[0]))
     return state, alphas[-1] * references + sigmas[-1] * noise
+
+
+_forward_run_stacked = jax.jit(jax.vmap(_forward_run, in_axes=(0, 0, None, 0)))
 
 
 def forward_replica_posterior(
@@ -253,13 +355,43 @@ def forward_replica_posterior(
     if refs.ndim != 2 or refs.shape[1] != n or refs.shape[0] < 1 or not np.all(np.abs(refs) == 1):
         raise ValueError(f"references must be ±1 configurations of shape (batch, {n}), got shape {refs.shape}")
     times = schedule.time_grid(num_steps, spacing).astype(couplings.dtype)
-    inner = MCScore(couplings, jnp.asarray(field, couplings.dtype), jnp.asarray(beta, couplings.dtype), schedule,
-                    int(chains_per_x), int(sweeps_per_step), int(burn_in), rule, num_steps + 1,
-                    None if ladder is None else jnp.asarray(ladder, couplings.dtype))
-    state, x = _forward_run(key, ReplicaMCScore(inner), times, jax.device_put(refs.astype(couplings.dtype)))
-    generated = _first_chains(state.inner.chains.spins, ladder is not None, refs.shape[0], chains_per_x)
-    return ReplicaTrajectory(times, state.q12, state.q_pairs, state.chi_sg, x, generated, state.inner.acceptance,
-                             state.inner.swap_acceptance)
+    score = _replica_score(couplings, field, beta, ladder, schedule, num_steps, chains_per_x, sweeps_per_step,
+                           burn_in, rule)
+    state, x = _forward_run(key, score, times, jax.device_put(refs.astype(couplings.dtype)))
+    return _replica_trajectory(times, state, x, ladder is not None, chains_per_x)
+
+
+def forward_replica_posterior_samples(
+    keys: Array, couplings: Array, field: Array, beta: Array, schedule: Schedule, references: Array, *,
+    num_steps: int, chains_per_x: int = 4, sweeps_per_step: int = 2, burn_in: int = 100, spacing: str = "log",
+    rule: str = "heat_bath", ladder: Array | None = None,
+) -> list[ReplicaTrajectory]:
+    """`forward_replica_posterior` of D disorder samples in one compiled program (`jax.vmap` over the samples):
+    entry d is forward_replica_posterior(keys[d], couplings[d], field, beta, schedule, references[d], …) up to
+    floating-point rounding.
+
+    Args:
+        keys: (D, …); couplings: dense J (D, n, n); references: s₀ (D, batch, n); the rest as
+            `forward_replica_posterior`.
+    Returns:
+        D ReplicaTrajectory, one per sample.
+    """
+    couplings = _stacked_couplings(couplings, keys)
+    num, n = couplings.shape[0], couplings.shape[-1]
+    refs = np.asarray(references, dtype=float)
+    if refs.ndim != 3 or refs.shape[0] != num or refs.shape[2] != n or refs.shape[1] < 1 or not np.all(
+            np.abs(refs) == 1):
+        raise ValueError(f"references must be ±1 configurations of shape ({num}, batch, {n}), got {refs.shape}")
+    for J in couplings:
+        check_posterior_chains(J, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
+                               min_chains=4, why=" (chi_SG needs four replicas)")
+    couplings = jnp.asarray(couplings)
+    times = schedule.time_grid(num_steps, spacing).astype(couplings.dtype)
+    score = _replica_score(couplings, field, beta, ladder, schedule, num_steps, chains_per_x, sweeps_per_step,
+                           burn_in, rule, copies=num)
+    states, x = _forward_run_stacked(keys, score, times, jax.device_put(refs.astype(couplings.dtype)))
+    return [_replica_trajectory(times, jax.tree_util.tree_map(lambda a: a[d], states), x[d], ladder is not None,
+                                chains_per_x) for d in range(num)]
 
 
 def enumerated_replica_observables(couplings: Array, field: Array, beta: float, x: Array, alpha: float,

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from statphys.models.base import check_memory, check_positive_int, denoiser_from_score
 
@@ -94,6 +95,59 @@ def reverse_sample(
         Trajectory; x_{k+1} = step(x_k, Info_k) reproduces the path (e.g. Euler–Maruyama
         x_{k+1} = x_k − (f x_k − g² S_k) Δ_k + g √Δ_k ξ_k).
     """
+    args, settings = _prepare(key, score_fn, schedule, num_steps, batch, n, x_init, sampler, spacing, observables,
+                              record_every, record_path, keep_info, dtype)
+    result, bad_step = _run(*args, **settings, check_every_step=False)
+    if int(bad_step) < num_steps + 1:
+        first_bad = int(_run(*args, **settings, check_every_step=True)[1])
+        _raise_non_finite(first_bad, schedule, num_steps, spacing, sampler)
+    return result
+
+
+def reverse_sample_stacked(
+    keys: Array,
+    score_fns: Any,
+    schedule: Schedule,
+    *,
+    num_steps: int,
+    batch: int,
+    n: int,
+    sampler: str = "euler_maruyama",
+    spacing: str = "uniform",
+    observables: Mapping[str, Observable] | None = None,
+    record_every: int | None = None,
+    dtype=None,
+) -> Trajectory:
+    """D independent `reverse_sample` runs in one compiled program (`jax.vmap` over the runs): run d uses
+    keys[d] and the score d of ``score_fns``, one pytree score whose array leaves all carry a leading axis D
+    (e.g. D disorder samples' scores stacked with ``jax.tree_util.tree_map(lambda *a: jnp.stack(a), *scores)``).
+    Run d is `reverse_sample`(keys[d], score d, …) up to floating-point rounding (the same draws: they depend on
+    the key, the shape and the index only). On a GPU, where a small run is bound by the latency of its sequential
+    steps, the D runs cost about one.
+
+    Args:
+        keys: (D, …) PRNG keys; the other arguments as `reverse_sample` (from the prior, no x_init).
+    Returns:
+        Trajectory whose arrays carry the leading axis D (times included).
+    Raises:
+        FloatingPointError naming the first run and step whose state is not finite.
+    """
+    num = int(jax.tree_util.tree_leaves(keys)[0].shape[0])
+    (_, score, _, prior_scale), settings = _prepare(None, score_fns, schedule, num_steps, batch, n, None, sampler,
+                                                    spacing, observables, record_every, False, False, dtype,
+                                                    copies=num)
+
+    result, bad = _run_stacked(keys, score, prior_scale, **settings, check_every_step=False)
+    if np.any(np.asarray(bad) < num_steps + 1):
+        first = np.asarray(_run_stacked(keys, score, prior_scale, **settings, check_every_step=True)[1])
+        d = int(np.argmin(first))
+        _raise_non_finite(int(first[d]), schedule, num_steps, spacing, sampler, f" of run {d} of {num}")
+    return result
+
+
+def _prepare(key, score_fn, schedule, num_steps, batch, n, x_init, sampler, spacing, observables, record_every,
+             record_path, keep_info, dtype, copies=1):
+    """`reverse_sample`'s checks (with the memory of ``copies`` runs) → (args of `_run`, its static settings)."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r} for a continuous-time schedule; choose one of "
                          f"{sorted(SAMPLERS)} (Li et al.'s samplers run on their own schedule: "
@@ -120,8 +174,10 @@ def reverse_sample(
         raise ValueError(f"the state has n = {n} components but the score's target has n = {target_n}")
     itemsize = jnp.dtype(dtype or (x_init.dtype if x_init is not None else jnp.zeros(()).dtype)).itemsize
     num_records = num_steps // record_every + 1
-    check_memory(itemsize * batch * n * (8 + (num_records if record_path else 0) + (2 * num_steps if keep_info else 0)),
-                 f"reverse_sample with batch = {batch}, n = {n}" + (f", {num_records} recorded paths" if record_path else "")
+    per_run = itemsize * batch * n * (8 + (num_records if record_path else 0) + (2 * num_steps if keep_info else 0))
+    check_memory(copies * per_run,
+                 (f"{copies} runs of " if copies > 1 else "") + f"reverse_sample with batch = {batch}, n = {n}"
+                 + (f", {num_records} recorded paths" if record_path else "")
                  + (f", the Info of {num_steps} steps" if keep_info else ""),
                  "run several smaller batches (e.g. physics.sharding or a loop over keys)"
                  + (" or record fewer times" if record_path else "") + (" or keep_info=False" if keep_info else ""))
@@ -134,15 +190,24 @@ def reverse_sample(
     settings = dict(schedule=schedule, num_steps=num_steps, sampler=sampler, spacing=spacing, observables=observables,
                     record_every=record_every, record_path=record_path, keep_info=bool(keep_info),
                     prior_shape=prior[1], prior_dtype=prior[2])
-    result, bad_step = _run(*args, **settings, check_every_step=False)
-    if int(bad_step) < num_steps + 1:
-        first_bad = int(_run(*args, **settings, check_every_step=True)[1])
-        times = schedule.time_grid(num_steps, spacing)
-        raise FloatingPointError(
-            f"non-finite state after step {first_bad} of {num_steps} (t = {float(times[min(first_bad, num_steps)]):.6g}, "
-            f"sampler {sampler!r}, schedule {schedule.name!r}); reduce the step size or check the score"
-        )
-    return result
+    return args, settings
+
+
+@functools.partial(jax.jit, static_argnames=("schedule", "num_steps", "sampler", "spacing", "observables",
+                                             "record_every", "record_path", "keep_info", "prior_shape", "prior_dtype",
+                                             "check_every_step"))
+def _run_stacked(keys, score, prior_scale, **settings):
+    """`_run` from the prior, vmapped over the leading axis of keys and of the score's leaves."""
+    return jax.vmap(lambda key, one: _run(key, one, None, prior_scale, **settings))(keys, score)
+
+
+def _raise_non_finite(first_bad, schedule, num_steps, spacing, sampler, where=""):
+    times = schedule.time_grid(num_steps, spacing)
+    raise FloatingPointError(
+        f"non-finite state after step {first_bad} of {num_steps}{where} (t = "
+        f"{float(times[min(first_bad, num_steps)]):.6g}, sampler {sampler!r}, schedule {schedule.name!r}); reduce "
+        "the step size or check the score"
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("schedule", "num_steps", "sampler", "spacing", "observables",

@@ -141,6 +141,37 @@ def test_nan_in_trajectory_is_reported_with_its_time():
             reverse_sample(jax.random.PRNGKey(0), bad_score, sch, num_steps=10, batch=2, n=2, record_every=record_every)
 
 
+@pytree_dataclass
+class _ThresholdScore:
+    """−x/scale, NaN below the time ``threshold``: a pure pytree score with array leaves to stack."""
+
+    scale: jax.Array
+    threshold: jax.Array
+
+    def __call__(self, x, t):
+        return jnp.where(t < self.threshold, jnp.nan, -x / self.scale)
+
+
+def test_stacked_runs_are_the_single_runs_and_a_nan_names_its_run():
+    """reverse_sample_stacked of three scores (leaves stacked on a leading axis) against reverse_sample of each with
+    the same key: equal to rounding; a NaN in run 1 only is reported with that run and its first bad step."""
+    from statphys.physics.trajectory import reverse_sample_stacked
+
+    sch = make_schedule("ou")
+    keys = jax.random.split(jax.random.PRNGKey(3), 3)
+    scores = [_ThresholdScore(jnp.asarray(s), jnp.asarray(-1.0)) for s in (0.5, 1.0, 2.0)]
+    kw = {"num_steps": 10, "batch": 4, "n": 3, "observables": {"m": physics.magnetization}, "record_every": 5}
+    stacked = reverse_sample_stacked(keys, jax.tree_util.tree_map(lambda *a: jnp.stack(a), *scores), sch, **kw)
+    for d, score in enumerate(scores):
+        single = reverse_sample(keys[d], score, sch, **kw)
+        np.testing.assert_allclose(np.asarray(stacked.x[d]), np.asarray(single.x), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(np.asarray(stacked.observables["m"][d]), np.asarray(single.observables["m"]),
+                                   rtol=0, atol=1e-12)
+    bad = _ThresholdScore(jnp.ones(3), jnp.asarray([-1.0, 2.0, -1.0]))  # as the test above: x_8 the first bad state
+    with pytest.raises(FloatingPointError, match=r"after step 8 of 10 of run 1 of 3 \(t = 1\.0008"):
+        reverse_sample_stacked(keys, bad, sch, **kw)
+
+
 @pytest.mark.parametrize(
     "call, match",
     [

@@ -8,6 +8,7 @@ import sys
 import time
 
 import jax
+import numpy as np
 import pytest
 import xarray as xr
 
@@ -373,6 +374,27 @@ groups = 2
 pt_sweeps = 50
 sweeps = 20
 """
+
+
+@pytest.mark.slow
+def test_spin_glass_scaling_in_blocks_of_disorder_samples_is_the_per_sample_run(tmp_path):
+    """disorder_block = 2 (both samples of the tiny study in one vmapped program and one stage per block) against
+    the per-sample stages: the same dataset up to rounding (1e-9), one stage per block and task (5 per size)."""
+    from statphys.studies import checkpoints
+
+    results = {}
+    for block in (1, 2):
+        study = runner.load(str(write(tmp_path, TINY_SPIN_GLASS_SCALING + f"disorder_block = {block}\n",
+                                      name=f"block{block}")))
+        point, = study.points()
+        with checkpoints.enabled(tmp_path / f"stages{block}") as counts:
+            results[block] = study.module.run(dict(point), runner._chunk_key(study.seed, 0))
+        stages = [name for name, _ in checkpoints.finished_stages(tmp_path / f"stages{block}")]
+        blocked = [name for name in stages if "samples=0-1" in name]
+        assert len(blocked) == (2 * 5 if block == 2 else 0) and counts.computed == len(stages)  # 2 sizes
+    for name in results[1].data_vars:
+        np.testing.assert_allclose(results[2][name].values, results[1][name].values, rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
 
 
 @pytest.mark.slow

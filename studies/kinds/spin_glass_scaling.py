@@ -41,6 +41,11 @@ couplings do not depend on β):
   must match (no mean-field prediction computed: the replica-symmetric theory holds for β < 1 only, where χ_SG
   stays finite at every λ and there is no crossing). χ_SG along
   generation is not collapsed with free (λ_c, a, b): at N ≤ 64 the emcee posterior of a sits on its prior bound.
+Cost: ``disorder_block`` > 1 runs that many disorder samples of the generation, the forward-law references and
+the forward law as one vmapped program (`physics.sk_generation`'s *_samples functions; the same numbers up to
+floating-point rounding) and checkpoints them as one stage: on a GPU, where a run of a few thousand chains is bound
+by the latency of its sequential spin updates, a block costs little more than one sample; on a CPU, 1 (the
+default) keeps the stages per sample (a block gains nothing there: benchmarks/RESULTS.md, 2026-12-04).
 All disorder errors are jackknife over the D samples (`physics.disorder.disorder_average`), which contain each
 sample's thermal error.
 """
@@ -93,6 +98,7 @@ PARAMS = {
     "pt_burn_in": (int, 500),
     "eq_collapse_window": (float, 0.3),
     "emcee_steps": (int, 400),
+    "disorder_block": (int, 1),
 }
 SWEEP = ()
 _GEN = "along Monte-Carlo-score generation, "
@@ -217,7 +223,7 @@ def validate(params: dict) -> None:
                                                                                       default=np.inf):
         raise ValueError(f"[params] posterior_beta_min must lie in (0, the smallest beta > 1), got "
                          f"{params['posterior_beta_min']}")
-    for name in ("sweeps_per_step", "num_steps", "pt_burn_in", "emcee_steps"):
+    for name in ("sweeps_per_step", "num_steps", "pt_burn_in", "emcee_steps", "disorder_block"):
         if params[name] < 1:
             raise ValueError(f"[params] {name} must be >= 1, got {params[name]}")
     if params["pt_sweeps"] < 4 or params["burn_in"] < 0:
@@ -305,24 +311,48 @@ def run(params: dict, key) -> xr.Dataset:
     def stack(runs):
         return jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(v) for v in a]), *runs)
 
+    block = params["disorder_block"]
+    blocks = [range(start, min(start + block, num)) for start in range(0, num, block)]
+
+    def per_block(stage, single, stacked):
+        """single(d) for every disorder sample (block = 1), or stacked(samples) per block of ``disorder_block``
+        samples (one vmapped program, `physics.sk_generation`'s *_samples), concatenated on axis 0; each sample
+        or block a stage of the chunk (`studies.checkpoints`)."""
+        if block == 1:
+            return [checkpoints.stored(f"{stage} sample={d}", functools.partial(single, d)) for d in range(num)]
+        return [run for b in blocks for run in checkpoints.stored(
+            f"{stage} samples={b[0]}-{b[-1]}", functools.partial(stacked, np.asarray(b)))]
+
     def generate(keys, couplings, beta):
-        """mc_replica_generation for every disorder sample (one compilation per N), stacked on axis 0; each
-        sample a stage of the chunk (`studies.checkpoints`)."""
+        """mc_replica_generation for every disorder sample (one compilation per N and block size), stacked on
+        axis 0."""
         kw = chain_options(beta)
-        n = couplings.shape[-1]
-        return stack([checkpoints.stored(f"generation N={n} beta={beta} sample={d}",
-                                         lambda: skg.mc_replica_generation(k, J, 0.0, beta, schedule, **kw))
-                      for d, (k, J) in enumerate(zip(keys, couplings))])
+        return stack(per_block(
+            f"generation N={couplings.shape[-1]} beta={beta}",
+            lambda d: skg.mc_replica_generation(keys[d], couplings[d], 0.0, beta, schedule, **kw),
+            lambda b: skg.mc_replica_generation_samples(keys[b], couplings[b], 0.0, beta, schedule, **kw)))
 
     def forward(keys, couplings, beta, references):
-        """forward_replica_posterior for every disorder sample with the chains of `generate`, references (D, B, n);
-        each sample a stage of the chunk."""
+        """forward_replica_posterior for every disorder sample with the chains of `generate`, references
+        (D, B, n)."""
         kw = chain_options(beta)
         kw.pop("batch")
-        n = couplings.shape[-1]
-        return stack([checkpoints.stored(f"forward law N={n} beta={beta} sample={d}",
-                                         lambda: skg.forward_replica_posterior(k, J, 0.0, beta, schedule, r, **kw))
-                      for d, (k, J, r) in enumerate(zip(keys, couplings, references))])
+        return stack(per_block(
+            f"forward law N={couplings.shape[-1]} beta={beta}",
+            lambda d: skg.forward_replica_posterior(keys[d], couplings[d], 0.0, beta, schedule, references[d], **kw),
+            lambda b: skg.forward_replica_posterior_samples(keys[b], couplings[b], 0.0, beta, schedule, references[b],
+                                                            **kw)))
+
+    def forward_references(keys, couplings):
+        """tempering_references for every disorder sample: (spins (pt_beta, B, n), swap acceptance) per sample."""
+        kw = {"num_chains": params["forward_batch"], "num_sweeps": params["pt_burn_in"] + params["pt_sweeps"]}
+
+        def stacked(b):
+            spins, swaps = skg.tempering_references_samples(keys[b], couplings[b], pt_betas, **kw)
+            return list(zip(spins, swaps))
+
+        return per_block(f"forward-law references N={couplings.shape[-1]}",
+                         lambda d: skg.tempering_references(keys[d], couplings[d], pt_betas, **kw), stacked)
 
     run_keys = {name: np.asarray(k) for name, k in _run_keys(key, num_sizes=len(sizes), num=num).items()}
     fwd_names = ("q12", "q2", "binder_q", "chi_sg", "swap_min")
@@ -332,7 +362,7 @@ def run(params: dict, key) -> xr.Dataset:
     times = None
     for i, n in progress.track(list(enumerate(sizes)), "sizes N"):
         couplings = np.stack([np.asarray(SherringtonKirkpatrick.random(n, 1.0, seed=d).couplings) for d in range(num)])
-        keys = [jax.device_put(k) for k in run_keys["gen"][i]]
+        keys = jax.device_put(run_keys["gen"][i])
         per_beta = {name: [] for name in ("q12", "q2", "binder_q", "chi_sg", "energy", "q2_end", "q4_end",
                                           "binder_end", "acceptance", "swap_min")}
         for beta in betas:
@@ -349,13 +379,10 @@ def run(params: dict, key) -> xr.Dataset:
                 per_beta[name].append(value)
         for name, values in per_beta.items():
             out[name].append(np.stack(values, 1))  # (D, beta, ...)
-        refs = [checkpoints.stored(f"forward-law references N={n} sample={d}", lambda: skg.tempering_references(
-                    jax.device_put(run_keys["fwd_ref"][i, d]), couplings[d], pt_betas,
-                    num_chains=params["forward_batch"], num_sweeps=params["pt_burn_in"] + params["pt_sweeps"]))
-                for d in range(num)]
+        refs = forward_references(jax.device_put(run_keys["fwd_ref"][i]), couplings)
         fwd["reference_swap_min"].append(np.array([float(np.min(np.asarray(sw))) for _, sw in refs]))
         references = np.stack([np.asarray(r) for r, _ in refs])  # (D, pt_beta, B, n)
-        fwd_keys = [jax.device_put(k) for k in run_keys["fwd"][i]]
+        fwd_keys = jax.device_put(run_keys["fwd"][i])
         per_beta = {name: [] for name in fwd_names}
         for beta, j in zip(betas, pt_index):
             traj = forward(fwd_keys, couplings, beta, references[:, j])

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run a study's compute on a lent GPU machine that lacks emcee (and netket), and bring every finished stage back
+# as one archive; finish the analysis (the emcee fits, the result file) on any machine with the package installed.
+#
+#   on the GPU machine, in the repository root (no install needed: the package is put on PYTHONPATH):
+#       bash scripts/run_study_on_gpu.sh spin_glass_scaling default $OUT/stages.tgz 540
+#   then here:
+#       mkdir -p results && tar -xzf stages.tgz -C results && .venv/bin/statphys run spin_glass_scaling
+#
+# The study runs under `timeout` (the last argument, seconds; default 540). Its results folder is archived every
+# 30 s and at the end, so a run stopped by the time limit still brings back the stages it finished (a stage is a
+# disorder sample or a block of `disorder_block` samples: `studies.checkpoints`); `statphys run` on the archive's
+# contents reuses them and computes only what is missing. The archive is one flat file because a lent machine
+# returns files only a few folders deep. The run stops at the first fit when emcee is absent (expected there).
+# PYTHON names the interpreter (default python3).
+set -u
+study=${1:?study name}
+profile=${2:-default}
+archive=${3:?path of the archive to write, e.g. \$OUT/stages.tgz}
+limit=${4:-540}
+python=${PYTHON:-python3}
+export PYTHONUNBUFFERED=1
+package=$(mktemp -d)/pkg
+mkdir -p "$package/statphys"
+for layer in models physics studies paper; do ln -s "$PWD/$layer" "$package/statphys/$layer"; done
+export PYTHONPATH="$package${PYTHONPATH:+:$PYTHONPATH}"
+results=$(mktemp -d)/results
+mkdir -p "$results"
+"$python" -c "import jax, sys; print('python', sys.version.split()[0], 'jax', jax.__version__, jax.devices())"
+
+save() { tar -C "$results" -czf "$archive.tmp" . && mv "$archive.tmp" "$archive"; }
+(trap 'exit 0' TERM; while true; do sleep 30 & wait $!; save
+  echo "$(date +%T) stages finished: $(find "$results" -name '*.pkl' | wc -l)"; done) &
+saver=$!
+start=$(date +%s)
+timeout "$limit" "$python" -c "import sys; from statphys.studies.cli import main
+sys.exit(main(['run', '$study', '--profile', '$profile', '--out', '$results', '--quiet']))"
+echo "study exit status $? after $(( $(date +%s) - start )) s"
+kill "$saver" 2>/dev/null
+wait "$saver" 2>/dev/null
+save
+"$python" - "$results" <<'EOF'
+import pathlib, sys
+from statphys.studies import checkpoints
+for folder in sorted(pathlib.Path(sys.argv[1]).rglob("*.stages")):
+    stages = checkpoints.finished_stages(folder)
+    for name, seconds in stages:
+        print(f"{seconds:9.2f} s  {name}")
+    print(f"{len(stages)} stages, {sum(s for _, s in stages):.1f} s summed ({folder.name})")
+EOF
+ls -la "$archive"
