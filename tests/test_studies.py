@@ -2,6 +2,7 @@
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -395,6 +396,33 @@ def test_spin_glass_scaling_in_blocks_of_disorder_samples_is_the_per_sample_run(
     for name in results[1].data_vars:
         np.testing.assert_allclose(results[2][name].values, results[1][name].values, rtol=1e-9, atol=1e-12,
                                    err_msg=name)
+
+
+@pytest.mark.slow
+def test_gpu_script_archives_the_stages_of_a_stopped_run_and_statphys_run_finishes_from_them(tmp_path):
+    """scripts/run_study_on_gpu.sh on the tiny spin_glass_scaling study under a 20 s limit (on 2 cores it stops
+    mid-way; a faster machine may finish): the archive holds what was done, and `runner.run` on its contents reuses
+    it (every stored stage, or the finished chunk: nothing computed again) and gives the uninterrupted run's
+    dataset."""
+    import tarfile
+
+    study_path = write(tmp_path, TINY_SPIN_GLASS_SCALING)
+    archive = tmp_path / "stages.tgz"
+    script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "run_study_on_gpu.sh"
+    subprocess.run(["bash", str(script), str(study_path), "default", str(archive), "20"], cwd=script.parents[1],
+                   env={**os.environ, "PYTHON": sys.executable}, check=True, capture_output=True, timeout=300)
+    restored = tmp_path / "restored"
+    with tarfile.open(archive) as tar:
+        tar.extractall(restored)
+    study = runner.load(str(study_path))
+    stored = sum(len(stages) for stages in runner.unfinished_stages(study, restored).values())
+    chunk_done = any(restored.rglob("*.nc"))
+    assert stored >= 1 or chunk_done
+    finished = runner.run(study, restored, progress=False)
+    if stored:
+        assert finished.attrs["stages_reused"] == stored
+    clean = runner.run(study, tmp_path / "clean", progress=False)
+    xr.testing.assert_identical(finished.drop_attrs(), clean.drop_attrs())
 
 
 @pytest.mark.slow
