@@ -24,7 +24,7 @@ the same q₁₂, q_ab and χ_SG: the law exact generation would show at every t
 run is compared. `enumerated_replica_observables` gives the same posterior quantities exactly for N ≤ 20.
 Many disorder samples. `mc_replica_generation_samples`, `forward_replica_posterior_samples` and
 `tempering_references_samples` run D coupling matrices as one vmapped program (entry d equals the single-sample
-function's with keys[d], up to rounding): on a GPU a block of samples costs a fraction of running them one by one.
+function's with keys[d], up to rounding): on a GPU a block of 16 samples costs what 5–10 cost one by one.
 Any pairwise target. The generation and the equilibrium take a coupling matrix, so they serve every target of the
 form ln P(s) = β ½ sᵀJs + b·s: SK, Edwards–Anderson on any graph, Hopfield (J = ξᵀξ/N, zero diagonal), Curie–Weiss
 (`pairwise_form` reads (J, b, β) off a target and names any other). `generated_law` measures the law of the B
@@ -149,8 +149,7 @@ def mc_replica_generation(
     if sampler not in SINGLE_EVALUATION:
         raise ValueError(f"sampler must be one of {SINGLE_EVALUATION} (one score evaluation per step), got {sampler!r}")
     check_positive_int("batch", batch)
-    check_posterior_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
-                           min_chains=4, why=" (chi_SG needs four replicas)")
+    _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
     couplings = mc.as_couplings(couplings)
     score = _replica_score(couplings, field, beta, ladder, schedule, num_steps, chains_per_x, sweeps_per_step,
                            burn_in, rule)
@@ -167,8 +166,10 @@ def mc_replica_generation_samples(
 ) -> list[ReplicaTrajectory]:
     """`mc_replica_generation` of D disorder samples in one compiled program (`physics.trajectory.
     reverse_sample_stacked`, a `jax.vmap` over the samples): entry d is mc_replica_generation(keys[d],
-    couplings[d], field, beta, …) up to floating-point rounding. On a GPU a run of a few thousand chains is bound by
-    the latency of its sequential spin updates, so D samples together cost little more than one.
+    couplings[d], field, beta, …) up to floating-point rounding. On a GPU a small run is bound by the latency of its
+    sequential spin updates, which the D samples share (measured on an H200 at β = 1.5, 16 rungs × 48 sweeps,
+    batch 128 × 4: 16 samples together cost what 4.9 one by one do at N = 32 and 10 at N = 256, where the field
+    updates' memory traffic dominates; benchmarks/RESULTS.md). On a CPU it gains nothing.
 
     Args:
         keys: (D, …) one PRNG key per sample; couplings: dense J (D, n, n); the rest as `mc_replica_generation`
@@ -181,8 +182,7 @@ def mc_replica_generation_samples(
     check_positive_int("batch", batch)
     couplings = _stacked_couplings(couplings, keys)
     for J in couplings:
-        check_posterior_chains(J, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
-                               min_chains=4, why=" (chi_SG needs four replicas)")
+        _check_replica_chains(J, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
     couplings = mc.as_couplings(couplings)
     num, n = couplings.shape[0], couplings.shape[-1]
     score = _replica_score(couplings, field, beta, ladder, schedule, num_steps, chains_per_x, sweeps_per_step,
@@ -190,8 +190,22 @@ def mc_replica_generation_samples(
     run = reverse_sample_stacked(keys, score, schedule, num_steps=num_steps, batch=batch, n=n, sampler=sampler,
                                  spacing=spacing, dtype=couplings.dtype)
     times = schedule.time_grid(num_steps, spacing)
-    return [_replica_trajectory(times, jax.tree_util.tree_map(lambda a: a[d], run.score_state), run.x[d],
-                                ladder is not None, chains_per_x) for d in range(num)]
+    return _per_sample_trajectories(times, run.score_state, run.x, ladder is not None, chains_per_x)
+
+
+def _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in):
+    """`check_posterior_chains` with the M ≥ 4 replicas that χ_SG needs."""
+    check_posterior_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
+                           min_chains=4, why=" (chi_SG needs four replicas)")
+
+
+def _per_sample_trajectories(times, states: ReplicaScoreState, x, tempered: bool,
+                             chains_per_x: int) -> list[ReplicaTrajectory]:
+    """The ReplicaTrajectory of every sample of a stacked run (leading axis D on the states and x), split on the
+    host after one transfer."""
+    states, x = jax.device_get((states, x))
+    return [_replica_trajectory(times, jax.tree_util.tree_map(lambda a: a[d], states), x[d], tempered, chains_per_x)
+            for d in range(x.shape[0])]
 
 
 def _stacked_couplings(couplings: Array, keys: Array) -> np.ndarray:
@@ -347,8 +361,7 @@ def forward_replica_posterior(
         ReplicaTrajectory: times (K + 1,), q12, q_pairs, chi_sg per time and particle; x = x_{t_min};
         generated = chain 0's spins at t_min (a posterior draw); acceptance and swap acceptance per evaluation.
     """
-    check_posterior_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
-                           min_chains=4, why=" (chi_SG needs four replicas)")
+    _check_replica_chains(couplings, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
     couplings = jnp.asarray(couplings, dtype=jnp.result_type(float))
     n = couplings.shape[-1]
     refs = np.asarray(references, dtype=float)
@@ -383,15 +396,13 @@ def forward_replica_posterior_samples(
             np.abs(refs) == 1):
         raise ValueError(f"references must be ±1 configurations of shape ({num}, batch, {n}), got {refs.shape}")
     for J in couplings:
-        check_posterior_chains(J, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in,
-                               min_chains=4, why=" (chi_SG needs four replicas)")
+        _check_replica_chains(J, beta, ladder, rule, num_steps, sweeps_per_step, chains_per_x, burn_in)
     couplings = jnp.asarray(couplings)
     times = schedule.time_grid(num_steps, spacing).astype(couplings.dtype)
     score = _replica_score(couplings, field, beta, ladder, schedule, num_steps, chains_per_x, sweeps_per_step,
                            burn_in, rule, copies=num)
     states, x = _forward_run_stacked(keys, score, times, jax.device_put(refs.astype(couplings.dtype)))
-    return [_replica_trajectory(times, jax.tree_util.tree_map(lambda a: a[d], states), x[d], ladder is not None,
-                                chains_per_x) for d in range(num)]
+    return _per_sample_trajectories(times, states, x, ladder is not None, chains_per_x)
 
 
 def enumerated_replica_observables(couplings: Array, field: Array, beta: float, x: Array, alpha: float,

@@ -57,6 +57,10 @@ def sign_magnetization(x: Array, denoised: Array, t: Array) -> Array:
     return jnp.mean(jnp.sign(x), axis=-1)
 
 
+_RUN_SETTINGS = ("schedule", "num_steps", "sampler", "spacing", "observables", "record_every", "record_path",
+                 "keep_info", "prior_shape", "prior_dtype", "check_every_step")  # compile-time arguments of `_run`
+
+
 def reverse_sample(
     key: Array,
     score_fn: Any,
@@ -123,7 +127,7 @@ def reverse_sample_stacked(
     (e.g. D disorder samples' scores stacked with ``jax.tree_util.tree_map(lambda *a: jnp.stack(a), *scores)``).
     Run d is `reverse_sample`(keys[d], score d, …) up to floating-point rounding (the same draws: they depend on
     the key, the shape and the index only). On a GPU, where a small run is bound by the latency of its sequential
-    steps, the D runs cost about one.
+    steps, the D runs share that latency (measured gains: `physics.sk_generation.mc_replica_generation_samples`).
 
     Args:
         keys: (D, …) PRNG keys; the other arguments as `reverse_sample` (from the prior, no x_init).
@@ -193,9 +197,7 @@ def _prepare(key, score_fn, schedule, num_steps, batch, n, x_init, sampler, spac
     return args, settings
 
 
-@functools.partial(jax.jit, static_argnames=("schedule", "num_steps", "sampler", "spacing", "observables",
-                                             "record_every", "record_path", "keep_info", "prior_shape", "prior_dtype",
-                                             "check_every_step"))
+@functools.partial(jax.jit, static_argnames=_RUN_SETTINGS)
 def _run_stacked(keys, score, prior_scale, **settings):
     """`_run` from the prior, vmapped over the leading axis of keys and of the score's leaves."""
     return jax.vmap(lambda key, one: _run(key, one, None, prior_scale, **settings))(keys, score)
@@ -210,9 +212,7 @@ def _raise_non_finite(first_bad, schedule, num_steps, spacing, sampler, where=""
     )
 
 
-@functools.partial(jax.jit, static_argnames=("schedule", "num_steps", "sampler", "spacing", "observables",
-                                             "record_every", "record_path", "keep_info", "prior_shape", "prior_dtype",
-                                             "check_every_step"))
+@functools.partial(jax.jit, static_argnames=_RUN_SETTINGS)
 def _run(key, score, x_init, prior_scale, *, schedule, num_steps, sampler, spacing, observables, record_every,
          record_path, keep_info, prior_shape, prior_dtype, check_every_step):
     """The scan of `reverse_sample`, from x_init or (x_init None) from the prior σ_T ξ, ξ of prior_shape and

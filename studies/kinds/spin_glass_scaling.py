@@ -44,7 +44,7 @@ couplings do not depend on β):
 Cost: ``disorder_block`` > 1 runs that many disorder samples of the generation, the forward-law references and
 the forward law as one vmapped program (`physics.sk_generation`'s *_samples functions; the same numbers up to
 floating-point rounding) and checkpoints them as one stage: on a GPU, where a run of a few thousand chains is bound
-by the latency of its sequential spin updates, a block costs little more than one sample; on a CPU, 1 (the
+by the latency of its sequential spin updates, a block of 16 costs what 5–10 samples one by one do; on a CPU, 1 (the
 default) keeps the stages per sample (a block gains nothing there: benchmarks/RESULTS.md, 2026-12-04).
 All disorder errors are jackknife over the D samples (`physics.disorder.disorder_average`), which contain each
 sample's thermal error.
