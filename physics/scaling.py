@@ -260,6 +260,28 @@ def fit_collapse(
     return _emcee(log_prob, start, 1e-3 * (hi - lo), ("c_c", "a", "b"), seed, num_walkers, num_steps, burn)
 
 
+def collapse_at_fixed_exponents(control: np.ndarray, sizes: np.ndarray, y: np.ndarray, dy: np.ndarray, a: float,
+                                b: float, bounds: tuple[float, float]) -> tuple[float, float]:
+    """The critical point of a collapse with the exponents held fixed (e.g. at their mean-field values): c_c in
+    ``bounds`` minimising the mean square ⟨r²⟩ of the pairwise `collapse_residuals` of y nᵇ against (c − c_c) nᵃ,
+    by scipy's bounded scalar minimiser. Returns (c_c, ⟨r²⟩ there). ⟨r²⟩ ≈ 1 is a collapse within the errors;
+    set beside the free fit's ⟨r²⟩ (`collapse_mean_square`) it says whether those exponents are excluded or only
+    disfavoured by a second minimum of a free fit."""
+    from scipy.optimize import minimize_scalar
+
+    def mean_square(c_c):
+        return collapse_mean_square((c_c, a, b), control, sizes, y, dy)
+
+    best = minimize_scalar(mean_square, bounds=bounds, method="bounded", options={"xatol": 1e-6})
+    return float(best.x), float(best.fun)
+
+
+def collapse_mean_square(params, control: np.ndarray, sizes: np.ndarray, y: np.ndarray, dy: np.ndarray) -> float:
+    """⟨r²⟩ of the pairwise `collapse_residuals` at params = (c_c, a, b); inf where no two sizes overlap."""
+    r = collapse_residuals(np.asarray(params, float), *(np.asarray(v, float) for v in (control, sizes, y, dy)))
+    return float(np.mean(r**2)) if r.size else float("inf")
+
+
 def fit_order_parameter_collapse(control: np.ndarray, sizes: np.ndarray, stats: dict[str, Estimate],
                                  start: tuple, bounds: tuple, num_steps: int, seed: int) -> dict[str, tuple]:
     """`fit_collapse` of m = ⟨m²⟩^{1/2} and of χ from stats (name -> Estimate of shape (sizes, control)).

@@ -5,16 +5,30 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import pathlib
 import platform
 import subprocess
+import tomllib
 from typing import Any
 
 from .study_file import STUDIES_DIR, Study
 
-try:
-    PACKAGE_VERSION = importlib.metadata.version("statphys-diffusion")
-except importlib.metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    PACKAGE_VERSION = "unknown"
+
+def package_version() -> str:
+    """The version in the source tree's pyproject.toml when the package runs from one (installed editable, or put on
+    PYTHONPATH uninstalled, as `scripts/run_study_on_gpu.sh` does), else the installed distribution's; "unknown"
+    without either. It enters every chunk id (`runner.chunk_id`), so the same source gives the same id installed or
+    not: stages computed on a machine without the install are reused where it is installed."""
+    pyproject = pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml"
+    if pyproject.is_file():
+        return tomllib.loads(pyproject.read_text())["project"]["version"]
+    try:
+        return importlib.metadata.version("statphys-diffusion")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+PACKAGE_VERSION = package_version()
 
 
 def source_revision() -> str:

@@ -398,21 +398,50 @@ def test_spin_glass_scaling_in_blocks_of_disorder_samples_is_the_per_sample_run(
                                    err_msg=name)
 
 
+def test_chunk_id_is_the_same_from_the_uninstalled_source_tree(tmp_path):
+    """The layout of scripts/run_study_on_gpu.sh (the layers linked into a folder on PYTHONPATH) in a process that
+    finds no installed distribution gives the chunk id of the installed package: stages computed on a lent machine
+    are reused here. (With the version taken from the installed distribution alone they were not: 'unknown' there.)"""
+    study_path = write(tmp_path, TINY_SPIN_GLASS_SCALING)
+    root = pathlib.Path(__file__).resolve().parents[1]
+    package = tmp_path / "pkg" / "statphys"
+    package.mkdir(parents=True)
+    for layer in ("models", "physics", "studies", "paper"):
+        (package / layer).symlink_to(root / layer)
+    code = f"""import importlib.metadata as metadata
+installed_version = metadata.version
+def not_installed(name):
+    if name == "statphys-diffusion":
+        raise metadata.PackageNotFoundError(name)
+    return installed_version(name)
+metadata.version = not_installed
+from statphys.studies import runner
+study = runner.load({str(study_path)!r})
+print(runner.__file__, runner.chunk_id(study, dict(study.points()[0])))"""
+    printed = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(package.parent)},
+                             cwd=tmp_path, check=True, capture_output=True, text=True, timeout=120).stdout.split()
+    study = runner.load(str(study_path))
+    assert printed[0].startswith(str(package)) and printed[1] == runner.chunk_id(study, dict(study.points()[0]))
+
+
 @pytest.mark.slow
 def test_gpu_script_archives_the_stages_of_a_stopped_run_and_statphys_run_finishes_from_them(tmp_path):
     """scripts/run_study_on_gpu.sh on the tiny spin_glass_scaling study under a 20 s limit (on 2 cores it stops
     mid-way; a faster machine may finish): the archive holds what was done, and `runner.run` on its contents reuses
     it (every stored stage, or the finished chunk: nothing computed again) and gives the uninterrupted run's
     dataset."""
+    import io
+    import lzma
     import tarfile
 
     study_path = write(tmp_path, TINY_SPIN_GLASS_SCALING)
-    archive = tmp_path / "stages.tgz"
+    parts = tmp_path / "parts"
     script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "run_study_on_gpu.sh"
-    subprocess.run(["bash", str(script), str(study_path), "default", str(archive), "20"], cwd=script.parents[1],
+    subprocess.run(["bash", str(script), str(study_path), "default", str(parts), "20"], cwd=script.parents[1],
                    env={**os.environ, "PYTHON": sys.executable}, check=True, capture_output=True, timeout=300)
     restored = tmp_path / "restored"
-    with tarfile.open(archive) as tar:
+    stream = b"".join(part.read_bytes() for part in sorted(parts.glob("stages.tar.xz.*")))
+    with tarfile.open(fileobj=io.BytesIO(lzma.decompress(stream))) as tar:
         tar.extractall(restored, filter="data")
     study = runner.load(str(study_path))
     stored = sum(len(stages) for stages in runner.unfinished_stages(study, restored).values())

@@ -172,9 +172,9 @@ def summary(ds: xr.Dataset) -> str:
                          f"{float(one.diff_q2):+.4f} ± {float(one.diff_q2_err):.4f} (z = {float(one.diff_q2_z):+.1f}), "
                          f"d U4 = {float(one.diff_binder):+.3f} ± {float(one.diff_binder_err):.3f} "
                          f"(z = {float(one.diff_binder_z):+.1f})"
-                         + ("" if "gen_swap_min" not in one or np.isnan(one.gen_swap_min).all() else
+                         + ("" if "tempered_beta" not in ds.coords or beta not in ds.tempered_beta.values else
                             f", tempered posterior chains: smallest exchange acceptance "
-                            f"{float(np.nanmean(one.gen_swap_min)):.2f}"))
+                            f"{float(ds.gen_swap_min.sel(n=n, tempered_beta=beta).mean()):.2f}"))
         if "amp_beta" in ds.coords:
             for beta in ds.amp_beta.values:
                 one = ds.sel(n=n, amp_beta=beta)
@@ -190,7 +190,10 @@ def summary(ds: xr.Dataset) -> str:
         f"Equilibrium [chi_SG] ~ N^x at beta = {float(ds.eq_chi_exponent_beta):g}: x = {interval('eq_chi_exponent')}"
         " (mean field 1/3 at beta_c = 1)",
         f"Equilibrium collapse of [chi_SG]: beta_c = {interval('eq_collapse_c_c')} (mean field 1), "
-        f"a = 1/nu-bar = {interval('eq_collapse_a')} (1/3), b = {interval('eq_collapse_b')} (-1/3)",
+        f"a = 1/nu-bar = {interval('eq_collapse_a')} (1/3), b = {interval('eq_collapse_b')} (-1/3)"
+        + ("" if "eq_collapse_mf_c_c" not in ds else
+           f"; <r^2> = {float(ds.eq_collapse_mean_square):.2f} there, and {float(ds.eq_collapse_mf_mean_square):.2f}"
+           f" with the mean-field exponents held fixed (beta_c = {float(ds.eq_collapse_mf_c_c):.3f})"),
         f"Generation at beta = {float(ds.fss_beta):g}: chi_SG N^(-1/3) crossing at lambda_x = "
         f"{pm('gen_crossing_lam', '.3f')} (no mean-field value computed)",
     ]

@@ -105,6 +105,8 @@ _GEN = "along Monte-Carlo-score generation, "
 VARIABLES = {
     "n": ("number of spins N", "1"),
     "beta": ("inverse temperature of the generated SK target", "1"),
+    "tempered_beta": ("the betas whose posterior chains are parallel-tempered (beta > 1, posterior_replicas > 1)",
+                      "1"),
     "amp_beta": ("inverse temperature of the targets generated with the AMP score (beta < amp_max_beta)", "1"),
     "pt_beta": ("inverse temperature of the parallel-tempering replica", "1"),
     "time": ("diffusion time t of the record (OU: alpha = exp(-t), sigma^2 = 1 - exp(-2t))", "1"),
@@ -119,8 +121,7 @@ VARIABLES = {
     "gen_binder_end": ("generated law at t_min, per sample: U4(q) of independent generated configurations", "1"),
     "gen_acceptance": ("mean heat-bath acceptance of the posterior chains over the run", "1"),
     "gen_swap_min": ("smallest replica-exchange acceptance over neighbouring rungs of the tempered posterior chains, "
-                     "averaged over the run (nan where the chains are not tempered: beta <= 1 or "
-                     "posterior_replicas = 1)", "1"),
+                     "averaged over the run, at each tempered_beta", "1"),
     "amp_q12": ("along AMP-score generation, per sample: |D_AMP(x_t)|^2/N averaged over particles", "1"),
     "amp_energy": ("AMP-score generated law sign(D) at t_min, per sample: energy per spin", "1"),
     "amp_q2_end": ("AMP-score generated law at t_min, per sample: <q^2> of independent generated configurations",
@@ -137,6 +138,11 @@ VARIABLES = {
     "rs_chi_sg": ("replica-symmetric theory for beta < 1: chi_SG = a/(1 - beta^2 a), a = E sech^4", "1"),
     "eq_crossing_beta": ("beta where [U4(q)] of the smallest and largest N cross (mean field: 1)", "1"),
     "eq_crossing_u4": ("[U4(q)] at the equilibrium crossing", "1"),
+    "eq_collapse_mean_square": ("<r^2> of the pairwise collapse residuals of [chi_SG] at the free fit's medians "
+                                "(about 1: a collapse within the errors)", "1"),
+    "eq_collapse_mf_c_c": ("beta_c of the collapse of [chi_SG] with the mean-field exponents held fixed "
+                           "(1/nu-bar = 1/3, b = -1/3), minimising <r^2> in the collapse window", "1"),
+    "eq_collapse_mf_mean_square": ("<r^2> of that fixed-exponent collapse at eq_collapse_mf_c_c", "1"),
     "gen_crossing_lam": ("lambda where chi_SG N^(-1/3) of the smallest and largest N cross along generation, at "
                          "fss_beta", "1"),
     "fss_beta": ("the beta of the generative finite-size scaling (the largest of betas)", "1"),
@@ -150,7 +156,7 @@ VARIABLES.update({
     "forward_binder_q": (_FWD + "U4(q_ab) = 1 - <q^4>/(3<q^2>^2)", "1"),
     "forward_chi_sg": (_FWD + "four-replica spin-glass susceptibility (1/N) sum_ij c_ij^2", "1"),
     "forward_swap_min": ("smallest replica-exchange acceptance of the tempered posterior chains of the forward-law "
-                         "reference, averaged over the run (nan where not tempered)", "1"),
+                         "reference, averaged over the run, at each tempered_beta", "1"),
     "forward_reference_swap_min": ("smallest replica-exchange acceptance of the parallel tempering that draws the "
                                    "forward-law configurations s0, per sample", "1"),
     "gen_minus_forward_chi_sg": ("[chi_SG along Monte-Carlo-score generation - chi_SG of the forward-law reference], "
@@ -296,6 +302,7 @@ def run(params: dict, key) -> xr.Dataset:
     schedule = make_schedule("ou", T=params["t_max"], t_min=params["t_min"])
     pt_betas = _pt_betas(params)
     pt_index = [int(np.argmin(np.abs(pt_betas - b))) for b in betas]
+    tempered_betas = [b for b in betas if b > 1 and params["posterior_replicas"] > 1]
     gen_kw = {k: params[k] for k in ("num_steps", "batch", "chains_per_x", "sweeps_per_step", "burn_in")}
 
     def chain_options(beta):
@@ -373,10 +380,10 @@ def run(params: dict, key) -> xr.Dataset:
             for name, value in (("q12", traj.q12.mean(-1)), ("q2", moments["q2"]), ("binder_q", moments["binder"]),
                                 ("chi_sg", traj.chi_sg.mean(-1)), ("energy", law["energy"]), ("q2_end", law["q2"]),
                                 ("q4_end", law["q4"]),
-                                ("binder_end", law["binder"]), ("acceptance", traj.acceptance.mean(-1)),
-                                ("swap_min", np.full(num, np.nan) if traj.swap_acceptance is None
-                                 else np.nanmean(traj.swap_acceptance, axis=1).min(-1))):
+                                ("binder_end", law["binder"]), ("acceptance", traj.acceptance.mean(-1))):
                 per_beta[name].append(value)
+            if beta in tempered_betas:
+                per_beta["swap_min"].append(np.nanmean(traj.swap_acceptance, axis=1).min(-1))
         for name, values in per_beta.items():
             out[name].append(np.stack(values, 1))  # (D, beta, ...)
         refs = forward_references(jax.device_put(run_keys["fwd_ref"][i]), couplings)
@@ -388,10 +395,10 @@ def run(params: dict, key) -> xr.Dataset:
             traj = forward(fwd_keys, couplings, beta, references[:, j])
             moments = _overlap_moments(traj.q_pairs)
             for name, value in (("q12", traj.q12.mean(-1)), ("q2", moments["q2"]), ("binder_q", moments["binder"]),
-                                ("chi_sg", traj.chi_sg.mean(-1)),
-                                ("swap_min", np.full(num, np.nan) if traj.swap_acceptance is None
-                                 else np.nanmean(traj.swap_acceptance, axis=1).min(-1))):
+                                ("chi_sg", traj.chi_sg.mean(-1))):
                 per_beta[name].append(value)
+            if beta in tempered_betas:
+                per_beta["swap_min"].append(np.nanmean(traj.swap_acceptance, axis=1).min(-1))
         for name, values in per_beta.items():
             fwd[name].append(np.stack(values, 1))  # (D, beta, ...)
         amp = {"amp_q12": [], "amp_energy": [], "amp_q2_end": []}
@@ -439,10 +446,11 @@ def run(params: dict, key) -> xr.Dataset:
     for name in ("energy", "q2_end", "binder_end"):
         put(f"gen_{name}", out[name], ("n", "disorder", "beta"))
     data["gen_acceptance"] = (("n", "disorder", "beta"), np.stack(out["acceptance"]))
-    data["gen_swap_min"] = (("n", "disorder", "beta"), np.stack(out["swap_min"]))
+    if tempered_betas:
+        data["gen_swap_min"] = (("n", "disorder", "tempered_beta"), np.stack(out["swap_min"]))
+        data["forward_swap_min"] = (("n", "disorder", "tempered_beta"), np.stack(fwd["swap_min"]))
     for name in ("q12", "q2", "binder_q", "chi_sg"):
         put(f"forward_{name}", fwd[name], dims_t)
-    data["forward_swap_min"] = (("n", "disorder", "beta"), np.stack(fwd["swap_min"]))
     data["forward_reference_swap_min"] = (("n", "disorder"), np.stack(fwd["reference_swap_min"]))
     gap = [_average({"x": g - f})["x"] for g, f in zip(np.stack(out["chi_sg"]), np.stack(fwd["chi_sg"]))]
     data["gen_minus_forward_chi_sg"] = (("n", "beta", "time"), np.stack([a.value for a in gap]))
@@ -530,6 +538,13 @@ def run(params: dict, key) -> xr.Dataset:
         data[f"eq_collapse_{par}"] = ((), med)
         data[f"eq_collapse_{par}_lo"] = ((), lo)
         data[f"eq_collapse_{par}_hi"] = ((), hi)
+    collapse_data = (pt_betas[near], sizes_arr, data["pt_chi_sg_avg"][1][:, near],
+                     data["pt_chi_sg_avg_err"][1][:, near])
+    data["eq_collapse_mean_square"] = ((), sc.collapse_mean_square([eq_fit.get(par)[0] for par in ("c_c", "a", "b")],
+                                                                   *collapse_data))
+    mf_c_c, mf_mean_square = sc.collapse_at_fixed_exponents(*collapse_data, a=1 / 3, b=-1 / 3, bounds=(lo_b, hi_b))
+    data["eq_collapse_mf_c_c"] = ((), mf_c_c)
+    data["eq_collapse_mf_mean_square"] = ((), mf_mean_square)
     data.update({
         "eq_crossing_beta": ((), float(beta_x.value)), "eq_crossing_beta_err": ((), float(beta_x.error)),
         "eq_crossing_u4": ((), float(u_x.value)), "eq_crossing_u4_err": ((), float(u_x.error)),
@@ -542,6 +557,8 @@ def run(params: dict, key) -> xr.Dataset:
               "pt_beta": pt_betas}
     if amp_betas:
         coords["amp_beta"] = amp_betas
+    if tempered_betas:
+        coords["tempered_beta"] = tempered_betas
     if rs_betas:
         coords["rs_beta"] = rs_betas
     return xr.Dataset(data, coords=coords, attrs={
