@@ -8,10 +8,13 @@ of from the start of the chunk.
 Under `statphys run` the runner gives each chunk it computes a directory ``chunks/<chunk id>.stages/`` next to the
 chunk files (the chunk id hashes the kind, parameters, seed, precision and package version, so a changed
 configuration never meets stages of another). A stage's result, a picklable pytree whose JAX arrays become NumPy
-arrays, is pickled there atomically under the hash of its name (after a header with the name and the stage's wall
-time, which `statphys status` reads to show an unfinished chunk's progress), and loaded instead of computed when
-present; the directory is removed once the chunk's netCDF file is written, and the wall time of each computed stage
-goes into the chunk's provenance (`chunk_stage_wall_times_s`; the combined file's `stage_wall_times_s`). A stage
+arrays, is pickled there atomically under the hash of its name (after a header with the name, the stage's wall
+time, the device and the JAX version that computed it, which `statphys status` reads to show an unfinished chunk's
+progress), and loaded instead of computed when present; the directory is removed once the chunk's netCDF file is
+written. The wall time of each computed stage goes into the chunk's provenance (`chunk_stage_wall_times_s`; the
+combined file's `stage_wall_times_s`), that of each loaded stage from its header (`reused_stage_wall_times_s`), and
+the devices of all of them are counted (`stage_devices`): stages computed on a lent GPU and finished elsewhere
+(`scripts/run_study_on_gpu.sh`) say so. A stage
 must be a deterministic function of the chunk's keys, and state kept across stages outside them must be returned
 with the stage and restored (see `franz_parisi_sk`), so that a resumed chunk is the uninterrupted one bit for bit.
 Outside `statphys run` (tests, notebooks) `stored` calls the function and stores nothing.
@@ -36,12 +39,19 @@ Result = TypeVar("Result")
 
 class StageCounts:
     """How many stages of a chunk were computed and how many loaded (a resumed chunk's wall time covers only the
-    computed ones), and the wall time in seconds of each computed stage by name (its compute and the copy of its
-    result to the host, compilation included), in the order computed."""
+    computed ones); the wall time in seconds of each computed stage by name (its compute and the copy of its result
+    to the host, compilation included), in the order computed, and of each loaded one as its header recorded it;
+    the number of stages by the device that computed them ("device (jax version)", "not recorded" for a file
+    written before the header named it)."""
 
     def __init__(self, directory: pathlib.Path):
         self.directory, self.computed, self.reused = pathlib.Path(directory), 0, 0
         self.wall_times: dict[str, float] = {}
+        self.reused_wall_times: dict[str, float] = {}
+        self.devices: dict[str, int] = {}
+
+    def count_device(self, device: str) -> None:
+        self.devices[device] = self.devices.get(device, 0) + 1
 
 
 @contextlib.contextmanager
@@ -78,21 +88,29 @@ def stored(name: str, compute: Callable[[], Result]) -> Result:
         with open(path, "rb") as f:
             header = pickle.load(f)
             if isinstance(header, tuple):  # written before the header: (name, result)
-                stage_name, result = header
+                (stage_name, result), header = header, {}
             else:
                 stage_name, result = header["stage"], pickle.load(f)
         if stage_name != name:
             raise RuntimeError(f"stage file {path} holds {stage_name!r}, not {name!r}: remove {directory}")
         counts.reused += 1
+        counts.reused_wall_times[name] = header.get("seconds", float("nan"))
+        counts.count_device(header.get("device", "not recorded"))
         return result
+    import jax
+
+    from .provenance import device_label
+
     started = time.perf_counter()
     result = _to_numpy(compute())
     seconds = counts.wall_times[name] = round(time.perf_counter() - started, 3)
     counts.computed += 1
+    device = f"{device_label()} (jax {jax.__version__})"
+    counts.count_device(device)
     directory.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".tmp")
     with os.fdopen(handle, "wb") as f:
-        pickle.dump({"stage": name, "seconds": seconds}, f)  # the header, readable without the result
+        pickle.dump({"stage": name, "seconds": seconds, "device": device}, f)  # readable without the result
         pickle.dump(result, f)
     os.replace(temporary, path)
     return result

@@ -45,6 +45,14 @@ def source_revision() -> str:
     return (commit + ("+dirty" if dirty else "")) if commit else "unknown"
 
 
+def device_label() -> str:
+    """The first JAX device as "platform:kind" (e.g. "gpu:NVIDIA H200", "cpu:cpu")."""
+    import jax
+
+    device = jax.devices()[0]
+    return f"{device.platform}:{getattr(device, 'device_kind', '')}"
+
+
 def provenance(study: Study, wall_time: float, revisions: list[str] | None = None) -> dict[str, Any]:
     """Attributes of a combined result. wall_time: the sum of the chunks' own compute times. revisions: the
     source revisions its chunks were computed with (more than one when a resumed run spans code changes; they
@@ -52,7 +60,6 @@ def provenance(study: Study, wall_time: float, revisions: list[str] | None = Non
     import jax
 
     commit = ",".join(sorted(set(revisions))) if revisions else source_revision()
-    device = jax.devices()[0]
     return {
         "study": study.name,
         "kind": study.kind,
@@ -62,7 +69,7 @@ def provenance(study: Study, wall_time: float, revisions: list[str] | None = Non
         "seed": study.seed,
         "package_version": PACKAGE_VERSION,
         "git_commit": commit,
-        "device": f"{device.platform}:{getattr(device, 'device_kind', '')}",
+        "device": device_label(),
         "jax_version": jax.__version__,
         "python": platform.python_version(),
         "precision": study.precision,

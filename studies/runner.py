@@ -32,7 +32,8 @@ __all__ = ["CHUNK_ATTRS", "Study", "StudyError", "chunk_id", "load", "output_dir
            "unfinished_stages"]
 
 CHUNK_ATTRS = ("chunk_id", "chunk_params", "chunk_git_commit", "chunk_wall_time_s", "chunk_stages_reused",
-               "chunk_stage_wall_times_s", *CompileTimes().attrs("chunk_"))
+               "chunk_stage_wall_times_s", "chunk_reused_stage_wall_times_s", "chunk_stage_devices",
+               *CompileTimes().attrs("chunk_"))
 
 
 def chunk_id(study: Study, point: dict) -> str:
@@ -44,10 +45,20 @@ def chunk_id(study: Study, point: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _stage_wall_times(chunks) -> dict:
-    """chunk id -> {stage name: seconds} over the chunks that computed stages (`studies.checkpoints`)."""
-    times = {str(c.attrs.get("chunk_id")): json.loads(c.attrs.get("chunk_stage_wall_times_s", "{}")) for c in chunks}
+def _stage_wall_times(chunks, attr: str = "chunk_stage_wall_times_s") -> dict:
+    """chunk id -> {stage name: seconds} over the chunks that computed (or, with attr
+    "chunk_reused_stage_wall_times_s", loaded) stages (`studies.checkpoints`)."""
+    times = {str(c.attrs.get("chunk_id")): json.loads(c.attrs.get(attr, "{}")) for c in chunks}
     return {chunk: stages for chunk, stages in times.items() if stages}
+
+
+def _stage_devices(chunks) -> dict:
+    """device -> number of stages it computed, over all chunks (`checkpoints.StageCounts.devices`)."""
+    devices: dict[str, int] = {}
+    for chunk in chunks:
+        for device, count in json.loads(chunk.attrs.get("chunk_stage_devices", "{}")).items():
+            devices[device] = devices.get(device, 0) + count
+    return devices
 
 
 def output_dir(study: Study, out: pathlib.Path) -> pathlib.Path:
@@ -178,6 +189,8 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
                                  "chunk_wall_time_s": round(time.time() - chunk_started, 3),
                                  "chunk_stages_reused": stage_counts.reused,
                                  "chunk_stage_wall_times_s": json.dumps(stage_counts.wall_times),
+                                 "chunk_reused_stage_wall_times_s": json.dumps(stage_counts.reused_wall_times),
+                                 "chunk_stage_devices": json.dumps(stage_counts.devices),
                                  **(compile_times() - compile_started).attrs("chunk_")})
                 write_atomic(ds, path)
                 checkpoints.remove(stages)
@@ -206,6 +219,9 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     combined.attrs["chunks_computed"] = len(mine) - reused
     combined.attrs["stages_reused"] = sum(int(c.attrs.get("chunk_stages_reused", 0)) for c in chunks)
     combined.attrs["stage_wall_times_s"] = json.dumps(_stage_wall_times(chunks))
+    combined.attrs["reused_stage_wall_times_s"] = json.dumps(_stage_wall_times(chunks,
+                                                                               "chunk_reused_stage_wall_times_s"))
+    combined.attrs["stage_devices"] = json.dumps(_stage_devices(chunks))
     describe_variables(combined, getattr(study.module, "VARIABLES", {}))
     directory = output_dir(study, out)
     write_atomic(combined, directory / f"{study.name}.nc")

@@ -329,13 +329,17 @@ def test_chunk_stopped_between_stages_resumes_from_its_stored_stages(tmp_path, m
     resumed = runner.run(study, tmp_path / "out", progress=False)
     assert len(computed) == 1 and resumed.attrs["stages_reused"] == 1
     assert json.loads(resumed.attrs["stage_wall_times_s"]) == {}  # the loaded stage took no time in this run
+    (reused_times,) = json.loads(resumed.attrs["reused_stage_wall_times_s"]).values()
+    assert reused_times == {"first stage": seconds}  # as its header recorded it when computed
+    device = f"{jax.devices()[0].platform}:{jax.devices()[0].device_kind} (jax {jax.__version__})"
+    assert json.loads(resumed.attrs["stage_devices"]) == {device: 1}
     uninterrupted = runner.run(study, tmp_path / "uninterrupted", progress=False)
     (stage_times,) = json.loads(uninterrupted.attrs["stage_wall_times_s"]).values()
     assert list(stage_times) == ["first stage"] and stage_times["first stage"] > 0
     assert not list(chunks.glob("*.stages"))
     monkeypatch.setattr(study.module, "run", original)
     clean = runner.run(study, tmp_path / "clean", progress=False)
-    assert clean.attrs["stages_reused"] == 0
+    assert clean.attrs["stages_reused"] == 0 and json.loads(clean.attrs["reused_stage_wall_times_s"]) == {}
     xr.testing.assert_identical(resumed.drop_attrs(), clean.drop_attrs())
 
 
