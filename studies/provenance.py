@@ -21,7 +21,9 @@ def package_version() -> str:
     not: stages computed on a machine without the install are reused where it is installed."""
     pyproject = pathlib.Path(__file__).resolve().parents[1] / "pyproject.toml"
     if pyproject.is_file():
-        return tomllib.loads(pyproject.read_text())["project"]["version"]
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
+        if project.get("name") == "statphys-diffusion":
+            return project["version"]
     try:
         return importlib.metadata.version("statphys-diffusion")
     except importlib.metadata.PackageNotFoundError:
