@@ -14,11 +14,17 @@
 # at most 16 MiB, 64 MiB in all: the archive is one xz stream split into flat parts of 15 MiB
 # (stages.tar.xz.00, .01, ...), and the script warns when the parts pass 64 MiB. The run stops at the first fit
 # when emcee is absent (expected there). PYTHON names the interpreter (default python3).
+#
+# A run longer than one command continues from the stages an earlier command brought back: unpack its parts into a
+# folder of the repository that git ignores (e.g. results/), send it along (the device tool's carry) and name it as
+# the fifth argument; its contents seed the results folder, so the study computes only the missing stages:
+#       bash scripts/run_study_on_gpu.sh spin_glass_scaling full $OUT 540 results
 set -u
 study=${1:?study name}
 profile=${2:-default}
 parts=${3:?folder to write the archive parts in, e.g. \$OUT}
 limit=${4:-540}
+seed=${5:-}
 mkdir -p "$parts"
 python=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1
@@ -28,6 +34,10 @@ for layer in models physics studies paper; do ln -s "$PWD/$layer" "$package/stat
 export PYTHONPATH="$package${PYTHONPATH:+:$PYTHONPATH}"
 results=$(mktemp -d)/results
 mkdir -p "$results"
+if [ -n "$seed" ]; then
+  cp -r "$seed"/. "$results"/ || exit
+  echo "seeded with $(find "$results" -name '*.pkl' | wc -l) stored stages from $seed"
+fi
 "$python" -c "import jax, sys; print('python', sys.version.split()[0], 'jax', jax.__version__, jax.devices())"
 
 save() {

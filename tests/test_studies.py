@@ -429,11 +429,13 @@ print(runner.__file__, runner.chunk_id(study, dict(study.points()[0])))"""
 
 
 @pytest.mark.slow
-def test_gpu_script_archives_the_stages_of_a_stopped_run_and_statphys_run_finishes_from_them(tmp_path):
+def test_gpu_script_archives_the_stages_of_a_stopped_run_and_statphys_run_finishes_from_them(tmp_path,
+                                                                                         monkeypatch):
     """scripts/run_study_on_gpu.sh on the tiny spin_glass_scaling study under a 20 s limit (on 2 cores it stops
     mid-way; a faster machine may finish): the archive holds what was done, and `runner.run` on its contents reuses
     it (every stored stage, or the finished chunk: nothing computed again) and gives the uninterrupted run's
-    dataset."""
+    dataset; and the script seeded (fifth argument) with the stages of a run stopped after three computes only the
+    rest, to the same dataset."""
     import io
     import lzma
     import tarfile
@@ -443,19 +445,46 @@ def test_gpu_script_archives_the_stages_of_a_stopped_run_and_statphys_run_finish
     script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "run_study_on_gpu.sh"
     subprocess.run(["bash", str(script), str(study_path), "default", str(parts), "20"], cwd=script.parents[1],
                    env={**os.environ, "PYTHON": sys.executable}, check=True, capture_output=True, timeout=300)
+    def unpack(parts, folder):
+        stream = b"".join(part.read_bytes() for part in sorted(parts.glob("stages.tar.xz.*")))
+        with tarfile.open(fileobj=io.BytesIO(lzma.decompress(stream))) as tar:
+            tar.extractall(folder, filter="data")
+
     restored = tmp_path / "restored"
-    stream = b"".join(part.read_bytes() for part in sorted(parts.glob("stages.tar.xz.*")))
-    with tarfile.open(fileobj=io.BytesIO(lzma.decompress(stream))) as tar:
-        tar.extractall(restored, filter="data")
+    unpack(parts, restored)
     study = runner.load(str(study_path))
     stored = sum(len(stages) for stages in runner.unfinished_stages(study, restored).values())
     chunk_done = any(restored.rglob("*.nc"))
     assert stored >= 1 or chunk_done
+    clean = runner.run(study, tmp_path / "clean", progress=False)
     finished = runner.run(study, restored, progress=False)
     if stored:
         assert finished.attrs["stages_reused"] == stored
-    clean = runner.run(study, tmp_path / "clean", progress=False)
     xr.testing.assert_identical(finished.drop_attrs(), clean.drop_attrs())
+
+    # a second command seeded with stages brought back (here: three, from a run stopped after them) computes only
+    # the rest
+    from statphys.studies import checkpoints
+
+    seed, store = tmp_path / "seed", checkpoints.stored
+
+    def stop_after_three(name, compute):
+        if len(list(seed.rglob("*.pkl"))) == 3:
+            raise KeyboardInterrupt
+        return store(name, compute)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(checkpoints, "stored", stop_after_three)
+        with pytest.raises(KeyboardInterrupt):
+            runner.run(study, seed, progress=False)
+    second = subprocess.run(["bash", str(script), str(study_path), "default", str(tmp_path / "parts2"), "300",
+                             str(seed)], cwd=script.parents[1], env={**os.environ, "PYTHON": sys.executable},
+                            check=True, capture_output=True, text=True, timeout=600)
+    assert "seeded with 3 stored stages" in second.stdout
+    unpack(tmp_path / "parts2", tmp_path / "restored2")
+    seeded = xr.load_dataset(next((tmp_path / "restored2").rglob("tiny.nc")))
+    assert seeded.attrs["stages_reused"] == 3
+    xr.testing.assert_identical(seeded.drop_attrs(), clean.drop_attrs())
 
 
 @pytest.mark.slow
