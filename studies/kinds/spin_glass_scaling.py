@@ -256,7 +256,12 @@ def _pt_betas(params: dict) -> np.ndarray:
 def _overlap_moments(q: np.ndarray) -> dict:
     """⟨q²⟩, ⟨q⁴⟩, U₄ over the last two axes of q (..., particles, pairs)."""
     q2, q4 = np.mean(q**2, axis=(-2, -1)), np.mean(q**4, axis=(-2, -1))
-    return {"q2": q2, "q4": q4, "binder": 1.0 - q4 / (3.0 * q2**2)}
+    return {"q2": q2, "q4": q4, "binder": _binder(q2, q4)}
+
+
+def _binder(q2: np.ndarray, q4: np.ndarray) -> np.ndarray:
+    """U₄ = 1 − ⟨q⁴⟩/(3⟨q²⟩²)."""
+    return 1.0 - q4 / (3.0 * q2**2)
 
 
 class TrajectorySummary(NamedTuple):
@@ -294,11 +299,6 @@ def _generated_law(spins: np.ndarray, couplings: np.ndarray) -> dict:
     return {"energy": energy, "q2": moments["q2"], "q4": moments["q4"], "binder": moments["binder"]}
 
 
-def _binder(summary: TrajectorySummary) -> np.ndarray:
-    """U₄ = 1 − ⟨q⁴⟩/(3⟨q²⟩²) of a (stacked) summary."""
-    return 1.0 - summary.q4 / (3.0 * summary.q2**2)
-
-
 def _binder_gap(avg: dict) -> dict:
     """combine for `disorder_average`: U₄ of the averaged moments, generated minus tempering,
     (1 − [q⁴]_gen/(3[q²]_gen²)) − (1 − [q⁴]_PT/(3[q²]_PT²))."""
@@ -333,7 +333,6 @@ def run(params: dict, key) -> xr.Dataset:
     schedule = make_schedule("ou", T=params["t_max"], t_min=params["t_min"])
     pt_betas = _pt_betas(params)
     pt_index = [int(np.argmin(np.abs(pt_betas - b))) for b in betas]
-    tempered_betas = [b for b in betas if b > 1 and params["posterior_replicas"] > 1]
     gen_kw = {k: params[k] for k in ("num_steps", "batch", "chains_per_x", "sweeps_per_step", "burn_in")}
 
     def chain_options(beta):
@@ -345,6 +344,8 @@ def run(params: dict, key) -> xr.Dataset:
             if params["posterior_replicas"] > 1:
                 kw["ladder"] = tempering_ladder(beta, params["posterior_beta_min"], params["posterior_replicas"])
         return kw
+
+    tempered_betas = [b for b in betas if "ladder" in chain_options(b)]
 
     def stack(runs):
         return jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(v) for v in a]), *runs)
@@ -409,7 +410,7 @@ def run(params: dict, key) -> xr.Dataset:
             traj = generate(keys, couplings, beta)
             times = traj.times[0]
             law = _generated_law(traj.generated.astype(float), couplings)
-            for name, value in (("q12", traj.q12), ("q2", traj.q2), ("binder_q", _binder(traj)),
+            for name, value in (("q12", traj.q12), ("q2", traj.q2), ("binder_q", _binder(traj.q2, traj.q4)),
                                 ("chi_sg", traj.chi_sg), ("energy", law["energy"]), ("q2_end", law["q2"]),
                                 ("q4_end", law["q4"]),
                                 ("binder_end", law["binder"]), ("acceptance", traj.acceptance.mean(-1))):
@@ -425,7 +426,7 @@ def run(params: dict, key) -> xr.Dataset:
         per_beta = {name: [] for name in fwd_names}
         for beta, j in zip(betas, pt_index):
             traj = forward(fwd_keys, couplings, beta, references[:, j])
-            for name, value in (("q12", traj.q12), ("q2", traj.q2), ("binder_q", _binder(traj)),
+            for name, value in (("q12", traj.q12), ("q2", traj.q2), ("binder_q", _binder(traj.q2, traj.q4)),
                                 ("chi_sg", traj.chi_sg)):
                 per_beta[name].append(value)
             if beta in tempered_betas:
@@ -493,7 +494,7 @@ def run(params: dict, key) -> xr.Dataset:
 
     pt = out["pt"]
     pt_dims = ("n", "disorder", "pt_beta")
-    pt_binder = np.stack([1.0 - e.q4 / (3.0 * e.q2**2) for e in pt])
+    pt_binder = np.stack([_binder(e.q2, e.q4) for e in pt])
     put("pt_energy", [e.energy for e in pt], pt_dims)
     put("pt_q2", [e.q2 for e in pt], pt_dims)
     put("pt_binder_q", pt_binder, pt_dims)
