@@ -72,9 +72,9 @@ def compare(args) -> None:
             gap = values - forward
             mean, err = gap.mean(0), gap.std(0, ddof=1) / np.sqrt(num)
             valid = err > 1e-9 * np.abs(forward).max()
+            mean_z = f"{np.mean(mean[valid] / err[valid]):+.2f}" if valid.any() else "— (no spread)"
             print(f"  {name:6s} {label:22s} " + "  ".join(f"lam={lam[i]:.2g}: {mean[i]:+.4f} ± {err[i]:.4f}"
-                                                          for i in picks)
-                  + f"  mean z over times {np.mean(mean[valid] / err[valid]):+.2f}")
+                                                          for i in picks) + f"  mean z over times {mean_z}")
 
 
 def main(argv=None):
