@@ -34,9 +34,9 @@ at N = 64–256, against parallel tempering of the same couplings (scripts/valid
 16 and 10 % to N = 256, against 52 % at β = 1.2) and β = 1.5 (E/N +0.034 at every N). Against enumeration at N = 12,
 16 and 20 (scripts/amp_against_enumeration.py) it is off at β = 1.2 and 1.5 at every N and at β = 1 at N = 12 and 16
 (E/N +0.010; +0.0024 ± 0.0014 at N = 20), where the exact score is not.
-For comparison, the N → ∞ theory: the AMP-based sampler is proved for the whole replica-symmetric phase β < 1 of SK
-(El Alaoui, Montanari & Sellke, Probab. Math. Phys. 6, 961 (2025), with Celentano (2024)), and no stable algorithm
-samples SK at β > 1 (the 2022 paper above).
+For comparison, the N → ∞ theory: the same authors' diffusion-process sampler is proved for the whole
+replica-symmetric phase β < 1 of SK (Probab. Math. Phys. 6, 961 (2025), with a result of Celentano (2024)), and no
+stable algorithm samples SK at β > 1 (the 2022 paper above).
 
 `AMPDenoiser` is a small pytree with ``n`` and ``posterior_mean(x, alpha, sigma)``, so
 `physics.scores.ExactScore(AMPDenoiser.from_target(sk), schedule)` is an (approximate) score function for
