@@ -1,4 +1,4 @@
-"""SK generated with the TAP/AMP score against the exact (enumeration) score and the exact law, at N ≤ 16 and β
+"""SK generated with the TAP/AMP score against the exact (enumeration) score and the exact law, at N ≤ 20 and β
 around and above 1: how much of AMP's failure in the spin-glass phase is there at sizes where all is exact.
 
 For each N, β and coupling sample d (`SherringtonKirkpatrick.random(N, seed=d)`): two DDPM runs (OU T = 3 → 0.01, log
