@@ -67,8 +67,7 @@ def compare(n, beta, num_disorder, num_steps, batch, seed=0):
             law = skg.generated_law(s, np.asarray(target.couplings))
             for name in OBSERVABLES:
                 differences[score][name].append((law[name].value - truth[name], law[name].error))
-        energy = {score: -0.5 * np.einsum("bi,ij,bj->b", s, np.asarray(target.couplings), s) / n
-                  for score, s in spins.items()}
+        energy = {score: np.asarray(target.energy(s)) / n for score, s in spins.items()}
         paired = energy["amp"] - energy["exact"]
         differences["paired"]["energy"].append((paired.mean(), paired.std(ddof=1) / np.sqrt(batch)))
         flipped.append(np.mean(spins["amp"] != spins["exact"]))

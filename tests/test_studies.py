@@ -445,6 +445,7 @@ def test_gpu_script_archives_the_stages_of_a_stopped_run_and_statphys_run_finish
     script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "run_study_on_gpu.sh"
     subprocess.run(["bash", str(script), str(study_path), "default", str(parts), "20"], cwd=script.parents[1],
                    env={**os.environ, "PYTHON": sys.executable}, check=True, capture_output=True, timeout=300)
+
     def unpack(parts, folder):
         stream = b"".join(part.read_bytes() for part in sorted(parts.glob("stages.tar.xz.*")))
         with tarfile.open(fileobj=io.BytesIO(lzma.decompress(stream))) as tar:
