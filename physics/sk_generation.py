@@ -31,8 +31,10 @@ form ln P(s) = β ½ sᵀJs + b·s: SK, Edwards–Anderson on any graph, Hopfiel
 generated configurations of one coupling matrix (energy, ⟨q²⟩ and U₄(q) over all pairs, Mattis overlaps), with
 jackknife errors, for the comparison with `physics.tempering_equilibrium` of the same couplings (measured at
 N = 64 for 2-D EA ±J, Hopfield K = 3 and SK, and for EA L = 10, Hopfield K = 4, 5 and SK N = 128, with the sweeps
-and steps needed at β ≥ 1, by scripts/validate_spin_glasses_at_scale.py: docs/spin_glasses_at_scale.md). The replica-symmetric theory of SK
-along the trajectory: `physics.replica_symmetric`.
+and steps needed at β ≥ 1, by scripts/validate_spin_glasses_at_scale.py: docs/spin_glasses_at_scale.md);
+`generated_law_difference` the difference of two runs with the same keys, configuration by configuration, with a
+joint jackknife error (two scores on the same noise). The replica-symmetric theory of SK along the trajectory:
+`physics.replica_symmetric`.
 """
 
 from __future__ import annotations
@@ -475,6 +477,36 @@ def generated_law(spins: Array, couplings: Array, projections: Array | None = No
     Returns:
         name -> Estimate(value, error) for energy, q2, q4, binder (and mattis2, mattis_max).
     """
+    return {name: _jackknife(value, loo) for name, (value, loo) in _law_leave_one_out(spins, couplings,
+                                                                                        projections).items()}
+
+
+def generated_law_difference(spins: Array, reference: Array, couplings: Array,
+                             projections: Array | None = None) -> dict[str, Estimate]:
+    """`generated_law` of ``spins`` minus that of ``reference``, configuration b of one paired with configuration b
+    of the other (two runs with the same keys, so the same noise): the values are the differences of the two laws,
+    the errors a joint delete-one jackknife that leaves out pair b from both runs, so that what the pairs share
+    cancels (for independent runs it reduces to √(err₁² + err₂²) up to the jackknife's own scatter).
+
+    Args:
+        spins, reference: (B ≥ 3, n) ±1 each, row b of one paired with row b of the other; couplings, projections:
+            as in `generated_law`.
+    """
+    if np.shape(spins) != np.shape(reference):
+        raise ValueError(f"paired runs need the same shape, got {np.shape(spins)} and {np.shape(reference)}")
+    first = _law_leave_one_out(spins, couplings, projections)
+    second = _law_leave_one_out(reference, couplings, projections)
+    return {name: _jackknife(first[name][0] - second[name][0], first[name][1] - second[name][1]) for name in first}
+
+
+def _jackknife(value: float, leave_one_out: np.ndarray) -> Estimate:
+    """The value with the delete-one jackknife error √((B − 1)/B · Σ_b (θ_(b) − θ̄_(·))²)."""
+    loo = np.asarray(leave_one_out)
+    return Estimate(np.asarray(value), np.asarray(np.sqrt((loo.size - 1) * np.mean((loo - loo.mean()) ** 2))))
+
+
+def _law_leave_one_out(spins: Array, couplings: Array, projections: Array | None) -> dict:
+    """name -> (estimate on all B configurations, (B,) estimates leaving out configuration b) of `generated_law`."""
     s = np.asarray(spins, dtype=float)
     J = np.asarray(couplings, dtype=float)
     if s.ndim != 2 or s.shape[0] < 3 or J.shape != (s.shape[1],) * 2:
@@ -493,15 +525,8 @@ def generated_law(spins: Array, couplings: Array, projections: Array | None = No
     full = {k: float(np.sum(v) / (num * (num - 1))) for k, v in pair_sums.items()}
     # leave out b: the pairs not involving b, (B − 1)(B − 2) ordered
     leave = {k: (full[k] * num * (num - 1) - 2.0 * v) / ((num - 1) * (num - 2)) for k, v in pair_sums.items()}
-
-    def jackknife(value, loo):
-        return Estimate(np.asarray(value), np.asarray(np.sqrt((num - 1) * np.mean((loo - loo.mean()) ** 2))))
-
-    out = {}
-    for name, values in per.items():
-        loo = (values.sum() - values) / (num - 1)
-        out[name] = jackknife(values.mean(), loo)
-    out["q2"] = jackknife(full[2], leave[2])
-    out["q4"] = jackknife(full[4], leave[4])
-    out["binder"] = jackknife(1.0 - full[4] / (3.0 * full[2] ** 2), 1.0 - leave[4] / (3.0 * leave[2] ** 2))
+    out = {name: (values.mean(), (values.sum() - values) / (num - 1)) for name, values in per.items()}
+    out["q2"] = (full[2], leave[2])
+    out["q4"] = (full[4], leave[4])
+    out["binder"] = (1.0 - full[4] / (3.0 * full[2] ** 2), 1.0 - leave[4] / (3.0 * leave[2] ** 2))
     return out

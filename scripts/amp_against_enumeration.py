@@ -7,7 +7,8 @@ enumeration denoiser as the score; the configurations sign(E[s | x_{t_min}]). Th
 U₄(q) over pairs of configurations (`physics.sk_generation.generated_law`, jackknife errors) are compared with the
 enumerated equilibrium law, averaged over d (error √(Σ_d err_d²)/D), and the two runs with each other: the fraction
 of sites where the paired AMP and exact configurations differ (El Alaoui et al.'s n⁻¹E|s − s_alg|²/4) and the paired
-difference of their energies per spin.
+differences of the three observables (`physics.sk_generation.generated_law_difference`: a joint jackknife over the
+pairs of configurations, so that the noise the two runs share cancels).
 
     .venv/bin/python scripts/amp_against_enumeration.py --sizes 12 16 --betas 0.5 1.0 1.2 1.5 --num-disorder 8
 """
@@ -49,27 +50,26 @@ def exact_law(target):
 
 
 def compare(n, beta, num_disorder, num_steps, batch, seed=0):
-    """Rows {score, observable: (generated − exact, error)}, with ("paired", "energy"): E/N of the AMP run minus that
-    of the exact-score run, particle by particle (the same key, so the same noise: error from the spread of the
-    paired differences, far below the unpaired errors where few sites differ), and the mean fraction of differing
-    sites."""
+    """Rows {score, observable: (generated − exact, error)}, with ("paired", observable): the AMP run's value minus the
+    exact-score run's, configuration by configuration (the same key, so the same noise: joint jackknife error, far
+    below the unpaired errors where few sites differ), and the mean fraction of differing sites."""
     schedule = make_schedule("ou", T=3.0, t_min=0.01)
     differences = {score: {name: [] for name in OBSERVABLES} for score in ("amp", "exact")}
-    differences["paired"] = {"energy": []}
+    differences["paired"] = {name: [] for name in OBSERVABLES}
     flipped = []
     for d in range(num_disorder):
         target = SherringtonKirkpatrick(SherringtonKirkpatrick.random(n, 1.0, seed=d).couplings, beta)
         key = jax.random.fold_in(jax.random.key(seed), 1000 * n + d)
         spins = {"amp": generated_spins(key, AMPDenoiser.from_target(target), schedule, num_steps, batch),
                  "exact": generated_spins(key, target, schedule, num_steps, batch)}
-        truth = exact_law(target)
+        truth, couplings = exact_law(target), np.asarray(target.couplings)
         for score, s in spins.items():
-            law = skg.generated_law(s, np.asarray(target.couplings))
+            law = skg.generated_law(s, couplings)
             for name in OBSERVABLES:
                 differences[score][name].append((law[name].value - truth[name], law[name].error))
-        energy = {score: np.asarray(target.energy(s)) / n for score, s in spins.items()}
-        paired = energy["amp"] - energy["exact"]
-        differences["paired"]["energy"].append((paired.mean(), paired.std(ddof=1) / np.sqrt(batch)))
+        paired = skg.generated_law_difference(spins["amp"], spins["exact"], couplings)
+        for name in OBSERVABLES:
+            differences["paired"][name].append((paired[name].value, paired[name].error))
         flipped.append(np.mean(spins["amp"] != spins["exact"]))
     summary = {}
     for score, by_name in differences.items():
@@ -91,7 +91,7 @@ def main(argv=None):
         parser.error("the exact score enumerates 2^N states: N <= 20")
     header = (["N", "β", "sites AMP ≠ exact"] + [f"{label} {score} − exact law" for score in ("AMP", "exact score")
                                                   for label in OBSERVABLES.values()]
-              + ["E/N AMP − exact score, paired"])
+              + [f"{label} AMP − exact score, paired" for label in OBSERVABLES.values()])
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header), flush=True)
     for n in args.sizes:
         for beta in args.betas:
@@ -99,9 +99,10 @@ def main(argv=None):
             summary, flipped = compare(n, beta, args.num_disorder, args.num_steps, args.batch)
             cells = [f"{format_plain(value, error)} ({value / error:+.1f})"
                      for score in ("amp", "exact") for value, error in (summary[score, name] for name in OBSERVABLES)]
-            value, error = summary["paired", "energy"]
-            cells.append(f"{format_plain(value, error)} ({value / error:+.1f})" if error > 0
-                         else f"{value:+.4f} (all equal)")
+            for name in OBSERVABLES:
+                value, error = summary["paired", name]
+                cells.append(f"{format_plain(value, error)} ({value / error:+.1f})" if error > 0
+                             else f"{value:+.4f} (all equal)")
             seconds = time.perf_counter() - start
             print(f"| {n} | {beta} | {flipped:.4f} | " + " | ".join(cells) + f" |  <!-- {seconds:.0f} s -->",
                   flush=True)

@@ -13,7 +13,7 @@ independently from the exact law (`equilibrium_samples`) instead of generated: t
     python scripts/generated_law_coverage.py --n 512 --patterns 5 --runs 1000 --exact --seed 0 1   # the estimator
 
 Written for the Hopfield K = 3, N = 256 validation (docs/spin_glasses_at_scale.md, "the scatter between keys"):
-OU T = 3 → t_min = 0.01, ddpm, log spacing, 4 chains per particle, posterior ladder β … 0.3.
+OU T = 3 → t_min = 0.01, ddpm, log spacing, 4 chains per particle (``--chains``), posterior ladder β … 0.3.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ def main(argv=None):
     parser.add_argument("--sweeps", type=int, default=8, help="sweeps per step and rung")
     parser.add_argument("--rungs", type=int, default=8, help="posterior ladder beta ... 0.3")
     parser.add_argument("--burn-in", type=int, default=200, help="posterior sweeps before the first step")
+    parser.add_argument("--chains", type=int, default=4, help="Monte-Carlo chains per particle (the score's average)")
     parser.add_argument("--seed", type=int, nargs="+", default=[0],
                         help="disorder seeds of the patterns; with several, also their average as the validation takes it")
     parser.add_argument("--first-key", type=int, default=0,
@@ -73,7 +74,7 @@ def main(argv=None):
                         help="draw each run's configurations from the exact law instead of generating them")
     args = parser.parse_args(argv)
     how = ("independent configurations of the exact law" if args.exact else
-           f"{args.steps} steps, {args.rungs} rungs x {args.sweeps} sweeps")
+           f"{args.steps} steps, {args.chains} chains x {args.rungs} rungs x {args.sweeps} sweeps")
     per_draw = []
     for index, seed in enumerate(args.seed):
         start = time.time()
@@ -108,9 +109,9 @@ def draw_runs(args, index, seed):
         else:
             key = jax.random.key(args.first_key + run)
             spins = skg.mc_replica_generation(key if index == 0 else jax.random.fold_in(key, index), kernel, field,
-                                              beta, schedule, num_steps=args.steps, batch=args.batch, chains_per_x=4,
-                                              sweeps_per_step=args.sweeps, burn_in=args.burn_in,
-                                              ladder=ladder).generated
+                                              beta, schedule, num_steps=args.steps, batch=args.batch,
+                                              chains_per_x=args.chains, sweeps_per_step=args.sweeps,
+                                              burn_in=args.burn_in, ladder=ladder).generated
         law_run = skg.generated_law(spins, couplings, xi)
         values.append([law_run[name].value for name in OBSERVABLES])
         errors.append([law_run[name].error for name in OBSERVABLES])
