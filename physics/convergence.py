@@ -17,7 +17,10 @@ error has no statistical uncertainty: its dependence on T is described by local 
 d ln √KL / d ln T between successive T (`local_slope`), not by a fit with a standard error.
 
 Several numbers of steps are propagated in one compiled run: every schedule is padded to the longest
-(discrete: α = 1 past T; continuous: t_min repeated) and the padded steps are masked out.
+(discrete: α = 1 past T; continuous: t_min repeated) and the padded steps are masked out. With
+``every_sampler=True`` the steps of every sampler of the kind (continuous, or discrete with the same noise width)
+are compiled into one program and a traced index picks one by `lax.switch`: one compilation then serves a sweep
+over samplers, at the price of a larger program for one sampler alone (the default compiles that sampler only).
 
 Curie–Weiss (statistical). TV between the exact magnetisation law P(m) and the histogram of m = mean(sign x)
 over generated samples; the finite-sample floor E TV(P̂_B, P) of B exact draws is estimated by resampling.
@@ -110,45 +113,69 @@ def _propagate(step_rows, mean, cov, steps, valid, noise_dim):
     return m, c
 
 
-@functools.partial(jax.jit, static_argnames=("sampler",))
-def _propagate_continuous(target, schedule, times, m0, c0, num_steps, *, sampler):
+#: Samplers whose steps one compiled propagation can hold (``every_sampler=True``): the continuous ones, and the
+#: discrete ones grouped by the width of their noise draw (li_ddpm_acc draws two), so that the branches of one
+#: `lax.switch` return arrays of one shape.
+_FAMILIES = (tuple(SAMPLERS), ("li_ode", "li_ddpm", "li_ddim", "li_ddim_acc"), ("li_ddpm_acc",))
+
+
+def _family(sampler: str, every_sampler: bool) -> tuple[str, ...]:
+    """The samplers compiled into the propagation that runs ``sampler``: its family, or itself alone."""
+    return next(names for names in _FAMILIES if sampler in names) if every_sampler else (sampler,)
+
+
+def _continuous_step(name, key, score_fn, schedule, x, t, s):
+    """One step of the continuous sampler ``name`` from rows x: (x_s, the noise drawn)."""
+    x_new, info = SAMPLERS[name](key, x, t, s, score_fn, schedule)
+    return x_new, info.noise
+
+
+def _discrete_step(name, key, score, schedule, z, t):
+    """One step t → t − 1 of the discrete sampler ``name`` from rows z = (x, history): (z', the noise drawn)."""
+    n = z.shape[1] // 2
+    state, info = DISCRETE_SAMPLERS[name].step(key, SamplerState(z[:, :n], z[:, n:]), t, t - 1, score, schedule)
+    return jnp.concatenate([state.x, state.history], axis=1), info.noise
+
+
+@functools.partial(jax.jit, static_argnames=("family",))
+def _propagate_continuous(target, schedule, times, m0, c0, num_steps, sampler_index, *, family):
     """vmapped over the leading axis of times (B, L + 1), m0 (B, n), c0 (B, n, n), num_steps (B,). The schedule is a
-    pytree argument: one compiled function serves every OU schedule (`physics.schedules`, traced_fields)."""
-    step = SAMPLERS[sampler]
+    pytree argument (`physics.schedules`, traced_fields) and the sampler family[sampler_index] is chosen by
+    `lax.switch` around the whole propagation: one compiled function serves every OU schedule and every sampler of
+    the family."""
     score_fn = ExactScore(target, schedule)
     ks = jnp.arange(times.shape[1] - 1)
     key = jax.random.PRNGKey(0)  # the noise draws only probe the affine map; the result does not depend on them
 
-    def one(times, m0, c0, n_steps):
-        def step_rows(k, x):
-            x_new, info = step(key, x, times[k], times[k + 1], score_fn, schedule)
-            return x_new, info.noise
+    def run(name):
+        step = functools.partial(_continuous_step, name, key, score_fn, schedule)
 
-        return _propagate(step_rows, m0, c0, ks, ks < n_steps, m0.shape[0])
+        def one(times, m0, c0, n_steps):
+            return _propagate(lambda k, x: step(x, times[k], times[k + 1]), m0, c0, ks, ks < n_steps, m0.shape[0])
 
-    return jax.vmap(one)(times, m0, c0, num_steps)
+        return jax.vmap(one)(times, m0, c0, num_steps)
+
+    return jax.lax.switch(sampler_index, [functools.partial(run, name) for name in family])
 
 
-@functools.partial(jax.jit, static_argnames=("sampler",))
-def _propagate_discrete(target, alpha, alpha_bar, m0, c0, num_steps, *, sampler):
-    """vmapped over the leading axis of alpha, alpha_bar (B, L) (padded schedules), m0, c0, num_steps (B,)."""
-    step = DISCRETE_SAMPLERS[sampler].step
+@functools.partial(jax.jit, static_argnames=("family",))
+def _propagate_discrete(target, alpha, alpha_bar, m0, c0, num_steps, sampler_index, *, family):
+    """vmapped over the leading axis of alpha, alpha_bar (B, L) (padded schedules), m0, c0, num_steps (B,); the
+    sampler family[sampler_index] is chosen by `lax.switch` around the whole propagation (one compiled function per
+    family)."""
     steps = jnp.arange(alpha.shape[1], 1, -1)
-    n = m0.shape[1] // 2
     key = jax.random.PRNGKey(0)
-    noise_dim = 2 * n if sampler == "li_ddpm_acc" else n
+    noise_dim = m0.shape[1] if "li_ddpm_acc" in family else m0.shape[1] // 2
 
-    def one(alpha, alpha_bar, m0, c0, T):
-        schedule = LiSchedule(alpha, alpha_bar)
-        score = as_score(LiExactScore(target, schedule))
+    def run(name):
+        def one(alpha, alpha_bar, m0, c0, T):
+            schedule = LiSchedule(alpha, alpha_bar)
+            step = functools.partial(_discrete_step, name, key, as_score(LiExactScore(target, schedule)), schedule)
+            return _propagate(lambda t, z: step(z, t), m0, c0, steps, steps <= T, noise_dim)
 
-        def step_rows(t, z):
-            state, info = step(key, SamplerState(z[:, :n], z[:, n:]), t, t - 1, score, schedule)
-            return jnp.concatenate([state.x, state.history], axis=1), info.noise
+        return jax.vmap(one)(alpha, alpha_bar, m0, c0, num_steps)
 
-        return _propagate(step_rows, m0, c0, steps, steps <= T, noise_dim)
-
-    return jax.vmap(one)(alpha, alpha_bar, m0, c0, num_steps)
+    return jax.lax.switch(sampler_index, [functools.partial(run, name) for name in family])
 
 
 def _check_steps(num_steps) -> list[int]:
@@ -162,10 +189,11 @@ def _check_steps(num_steps) -> list[int]:
 
 
 def propagate_continuous_many(target, schedule: Schedule, sampler: str, num_steps: Sequence[int],
-                              init: str = "exact"):
+                              init: str = "exact", every_sampler: bool = False):
     """[(mean, cov) generated at t_min after N steps, for N in num_steps] by a sampler of `physics.samplers`
     on a Gaussian target, and the exact (mean, cov) of p_{t_min}; mean (n,), cov (n, n), NumPy. Uniform
-    time grids from T to t_min."""
+    time grids from T to t_min. every_sampler: compile every continuous sampler into the program (module
+    docstring)."""
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown continuous sampler {sampler!r}; choose one of {sorted(SAMPLERS)}")
     _check_init(init)
@@ -175,8 +203,10 @@ def propagate_continuous_many(target, schedule: Schedule, sampler: str, num_step
     levels = np.asarray([noise_levels(schedule, t) for t in (schedule.start_time, schedule.t_min)])  # (2, 2)
     m0, c0 = (_noised_gaussian(target, levels[0, 0], levels[0, 1]) if init == "exact"
               else (np.zeros(n, levels.dtype), (levels[0, 1] * levels[0, 1]) * np.eye(n, dtype=levels.dtype)))
+    family = _family(sampler, every_sampler)
     m, c = _propagate_continuous(target, schedule, grids, np.broadcast_to(m0, (batch, n)),
-                                 np.broadcast_to(c0, (batch, n, n)), np.asarray(steps), sampler=sampler)
+                                 np.broadcast_to(c0, (batch, n, n)), np.asarray(steps), family.index(sampler),
+                                 family=family)
     m, c = np.asarray(m), np.asarray(c)
     return [(m[i], c[i]) for i in range(batch)], _noised_gaussian(target, levels[1, 0], levels[1, 1])
 
@@ -206,9 +236,10 @@ def propagate_continuous(target, schedule: Schedule, sampler: str, num_steps: in
 
 
 def propagate_discrete_many(target, sampler: str, num_steps: Sequence[int], c0: float = 2.0, c1: float = 4.0,
-                            init: str = "exact"):
+                            init: str = "exact", every_sampler: bool = False):
     """[((mean, cov) of Y₁, (mean, cov) of q₁) for T in num_steps] for a sampler of `physics.discrete` on
-    Li et al.'s schedule with T steps (eq. 5 of 2306.09251); mean (n,), cov (n, n), NumPy."""
+    Li et al.'s schedule with T steps (eq. 5 of 2306.09251); mean (n,), cov (n, n), NumPy. every_sampler: compile
+    every discrete sampler with the same noise width into the program (module docstring)."""
     if sampler not in DISCRETE_SAMPLERS:
         raise ValueError(f"unknown discrete sampler {sampler!r}; choose one of {sorted(DISCRETE_SAMPLERS)}")
     _check_init(init)
@@ -217,7 +248,8 @@ def propagate_discrete_many(target, sampler: str, num_steps: Sequence[int], c0: 
     longest = max(alpha.size for alpha, _ in schedules)
     alpha = np.stack([np.concatenate([a, np.ones(longest - a.size, dtype)]) for a, _ in schedules])
     alpha_bar = np.stack([np.concatenate([ab, np.full(longest - ab.size, ab[-1])]) for _, ab in schedules])
-    return _propagate_discrete_laws(target, sampler, alpha, alpha_bar, [a.size for a, _ in schedules], init)
+    return _propagate_discrete_laws(target, sampler, alpha, alpha_bar, [a.size for a, _ in schedules], init,
+                                    every_sampler)
 
 
 def _li_law(target, abar) -> tuple[np.ndarray, np.ndarray]:
@@ -225,7 +257,7 @@ def _li_law(target, abar) -> tuple[np.ndarray, np.ndarray]:
     return _noised_gaussian(target, np.sqrt(abar), np.sqrt(abar.dtype.type(1) - abar))
 
 
-def _propagate_discrete_laws(target, sampler, alpha, alpha_bar, num_steps, init):
+def _propagate_discrete_laws(target, sampler, alpha, alpha_bar, num_steps, init, every_sampler=False):
     """[((mean, cov) of Y₁, (mean, cov) of q₁)] for the padded schedules alpha, alpha_bar (B, L) (NumPy) with
     num_steps (B,) real steps each."""
     n = target.n
@@ -234,7 +266,9 @@ def _propagate_discrete_laws(target, sampler, alpha, alpha_bar, num_steps, init)
     for i, T in enumerate(num_steps):
         m0, c0 = _li_law(target, alpha_bar[i, T - 1]) if init == "exact" else (0.0, np.eye(n))
         big_m[i, :n], big_c[i, :n, :n] = m0, c0
-    m, c = _propagate_discrete(target, alpha, alpha_bar, big_m, big_c, np.asarray(num_steps), sampler=sampler)
+    family = _family(sampler, every_sampler)
+    m, c = _propagate_discrete(target, alpha, alpha_bar, big_m, big_c, np.asarray(num_steps), family.index(sampler),
+                               family=family)
     m, c = np.asarray(m), np.asarray(c)
     return [((m[i, :n], c[i, :n, :n]), _li_law(target, alpha_bar[i, 0])) for i in range(len(num_steps))]
 
@@ -251,17 +285,18 @@ def propagate_discrete(target, schedule: LiSchedule, sampler: str, init: str = "
 
 def gaussian_errors(
     target, sampler: str, num_steps: Sequence[int], *, schedule: Schedule | None = None, c0: float = 2.0,
-    c1: float = 4.0, init: str = "exact",
+    c1: float = 4.0, init: str = "exact", every_sampler: bool = False,
 ) -> np.ndarray:
     """KL(generated ‖ exact) for a Gaussian target after each number of steps (T of Li et al. for discrete
-    samplers), shape (len(num_steps),), from one compiled run."""
+    samplers), shape (len(num_steps),), from one compiled run; every_sampler: one program for every sampler of the
+    kind, so that a sweep over samplers compiles once (module docstring)."""
     check_sampler(sampler)
     if sampler in DISCRETE_SAMPLERS:
-        laws = propagate_discrete_many(target, sampler, num_steps, c0, c1, init)
+        laws = propagate_discrete_many(target, sampler, num_steps, c0, c1, init, every_sampler)
     else:
         if schedule is None:
             raise ValueError(f"sampler {sampler!r} runs in continuous time: give a schedule")
-        generated, exact = propagate_continuous_many(target, schedule, sampler, num_steps, init)
+        generated, exact = propagate_continuous_many(target, schedule, sampler, num_steps, init, every_sampler)
         laws = [(g, exact) for g in generated]
     return np.array([gaussian_kl(*gen, *exact) for gen, exact in laws])
 

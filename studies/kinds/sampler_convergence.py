@@ -82,7 +82,7 @@ def run(params: dict, key) -> xr.Dataset:
     h = step_size(sampler, steps, diffusion_time=T_diff, t_min=t_min, c1=c1)
     if params["target"] == "gaussian":
         target = Gaussian(jax.device_put(np.array(GAUSSIAN_MEAN)), jax.device_put(np.array(GAUSSIAN_COV)))
-        err = np.sqrt(gaussian_errors(target, sampler, steps, schedule=schedule, c0=c0, c1=c1))
+        err = np.sqrt(gaussian_errors(target, sampler, steps, schedule=schedule, c0=c0, c1=c1, every_sampler=True))
         mid, slope_T = local_slope(steps, err)
         _, slope_h = local_slope(h, err)
         ds = xr.Dataset(
