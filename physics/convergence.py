@@ -19,8 +19,10 @@ d ln √KL / d ln T between successive T (`local_slope`), not by a fit with a st
 Several numbers of steps are propagated in one compiled run: every schedule is padded to the longest
 (discrete: α = 1 past T; continuous: t_min repeated) and the padded steps are masked out. With
 ``every_sampler=True`` the steps of every sampler of the kind (continuous, or discrete with the same noise width)
-are compiled into one program and a traced index picks one by `lax.switch`: one compilation then serves a sweep
-over samplers, at the price of a larger program for one sampler alone (the default compiles that sampler only).
+are compiled into one program and a traced index picks one by a `lax.switch` around the whole propagation (a switch
+at every step keeps XLA from fusing the step with the solve: measured twice the run time): one compilation then
+serves a sweep over samplers, at the price of a larger program for one sampler alone (the default compiles that
+sampler only).
 
 Curie–Weiss (statistical). TV between the exact magnetisation law P(m) and the histogram of m = mean(sign x)
 over generated samples; the finite-sample floor E TV(P̂_B, P) of B exact draws is estimated by resampling.
