@@ -115,10 +115,13 @@ def _propagate(step_rows, mean, cov, steps, valid, noise_dim):
     return m, c
 
 
+#: Discrete samplers that draw two noise vectors per step (the others draw one or none).
+_TWO_NOISE_DRAWS = ("li_ddpm_acc",)
 #: Samplers whose steps one compiled propagation can hold (``every_sampler=True``): the continuous ones, and the
-#: discrete ones grouped by the width of their noise draw (li_ddpm_acc draws two), so that the branches of one
-#: `lax.switch` return arrays of one shape.
-_FAMILIES = (tuple(SAMPLERS), ("li_ode", "li_ddpm", "li_ddim", "li_ddim_acc"), ("li_ddpm_acc",))
+#: discrete ones grouped by the width of their noise draw, so that the branches of one `lax.switch` return arrays
+#: of one shape.
+_FAMILIES = (tuple(SAMPLERS), tuple(name for name in DISCRETE_SAMPLERS if name not in _TWO_NOISE_DRAWS),
+             _TWO_NOISE_DRAWS)
 
 
 def _family(sampler: str, every_sampler: bool) -> tuple[str, ...]:
@@ -167,7 +170,7 @@ def _propagate_discrete(target, alpha, alpha_bar, m0, c0, num_steps, sampler_ind
     family)."""
     steps = jnp.arange(alpha.shape[1], 1, -1)
     key = jax.random.PRNGKey(0)
-    noise_dim = m0.shape[1] if "li_ddpm_acc" in family else m0.shape[1] // 2
+    noise_dim = m0.shape[1] if family[0] in _TWO_NOISE_DRAWS else m0.shape[1] // 2
 
     def run(name):
         def one(alpha, alpha_bar, m0, c0, T):

@@ -81,52 +81,53 @@ def test_fit_rate_recovers_a_known_exponent():
         fit_rate([1, 2, 3], [1.0, 0.0, 0.5])
 
 
+def _check_propagated_laws(runs, num):
+    """runs: sampler -> (samples (num,), (m, c) propagated in the program of every sampler, (m, c) propagated alone).
+    The two propagations agree to rounding and with the samples' mean and variance (4 errors); the laws of samplers
+    that share a program differ pairwise by more than 8 errors, so that a wrong branch would put the samples more
+    than 4 errors off its law."""
+    laws = {}
+    for sampler, (x, (m, c), (m_alone, c_alone)) in runs.items():
+        np.testing.assert_allclose([m_alone[0], c_alone[0, 0]], [m[0], c[0, 0]], rtol=1e-12, atol=0)
+        m, v = float(m[0]), float(c[0, 0])
+        assert abs(x.mean() - m) < 4 * math.sqrt(v / num), sampler
+        assert abs(x.var() - v) < 4 * v * math.sqrt(2 / num), sampler
+        laws[sampler] = (m, v)
+    for a, b in itertools.combinations(laws, 2):
+        (m_a, v_a), (m_b, v_b) = laws[a], laws[b]
+        assert max(abs(m_a - m_b) / math.sqrt(v_a / num), abs(v_a - v_b) / (v_a * math.sqrt(2 / num))) > 8, (a, b)
+
+
 def test_propagation_matches_monte_carlo_for_continuous_samplers():
-    """The exact affine propagation agrees with sample moments of reverse_sample (independent route), for every
-    continuous sampler, compiled alone and in the program of every sampler (every_sampler=True: a traced index
-    picks the step; a wrong branch would give another sampler's law, and the five 8-step laws differ pairwise by
-    more than 8 errors, so that the sample would be more than 4 errors off). The two compilations agree to
-    rounding."""
+    """The exact affine propagation agrees with sample moments of reverse_sample (independent route) at 8 steps, for
+    every continuous sampler, compiled alone and in the program of every sampler (every_sampler=True: a traced
+    index picks the propagation; `_check_propagated_laws`)."""
     target = Gaussian(jnp.array([1.5]), jnp.array([[0.2]]))
     num = 40_000
-    laws = {}
+    runs = {}
     for sampler in SAMPLERS:
         x = np.asarray(reverse_sample(jax.random.PRNGKey(3), ExactScore(target, OU), OU, num_steps=8, batch=num, n=1,
                                       sampler=sampler).x)[:, 0]
-        [(m, c)], _ = propagate_continuous_many(target, OU, sampler, [8], init="prior", every_sampler=True)
-        (m_alone, c_alone), _ = propagate_continuous(target, OU, sampler, 8, init="prior")
-        np.testing.assert_allclose([m_alone[0], c_alone[0, 0]], [m[0], c[0, 0]], rtol=1e-12, atol=0)
-        m, v = float(m[0]), float(c[0, 0])
-        assert abs(x.mean() - m) < 4 * math.sqrt(v / num), sampler
-        assert abs(x.var() - v) < 4 * v * math.sqrt(2 / num), sampler
-        laws[sampler] = (m, v)
-    for a, b in itertools.combinations(laws, 2):
-        (m_a, v_a), (m_b, v_b) = laws[a], laws[b]
-        assert max(abs(m_a - m_b) / math.sqrt(v_a / num), abs(v_a - v_b) / (v_a * math.sqrt(2 / num))) > 8, (a, b)
+        [shared], _ = propagate_continuous_many(target, OU, sampler, [8], init="prior", every_sampler=True)
+        runs[sampler] = (x, shared, propagate_continuous(target, OU, sampler, 8, init="prior")[0])
+    _check_propagated_laws(runs, num)
 
 
 def test_propagation_matches_monte_carlo_for_discrete_samplers():
-    """The same for Li et al.'s samplers against discrete_sample from Y_K ~ N(0, I) at K = 12 (with every_sampler a
-    traced index picks the step among the samplers with one noise draw per step, whose four laws differ pairwise by
-    more than 8 errors, so that a wrong branch would put the sample more than 4 errors off)."""
+    """The same for Li et al.'s samplers against discrete_sample from Y_K ~ N(0, I) at K = 12, each family of samplers
+    that share a program apart (li_ddpm_acc, the one drawing two noises per step, is compiled alone)."""
     target = Gaussian(jnp.array([1.5]), jnp.array([[0.2]]))
     schedule, num = li_schedule(12), 40_000
     x_init = jax.random.normal(jax.random.PRNGKey(4), (num, 1))
-    laws = {}
-    for sampler in DISCRETE_SAMPLERS:
-        x = np.asarray(discrete_sample(jax.random.PRNGKey(3), LiExactScore(target, schedule), schedule, x_init,
-                                       sampler))[:, 0]
-        [((m, c), _)] = propagate_discrete_many(target, sampler, [12], init="prior", every_sampler=True)
-        (m_alone, c_alone), _ = propagate_discrete(target, schedule, sampler, init="prior")
-        np.testing.assert_allclose([m_alone[0], c_alone[0, 0]], [m[0], c[0, 0]], rtol=1e-12, atol=0)
-        m, v = float(m[0]), float(c[0, 0])
-        assert abs(x.mean() - m) < 4 * math.sqrt(v / num), sampler
-        assert abs(x.var() - v) < 4 * v * math.sqrt(2 / num), sampler
-        laws[sampler] = (m, v)
-    del laws["li_ddpm_acc"]  # the one sampler drawing two noises per step: compiled alone, no branch to confuse
-    for a, b in itertools.combinations(laws, 2):
-        (m_a, v_a), (m_b, v_b) = laws[a], laws[b]
-        assert max(abs(m_a - m_b) / math.sqrt(v_a / num), abs(v_a - v_b) / (v_a * math.sqrt(2 / num))) > 8, (a, b)
+    for family in (("li_ode", "li_ddpm", "li_ddim", "li_ddim_acc"), ("li_ddpm_acc",)):
+        runs = {}
+        for sampler in family:
+            x = np.asarray(discrete_sample(jax.random.PRNGKey(3), LiExactScore(target, schedule), schedule, x_init,
+                                           sampler))[:, 0]
+            [(shared, _)] = propagate_discrete_many(target, sampler, [12], init="prior", every_sampler=True)
+            runs[sampler] = (x, shared, propagate_discrete(target, schedule, sampler, init="prior")[0])
+        _check_propagated_laws(runs, num)
+    assert sorted(DISCRETE_SAMPLERS) == sorted(("li_ode", "li_ddpm", "li_ddim", "li_ddim_acc", "li_ddpm_acc"))
 
 
 # The errors are deterministic: the order q of a scheme is read from the secant slope Δ ln √KL / Δ ln h between
