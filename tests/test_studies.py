@@ -381,6 +381,18 @@ sweeps = 20
 """
 
 
+def test_spin_glass_scaling_without_tempered_posterior_chains_runs_and_draws(tmp_path):
+    """posterior_replicas = 1 (no β with tempered posterior chains): no swap-acceptance variables, no error (the
+    per-β lists of swap acceptances were stacked when empty)."""
+    from statphys.paper import plots
+
+    text = TINY_SPIN_GLASS_SCALING.replace("posterior_replicas = 2", "posterior_replicas = 1")
+    ds = runner.run(runner.load(str(write(tmp_path, text))), tmp_path / "out", progress=False)
+    assert "tempered_beta" not in ds.dims and "gen_swap_min" not in ds and "forward_swap_min" not in ds
+    assert ds.gen_q12.sizes["beta"] == 2 and np.isfinite(ds.gen_q12.values).all()
+    plots.plot("spin_glass_scaling", ds)
+
+
 @pytest.mark.slow
 def test_spin_glass_scaling_in_blocks_of_disorder_samples_is_the_per_sample_run(tmp_path):
     """disorder_block = 2 (both samples of the tiny study in one vmapped program and one stage per block) against

@@ -130,6 +130,23 @@ def test_legend_checker_sees_a_legend_on_data():
     assert not legend_overlaps(fig)
 
 
+def test_legend_corner_is_chosen_once_the_figure_is_complete():
+    """`_legend.place` asked before the data of its corner are drawn (a later panel's labels move every panel
+    under the constrained layout): `_legend.finish` picks a corner free of the data drawn after the request."""
+    from statphys.paper.plots import _legend
+
+    fig, ax = style.figure()
+    ax.plot([0.0, 1.0], [0.0, 0.1], "o-", label="early")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    _legend.place(ax)
+    ax.plot(np.linspace(0.0, 0.5, 11), np.full(11, 0.95), "s", label="late")
+    _legend.finish(fig)
+    assert ax.get_legend().get_texts()[-1].get_text() == "late"
+    assert legend_overlaps(fig) == []
+    assert _legend._PENDING.get(fig) is None
+
+
 @pytest.mark.slow
 def test_figure_states_parameters_has_error_bars_and_no_legend_on_data(result):
     kind, ds, expected = result

@@ -17,10 +17,15 @@ def available() -> list[str]:
 
 
 def plot(kind: str, ds):
-    """The figure of a study kind's combined dataset (a matplotlib Figure, not yet saved)."""
+    """The figure of a study kind's combined dataset (a matplotlib Figure, not yet saved), its legends placed
+    where they cover no data (`_legend.finish`)."""
     if kind not in available():
         raise ValueError(f"no figure for study kind {kind!r}; kinds with a figure: {available()}")
-    return importlib.import_module(f"statphys.paper.plots.{kind}").plot(ds)
+    from . import _legend
+
+    fig = importlib.import_module(f"statphys.paper.plots.{kind}").plot(ds)
+    _legend.finish(fig)
+    return fig
 
 
 def summary(kind: str, ds):

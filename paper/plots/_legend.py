@@ -1,6 +1,13 @@
-"""A legend inside the axes that covers no data: the first free corner, else room made above the data."""
+"""A legend inside the axes that covers no data: the first free corner, else room made above the data.
+
+A plot asks for such a legend with `place` while it draws; the corner is chosen by `finish`, which `plots.plot`
+calls once the whole figure is drawn: the layout (constrained) decides where the data of every panel end up, and
+it moves a panel's data whenever a later panel gets its labels.
+"""
 
 from __future__ import annotations
+
+import weakref
 
 import matplotlib.collections as mcollections
 import matplotlib.lines as mlines
@@ -35,16 +42,34 @@ def _covers(ax, legend) -> bool:
     return bool(inside.any())
 
 
+#: figure -> the legends asked for by `place` and not yet placed: (axes, legend args, kwargs, corners)
+_PENDING: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def place(ax, *args, corners=CORNERS, **kwargs):
     """ax.legend(*args, **kwargs) at the first of `corners` where it covers no line, marker or error bar; if
-    every corner is taken, the y range is extended upwards (linear or log) until corners[0] is free. Call it
-    after everything else of the figure is drawn (the layout decides where the data end up)."""
-    ax.figure.canvas.draw()
+    every corner is taken, the y range is extended upwards (linear or log) until corners[0] is free. The legend
+    is drawn at corners[0] now and moved by `finish`, when the figure is complete."""
+    ax.legend(*args, loc=corners[0], **kwargs)
+    _PENDING.setdefault(ax.figure, []).append((ax, args, kwargs, corners))
+
+
+def finish(fig) -> None:
+    """Place the legends that `place` asked for in ``fig``. The layout is computed once
+    (`Figure.draw_without_rendering`: no pixels) and again only after a y range is extended: a legend inside
+    its axes moves nothing else, and its box at each corner follows from the axes' box and its own size."""
+    pending = _PENDING.pop(fig, [])
+    if pending:
+        fig.draw_without_rendering()
+    for ax, args, kwargs, corners in pending:
+        _choose_corner(ax, args, kwargs, corners)
+
+
+def _choose_corner(ax, args, kwargs, corners):
     for loc in corners:
         legend = ax.legend(*args, loc=loc, **kwargs)
-        ax.figure.canvas.draw()
         if not _covers(ax, legend):
-            return legend
+            return
     for _ in range(8):
         low, high = ax.get_ylim()
         if ax.get_yscale() == "log":
@@ -52,7 +77,6 @@ def place(ax, *args, corners=CORNERS, **kwargs):
         else:
             ax.set_ylim(low, high + 0.25 * (high - low))
         legend = ax.legend(*args, loc=corners[0], **kwargs)
-        ax.figure.canvas.draw()
+        ax.figure.draw_without_rendering()
         if not _covers(ax, legend):
-            break
-    return legend
+            return

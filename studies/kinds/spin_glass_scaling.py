@@ -418,7 +418,8 @@ def run(params: dict, key) -> xr.Dataset:
             if beta in tempered_betas:
                 per_beta["swap_min"].append(np.nanmean(traj.swap_acceptance, axis=1).min(-1))
         for name, values in per_beta.items():
-            out[name].append(np.stack(values, 1))  # (D, beta, ...)
+            if values:  # swap_min: none without a tempered β
+                out[name].append(np.stack(values, 1))  # (D, beta, ...)
         refs = forward_references(jax.device_put(run_keys["fwd_ref"][i]), couplings)
         fwd["reference_swap_min"].append(np.array([float(np.min(np.asarray(sw))) for _, sw in refs]))
         references = np.stack([np.asarray(r) for r, _ in refs])  # (D, pt_beta, B, n)
@@ -432,7 +433,8 @@ def run(params: dict, key) -> xr.Dataset:
             if beta in tempered_betas:
                 per_beta["swap_min"].append(np.nanmean(traj.swap_acceptance, axis=1).min(-1))
         for name, values in per_beta.items():
-            fwd[name].append(np.stack(values, 1))  # (D, beta, ...)
+            if values:
+                fwd[name].append(np.stack(values, 1))  # (D, beta, ...)
         amp = {"amp_q12": [], "amp_energy": [], "amp_q2_end": []}
         for beta in amp_betas:
             q12, energy, q2 = [], [], []
