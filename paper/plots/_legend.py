@@ -56,27 +56,44 @@ def place(ax, *args, corners=CORNERS, **kwargs):
 
 def finish(fig) -> None:
     """Place the legends that `place` asked for in ``fig``. The layout is computed once
-    (`Figure.draw_without_rendering`: no pixels) and again only after a y range is extended: a legend inside
-    its axes moves nothing else, and its box at each corner follows from the axes' box and its own size."""
+    (`Figure.draw_without_rendering`: no pixels): a legend inside its axes moves nothing else, and its box at each
+    corner follows from the axes' box and its own size. A y range extended for room is checked again after one
+    more layout (new tick labels can move the axes), and extended further if needed."""
     pending = _PENDING.pop(fig, [])
-    if pending:
+    if not pending:
+        return
+    fig.draw_without_rendering()
+    extended = [item for item in pending if not _choose_corner(*item)]
+    if extended:
         fig.draw_without_rendering()
-    for ax, args, kwargs, corners in pending:
-        _choose_corner(ax, args, kwargs, corners)
+    for ax, args, kwargs, corners in extended:
+        for _ in range(8):
+            if not _covers(ax, ax.get_legend()):
+                break
+            _extend_y(ax)
+            ax.legend(*args, loc=corners[0], **kwargs)
+            fig.draw_without_rendering()
 
 
-def _choose_corner(ax, args, kwargs, corners):
+def _choose_corner(ax, args, kwargs, corners) -> bool:
+    """The legend at the first free corner (True), else at corners[0] with the y range extended until that corner
+    is free in the current layout (False: to be checked after the next)."""
     for loc in corners:
         legend = ax.legend(*args, loc=loc, **kwargs)
         if not _covers(ax, legend):
-            return
+            return True
     for _ in range(8):
-        low, high = ax.get_ylim()
-        if ax.get_yscale() == "log":
-            ax.set_ylim(low, high * (high / low) ** 0.25)
-        else:
-            ax.set_ylim(low, high + 0.25 * (high - low))
+        _extend_y(ax)
         legend = ax.legend(*args, loc=corners[0], **kwargs)
-        ax.figure.draw_without_rendering()
         if not _covers(ax, legend):
-            return
+            break
+    return False
+
+
+def _extend_y(ax) -> None:
+    """The y range a quarter higher (of its decades on a log axis)."""
+    low, high = ax.get_ylim()
+    if ax.get_yscale() == "log":
+        ax.set_ylim(low, high * (high / low) ** 0.25)
+    else:
+        ax.set_ylim(low, high + 0.25 * (high - low))
