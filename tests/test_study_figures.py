@@ -147,6 +147,40 @@ def test_legend_corner_is_chosen_once_the_figure_is_complete():
     assert _legend._PENDING.get(fig) is None
 
 
+@pytest.mark.parametrize("scale", ["linear", "log", "symlog"])
+def test_legend_room_is_made_on_the_axis_scale_and_not_for_lines_fixed_in_axes_coordinates(scale):
+    """Every corner taken by data: the y range grows (a quarter of the drawn range per step) until the first corner
+    is free, on any scale; taken only by vertical lines (fixed in axes coordinates), no taller range frees it, and
+    the range is left as it was."""
+    from statphys.paper.plots import _legend
+
+    fig, ax = style.figure()
+    ax.set_yscale(scale)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0.9, 110)
+    scale_transform = ax.yaxis.get_transform()
+    low, high = scale_transform.transform(np.array([0.9, 110.0]))
+    heights = scale_transform.inverted().transform(low + np.array([0.03, 0.5, 0.97]) * (high - low))
+    x, y = np.meshgrid([0.02, 0.98], heights)  # at both sides, bottom, middle and top of the range as drawn
+    ax.plot(x.ravel(), y.ravel(), "o", label="data")
+    _legend.place(ax)
+    _legend.finish(fig)
+    top = ax.get_ylim()[1]
+    assert legend_overlaps(fig) == []
+    drawn = ax.yaxis.get_transform().transform(np.array([0.9, 110.0, top]))
+    assert 1.2 <= (drawn[2] - drawn[0]) / (drawn[1] - drawn[0]) <= 0.25 * 8 + 1, (scale, top)
+
+    fig, ax = style.figure()
+    ax.plot([0.4, 0.6], [0.4, 0.6], label="data")
+    for position in (0.03, 0.97):
+        ax.axvline(position, color="k")
+    ax.set_yscale(scale)
+    ax.set_ylim(0.3, 0.7)
+    _legend.place(ax)
+    _legend.finish(fig)
+    assert ax.get_ylim() == (0.3, 0.7)
+
+
 @pytest.mark.slow
 def test_figure_states_parameters_has_error_bars_and_no_legend_on_data(result):
     kind, ds, expected = result

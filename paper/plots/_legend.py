@@ -16,10 +16,14 @@ import numpy as np
 CORNERS = ("upper left", "upper right", "lower right", "lower left", "center right", "center left")
 
 
-def _data_points(ax) -> np.ndarray:
-    """Display coordinates of every line's vertices (and points along its segments) and error-bar segments."""
+def _data_points(ax, y_in_data: bool = False) -> np.ndarray:
+    """Display coordinates of every line's vertices (and points along its segments) and error-bar segments; with
+    y_in_data, only of those placed in y by the data (not an axvline, fixed in axes coordinates: a taller y
+    range does not move it)."""
     parts = []
     for artist in list(ax.lines) + [c for c in ax.collections if isinstance(c, mcollections.LineCollection)]:
+        if y_in_data and not artist.get_transform().contains_branch_seperately(ax.transData)[1]:
+            continue
         segments = ([np.column_stack([np.asarray(artist.get_xdata(), float), np.asarray(artist.get_ydata(), float)])]
                     if isinstance(artist, mlines.Line2D) else [np.asarray(s, float) for s in artist.get_segments()])
         drawn = not isinstance(artist, mlines.Line2D) or artist.get_linestyle() not in ("None", "none", "")
@@ -33,10 +37,11 @@ def _data_points(ax) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, 2))
 
 
-def _covers(ax, legend) -> bool:
+def _covers(ax, legend, y_in_data: bool = False) -> bool:
+    """Whether the legend's box holds a point of `_data_points` inside the axes."""
     renderer = ax.figure.canvas.get_renderer()
     box, frame = legend.get_window_extent(renderer), ax.get_window_extent(renderer)
-    p = _data_points(ax)
+    p = _data_points(ax, y_in_data)
     inside = ((p[:, 0] > box.x0) & (p[:, 0] < box.x1) & (p[:, 1] > box.y0) & (p[:, 1] < box.y1)
               & (p[:, 0] >= frame.x0) & (p[:, 0] <= frame.x1) & (p[:, 1] >= frame.y0) & (p[:, 1] <= frame.y1))
     return bool(inside.any())
@@ -48,7 +53,7 @@ _PENDING: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def place(ax, *args, corners=CORNERS, **kwargs):
     """ax.legend(*args, **kwargs) at the first of `corners` where it covers no line, marker or error bar; if
-    every corner is taken, the y range is extended upwards (linear or log) until corners[0] is free. The legend
+    every corner is taken, the y range is extended upwards until corners[0] is free. The legend
     is drawn at corners[0] now and moved by `finish`, when the figure is complete."""
     ax.legend(*args, loc=corners[0], **kwargs)
     _PENDING.setdefault(ax.figure, []).append((ax, args, kwargs, corners))
@@ -57,43 +62,39 @@ def place(ax, *args, corners=CORNERS, **kwargs):
 def finish(fig) -> None:
     """Place the legends that `place` asked for in ``fig``. The layout is computed once
     (`Figure.draw_without_rendering`: no pixels): a legend inside its axes moves nothing else, and its box at each
-    corner follows from the axes' box and its own size. A y range extended for room is checked again after one
-    more layout (new tick labels can move the axes), and extended further if needed."""
+    corner follows from the axes' box and its own size. Where every corner is taken, the y range is extended until
+    corners[0] is free in that layout of the data placed in y by the data (a taller range cannot free it of an
+    axvline), and checked again after one more layout (new tick labels can move the axes); at most 8 extensions
+    per legend."""
     pending = _PENDING.pop(fig, [])
     if not pending:
         return
     fig.draw_without_rendering()
-    extended = [item for item in pending if not _choose_corner(*item)]
-    if extended:
+    budget = {id(item[0]): 8 for item in pending}
+    unsettled = [item for item in pending if not _first_free_corner(*item)]
+    while unsettled:
+        for ax, args, kwargs, corners in unsettled:
+            while budget[id(ax)] > 0 and _covers(ax, ax.get_legend(), y_in_data=True):
+                _extend_y(ax)
+                ax.legend(*args, loc=corners[0], **kwargs)
+                budget[id(ax)] -= 1
         fig.draw_without_rendering()
-    for ax, args, kwargs, corners in extended:
-        for _ in range(8):
-            if not _covers(ax, ax.get_legend()):
-                break
-            _extend_y(ax)
-            ax.legend(*args, loc=corners[0], **kwargs)
-            fig.draw_without_rendering()
+        unsettled = [item for item in unsettled
+                     if budget[id(item[0])] > 0 and _covers(item[0], item[0].get_legend(), y_in_data=True)]
 
 
-def _choose_corner(ax, args, kwargs, corners) -> bool:
-    """The legend at the first free corner (True), else at corners[0] with the y range extended until that corner
-    is free in the current layout (False: to be checked after the next)."""
+def _first_free_corner(ax, args, kwargs, corners) -> bool:
+    """The legend at the first corner where it covers no data (True), else at corners[0] (False)."""
     for loc in corners:
         legend = ax.legend(*args, loc=loc, **kwargs)
         if not _covers(ax, legend):
             return True
-    for _ in range(8):
-        _extend_y(ax)
-        legend = ax.legend(*args, loc=corners[0], **kwargs)
-        if not _covers(ax, legend):
-            break
+    ax.legend(*args, loc=corners[0], **kwargs)
     return False
 
 
 def _extend_y(ax) -> None:
-    """The y range a quarter higher (of its decades on a log axis)."""
-    low, high = ax.get_ylim()
-    if ax.get_yscale() == "log":
-        ax.set_ylim(low, high * (high / low) ** 0.25)
-    else:
-        ax.set_ylim(low, high + 0.25 * (high - low))
+    """The top of the y range raised by a quarter of the range as drawn (in the axis' scale: linear, log, symlog)."""
+    scale = ax.yaxis.get_transform()
+    low, high = scale.transform(np.asarray(ax.get_ylim(), float))
+    ax.set_ylim(top=float(scale.inverted().transform(np.array([high + 0.25 * (high - low)]))[0]))
