@@ -157,13 +157,16 @@ def fit_linear_correction(sizes: np.ndarray, y: np.ndarray, dy: np.ndarray, omeg
 
 
 def _emcee(log_prob: Callable[[np.ndarray], float], start: np.ndarray, scale: np.ndarray, names: tuple,
-           seed: int, num_walkers: int, num_steps: int, burn: int) -> Posterior:
+           seed: int, num_walkers: int, num_steps: int, burn: int, vectorize: bool = False) -> Posterior:
+    """emcee's affine-invariant ensemble from start + scale·N(0, 1) per walker; vectorize: log_prob takes the
+    (walkers, ndim) positions at once and returns (walkers,) (emcee's `vectorize`: the same chain, one call per
+    step)."""
     import emcee
 
     rng = np.random.default_rng(seed)
     ndim = len(start)
     p0 = start + scale * rng.standard_normal((num_walkers, ndim))
-    sampler = emcee.EnsembleSampler(num_walkers, ndim, log_prob)
+    sampler = emcee.EnsembleSampler(num_walkers, ndim, log_prob, vectorize=vectorize)
     sampler.random_state = np.random.RandomState(seed).get_state()
     sampler.run_mcmc(p0, num_steps, progress=False)
     chain = sampler.get_chain(discard=burn, flat=True)
@@ -191,17 +194,17 @@ def fit_power_law(
     x0, ln_a0 = np.polyfit(np.log(n), np.log(y), 1)
 
     def model(p):
-        base = np.exp(p[1]) * n ** p[0]
-        return base if correction is None else base * (1 + p[2] * n ** (-correction))
+        """A nˣ (1 + B n^{−ω}) for the walkers' positions p (walkers, ndim) -> (walkers, k)."""
+        base = np.exp(p[:, 1:2]) * n ** p[:, 0:1]
+        return base if correction is None else base * (1 + p[:, 2:3] * n ** (-correction))
 
     def log_prob(p):
-        if abs(p[0]) > 10:
-            return -np.inf
-        return -0.5 * np.sum(((y - model(p)) / dy) ** 2)
+        return np.where(np.abs(p[:, 0]) > 10, -np.inf, -0.5 * np.sum(((y - model(p)) / dy) ** 2, axis=-1))
 
     names = ("x", "ln_A") if correction is None else ("x", "ln_A", "B")
     start = np.array([x0, ln_a0] + ([0.0] if correction is not None else []))
-    return _emcee(log_prob, start, 1e-3 * np.ones_like(start), names, seed, num_walkers, num_steps, burn)
+    return _emcee(log_prob, start, 1e-3 * np.ones_like(start), names, seed, num_walkers, num_steps, burn,
+                  vectorize=True)
 
 
 def collapse_residuals(params: np.ndarray, control: np.ndarray, sizes: np.ndarray, y: np.ndarray,
