@@ -5,15 +5,17 @@ For every headline figure (paper.registry.FIGURES: one per result of the paper),
 <figures>/<name>.png and <name>.pdf (paper.drawing). A figure whose results are missing is reported with the
 command that makes them and the build goes on. <figures>/results.tex gets every number the paper states, with
 its error bar, read from the datasets (paper.numbers, written by paper.results_tex); with --pdf, paper.pdf is
-compiled and checked (paper.pdf's compile_pdf).
+compiled and checked (paper.pdf's compile_pdf). `statphys reproduce`, which has just drawn every study's figure
+from the same results, hands them over (``drawn``): they are copied, not drawn a second time.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
+import shutil
 import sys
-from typing import Callable
+from typing import Callable, Mapping
 
 from .drawing import draw
 from .formatting import finite
@@ -43,11 +45,14 @@ def run_command(study: str, profile: str, out) -> str:
 
 def build(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES,
           figures: tuple[Figure, ...] = FIGURES, echo: Callable[[str], None] = print, *,
-          studies: set[str] | None = None, summarize: Callable | None = None) -> list[Row]:
+          studies: set[str] | None = None, summarize: Callable | None = None,
+          drawn: Mapping[str, pathlib.Path] | None = None) -> list[Row]:
     """Regenerate every available headline figure and results.tex; one Row per figure.
 
     studies: the names of the study files that exist (a figure whose study is absent is reported as such);
-    summarize(ds) -> mapping or text: a study kind's extra numbers for results.tex."""
+    summarize(ds) -> mapping or text: a study kind's extra numbers for results.tex;
+    drawn: study -> <path> of its figure (<path>.png and .pdf) drawn in this process from its current results by
+    the same plot (`statphys reproduce`): copied instead of drawn again."""
     import xarray as xr
 
     out, figures_dir = pathlib.Path(out), pathlib.Path(figures_dir)
@@ -70,7 +75,10 @@ def build(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES,
             try:
                 ds = xr.load_dataset(nc, engine="h5netcdf")
                 row.wall_time_s = float(ds.attrs["wall_time_s"]) if finite(ds.attrs.get("wall_time_s")) else None
-                draw(ds, figures_dir, figure.name)
+                if drawn is not None and figure.study in drawn:
+                    _copy_figure(pathlib.Path(drawn[figure.study]), figures_dir / figure.name)
+                else:
+                    draw(ds, figures_dir, figure.name)
                 row.status = "made"
                 row.message = f"{figures_dir / figure.name}.pdf/.png"
                 entry.update(status="made", ds=ds, summary=kind_summary(summarize, ds))
@@ -85,6 +93,12 @@ def build(out="results", profile: str = "default", figures_dir=DEFAULT_FIGURES,
     echo(table(rows))
     echo(f"numbers for the paper: {figures_dir / 'results.tex'}")
     return rows
+
+
+def _copy_figure(source: pathlib.Path, target: pathlib.Path) -> None:
+    """<source>.png and .pdf copied to <target>.png and .pdf."""
+    for suffix in (".png", ".pdf"):
+        shutil.copyfile(source.with_suffix(suffix), target.with_suffix(suffix))
 
 
 def table(rows: list[Row]) -> str:

@@ -38,31 +38,35 @@ def _summary(ds):
     return plots.summary(ds.attrs.get("kind"), ds)
 
 
-def _paper(out: pathlib.Path, profile: str, figures: pathlib.Path | None, allow_missing: bool, pdf: bool) -> int:
+def _paper(out: pathlib.Path, profile: str, figures: pathlib.Path | None, allow_missing: bool, pdf: bool,
+           drawn: dict[str, pathlib.Path] | None = None) -> int:
     from statphys.paper import build, registry
 
     figures = figures or registry.DEFAULT_FIGURES
     pdf = pdf and figures.resolve() == registry.DEFAULT_FIGURES.resolve()  # paper.tex reads paper/figures
     return build.main(out, profile, figures, allow_missing=allow_missing, pdf=pdf,
                       studies={p.stem for p in study_file.STUDIES_DIR.glob("*.toml")},
-                      summarize=_summary)
+                      summarize=_summary, drawn=drawn)
 
 
 def reproduce(profile: str, out: pathlib.Path, pdf: bool = True, progress: bool = True) -> int:
-    """Run every study of the paper (reusing finished chunks), then `paper` with the PDF."""
+    """Run every study of the paper (reusing finished chunks) and draw its figure, then `paper` with the PDF (the
+    figures just drawn copied, not drawn again)."""
     from statphys.paper import registry
 
     names = list(dict.fromkeys(figure.study for figure in registry.FIGURES))
     studies = [runner.load(name, profile) for name in names]  # every file validated before any compute
+    drawn = {}
     for i, study in enumerate(studies, 1):
         started = time.time()
         expected = study.expected_runtime()
         print(f"[{i}/{len(studies)}] {study.name} ({profile}" + (f", expected {expected}" if expected else "") + ")",
               file=sys.stderr, flush=True)
         ds = runner.run(study, out, progress=progress)
-        draw_figure(study, ds, runner.output_dir(study, out) / study.name)
+        drawn[study.name] = runner.output_dir(study, out) / study.name
+        draw_figure(study, ds, drawn[study.name])
         print(f"[{i}/{len(studies)}] {study.name}: done in {time.time() - started:.0f} s", file=sys.stderr, flush=True)
-    return _paper(out, profile, None, allow_missing=False, pdf=pdf)
+    return _paper(out, profile, None, allow_missing=False, pdf=pdf, drawn=drawn)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,6 +76,25 @@ def test_paper_without_any_results_fails_unless_allowed(tmp_path, capsys):
     assert (tmp_path / "f" / "results.tex").exists()
 
 
+def test_figures_drawn_by_reproduce_are_copied_not_drawn_again(built, tmp_path, monkeypatch):
+    """`statphys reproduce` hands the figures it drew after each study to the paper build: copied byte for byte,
+    the plot not called again; a figure not handed over is drawn."""
+    out, _ = built
+
+    def no_second_drawing(ds, figures_dir, name):
+        raise AssertionError(f"{name} drawn again")
+
+    monkeypatch.setattr(build, "draw", no_second_drawing)
+    drawn = {name: out / name / "small" / name for name in CHEAP}
+    rows = build.build(out, "small", tmp_path, echo=lambda _: None, drawn=drawn)
+    assert {r.figure for r in rows if r.status == "made"} == set(CHEAP)
+    for name in CHEAP:
+        for suffix in (".png", ".pdf"):
+            assert (tmp_path / f"{name}{suffix}").read_bytes() == drawn[name].with_suffix(suffix).read_bytes()
+    rows = build.build(out, "small", tmp_path / "again", echo=lambda _: None, drawn={CHEAP[0]: drawn[CHEAP[0]]})
+    assert [r.status for r in rows if r.study == CHEAP[1]] == ["failed"]  # drawn: the stub above refused
+
+
 def test_broken_plot_is_reported_and_fails_the_build(built, tmp_path, monkeypatch, capsys):
     out, _ = built
     from statphys.paper import plots
