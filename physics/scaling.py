@@ -101,9 +101,30 @@ def bootstrap(
     return {k: Estimate(np.asarray(full[k]), np.std(np.asarray(draws[k]), axis=0, ddof=1)) for k in full}
 
 
+def overlap_bootstrap(m: np.ndarray, n: int, seed: int = 0, num_resamples: int = 200) -> dict[str, Estimate]:
+    """`bootstrap` of `overlap_statistics` (m of shape (K, ..., samples)), with the same resampled indices and the
+    same values up to rounding, by resample weights: every statistic is a function of the sample means of
+    √|m|², |m|², |m|⁴ and the K components, and the means over resample r are c_r·f/samples with c_r the counts of
+    each sample in it: one (resamples × samples) @ (samples × features) product instead of a gather per resample."""
+    m = _check_samples(m)
+    rng = np.random.default_rng(seed)
+    size = m.shape[-1]
+    counts = np.stack([np.bincount(rng.integers(0, size, size), minlength=size) for _ in range(num_resamples)])
+    sq = np.sum(m * m, axis=0)
+    features = np.concatenate([np.stack([np.sqrt(sq), sq, sq * sq]), m])  # (3 + K, ..., samples)
+    means = (counts @ features.reshape(-1, size).T / size).reshape((num_resamples,) + features.shape[:-1])
+
+    def statistics(abs_m, m2, m4, mean_vector):
+        return {"abs_m": abs_m, "m2": m2, "m4": m4, "chi": n * np.maximum(m2 - np.sum(mean_vector**2, axis=0), 0.0),
+                "binder": 1.0 - m4 / (3.0 * m2**2)}
+
+    draws = statistics(means[:, 0], means[:, 1], means[:, 2], np.moveaxis(means[:, 3:], 1, 0))
+    return {k: Estimate(np.asarray(v), np.std(draws[k], axis=0, ddof=1)) for k, v in overlap_statistics(m, n).items()}
+
+
 def moments(m: np.ndarray, n: int, seed: int = 0, num_resamples: int = 200) -> dict[str, Estimate]:
     """`magnetization_statistics` of samples m (..., samples) with bootstrap errors."""
-    return bootstrap(m, lambda s: magnetization_statistics(s, n), seed, num_resamples)
+    return overlap_bootstrap(np.asarray(m, dtype=float)[None], n, seed, num_resamples)
 
 
 def exact_moments(m_values: np.ndarray, probabilities: np.ndarray, n: int) -> dict[str, float]:

@@ -145,3 +145,19 @@ def test_trajectory_collapse_at_critical_beta(sizes, batch, emcee_steps):
     for name, expected in (("a", 0.5), ("b", 0.25)):
         med, lo, hi = post.get(name)
         assert abs(med - expected) < 3 * (hi - lo) / 2 + 2 * expected / math.sqrt(sizes[0]), (name, med, lo, hi)
+
+
+@pytest.mark.parametrize("shape", [(1, 7, 301), (2, 4, 3, 500)])
+def test_overlap_bootstrap_by_resample_counts_is_the_bootstrap_of_the_overlap_statistics(shape):
+    """The weights form (one matmul of resample counts) against the generic gather-per-resample bootstrap, with the
+    same seed: the same values, the same errors to rounding; another seed gives other errors (the resamples
+    matter)."""
+    m = np.random.default_rng(3).normal(0.2, 0.5, size=shape)
+    generic = sc.bootstrap(m, lambda v: sc.overlap_statistics(v, 40), seed=5, num_resamples=60)
+    fast = sc.overlap_bootstrap(m, 40, seed=5, num_resamples=60)
+    other = sc.overlap_bootstrap(m, 40, seed=6, num_resamples=60)
+    assert set(fast) == set(generic)
+    for name, estimate in generic.items():
+        np.testing.assert_array_equal(fast[name].value, estimate.value)
+        np.testing.assert_allclose(fast[name].error, estimate.error, rtol=1e-11)
+        assert np.max(np.abs(other[name].error / estimate.error - 1)) > 1e-3, name

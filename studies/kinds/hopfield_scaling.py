@@ -132,12 +132,12 @@ def run(params: dict, key) -> xr.Dataset:
             patterns = np.asarray(target.patterns)
             size_a.append(int(np.sum(patterns[0] == patterns[1])))  # N_A of target.group_sizes, on the host
             draws = np.stack([_equilibrium_overlaps(rng, n, size_a[-1], float(b), params["eq_samples"]) for b in betas], 1)
-            per_sample_eq.append(sc.bootstrap(draws, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
+            per_sample_eq.append(sc.overlap_bootstrap(draws, n, seed=d, num_resamples=boot))
             k_data, k_path = (jax.device_put(k) for k in sample_keys[i * num_disorder + d])
             overlaps = _trajectory_overlaps(k_path, target, target.sample(k_data, params["batch"]),
                                             jax.device_put(times[::-1].copy()))
             vector = np.moveaxis(np.asarray(overlaps)[::-1], -1, 0)  # (2, lambdas, batch)
-            per_sample_traj.append(sc.bootstrap(vector, lambda v: sc.overlap_statistics(v, n), seed=d, num_resamples=boot))
+            per_sample_traj.append(sc.overlap_bootstrap(vector, n, seed=d, num_resamples=boot))
         eq_samples.append(_stack_samples(per_sample_eq))
         traj_samples.append(_stack_samples(per_sample_traj))
         eq_exact.append(exact_disorder_average(n, betas))
