@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import pathlib
 import subprocess
 import sys
 import tempfile
+
+from baseline_checkout import baseline_environments
 
 DRAW_ALL = """
 import json, pathlib, sys, time
@@ -49,10 +50,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     out = pathlib.Path(tempfile.mkdtemp(prefix="figure_times_"))
-    shim = out / "baseline_package"
-    shim.mkdir()
-    (shim / "statphys").symlink_to(args.baseline.resolve())
-    envs = {"baseline": {**os.environ, "PYTHONPATH": str(shim)}, "this": dict(os.environ)}
+    envs = baseline_environments(args.baseline, out)
     best: dict[str, dict[str, float]] = {name: {} for name in envs}
     for repeat in range(args.repeats):
         for name, env in envs.items():

@@ -14,7 +14,6 @@ venv's libraries (its package put first on PYTHONPATH). Prints a Markdown table.
 from __future__ import annotations
 
 import argparse
-import os
 import pathlib
 import shutil
 import subprocess
@@ -23,6 +22,8 @@ import tempfile
 import time
 
 import xarray as xr
+
+from baseline_checkout import baseline_environments
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -47,11 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     studies = args.studies or sorted(p.stem for p in (ROOT / "studies").glob("*.toml"))
     out = args.out or pathlib.Path(tempfile.mkdtemp(prefix="second_run_compile_"))
-    shim = out / "baseline_package"
-    shim.mkdir(parents=True, exist_ok=True)
-    if not (shim / "statphys").exists():
-        (shim / "statphys").symlink_to(args.baseline.resolve())
-    envs = {"baseline": {**os.environ, "PYTHONPATH": str(shim)}, "this": dict(os.environ)}
+    envs = baseline_environments(args.baseline, out)
     print("| study | compile s (baseline → this) | trace s | lower s | cache load s | modules loaded | process wall s |")
     print("|---|---|---|---|---|---|---|")
     for study in studies:

@@ -66,10 +66,13 @@ def overlap_statistics(m: np.ndarray, n: int) -> dict[str, np.ndarray]:
     (K, ..., samples): ⟨|m|⟩, ⟨|m|²⟩, ⟨|m|⁴⟩, χ = n(⟨|m|²⟩ − |⟨m⟩|²), U₄ = 1 − ⟨|m|⁴⟩/(3⟨|m|²⟩²) → shape (...)."""
     m = np.asarray(m, dtype=float)
     sq = np.sum(m * m, axis=0)
-    mean_vector = np.mean(m, -1)
-    m2, m4 = np.mean(sq, -1), np.mean(sq * sq, -1)
+    return _statistics_from_means(np.mean(np.sqrt(sq), -1), np.mean(sq, -1), np.mean(sq * sq, -1), np.mean(m, -1), n)
+
+
+def _statistics_from_means(abs_m, m2, m4, mean_vector, n: int) -> dict[str, np.ndarray]:
+    """`overlap_statistics` from the sample means of |m|, |m|², |m|⁴ and of the K components (mean_vector (K, ...))."""
     return {
-        "abs_m": np.mean(np.sqrt(sq), -1),
+        "abs_m": abs_m,
         "m2": m2,
         "m4": m4,
         "chi": n * np.maximum(m2 - np.sum(mean_vector**2, axis=0), 0.0),
@@ -113,12 +116,7 @@ def overlap_bootstrap(m: np.ndarray, n: int, seed: int = 0, num_resamples: int =
     sq = np.sum(m * m, axis=0)
     features = np.concatenate([np.stack([np.sqrt(sq), sq, sq * sq]), m])  # (3 + K, ..., samples)
     means = (counts @ features.reshape(-1, size).T / size).reshape((num_resamples,) + features.shape[:-1])
-
-    def statistics(abs_m, m2, m4, mean_vector):
-        return {"abs_m": abs_m, "m2": m2, "m4": m4, "chi": n * np.maximum(m2 - np.sum(mean_vector**2, axis=0), 0.0),
-                "binder": 1.0 - m4 / (3.0 * m2**2)}
-
-    draws = statistics(means[:, 0], means[:, 1], means[:, 2], np.moveaxis(means[:, 3:], 1, 0))
+    draws = _statistics_from_means(means[:, 0], means[:, 1], means[:, 2], np.moveaxis(means[:, 3:], 1, 0), n)
     return {k: Estimate(np.asarray(v), np.std(draws[k], axis=0, ddof=1)) for k, v in overlap_statistics(m, n).items()}
 
 

@@ -396,7 +396,8 @@ def run(params: dict, key) -> xr.Dataset:
                          lambda d: skg.tempering_references(keys[d], couplings[d], pt_betas, **kw), stacked)
 
     run_keys = {name: np.asarray(k) for name, k in _run_keys(key, num_sizes=len(sizes), num=num).items()}
-    fwd_names = ("q12", "q2", "binder_q", "chi_sg", "swap_min")
+    swap = ("swap_min",) if tempered_betas else ()  # a smallest swap acceptance per tempered β
+    fwd_names = ("q12", "q2", "binder_q", "chi_sg") + swap
     fwd = {name: [] for name in fwd_names + ("reference_swap_min",)}
     out = {name: [] for name in ("q12", "q2", "binder_q", "chi_sg", "energy", "q2_end", "q4_end", "binder_end",
                                  "acceptance", "swap_min", "amp_q12", "amp_energy", "amp_q2_end", "pt")}
@@ -405,7 +406,7 @@ def run(params: dict, key) -> xr.Dataset:
         couplings = np.stack([np.asarray(SherringtonKirkpatrick.random(n, 1.0, seed=d).couplings) for d in range(num)])
         keys = jax.device_put(run_keys["gen"][i])
         per_beta = {name: [] for name in ("q12", "q2", "binder_q", "chi_sg", "energy", "q2_end", "q4_end",
-                                          "binder_end", "acceptance", "swap_min")}
+                                          "binder_end", "acceptance") + swap}
         for beta in betas:
             traj = generate(keys, couplings, beta)
             times = traj.times[0]
@@ -418,8 +419,7 @@ def run(params: dict, key) -> xr.Dataset:
             if beta in tempered_betas:
                 per_beta["swap_min"].append(np.nanmean(traj.swap_acceptance, axis=1).min(-1))
         for name, values in per_beta.items():
-            if values:  # swap_min: none without a tempered β
-                out[name].append(np.stack(values, 1))  # (D, beta, ...)
+            out[name].append(np.stack(values, 1))  # (D, beta, ...)
         refs = forward_references(jax.device_put(run_keys["fwd_ref"][i]), couplings)
         fwd["reference_swap_min"].append(np.array([float(np.min(np.asarray(sw))) for _, sw in refs]))
         references = np.stack([np.asarray(r) for r, _ in refs])  # (D, pt_beta, B, n)
@@ -433,8 +433,7 @@ def run(params: dict, key) -> xr.Dataset:
             if beta in tempered_betas:
                 per_beta["swap_min"].append(np.nanmean(traj.swap_acceptance, axis=1).min(-1))
         for name, values in per_beta.items():
-            if values:
-                fwd[name].append(np.stack(values, 1))  # (D, beta, ...)
+            fwd[name].append(np.stack(values, 1))  # (D, beta, ...)
         amp = {"amp_q12": [], "amp_energy": [], "amp_q2_end": []}
         for beta in amp_betas:
             q12, energy, q2 = [], [], []
