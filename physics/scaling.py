@@ -271,15 +271,41 @@ def fit_collapse(
     count = y.size
 
     def log_prob(p):
-        if np.any(p < lo) or np.any(p > hi):
-            return -np.inf
-        r = collapse_residuals(p, control, sizes, y, dy)
-        if r.size < control.size:
-            return -np.inf
-        return -0.5 * count * np.mean(r**2)
+        """The walkers' positions p (walkers, 3) at once (emcee's `vectorize`: the same chain, one call per step)."""
+        mean_square, residuals = collapse_mean_squares(p, control, sizes, y, dy)
+        allowed = np.all((p >= lo) & (p <= hi), axis=1) & (residuals >= control.size)
+        return np.where(allowed, -0.5 * count * mean_square, -np.inf)
 
     start = np.asarray(start, float)
-    return _emcee(log_prob, start, 1e-3 * (hi - lo), ("c_c", "a", "b"), seed, num_walkers, num_steps, burn)
+    return _emcee(log_prob, start, 1e-3 * (hi - lo), ("c_c", "a", "b"), seed, num_walkers, num_steps, burn,
+                  vectorize=True)
+
+
+def collapse_mean_squares(params: np.ndarray, control: np.ndarray, sizes: np.ndarray, y: np.ndarray,
+                          dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """⟨r²⟩ of the pairwise `collapse_residuals` and their number, for many params (w, 3) at once -> (w,), (w,)
+    (⟨r²⟩ = inf where there is no residual). The same residuals: the points of j inside k's X range are chosen in
+    X as there, and k is interpolated in the control variable instead, at c′ = c_c + X_j / n_kᵃ (the affine map
+    c ↦ (c − c_c) n_kᵃ leaves linear interpolation unchanged), so that every parameter set shares k's grid and one
+    `np.interp` serves them all."""
+    params = np.atleast_2d(np.asarray(params, float))
+    c_c, a, b = (params[:, i:i + 1] for i in range(3))
+    total, number = np.zeros(len(params)), np.zeros(len(params), int)
+    for j in range(len(sizes)):
+        x_j = (control[None, :] - c_c) * sizes[j] ** a
+        for k in range(len(sizes)):
+            if j == k:
+                continue
+            scale_k = sizes[k] ** a
+            inside = (x_j >= (control[0] - c_c) * scale_k) & (x_j <= (control[-1] - c_c) * scale_k)
+            at = (c_c + x_j / scale_k).ravel()
+            y_k, dy_k = (np.interp(at, control, v).reshape(x_j.shape) * sizes[k] ** b for v in (y[k], dy[k]))
+            y_j, dy_j = y[j] * sizes[j] ** b, dy[j] * sizes[j] ** b
+            r2 = (y_j - y_k) ** 2 / (dy_j**2 + dy_k**2)
+            total += np.sum(np.where(inside, r2, 0.0), axis=1)
+            number += np.sum(inside, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(number > 0, total / np.maximum(number, 1), np.inf), number
 
 
 def collapse_at_fixed_exponents(control: np.ndarray, sizes: np.ndarray, y: np.ndarray, dy: np.ndarray, a: float,

@@ -93,6 +93,39 @@ def test_collapse(sizes, num_betas, emcee_steps):
     assert abs(med + 0.5) < 2 * 0.5 / math.sqrt(sizes[0]) + 3 * (hi - lo) / 2, (med, lo, hi)
 
 
+def test_collapse_mean_squares_of_many_parameter_sets_are_those_of_the_residuals():
+    """`collapse_mean_squares` (k interpolated in the control variable, all parameter sets at once) against the
+    pairwise `collapse_residuals` of each set (X interpolated as written): the same ⟨r²⟩ to 1e-12 and the same
+    number of residuals, over parameter sets that give full, partial and no overlap; and `fit_collapse` (vectorised
+    walkers) gives the chain of emcee run one walker at a time on ⟨r²⟩ from `collapse_residuals`."""
+    rng = np.random.default_rng(3)
+    control = np.sort(rng.uniform(0.9, 1.1, 15))
+    sizes = np.array([64.0, 256.0, 1024.0])
+    y = rng.uniform(0.1, 1.0, (3, 15))
+    dy = rng.uniform(0.01, 0.05, (3, 15))
+    params = np.column_stack([rng.uniform(0.8, 1.2, 300), rng.uniform(-1.0, 2.0, 300), rng.uniform(-1, 1, 300)])
+    params[:3, 1] = 0.0  # a = 0: every X range the same, ends included
+    mean_square, number = sc.collapse_mean_squares(params, control, sizes, y, dy)
+    residuals = [sc.collapse_residuals(p, control, sizes, y, dy) for p in params]
+    assert np.array_equal(number, [r.size for r in residuals])
+    assert 0 in number and number.max() == len(sizes) * (len(sizes) - 1) * control.size  # none and all overlap
+    expected = np.array([np.mean(r**2) if r.size else np.inf for r in residuals])
+    np.testing.assert_allclose(mean_square, expected, rtol=1e-12)
+
+    bounds = ((0.9, 1.1), (0.2, 0.8), (-1.0, 1.0))
+    lo, hi = np.array(bounds).T
+
+    def one_walker(p):
+        if np.any(p < lo) or np.any(p > hi):
+            return -np.inf
+        r = sc.collapse_residuals(p, control, sizes, y, dy)
+        return -np.inf if r.size < control.size else -0.5 * y.size * np.mean(r**2)
+
+    post = sc.fit_collapse(control, sizes, y, dy, (1.0, 0.5, 0.0), bounds, seed=5, num_steps=60, burn=20)
+    scalar = sc._emcee(one_walker, np.array([1.0, 0.5, 0.0]), 1e-3 * (hi - lo), ("c_c", "a", "b"), 5, 24, 60, 20)
+    np.testing.assert_allclose(post.chain, scalar.chain, rtol=1e-12)
+
+
 def test_collapse_at_fixed_exponents_finds_the_planted_critical_point():
     """Data that scale exactly: ⟨m²⟩ = N^{−1/2} ⟨x²⟩(c), c = (β − β_c) N^{1/2}, the Curie–Weiss critical-window law
     (`quartic_window_moments`, scipy quadrature) with β_c planted at 1.004 and 1% errors. With the right exponents
