@@ -17,7 +17,9 @@ recomputed at the final saddle (not carried through the Newton updates) and ln w
 term. Node values reuse T_j = tanh(z_a + u_j) at the saddle through
     ln cosh(z_a + δ + u) − ln cosh(z_a + u) = ln cosh δ + ln(1 + tanh δ · T),
     tanh(z_a + δ + u) = (tanh δ + T)/(1 + tanh δ · T),
-so the node loop costs one log and one division per spin and node, and intermediates stay (batch, n).
+so the node loop costs one log and one division per spin and node, and intermediates stay (batch, n). The nodes of
+the pieces that share a reference saddle run in one loop (two loops, not one per piece: XLA compiles the node
+body twice instead of five times, about 0.1–0.2 s less per program holding the quadrature, the same throughput).
 """
 
 from __future__ import annotations
@@ -126,6 +128,12 @@ def _hubbard_stratonovich_core(u: Array, beta: Array, n, num_nodes: int, gap_nod
     return out.reshape(blocks * rows, length)[:batch]
 
 
+def _legendre(count: int, dtype) -> tuple[Array, Array]:
+    """Gauss–Legendre nodes on [−1, 1] and the logarithms of their weights."""
+    x_k, w_k = np.polynomial.legendre.leggauss(count)
+    return jnp.asarray(x_k, dtype), jnp.asarray(np.log(w_k), dtype)
+
+
 def _hubbard_stratonovich_block(u: Array, beta: Array, n, num_nodes: int, gap_nodes: int, newton_steps: int,
                                 spin_sum) -> Array:
     """The quadrature of `hubbard_stratonovich_mean` on one block of rows u (rows, length)."""
@@ -163,40 +171,34 @@ def _hubbard_stratonovich_block(u: Array, beta: Array, n, num_nodes: int, gap_no
     left, right = -beta - margin, beta + margin
     lo_a, lo_b = jnp.maximum(left, z_lo - _WINDOW * s_lo), jnp.minimum(z_mid, z_lo + _WINDOW * s_lo)
     hi_a, hi_b = jnp.maximum(z_mid, z_hi - _WINDOW * s_hi), jnp.minimum(right, z_hi + _WINDOW * s_hi)
-    intervals = (  # (left end, right end, reference saddle, tanh(saddle + u), ln w(saddle) − ln w(z_lo))
-        (hi_a, hi_b, z_hi, T_hi, log_w_hi),
-        (lo_a, lo_b, z_lo, T_lo, 0.0),
-        (left, lo_a, z_lo, T_lo, 0.0),
-        (lo_b, hi_a, z_lo, T_lo, 0.0),
-        (hi_b, right, z_hi, T_hi, log_w_hi),
+    rules = (_legendre(num_nodes, dtype), _legendre(gap_nodes, dtype))
+    groups = (  # per reference saddle (mode, tanh(mode + u), ln w(mode) − ln w(z_lo)): its intervals and rules
+        (z_hi, T_hi, log_w_hi, ((hi_a, hi_b, rules[0]), (hi_b, right, rules[1]))),
+        (z_lo, T_lo, 0.0, ((lo_a, lo_b, rules[0]), (left, lo_a, rules[1]), (lo_b, hi_a, rules[1]))),
     )
 
-    def legendre(count):
-        x_k, w_k = np.polynomial.legendre.leggauss(count)
-        return jnp.asarray(x_k, dtype), jnp.asarray(np.log(w_k), dtype)
-
-    rules = (legendre(num_nodes), legendre(gap_nodes))
-
-    def interval_rule(a, b, mode, T, offset):
-        centre, half_length = 0.5 * (a + b), 0.5 * (b - a)
-        log_length = jnp.log(half_length)
-
-        def node(carry, xk_wk):
+    def node(mode, T):
+        def step(carry, point):
             running_max, denominator, numerator = carry
-            xk, log_wk = xk_wk
-            delta = centre + half_length * xk - mode
+            z, log_weight = point
+            delta = z - mode
             tau = jnp.tanh(delta)
             log_w = -n * (2 * mode * delta + delta**2) / (2 * beta) + n * _log_cosh(delta, tau)
-            lw = log_wk + log_length + offset + log_w + _log1p_tanh_product(tau[:, None], T, spin_sum)
+            lw = log_weight + log_w + _log1p_tanh_product(tau[:, None], T, spin_sum)
             new_max = jnp.maximum(running_max, lw)
             scale, weight = jnp.exp(running_max - new_max), jnp.exp(lw - new_max)
             numerator = numerator * scale[:, None] + weight[:, None] * _add_tanh(tau[:, None], T)
             return (new_max, denominator * scale + weight, numerator), None
 
-        return node
+        return step
 
     carry = (jnp.full((batch,), -jnp.inf, dtype), jnp.zeros((batch,), dtype), jnp.zeros_like(u))
-    for index, interval in enumerate(intervals):  # saddle windows first: the running maximum is finite from the start
-        carry, _ = jax.lax.scan(interval_rule(*interval), carry, rules[index >= 2])
+    for mode, T, offset, pieces in groups:  # the saddle window first: the running maximum is finite from the start
+        points, log_weights = [], []
+        for a, b, (x_k, log_w_k) in pieces:
+            centre, half_length = 0.5 * (a + b), 0.5 * (b - a)
+            points.append(centre + half_length * x_k[:, None])
+            log_weights.append(log_w_k[:, None] + jnp.log(half_length) + offset)
+        carry, _ = jax.lax.scan(node(mode, T), carry, (jnp.concatenate(points), jnp.concatenate(log_weights)))
     _, denominator, numerator = carry
     return numerator / denominator[:, None]
