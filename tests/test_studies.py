@@ -518,3 +518,17 @@ def test_chunk_resumed_from_its_stored_stages_is_the_uninterrupted_run(tmp_path,
         resumed = study.module.run(dict(point), key)
     assert first.computed >= 2 and (second.computed, second.reused) == (0, first.computed)
     xr.testing.assert_identical(resumed, computed)
+
+
+def test_every_kind_describes_its_variables():
+    """Every study kind has VARIABLES (name -> (long_name, units)) whose long names say more than the name (the
+    fallback of `datasets.describe_variables`, the name with spaces, tells a reader of the dataset nothing)."""
+    kinds = study_file.kind_names()
+    assert len(kinds) >= 20
+    for kind in kinds:
+        variables = getattr(study_file.kind_module(kind), "VARIABLES", None)
+        assert variables, f"{kind} has no VARIABLES"
+        for name, entry in variables.items():
+            assert isinstance(entry, tuple) and len(entry) == 2 and all(isinstance(s, str) and s for s in entry), \
+                (kind, name, entry)
+            assert entry[0] != name.replace("_", " "), (kind, name)

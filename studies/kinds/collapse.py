@@ -34,6 +34,20 @@ PARAMS = {
     "bootstrap": (int, 200),
 }
 SWEEP = ("num_points", "d")
+VARIABLES = {
+    "time": ("diffusion time t of the record, t_c_theory * linspace(t_lo, t_hi, num_times) (OU: alpha = exp(-t))",
+             "1"),
+    "overlap": ("E q(t), q = E[x|x_t].x0/|x0|^2 along exact forward paths from data points x0 (~ the posterior "
+                "weight of x0)", "1"),
+    "overlap_err": ("standard error of overlap over the batch forward paths", "1"),
+    "t_c": ("measured collapse time: overlap first falls below 1/2 scanning up in t (linear interpolation); NaN if "
+            "never", "1"),
+    "t_c_err": ("bootstrap standard error of t_c over the forward paths", "1"),
+    "t_c_theory": ("t_C = 1/2 ln(1 + sigma2/(num_points^(2/d) - 1)) (Biroli et al. 2402.18491, eq. 8)", "1"),
+    "num_points": ("number n of data points, drawn from N(0, sigma2 I_d)", "1"),
+    "d": ("dimension d of the data points", "1"),
+    "step": ("index of the time grid (its times differ between chunks)", "1"),
+}
 
 
 def validate(params: dict) -> None:

@@ -46,6 +46,56 @@ PARAMS = {
     "emcee_steps": (int, 800),
 }
 SWEEP = ()
+_EQ = "in equilibrium, over eq_samples exact draws of m from the Curie-Weiss law P(m)"
+_TRAJ = "of m_D = sum_i E[s_i|x_t]/N over batch exact forward paths at trajectory_beta"
+VARIABLES = {
+    "n": ("number of spins N", "1"),
+    "beta": ("inverse temperature beta of the equilibrium calibration (grid 1 +- beta_window)", "1"),
+    "lam": ("signal-to-noise ratio lambda = alpha^2/sigma^2 of the OU process (geometric grid lambda_min..lambda_max)",
+            "1"),
+    "time": ("diffusion time t = ln(1 + 1/lambda)/2 of each lambda (OU: alpha = exp(-t), sigma^2 = 1 - exp(-2t))", "1"),
+    "eq_m2": ("<m^2> " + _EQ, "1"),
+    "eq_chi": ("chi = N(<m^2> - <m>^2) " + _EQ, "1"),
+    "eq_binder": ("U4 = 1 - <m^4>/(3<m^2>^2) " + _EQ, "1"),
+    "traj_m2": ("<m_D^2> " + _TRAJ, "1"),
+    "traj_chi": ("chi = N(<m_D^2> - <m_D>^2) " + _TRAJ, "1"),
+    "traj_binder": ("U4 = 1 - <m_D^4>/(3<m_D^2>^2) " + _TRAJ, "1"),
+    "eq_binder_crossing_beta": ("beta where eq_binder of the smallest and largest N cross (first sign change, linear "
+                                "interpolation; NaN if none in the beta grid)", "1"),
+    "eq_binder_crossing_beta_err": ("parametric-bootstrap standard error of eq_binder_crossing_beta (U4 curves redrawn "
+                                    "within their errors; NaN if < 2 redraws cross)", "1"),
+    "eq_binder_crossing_u4": ("eq_binder of the smallest N at eq_binder_crossing_beta (NaN if no crossing; large-N "
+                              "mean field: 0.2705)", "1"),
+    "eq_binder_crossing_u4_err": ("parametric-bootstrap standard error of eq_binder_crossing_u4 (NaN if < 2 redraws "
+                                  "cross)", "1"),
+    "eq_beta_exp": ("exponent beta = eq_b_m/eq_a from the medians of the equilibrium collapse of <m^2>^(1/2) (mean "
+                    "field: 1/2)", "1"),
+    "eq_gamma_exp": ("exponent gamma = -eq_b_chi/eq_a_chi from the medians of the equilibrium collapse of chi (mean "
+                     "field: 1)", "1"),
+    "traj_beta_exp": ("exponent beta = traj_b_m nu-bar, nu-bar = 1/eq_a from the equilibrium calibration (mean field: "
+                      "1/2)", "1"),
+    "traj_gamma_exp": ("exponent gamma = -traj_b_chi nu-bar, nu-bar = 1/eq_a from the equilibrium calibration (mean "
+                       "field: 1)", "1"),
+    "traj_u4_end": ("traj_binder at the largest N and the largest lambda (lambda_max, smallest t); -> 0.2705 as t -> 0 "
+                    "at beta = 1", "1"),
+    "traj_u4_end_err": ("bootstrap standard error of traj_u4_end (resampling the paths)", "1"),
+    "trajectory_beta": ("inverse temperature of the Curie-Weiss target of the generative trajectory", "1"),
+}
+for _name in ("eq_m2", "eq_chi", "eq_binder"):
+    VARIABLES[f"{_name}_err"] = (f"bootstrap standard error of {_name} (resampling the eq_samples draws)", "1")
+for _name in ("traj_m2", "traj_chi", "traj_binder"):
+    VARIABLES[f"{_name}_err"] = (f"bootstrap standard error of {_name} (resampling the batch paths)", "1")
+for _prefix, _y, _c, _c_c, _c_mf in (("eq", "<m^2>^(1/2) (equilibrium)", "beta", "beta_c", "1"),
+                                     ("traj", "<m_D^2>^(1/2) (trajectory)", "lambda", "lambda_c", "0")):
+    _chi = "chi (" + ("equilibrium" if _prefix == "eq" else "trajectory") + ")"
+    for _key, _par, _of, _mf in (("c_c", _c_c, _y, _c_mf), ("a", "a = 1/nu-bar", _y, "1/2"),
+                                 ("b_m", "b = beta_exp/nu-bar", _y, "1/4"), ("c_c_chi", _c_c, _chi, _c_mf),
+                                 ("a_chi", "a = 1/nu-bar", _chi, "1/2"),
+                                 ("b_chi", "b = -gamma_exp/nu-bar", _chi, "-1/2")):
+        VARIABLES[f"{_prefix}_{_key}"] = (f"{_par} of the emcee collapse y N^b vs ({_c} - {_c_c}) N^a of y = {_of}, "
+                                          f"median (mean field: {_mf})", "1")
+        VARIABLES[f"{_prefix}_{_key}_lo"] = (f"16% quantile of the emcee posterior of {_prefix}_{_key}", "1")
+        VARIABLES[f"{_prefix}_{_key}_hi"] = (f"84% quantile of the emcee posterior of {_prefix}_{_key}", "1")
 
 
 def validate(params: dict) -> None:

@@ -45,6 +45,36 @@ PARAMS = {
 }
 SWEEP = ("schedule",)
 GAUSSIAN_DATA = (1.0, 0.3)  # mean and variance of the exact-score Gaussian target
+_G = "G = 1/2 int_{t_min}^T g^2 E_{p_t}|s_theta - grad ln p_t|^2 dt of the mixture (trapezoid, num_times log-spaced t)"
+VARIABLES = {
+    "schedule": ("noising schedule: ou (beta = 2) or vp_linear (Franzese et al.: beta(t) = beta_min + (beta_max - "
+                 "beta_min) t)", "1"),
+    "tau": ("OU-equivalent diffusion time tau: abar(T) = exp(-2 tau), the same for both schedules", "1"),
+    "seed": ("index of the independent training run (own networks and evaluation keys)", "1"),
+    "diffusion_T": ("end time T of the schedule with abar(T) = exp(-2 tau) (OU: T = tau; vp_linear: in its own time)",
+                    "1"),
+    "abar_T": ("abar(T) = exp(-2 tau), the signal fraction left at the end time T", "1"),
+    "prior_kl_gaussian": ("KL(p_T || N(0, sigma_T^2)) for the Gaussian data N(1, 0.3), closed form", "nat"),
+    "total_kl_gaussian_exact_score": ("KL(generated || p_t_min), Gaussian data N(1, 0.3), exact score, num_steps steps "
+                                      "from N(0, sigma_T^2), closed form", "nat"),
+    "prior_kl_mixture": ("KL(p_T || N(0, sigma_T^2)) for the 1-D mixture data, by quadrature", "nat"),
+    "score_term": (_G + ", mean over training runs", "nat"),
+    "score_term_err": ("standard error of score_term over the training runs (sd/sqrt(seeds))", "nat"),
+    "score_term_runs": ("G (as in score_term) of the network trained on [t_min, T] at this tau, per training run", "nat"),
+    "score_term_runs_err": ("Monte-Carlo standard error of score_term_runs (score_samples exact draws of p_t per time)",
+                            "nat"),
+    "score_term_shared": ("G on [t_min, T] of one network per run trained on [t_min, largest T] (grows with T), "
+                          "mean over runs", "nat"),
+    "score_term_shared_err": ("standard error of score_term_shared over the training runs (sd/sqrt(seeds))", "nat"),
+    "bound": ("Franzese et al. bound on E log p_data - E log p^(theta,T): score_term + prior_kl_mixture", "nat"),
+    "bound_err": ("standard error of bound over the training runs (that of score_term; the prior KL is exact)", "nat"),
+    "best_T_exact": ("diffusion_T on the grid that minimises total_kl_gaussian_exact_score", "1"),
+    "best_abar_exact": ("abar(T) at best_T_exact", "1"),
+    "best_T_learned": ("diffusion_T on the grid that minimises bound (mean G over runs + prior_kl_mixture)", "1"),
+    "best_abar_learned": ("abar(T) at best_T_learned", "1"),
+    "best_T_learned_runs": ("diffusion_T on the grid that minimises score_term_runs + prior_kl_mixture, per training "
+                            "run", "1"),
+}
 
 
 def validate(params: dict) -> None:

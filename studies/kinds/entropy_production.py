@@ -46,6 +46,33 @@ PARAMS = {
     "num_bootstrap": (int, 400),
 }
 SWEEP = ("n",)
+_MC = "Monte Carlo over num_samples exact draws of p_t (OU), exact score"
+VARIABLES = {
+    "n": ("number of spins N", "1"),
+    "time": ("diffusion time t (OU, t = 0: data; generation runs t = T -> 0), geometric grid t_lo .. t_hi", "1"),
+    "entropy_production": ("entropy production rate pi(t) = E|nu|^2/D, nu = f x - D grad ln p_t (= pi_R); " + _MC,
+                           "nat"),
+    "entropy_production_err": ("standard error std/sqrt(num_samples) of entropy_production", "nat"),
+    "mode_rate": ("magnetisation-mode part pi_par(t) = E(e.nu)^2/D, e = 1/sqrt(N); same draws as entropy_production",
+                  "nat"),
+    "mode_rate_err": ("standard error std/sqrt(num_samples) of mode_rate", "nat"),
+    "independent_rate": ("pi_0(t) of independent spins (beta = 0, same N), own draws; " + _MC, "nat"),
+    "excess_rate": ("Delta pi = entropy_production - independent_rate, the part of pi carried by the correlations",
+                    "nat"),
+    "excess_rate_err": ("standard error of excess_rate: the two standard errors added in quadrature (independent "
+                        "draws)", "nat"),
+    "t_excess_peak": ("diffusion time of the maximum of excess_rate on the grid, refined by a parabola in ln t", "1"),
+    "t_excess_peak_err": ("half the local grid step (+) sd of the peak over num_bootstrap parametric redraws of "
+                          "excess_rate +- its error", "1"),
+    "t_mode_crossover": ("t_x: first t from t_hi down where d ln(mode_rate)/dt rises through -3 (linear "
+                         "interpolation); NaN if it never does", "1"),
+    "t_mode_crossover_err": ("half the local grid step (+) sd of t_x over num_bootstrap parametric redraws of "
+                             "mode_rate; NaN with t_mode_crossover", "1"),
+    "t_speciation": ("speciation time t_S = 1/2 ln(Lambda), Lambda = N <m^2> exact", "1"),
+    "t_gaussian_crossover": ("1/2 ln(Lambda - 1): where d ln pi_par/dt = -3 for a Gaussian of variance Lambda along e",
+                             "1"),
+    "lambda": ("Lambda = N <m^2>, exact from the Curie-Weiss magnetisation law (variance of e.s)", "1"),
+}
 
 
 def validate(params: dict) -> None:

@@ -43,6 +43,46 @@ PARAMS = {
 }
 SWEEP = ("schedule", "target")
 ALLOWED_SCHEDULES = ("ou", "vp_linear", "cosine", "cond_ot")
+_PATHS = {"forward": "forward (noising) paths t_min -> t_end",
+          "reverse": "generative reverse-SDE paths t_end -> t_min (exact score)"}
+_SIGMAS = {"path": ("<exp(-Sigma_path)>", "Sigma_path = Euler-Maruyama path ln P_F/P_B, 1 at any dt"),
+           "stratonovich": ("<exp(-Sigma)>", "Sigma = Stratonovich (trapezoid) total entropy, 1 as dt -> 0")}
+VARIABLES = {
+    "schedule": ("noise schedule (alpha_t, sigma_t) of the forward and generative SDEs; t_end = 0.9 T for cosine and "
+                 "cond_ot, else 0.999 T", "1"),
+    "target": ("1-D data: 'mixture' 1/2 N(mu, sigma^2) + 1/2 N(-mu, sigma^2) or 'gaussian' N(0, s0^2)", "1"),
+    "time": ("diffusion time t (t = 0: data) of the ensemble rates, uniform grid t_min .. t_end, num_times points",
+             "1"),
+    "time_index": ("index of the point of the time grid (t_end, hence the grid, depends on the schedule)", "1"),
+    "crooks_slope": ("Crooks: slope of ln[P_F(Sigma)/P_B(-Sigma)] vs Sigma = Sigma_path of forward/backward paths "
+                     "(1 in theory), weighted LSQ; NaN if < 3 full bins", "1"),
+    "crooks_slope_err": ("fit error of crooks_slope from the Poisson counts of the bins, sqrt(1/n_F + 1/n_B) per bin; "
+                         "NaN with crooks_slope", "1"),
+    "integrated_rate": ("int pi dt over t_min .. t_end, Simpson's rule on the time grid of entropy_production (theory: "
+                        "mean_sigma_forward as dt -> 0)", "nat"),
+    "entropy_production": ("entropy production rate pi(t) = E|nu|^2/D, nu = f x - g^2/2 grad ln p_t, D = g^2/2 "
+                           "(Simpson in x); pi_R = pi", "nat"),
+    "flux_forward": ("medium entropy flux of the forward SDE phi(t) = E[f x nu]/D (Simpson quadrature in x), per unit "
+                     "diffusion time", "nat"),
+    "entropy_rate_forward": ("dS/dt = pi - phi, rate of the Shannon entropy of p_t along the forward SDE", "nat"),
+    "flux_reverse": ("reverse medium entropy flux phi_R = E[A_R nu_R]/D, A_R = -f x + g^2 grad ln p_t, nu_R = -nu, per "
+                     "unit generative time", "nat"),
+    "entropy_rate_reverse": ("dS_R/dtau = pi - phi_R = -dS/dt, entropy rate of the generative process per unit "
+                             "generative time", "nat"),
+    "t_reverse_flux_zero": ("diffusion time where phi_R changes sign (brentq in the first sign change of the time "
+                            "grid, smallest t); NaN if none on the grid", "1"),
+    "t_speciation_drift": ("diffusion time where the reverse-SDE drift turns unstable at x = 0 (speciation, Yu & Huang "
+                           "eq. 31 for the schedule); NaN for a Gaussian target", "1"),
+}
+for _name, _paths in _PATHS.items():
+    for _form, _sigma in _SIGMAS.items():
+        VARIABLES[f"ift_{_name}_{_form}"] = (f"IFT {_sigma[0]} over {_paths}; {_sigma[1]}", "1")
+        VARIABLES[f"ift_{_name}_{_form}_err"] = (f"standard error std(w)/sqrt(num_trajectories) of "
+                                                 f"ift_{_name}_{_form}, w = exp(-Sigma)", "1")
+        VARIABLES[f"ess_{_name}_{_form}"] = (f"Kish effective sample size (sum w)^2/sum w^2 of w = exp(-Sigma) in "
+                                             f"ift_{_name}_{_form}, out of num_trajectories", "1")
+    VARIABLES[f"mean_sigma_{_name}"] = (f"<Sigma_path> over {_paths}; theory: int pi dt as dt -> 0", "nat")
+    VARIABLES[f"mean_sigma_{_name}_err"] = (f"standard error std/sqrt(num_trajectories) of mean_sigma_{_name}", "nat")
 
 
 def validate(params: dict) -> None:

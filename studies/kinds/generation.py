@@ -32,6 +32,18 @@ PARAMS = {
     "bootstrap": (int, 200),
 }
 SWEEP = ("beta", "n")
+VARIABLES = {
+    "counts": ("number of generated samples at each m, m = sum_i sign(x_i)/N at t_min", "1"),
+    "p_exact": ("exact Curie-Weiss P(m) at (beta, h)", "1"),
+    "tv": ("TV = 1/2 sum_m |P_generated(m) - P(m)| of the generated law of m", "1"),
+    "tv_err": ("bootstrap standard error of tv (generated samples resampled, bootstrap times)", "1"),
+    "tv_floor": ("mean TV of num_samples exact draws of P(m) (multinomial; the finite-sample floor)", "1"),
+    "tv_floor_sd": ("standard deviation of the sampling floor over its bootstrap draws", "1"),
+    "sampler": ("reverse sampler (physics.samplers) from x_T ~ N(0, sigma_T^2 I) with the exact score", "1"),
+    "m": ("magnetisation m on its grid (2k - N)/N, k = 0..N", "1"),
+    "beta": ("inverse temperature beta of the Curie-Weiss target", "1"),
+    "n": ("number of spins N", "1"),
+}
 
 
 def validate(params: dict) -> None:

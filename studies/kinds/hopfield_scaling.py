@@ -47,6 +47,72 @@ SWEEP = ()
 NAMES = ("m2", "chi", "binder", "binder_of_averages")
 #: Binomial weights below this are left out of the exact disorder average (their total is < 1e-9 at N ≤ 10⁵).
 _BINOMIAL_CUT = 1e-13
+_STATISTIC = {"m2": "<|m|^2>", "chi": "chi = N(<|m|^2> - |<m>|^2)", "binder": "U4 = 1 - <|m|^4>/(3<|m|^2>^2)"}
+_AVERAGE = {"m2": "[<|m|^2>]", "chi": "[chi]", "binder": "[U4]"}
+_EQ = "of m_mu = xi^mu.s/N in equilibrium, over eq_samples exact draws from the two Curie-Weiss laws"
+_TRAJ = "of m_mu = xi^mu.E[s|x_t]/N over batch exact forward paths at trajectory_beta"
+_OF_AVERAGES = "U4 of the disorder-averaged moments, 1 - [<|m|^4>]/(3[<|m|^2>]^2)"
+VARIABLES = {
+    "n": ("number of spins N", "1"),
+    "disorder": ("disorder sample index d (the two patterns from Hopfield.random seed d)", "1"),
+    "beta": ("inverse temperature beta of the equilibrium grid 1 +- beta_window (group couplings 2 beta N_G/N)", "1"),
+    "lam": ("signal-to-noise ratio lambda = alpha^2/sigma^2 of the OU process (geometric grid lambda_min..lambda_max)",
+            "1"),
+    "time": ("diffusion time t = ln(1 + 1/lambda)/2 of each lambda (OU: alpha = exp(-t), sigma^2 = 1 - exp(-2t))", "1"),
+    "size_a": ("N_A = #{i : xi^1_i = xi^2_i} of sample d: the size of Curie-Weiss group A (group B has N - N_A)",
+               "1"),
+    "eq_binder_of_averages": (_OF_AVERAGES + ", in equilibrium, from the per-sample moments of the eq_samples draws",
+                              "1"),
+    "traj_binder_of_averages": (_OF_AVERAGES + ", of the denoiser overlaps along the trajectory at trajectory_beta",
+                                "1"),
+    "eq_binder_of_averages_exact": ("exact " + _OF_AVERAGES + ", moments averaged with Binomial(N_A; N, 1/2)", "1"),
+    "eq_m2_exact": ("exact [<|m|^2>]: sum over N_A of Binomial(N_A; N, 1/2) * exact <|m|^2> of the two Curie-Weiss "
+                    "groups", "1"),
+    "eq_chi_exact": ("exact [chi] = N [<|m|^2>] (<m> = 0), Binomial(N_A; N, 1/2) average of the exact moments", "1"),
+    "eq_binder_exact": ("exact [U4]: Binomial(N_A; N, 1/2) average over N_A of the exact per-sample U4", "1"),
+    "eq_m2_orthogonal": ("exact <|m|^2> for orthogonal patterns, N_A = floor(N/2)", "1"),
+    "eq_chi_orthogonal": ("exact chi = N <|m|^2> for orthogonal patterns, N_A = floor(N/2)", "1"),
+    "eq_binder_orthogonal": ("exact U4 = 1 - <|m|^4>/(3<|m|^2>^2) for orthogonal patterns, N_A = floor(N/2)", "1"),
+    "eq_binder_crossing_beta": ("beta where eq_binder ([U4]) of the smallest and largest N cross (first sign change, "
+                                "linear interpolation; NaN if none in the grid)", "1"),
+    "eq_binder_crossing_beta_err": ("parametric-bootstrap standard error of eq_binder_crossing_beta ([U4] redrawn "
+                                    "within its errors; NaN if < 2 redraws cross)", "1"),
+    "eq_binder_crossing_u4": ("eq_binder of the smallest N at eq_binder_crossing_beta (NaN if no crossing; large N: "
+                              "binder_limit_disorder_averaged)", "1"),
+    "eq_binder_crossing_u4_err": ("parametric-bootstrap standard error of eq_binder_crossing_u4 (NaN if < 2 redraws "
+                                  "cross)", "1"),
+    "binder_limit_disorder_averaged": ("large-N [U4] at beta = 1 for random patterns: groups at scaling variables "
+                                       "+-g/sqrt(2), g ~ N(0, 1), Gauss-Hermite over g (0.4876)", "1"),
+    "binder_limit_of_averaged_moments": ("large-N U4 of the disorder-averaged moments at beta = 1 for random patterns "
+                                         "(Gauss-Hermite over g)", "1"),
+    "binder_limit_orthogonal": ("large-N U4 at beta = 1 for orthogonal patterns, N_A = N/2 (0.4686)", "1"),
+    "eq_binder_at_beta_1_exact": ("eq_binder_exact (exact [U4]) at the grid beta nearest 1", "1"),
+    "traj_u4_end": ("traj_binder ([U4] along the trajectory) at the largest lambda (lambda_max, smallest t)", "1"),
+    "traj_u4_end_err": ("jackknife standard error over disorder samples of traj_u4_end", "1"),
+    "trajectory_beta": ("inverse temperature of the Hopfield targets of the generative trajectory", "1"),
+}
+for _prefix, _where, _what in (("eq", _EQ, "eq_samples draws"), ("traj", _TRAJ, "batch paths")):
+    VARIABLES[f"{_prefix}_binder_of_averages_err"] = (
+        f"jackknife standard error over disorder samples of {_prefix}_binder_of_averages", "1")
+    for _name in ("m2", "chi", "binder"):
+        VARIABLES[f"{_prefix}_{_name}_sample"] = (f"per disorder sample: {_STATISTIC[_name]} {_where}", "1")
+        VARIABLES[f"{_prefix}_{_name}_sample_err"] = (
+            f"bootstrap standard error of {_prefix}_{_name}_sample (resampling its {_what})", "1")
+        VARIABLES[f"{_prefix}_{_name}"] = (
+            f"disorder average {_AVERAGE[_name]}: mean of {_prefix}_{_name}_sample over the num_disorder samples", "1")
+        VARIABLES[f"{_prefix}_{_name}_err"] = (f"jackknife standard error over disorder samples of {_prefix}_{_name}",
+                                               "1")
+for _prefix, _y, _c, _c_c, _c_mf in (("eq", "[<|m|^2>]^(1/2) (equilibrium)", "beta", "beta_c", "1"),
+                                     ("traj", "[<|m|^2>]^(1/2) (trajectory)", "lambda", "lambda_c", "0")):
+    _chi = "[chi] (" + ("equilibrium" if _prefix == "eq" else "trajectory") + ")"
+    for _key, _par, _of, _mf in (("c_c", _c_c, _y, _c_mf), ("a", "a = 1/nu-bar", _y, "1/2"),
+                                 ("b_m", "b = beta_exp/nu-bar", _y, "1/4"), ("c_c_chi", _c_c, _chi, _c_mf),
+                                 ("a_chi", "a = 1/nu-bar", _chi, "1/2"),
+                                 ("b_chi", "b = -gamma_exp/nu-bar", _chi, "-1/2")):
+        VARIABLES[f"{_prefix}_{_key}"] = (f"{_par} of the emcee collapse y N^b vs ({_c} - {_c_c}) N^a of y = {_of}, "
+                                          f"median (mean field: {_mf})", "1")
+        VARIABLES[f"{_prefix}_{_key}_lo"] = (f"16% quantile of the emcee posterior of {_prefix}_{_key}", "1")
+        VARIABLES[f"{_prefix}_{_key}_hi"] = (f"84% quantile of the emcee posterior of {_prefix}_{_key}", "1")
 
 
 def validate(params: dict) -> None:

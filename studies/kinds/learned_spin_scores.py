@@ -277,7 +277,19 @@ VARIABLES = {
     "network_weight_count": ("number of parameters of the run's network", "1"),
     "curve_val_loss": ("held-out DSM loss (frozen times and noise) at each evaluation", "1"),
     "curve_train_loss": ("mean training DSM loss over the steps before each evaluation", "1"),
+    "target": ("target: curie_weiss, hopfield2 (Hopfield, K = 2 random patterns) or edwards_anderson (2-D +-J "
+               "sample, pattern_seed)", "1"),
+    "n": ("number of spins N", "1"),
+    "network": ("score network 'architecture:head' (physics.networks) trained by denoising score matching", "1"),
+    "train_size": ("training-set size P (nested: the first P rows of the largest set)", "1"),
+    "seed": ("training seed index: draws the data set, validation set, initialisation, minibatches and measurement "
+             "noise", "1"),
+    "time": ("diffusion time t of the score-error grid, geomspace(t_min, T, num_times) (OU: alpha = exp(-t))", "1"),
+    "curve_step": ("optimiser steps done at the evaluation of the training-curve record", "1"),
+    "weight_target": ("target of the run each entry of network_weights belongs to", "1"),
 }
+for _name in ("target", "n", "network", "train_size", "seed"):
+    VARIABLES[f"curve_{_name}"] = (f"{_name} of the run the training-curve record belongs to", "1")
 
 
 def _networks(params: dict) -> list[tuple[str, str]]:

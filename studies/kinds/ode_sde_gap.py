@@ -49,6 +49,36 @@ PARAMS = {
 }
 SWEEP = ("fp_form", "fp_weight")
 ODE, SDE = "pf_heun", "euler_maruyama"
+_W2 = "W2 (1-D, sorted samples of batch) "
+_PER_RUN = {  # the values computed once per training run; stored as mean, *_err and *_runs
+    "w2_ode_sde": _W2 + f"between PF-ODE ({ODE}) and reverse-SDE ({SDE}) laws at t_min, same prior draws",
+    "w2_ode_data": _W2 + f"between the PF-ODE ({ODE}) law at t_min and an exact data sample",
+    "w2_sde_data": _W2 + f"between the reverse-SDE ({SDE}) law at t_min and an exact data sample",
+    "w2_floor": _W2 + "between two independent exact data samples (sampling floor)",
+    "score_error": "time average over [2 t_min, T] of sigma_t^2 E_{p_t}|s_theta - grad ln p_t|^2 (4096 exact draws per time)",
+    "fp_residual": "integral over t in [2 t_min, T] of E_{p_t}[R_u^2], R_u the FP residual of the log-density the score implies",
+    "final_dsm_loss": "DSM loss E|sigma_t s_theta + xi|^2 (regulariser excluded), mean over the last 10% of training steps",
+}
+VARIABLES = {
+    "fp_form": ("form of the Fokker-Planck regulariser: score (network for s, residual R_s) or log_density (network "
+                "for u, residual R_u)", "1"),
+    "fp_weight": ("weight lambda of the Fokker-Planck regulariser in the training loss (0: plain score matching)", "1"),
+    "seed": ("index of the independent training run (own initialisation and data stream)", "1"),
+    "time": ("diffusion time t of the score-error and FP-residual grid (num_times log-spaced in [2 t_min, T])", "1"),
+    "score_error_t": ("sigma_t^2 E_{p_t}|s_theta - grad ln p_t|^2 at each time (4096 exact draws of p_t), mean over "
+                      "training runs", "1"),
+    "score_error_t_err": ("standard error of score_error_t over the training runs (sd/sqrt(seeds))", "1"),
+    "fp_residual_t": ("E_{p_t}[R_u^2] at each time, R_u the FP residual of the normalised log-density the score "
+                      "implies, mean over runs", "1"),
+    "fp_residual_t_err": ("standard error of fp_residual_t over the training runs (sd/sqrt(seeds))", "1"),
+}
+for _name, _long in _PER_RUN.items():
+    VARIABLES[_name] = (_long + ", mean over training runs", "1")
+    VARIABLES[f"{_name}_err"] = (f"standard error of {_name} over the training runs (sd/sqrt(seeds))", "1")
+    VARIABLES[f"{_name}_runs"] = (_long + ", per training run", "1")
+for _name in ("w2_ode_sde", "w2_ode_data", "w2_sde_data"):
+    VARIABLES[f"{_name}_boot"] = (f"bootstrap standard error of {_name}_runs within the run (paths and data "
+                                  "resampled)", "1")
 
 
 def validate(params: dict) -> None:

@@ -60,17 +60,46 @@ PARAMS = {
 }
 SWEEP = ()
 VARIABLES = {
-    "t_flux": ("diffusion time of the sign change of the reverse entropy flux", "1"),
-    "t_speciation": ("t_S: reverse-SDE drift x + 2 grad ln p_t unstable at x = 0 (diffusion time)", "1"),
+    "t_flux": ("largest diffusion time where the reverse entropy flux phi_R changes sign (first in generation); NaN if "
+               "none", "1"),
+    "t_speciation": ("t_S: reverse-SDE drift x + 2 grad ln p_t unstable at x = 0 (diffusion time); NaN where mu^2 <= "
+                     "sigma^2 - sigma^4/2 (never unstable)", "1"),
     "t_bimodal": ("p_t turns bimodal, mu_t^2 = Gamma_t (diffusion time); NaN where p_t is never bimodal", "1"),
     "t_pf_ode": ("probability-flow drift x + grad ln p_t unstable at x = 0 (diffusion time); NaN where it never "
                  "turns unstable", "1"),
     "t_usb": ("t_USB = 1/2 ln(sigma^2 - 1): reverse-SDE potential unbounded below for t < t_USB; NaN for "
               "sigma^2 <= 2 (no such regime)", "1"),
     "usb_t_usb": ("t_USB = 1/2 ln(sigma^2 - 1) of the third-regime runs; NaN for sigma^2 <= 2 (no such regime)", "1"),
-    "flux_reverse": ("reverse medium-entropy flux phi_R (exact quadrature)", "1"),
+    "flux_reverse": ("reverse medium-entropy flux phi_R (exact quadrature), per unit diffusion time", "nat"),
     "ks_statistic": ("Kolmogorov-Smirnov distance of generated samples to p_{t_min}", "1"),
     "ks_pvalue": ("Kolmogorov-Smirnov p-value against p_{t_min}", "1"),
+    "sigma2": ("component variance sigma^2 of 1/2 N(mu, sigma^2) + 1/2 N(-mu, sigma^2), geometric grid sigma2_min .. "
+               "sigma2_max", "1"),
+    "curve_sigma2": ("component variance sigma^2 of the flux curves flux_reverse", "1"),
+    "time": ("diffusion time t (OU, t = 0: data) of the flux curves, geometric grid t_min .. t_max, num_t points", "1"),
+    "usb_sigma2": ("component variance sigma^2 of the exact-score reverse-SDE runs (third regime: sigma^2 > 2)", "1"),
+    "num_steps": ("number of reverse-SDE steps of the run (sampler, uniform grid T -> sde_t_min)", "1"),
+    "x": ("bin centre of the histograms, num_bins bins on +-4.5 sqrt(mu^2 + max usb_sigma2)", "1"),
+    "flux_zero_count": ("number of sign changes of phi_R in [t_min, t_max] (600-point geometric grid, brentq); 0 where "
+                        "t_flux is NaN", "1"),
+    "sigma2_flux_equals_speciation": ("sigma^2 where t_flux = t_S (brentq in the first sign change of t_flux - t_S on "
+                                      "the sigma2 grid); NaN if none", "1"),
+    "curve_t_flux": ("t_flux at curve_sigma2: largest diffusion time where phi_R changes sign (first in generation); "
+                     "NaN if none", "1"),
+    "curve_flux_zero_count": ("number of sign changes of phi_R in [t_min, t_max] at curve_sigma2", "1"),
+    "curve_t_speciation": ("t_S at curve_sigma2 (reverse-SDE drift unstable at x = 0); NaN where mu^2 <= sigma^2 - "
+                           "sigma^4/2 (never unstable)", "1"),
+    "m2": ("<x^2> of the num_samples exact-score reverse-SDE samples at sde_t_min", "1"),
+    "m2_err": ("standard error std(x^2)/sqrt(num_samples) of m2", "1"),
+    "m4": ("<x^4> of the num_samples exact-score reverse-SDE samples at sde_t_min", "1"),
+    "m4_err": ("standard error std(x^4)/sqrt(num_samples) of m4", "1"),
+    "m2_exact": ("exact E x^2 = mu_t^2 + Gamma_t of p_t at t = sde_t_min (mu_t = mu e^-t, Gamma_t = 1 - e^-2t + "
+                 "sigma^2 e^-2t)", "1"),
+    "m4_exact": ("exact E x^4 = mu_t^4 + 6 mu_t^2 Gamma_t + 3 Gamma_t^2 of p_t at t = sde_t_min", "1"),
+    "histogram": ("density histogram of the generated x at sde_t_min, largest num_steps", "1"),
+    "histogram_err": ("Poisson error sqrt(count)/(num_samples bin width) of histogram", "1"),
+    "histogram_exact": ("exact density of p_t at t = sde_t_min averaged over each bin (CDF difference / bin width)",
+                        "1"),
 }
 
 

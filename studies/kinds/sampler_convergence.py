@@ -58,6 +58,32 @@ SWEEP = ("sampler",)
 #: The Gaussian target N(μ, Σ) of the closed-form study.
 GAUSSIAN_MEAN = (1.0, -0.5)
 GAUSSIAN_COV = ((0.3, 0.1), (0.1, 2.0))
+VARIABLES = {
+    "sampler": ("sampler (continuous-time on an OU schedule, or li_*: Li et al.'s discrete samplers on their schedule)",
+                "1"),
+    "num_steps": ("number of sampler steps (N for continuous-time samplers, T for li_* samplers)", "1"),
+    "num_steps_mid": ("geometric mean of successive num_steps, where the secant slopes are located (Gaussian target)",
+                      "1"),
+    "error": ("Gaussian: sqrt KL(generated || exact p_t_min; li_*: q_1), started at the exact law; Curie-Weiss: TV of P(m) "
+              "from the prior, seed mean - floor", "1"),
+    "error_sd": ("Curie-Weiss: standard error of error over seeds (sd/sqrt(seeds), one run of batch particles each)",
+                 "1"),
+    "step_size": ("step size h: (diffusion_time - t_min)/N for continuous-time samplers, c1 ln T / T for li_* samplers", "1"),
+    "decay_exponent": ("-d ln sqrt(KL) / d ln num_steps, secant slope between successive num_steps, at num_steps_mid (Gaussian)",
+                       "1"),
+    "order": ("d ln sqrt(KL) / d ln step_size, secant slope between successive num_steps, at num_steps_mid (Gaussian)", "1"),
+    "decay_exponent_last": ("decay_exponent between the two largest num_steps (Gaussian target)", "1"),
+    "order_last": ("order between the two largest num_steps (Gaussian target)", "1"),
+    "bound_exponent": ("exponent p of the published TV bound T^-p (up to log factors); NaN for samplers without a "
+                       "published bound (the continuous-time ones)", "1"),
+    "order_theory": ("order q of the scheme in its step size: error proportional to step_size^q", "1"),
+    "floor": ("Curie-Weiss: mean TV of P(m) between batch exact draws and the exact law (finite-sample floor, 200 draws)",
+              "1"),
+    "floor_sd": ("Curie-Weiss: standard deviation of the floor TV over its 200 multinomial draws", "1"),
+    "rate": ("Curie-Weiss: p of error ~ x^-p (x = T/ln T for li_*, else N), weighted LS over points "
+             "with error > 2 error_sd; NaN if < 3 points", "1"),
+    "rate_err": ("Curie-Weiss: standard error of rate (inflated by max(1, chi2_red)); NaN when rate is NaN", "1"),
+}
 
 
 def _steps(params) -> list[int]:

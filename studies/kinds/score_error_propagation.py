@@ -89,7 +89,28 @@ VARIABLES = {
     "noise_exponent_err": ("half width of the 68% interval of noise_exponent", "1"),
     "bias_exponent": ("exponent x of |bias_dm2| = A b^x (emcee median; NaN with < 2 resolved levels)", "1"),
     "bias_exponent_err": ("half width of the 68% interval of bias_exponent", "1"),
+    "m2_exact": ("exact <m^2> of the target (Curie-Weiss law of m, or SK by enumeration)", "1"),
+    "energy_exact": ("exact energy per spin <H>/N, H = -s.Js/2, by enumeration (SK; NaN for Curie-Weiss: the energy "
+                     "is SK only)", "1"),
+    "mean_denoiser2": ("E|D(x_k, t_k)|^2 (summed over spins, mean over samples) along the exact-score run at the "
+                       "start of step k", "1"),
+    "target": ("target '<model>:<n>': Curie-Weiss at beta or the SK instance (sk_beta, disorder_seed), n spins", "1"),
+    "noise": ("denoiser noise level epsilon: D -> D + epsilon zeta, zeta ~ N(0, I) fresh at every step (b = 0)", "1"),
+    "bias": ("denoiser shrinkage b: D -> (1 - b) D (epsilon = 0)", "1"),
+    "step": ("sampler step k, t_k -> t_{k+1}, of the time grid from t_0 = T down to t_min", "1"),
 }
+for _family, _level in (("noise", "eps"), ("bias", "b")):
+    VARIABLES[f"{_family}_m2"] = (f"<m^2> of the generated spins, {_family}; m = sum sign(x_{{t_min}})/N", "1")
+    VARIABLES[f"{_family}_m2_err"] = (f"standard error of {_family}_m2 (sd of m^2 / sqrt(num_samples))", "1")
+    VARIABLES[f"{_family}_tv_pair_err"] = (f"bootstrap standard error of {_family}_tv_pair (resampling the pairs)",
+                                           "1")
+    VARIABLES[f"{_family}_de_pair_err"] = (f"paired standard error of {_family}_de (SK; NaN for Curie-Weiss)", "1")
+    VARIABLES[f"{_family}_ln_amplitude"] = (f"ln A of |{_family}_dm2| = A {_level}^x (emcee median; NaN with < 2 "
+                                            "resolved levels)", "1")
+    VARIABLES[f"{_family}_energy_exponent_err"] = (f"half width of the 68% interval of {_family}_energy_exponent "
+                                                   "(SK; NaN for Curie-Weiss or < 2 resolved levels)", "1")
+    VARIABLES[f"{_family}_energy_ln_amplitude"] = (f"ln A of |{_family}_de| = A {_level}^x (SK; emcee median; NaN "
+                                                   "for Curie-Weiss or < 2 resolved levels)", "1")
 
 
 def parse_target(name: str) -> tuple[str, int]:

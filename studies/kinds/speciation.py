@@ -19,6 +19,25 @@ from statphys.physics.schedules import make_schedule
 DESCRIPTION = "Curie–Weiss speciation time (class information of the denoiser) vs ½ ln Λ, Λ = N⟨m²⟩"
 PARAMS = {"n": (int, 256), "beta": (float, 1.5), "batch": (int, 512), "num_times": (int, 13), "half_width": (float, 0.6)}
 SWEEP = ("n", "beta")
+VARIABLES = {
+    "time": ("diffusion time t, linspace(max(t_s_theory - half_width, 0.01), t_s_theory + half_width, num_times)",
+             "1"),
+    "time_shift": ("time - t_s_theory: the diffusion time relative to the theoretical speciation time", "1"),
+    "class_information": ("class information I(t) = E[m_D(t)^2]/<m^2>, m_D = mean_i E[s_i|x_t], over batch exact "
+                          "forward paths", "1"),
+    "class_information_err": ("standard error of class_information over the forward paths", "1"),
+    "t_s": ("measured speciation time: class_information first falls below threshold scanning up in t; NaN if "
+            "never", "1"),
+    "t_s_err": ("bootstrap standard error of t_s over the forward paths", "1"),
+    "t_s_theory": ("t_S = 1/2 ln Lambda, Lambda = N<m^2> exact", "1"),
+    "t_s_limit": ("large-N form of t_S: 1/2 ln(1/(1 - beta)) (beta < 1), 1/4 ln N + 1/2 ln 1.170829 (beta = 1), "
+                  "1/2 ln N + ln m* (beta > 1)", "1"),
+    "threshold": ("I* = E tanh^2(1 + xi), xi ~ N(0, 1): class information of a binary Gaussian channel at SNR 1",
+                  "1"),
+    "n": ("number of spins N of the Curie-Weiss target", "1"),
+    "beta": ("inverse temperature beta of the Curie-Weiss target", "1"),
+    "step": ("index of the time grid (its times differ between chunks)", "1"),
+}
 
 
 def validate(params: dict) -> None:

@@ -49,6 +49,18 @@ PARAMS = {
 SWEEP = ("model", "beta", "n")
 BOOTSTRAP = 400  # resamples of the generated law for the standard error of TV
 MODELS = ("sk", "hopfield", "edwards_anderson", "dataset")
+# long names of the variables that run() does not describe itself (it sets those of the others)
+VARIABLES = {
+    "m2_err": ("standard error of m2 (sd of m^2 / sqrt(num_samples))", "1"),
+    "m2_exact": ("exact <m^2> by enumeration of the 2^N states (data-set target: of its empirical law)", "1"),
+    "m_law_exact": ("exact P(m) by enumeration of the 2^N states (data-set target: its empirical law)", "1"),
+    "model": ("target: sk, hopfield (num_patterns), edwards_anderson (lattice, bonds) or dataset (num_data SK "
+              "samples)", "1"),
+    "sampler": ("reverse sampler (physics.samplers) from x_T ~ N(0, sigma_T^2 I) with the exact score", "1"),
+    "m": ("magnetisation m = sum_i s_i/N on its grid (2k - N)/N, k = 0..N", "1"),
+    "beta": ("inverse temperature beta of the target", "1"),
+    "n": ("number of spins N", "1"),
+}
 
 
 def validate(params: dict) -> None:

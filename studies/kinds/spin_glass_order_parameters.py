@@ -35,6 +35,44 @@ PARAMS = {
     "method": (str, "jackknife"),
 }
 SWEEP = ("beta", "n")
+_DIS = "error over disorder samples (jackknife; bootstrap with method = 'bootstrap') of "
+VARIABLES = {
+    "binder_m_of_avg": ("U4 of the disorder-averaged moments, 1 - [<m_D^4>]/(3[<m_D^2>]^2)", "1"),
+    "binder_q_of_avg": ("U4 of the disorder-averaged moments, 1 - [<q_ab^4>]/(3[<q_ab^2>]^2)", "1"),
+    "m2_exact": ("exact <m^2> by enumeration, per disorder sample", "1"),
+    "binder_m_exact": ("exact U4(m) = 1 - <m^4>/(3<m^2>^2) by enumeration, per disorder sample", "1"),
+    "q2_exact": ("exact <q^2> of two equilibrium replicas (P(q) by enumeration), per disorder sample", "1"),
+    "binder_q_exact": ("exact U4(q) = 1 - <q^4>/(3<q^2>^2) by enumeration, per disorder sample", "1"),
+    "q2_late_diff_avg": ("[q2 at t_max - q2_exact], disorder average of the per-sample differences (0 once q_ab "
+                         "has the equilibrium law)", "1"),
+    "binder_q_late_diff_avg": ("[binder_q at t_max - binder_q_exact], disorder average of the per-sample "
+                               "differences (0 once q_ab has the equilibrium law)", "1"),
+    "n_spins": ("number of spins N", "1"),
+    "n": ("number of spins N", "1"),
+    "beta": ("inverse temperature beta of the SK targets", "1"),
+    "disorder": ("disorder sample index d (couplings seed; the same couplings at every beta)", "1"),
+    "time": ("diffusion time t of the record, geomspace(t_min, t_max, num_times) (OU: alpha = exp(-t))", "1"),
+}
+for _name, _long in (
+        ("q12", "<q12>, q12 = |E[s|x_t]|^2/N (exact posterior mean), over exact forward paths"),
+        ("q0", "<q0>, q0 = s0.E[s|x_t]/N: overlap of the denoiser with the path's end point s0"),
+        ("chi_m", "chi = N Var m_D over the paths, m_D = sum_i E[s_i|x_t]/N"),
+        ("binder_m", "U4(m_D) = 1 - <m_D^4>/(3<m_D^2>^2) over the paths"),
+        ("q2", "<q_ab^2>, q_ab = s_a.s_b/N of two exact posterior replicas s_a, s_b ~ P(s|x_t)"),
+        ("binder_q", "U4(q_ab) = 1 - <q_ab^4>/(3<q_ab^2>^2)"),
+        ("m2_end", "<m^2> of the end points s0 (exact equilibrium samples)"),
+        ("q2_ends", "<q^2> of pairs of end points (paths b and b + num_samples/2)")):
+    VARIABLES[_name] = (_long + ", per disorder sample", "1")
+    VARIABLES[f"{_name}_err"] = ("bootstrap standard error over the paths of " + _name, "1")
+    VARIABLES[f"{_name}_avg"] = (_long + ", disorder average [.]", "1")
+    VARIABLES[f"{_name}_avg_err"] = (_DIS + f"{_name}_avg", "1")
+for _name in ("binder_m_of_avg", "binder_q_of_avg"):
+    VARIABLES[f"{_name}_err"] = (_DIS + _name, "1")
+for _name in ("m2", "binder_m", "q2", "binder_q"):
+    VARIABLES[f"{_name}_exact_avg"] = (f"disorder average [.] of {_name}_exact", "1")
+    VARIABLES[f"{_name}_exact_avg_err"] = (_DIS + f"{_name}_exact_avg", "1")
+for _name in ("q2_late_diff_avg", "binder_q_late_diff_avg"):
+    VARIABLES[f"{_name}_err"] = (_DIS + _name, "1")
 
 
 def validate(params: dict) -> None:

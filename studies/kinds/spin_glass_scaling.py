@@ -110,6 +110,7 @@ VARIABLES = {
                       "1"),
     "amp_beta": ("inverse temperature of the targets generated with the AMP score (beta < amp_max_beta)", "1"),
     "pt_beta": ("inverse temperature of the parallel-tempering replica", "1"),
+    "rs_beta": ("the betas below 1, where the replica-symmetric theory rs_q12, rs_chi_sg is given", "1"),
     "time": ("diffusion time t of the record (OU: alpha = exp(-t), sigma^2 = 1 - exp(-2t))", "1"),
     "lam": ("signal-to-noise ratio lambda = alpha^2/sigma^2 at the recorded time", "1"),
     "disorder": ("disorder sample index d (couplings seed)", "1"),
