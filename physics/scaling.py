@@ -349,6 +349,23 @@ def fit_order_parameter_collapse(control: np.ndarray, sizes: np.ndarray, stats: 
             "c_c_chi": post_chi.get("c_c"), "a_chi": post_chi.get("a"), "b_chi": post_chi.get("b")}
 
 
+def order_parameter_collapse_descriptions(prefix: str, y: str, chi: str, control: str, critical: str,
+                                          critical_mean_field: str) -> dict[str, tuple[str, str]]:
+    """(long name, units) of the `fit_order_parameter_collapse` results stored as <prefix>_<key> (median), _lo and
+    _hi (16% and 84% quantiles), with y and chi the collapsed quantities, control the control parameter and
+    critical its critical value (mean field: critical_mean_field)."""
+    entries = (("c_c", critical, y, critical_mean_field), ("a", "a = 1/nu-bar", y, "1/2"),
+               ("b_m", "b = beta_exp/nu-bar", y, "1/4"), ("c_c_chi", critical, chi, critical_mean_field),
+               ("a_chi", "a = 1/nu-bar", chi, "1/2"), ("b_chi", "b = -gamma_exp/nu-bar", chi, "-1/2"))
+    out = {}
+    for key, parameter, of, mean_field in entries:
+        out[f"{prefix}_{key}"] = (f"{parameter} of the emcee collapse y N^b vs ({control} - {critical}) N^a of y = "
+                                  f"{of}, median (mean field: {mean_field})", "1")
+        out[f"{prefix}_{key}_lo"] = (f"16% quantile of the emcee posterior of {prefix}_{key}", "1")
+        out[f"{prefix}_{key}_hi"] = (f"84% quantile of the emcee posterior of {prefix}_{key}", "1")
+    return out
+
+
 def stack_estimates(per_size: list[dict[str, Estimate]], names=("m2", "chi", "binder")) -> dict[str, Estimate]:
     """Stack per-size dicts of Estimates into Estimates with a leading size axis."""
     return {k: Estimate(np.stack([e[k].value for e in per_size]), np.stack([e[k].error for e in per_size]))

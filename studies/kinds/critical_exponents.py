@@ -85,17 +85,10 @@ for _name in ("eq_m2", "eq_chi", "eq_binder"):
     VARIABLES[f"{_name}_err"] = (f"bootstrap standard error of {_name} (resampling the eq_samples draws)", "1")
 for _name in ("traj_m2", "traj_chi", "traj_binder"):
     VARIABLES[f"{_name}_err"] = (f"bootstrap standard error of {_name} (resampling the batch paths)", "1")
-for _prefix, _y, _c, _c_c, _c_mf in (("eq", "<m^2>^(1/2) (equilibrium)", "beta", "beta_c", "1"),
-                                     ("traj", "<m_D^2>^(1/2) (trajectory)", "lambda", "lambda_c", "0")):
-    _chi = "chi (" + ("equilibrium" if _prefix == "eq" else "trajectory") + ")"
-    for _key, _par, _of, _mf in (("c_c", _c_c, _y, _c_mf), ("a", "a = 1/nu-bar", _y, "1/2"),
-                                 ("b_m", "b = beta_exp/nu-bar", _y, "1/4"), ("c_c_chi", _c_c, _chi, _c_mf),
-                                 ("a_chi", "a = 1/nu-bar", _chi, "1/2"),
-                                 ("b_chi", "b = -gamma_exp/nu-bar", _chi, "-1/2")):
-        VARIABLES[f"{_prefix}_{_key}"] = (f"{_par} of the emcee collapse y N^b vs ({_c} - {_c_c}) N^a of y = {_of}, "
-                                          f"median (mean field: {_mf})", "1")
-        VARIABLES[f"{_prefix}_{_key}_lo"] = (f"16% quantile of the emcee posterior of {_prefix}_{_key}", "1")
-        VARIABLES[f"{_prefix}_{_key}_hi"] = (f"84% quantile of the emcee posterior of {_prefix}_{_key}", "1")
+VARIABLES.update(sc.order_parameter_collapse_descriptions(
+    "eq", "<m^2>^(1/2) (equilibrium)", "chi (equilibrium)", "beta", "beta_c", "1"))
+VARIABLES.update(sc.order_parameter_collapse_descriptions(
+    "traj", "<m_D^2>^(1/2) (trajectory)", "chi (trajectory)", "lambda", "lambda_c", "0"))
 
 
 def validate(params: dict) -> None:
