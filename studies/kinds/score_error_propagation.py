@@ -73,12 +73,16 @@ VARIABLES = {
     "bias_dm2_err": ("paired standard error of bias_dm2", "1"),
     "noise_de_exact": ("generated energy per spin minus the exact (SK; NaN for Curie-Weiss), noise", "1"),
     "bias_de_exact": ("generated energy per spin minus the exact (SK; NaN for Curie-Weiss), bias", "1"),
-    "noise_de_err": ("standard error of noise_de_exact", "1"),
-    "bias_de_err": ("standard error of bias_de_exact", "1"),
-    "noise_de": ("energy per spin with noise minus that of the coupled exact-score run (SK; paired)", "1"),
-    "bias_de": ("energy per spin with bias minus that of the coupled exact-score run (SK; paired)", "1"),
-    "noise_energy_exponent": ("exponent x of |noise_de| = A eps^x (SK; emcee median)", "1"),
-    "bias_energy_exponent": ("exponent x of |bias_de| = A b^x (SK; emcee median)", "1"),
+    "noise_de_err": ("standard error of noise_de_exact (SK; NaN for Curie-Weiss)", "1"),
+    "bias_de_err": ("standard error of bias_de_exact (SK; NaN for Curie-Weiss)", "1"),
+    "noise_de": ("energy per spin with noise minus that of the coupled exact-score run (SK; paired; NaN for "
+                 "Curie-Weiss)", "1"),
+    "bias_de": ("energy per spin with bias minus that of the coupled exact-score run (SK; paired; NaN for "
+                "Curie-Weiss)", "1"),
+    "noise_energy_exponent": ("exponent x of |noise_de| = A eps^x (SK; emcee median; NaN for Curie-Weiss or < 2 "
+                              "resolved levels)", "1"),
+    "bias_energy_exponent": ("exponent x of |bias_de| = A b^x (SK; emcee median; NaN for Curie-Weiss or < 2 resolved "
+                             "levels)", "1"),
     "noise_tv_pair": ("TV between the empirical P(m) with noise and of the coupled exact-score run", "1"),
     "bias_tv_pair": ("TV between the empirical P(m) with bias and of the coupled exact-score run", "1"),
     "noise_kl_bound": ("path KL(exact-score chain || noisy chain), Girsanov sum", "nat"),
@@ -86,9 +90,9 @@ VARIABLES = {
     "noise_pinsker": ("Pinsker bound sqrt(KL/2) on noise_tv_pair (capped at 1)", "1"),
     "bias_pinsker": ("Pinsker bound sqrt(KL/2) on bias_tv_pair (capped at 1)", "1"),
     "noise_exponent": ("exponent x of |noise_dm2| = A eps^x (emcee median; NaN with < 2 resolved levels)", "1"),
-    "noise_exponent_err": ("half width of the 68% interval of noise_exponent", "1"),
+    "noise_exponent_err": ("half width of the 68% interval of noise_exponent (NaN with < 2 resolved levels)", "1"),
     "bias_exponent": ("exponent x of |bias_dm2| = A b^x (emcee median; NaN with < 2 resolved levels)", "1"),
-    "bias_exponent_err": ("half width of the 68% interval of bias_exponent", "1"),
+    "bias_exponent_err": ("half width of the 68% interval of bias_exponent (NaN with < 2 resolved levels)", "1"),
     "m2_exact": ("exact <m^2> of the target (Curie-Weiss law of m, or SK by enumeration)", "1"),
     "energy_exact": ("exact energy per spin <H>/N, H = -s.Js/2, by enumeration (SK; NaN for Curie-Weiss: the energy "
                      "is SK only)", "1"),
