@@ -293,6 +293,7 @@ def collapse_mean_squares(params: np.ndarray, control: np.ndarray, sizes: np.nda
     total, number = np.zeros(len(params)), np.zeros(len(params), int)
     for j in range(len(sizes)):
         x_j = (control[None, :] - c_c) * sizes[j] ** a
+        y_j, dy_j = y[j] * sizes[j] ** b, dy[j] * sizes[j] ** b
         for k in range(len(sizes)):
             if j == k:
                 continue
@@ -300,7 +301,6 @@ def collapse_mean_squares(params: np.ndarray, control: np.ndarray, sizes: np.nda
             inside = (x_j >= (control[0] - c_c) * scale_k) & (x_j <= (control[-1] - c_c) * scale_k)
             at = (c_c + x_j / scale_k).ravel()
             y_k, dy_k = (np.interp(at, control, v).reshape(x_j.shape) * sizes[k] ** b for v in (y[k], dy[k]))
-            y_j, dy_j = y[j] * sizes[j] ** b, dy[j] * sizes[j] ** b
             r2 = (y_j - y_k) ** 2 / (dy_j**2 + dy_k**2)
             total += np.sum(np.where(inside, r2, 0.0), axis=1)
             number += np.sum(inside, axis=1)
@@ -325,9 +325,10 @@ def collapse_at_fixed_exponents(control: np.ndarray, sizes: np.ndarray, y: np.nd
 
 
 def collapse_mean_square(params, control: np.ndarray, sizes: np.ndarray, y: np.ndarray, dy: np.ndarray) -> float:
-    """⟨r²⟩ of the pairwise `collapse_residuals` at params = (c_c, a, b); inf where no two sizes overlap."""
-    r = collapse_residuals(np.asarray(params, float), *(np.asarray(v, float) for v in (control, sizes, y, dy)))
-    return float(np.mean(r**2)) if r.size else float("inf")
+    """⟨r²⟩ of the pairwise `collapse_residuals` at params = (c_c, a, b); inf where no two sizes overlap
+    (`collapse_mean_squares` of one parameter set)."""
+    mean_square, _ = collapse_mean_squares(params, *(np.asarray(v, float) for v in (control, sizes, y, dy)))
+    return float(mean_square[0])
 
 
 def fit_order_parameter_collapse(control: np.ndarray, sizes: np.ndarray, stats: dict[str, Estimate],
