@@ -93,7 +93,7 @@ SIZES = {  # (N, batch), (log2 states, batch), batch at N = 20, [(N, chains, swe
     "small": {"cw": (1024, 256), "fs": (12, 512), "enum": 16,
               "mc": [(128, 256, 20, 64, 128), (1024, 64, 4, 16, 32)], "mcscore": ((32, 64, 128, 256), 16, 8, 2, 20),
               "spec": (256, 100, 0.01), "gmm": (256, 1024, 1000), "cwsde": (256, 256, 200),
-              "cwblock": (1024, (100, 1000, 4000, 10000))},
+              "cwblock": (1024, (32, 64, 100, 256, 1000, 4000, 10000))},
     "full": {"cw": (1024, 8192), "fs": (16, 4096), "enum": 1024,
              "mc": [(128, 4096, 100, 1024, 128), (1024, 1024, 10, 256, 64)],
              "mcscore": ((32, 64, 128, 256, 512, 1024), 256, 16, 4, 100),
@@ -685,11 +685,12 @@ def print_reverse_sde(result: dict) -> None:
 
 def bench_cw_blocking(n: int, batches: tuple[int, ...], repeats: int = 5) -> dict:
     """Cost per particle·spin·step of one Euler–Maruyama step of Curie–Weiss (exact Hubbard–Stratonovich score,
-    N = n, float32) against batch × n, with the quadrature blocked in cache-sized row blocks (the default on the
-    CPU, `models.hubbard_stratonovich._CPU_BLOCK_BYTES`) and unblocked (one block of the whole batch). Both settings are
-    compiled ahead of time (compile = lower + compile, timed apart), run once untimed (first touch of the
-    buffers), then timed in `repeats` rounds over the two (best call kept, so load from other jobs hits both
-    alike); max difference between the two results."""
+    N = n, float32) against batch × n, with the quadrature in the CPU's default row blocks
+    (`models.hubbard_stratonovich._cpu_block_rows`), in blocks of 128 KiB at every size (the default until
+    2026-12-05), and unblocked (one block of the whole batch). Each setting is compiled ahead of time (compile =
+    lower + compile, timed apart), run once untimed (first touch of the buffers), then timed in `repeats` rounds over
+    the settings (so load from other jobs hits all alike): the best and the median call; max difference to the
+    default's result."""
     from statphys.models import hubbard_stratonovich as hs
 
     target = CurieWeiss(n, 1.2)
@@ -697,8 +698,9 @@ def bench_cw_blocking(n: int, batches: tuple[int, ...], repeats: int = 5) -> dic
     score = ExactScore(target, schedule)
     step = get_sampler("euler_maruyama")
     t, s = 1.0, 0.99
-    default_bytes = hs._CPU_BLOCK_BYTES
-    settings = [("blocked", default_bytes), ("unblocked", 2**62)]
+    names = ("_CPU_SMALL_BYTES", "_CPU_SMALL_BLOCK_BYTES", "_CPU_BLOCK_BYTES")
+    default = tuple(getattr(hs, name) for name in names)
+    settings = [("default", default), ("128 KiB blocks", (2**17, 2**17, 2**17)), ("unblocked", (2**62,) * 3)]
     key = jax.random.PRNGKey(2)
     rows = []
     load_before = load_average()
@@ -706,39 +708,52 @@ def bench_cw_blocking(n: int, batches: tuple[int, ...], repeats: int = 5) -> dic
         x = (schedule.alpha(t) * target.sample(jax.random.PRNGKey(0), batch)
              + schedule.sigma(t) * jax.random.normal(jax.random.PRNGKey(1), (batch, n))).astype(jnp.float32)
         row, compiled, outs = {"batch": batch, "elements": batch * n}, [], []
-        for label, block_bytes in settings:
-            hs._CPU_BLOCK_BYTES = block_bytes
-            jax.clear_caches()  # the quadrature is traced again with this block size
+        for label, sizes in settings:
+            for name, size in zip(names, sizes):
+                setattr(hs, name, size)
+            jax.clear_caches()  # the quadrature is traced again with these block sizes
             try:
                 start = time.perf_counter()
                 fn = jax.jit(lambda key, x: step(key, x, t, s, score, schedule)[0]).lower(key, x).compile()
-                row[label] = {"compile_s": time.perf_counter() - start, "ns": np.inf}
+                row[label] = {"compile_s": time.perf_counter() - start, "calls": [],
+                              "rows": hs._cpu_block_rows(batch, n, 4)}
             finally:
-                hs._CPU_BLOCK_BYTES = default_bytes
+                for name, size in zip(names, default):
+                    setattr(hs, name, size)
             outs.append(np.asarray(jax.block_until_ready(fn(key, x)), np.float64))
             compiled.append(fn)
         for _ in range(repeats):
             for (label, _), fn in zip(settings, compiled):
                 start = time.perf_counter()
                 jax.block_until_ready(fn(key, x))
-                row[label]["ns"] = min(row[label]["ns"], (time.perf_counter() - start) / (batch * n) * 1e9)
-        row["max_diff"] = float(np.max(np.abs(outs[0] - outs[1])))
+                row[label]["calls"].append((time.perf_counter() - start) / (batch * n) * 1e9)
+        for (label, _), out in zip(settings, outs):
+            row[label]["ns"], row[label]["median_ns"] = min(row[label]["calls"]), float(np.median(row[label]["calls"]))
+            row[label]["max_diff"] = float(np.max(np.abs(out - outs[0])))
         rows.append(row)
     jax.clear_caches()
-    return {"n": n, "rows": rows, "block_bytes": default_bytes, "load": f"{load_before} → {load_average()}"}
+    return {"n": n, "rows": rows, "settings": [label for label, _ in settings],
+            "load": f"{load_before} → {load_average()}"}
 
 
 def print_cw_blocking(result: dict) -> None:
     print(f"\nCurie–Weiss Euler–Maruyama step with the exact score, N = {result['n']}, float32: cost per "
-          f"particle·spin·step vs batch × N, quadrature in blocks of {result['block_bytes'] // 1024} KiB of u vs "
-          f"one block; load average {result['load']}")
-    print("| batch | particle·spins | blocked (ns) | unblocked (ns) | unblocked / blocked | compile blocked (s) | "
-          "compile unblocked (s) | max |blocked − unblocked| |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"particle·spin·step (ns, best / median of the rounds) vs batch × N, quadrature in the default row blocks, "
+          f"in 128 KiB blocks at every size, and unblocked (rows per block in brackets); ratios of the medians; load "
+          f"average {result['load']}")
+    labels = result["settings"]
+    print("| batch | particle·spins | " + " | ".join(f"{label} (ns)" for label in labels) + " | "
+          + " | ".join(f"{label} / default" for label in labels[1:]) + " | "
+          + " | ".join(f"compile {label} (s)" for label in labels) + " | max |difference| to default |")
+    print("|---" * (2 + 3 * len(labels)) + "|")
     for r in result["rows"]:
-        b, u = r["blocked"], r["unblocked"]
-        print(f"| {r['batch']} | {r['elements']:.2g} | {b['ns']:.1f} | {u['ns']:.1f} | {u['ns'] / b['ns']:.2f} | "
-              f"{b['compile_s']:.2f} | {u['compile_s']:.2f} | {r['max_diff']:.1e} |")
+        base = r[labels[0]]["median_ns"]
+        print(f"| {r['batch']} | {r['elements']:.2g} | "
+              + " | ".join(f"{r[label]['ns']:.1f} / {r[label]['median_ns']:.1f} [{min(r[label]['rows'], r['batch'])}]"
+                           for label in labels) + " | "
+              + " | ".join(f"{r[label]['median_ns'] / base:.2f}" for label in labels[1:]) + " | "
+              + " | ".join(f"{r[label]['compile_s']:.2f}" for label in labels) + " | "
+              + f"{max(r[label]['max_diff'] for label in labels):.1e} |")
 
 
 def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
@@ -1022,7 +1037,7 @@ def main() -> None:
         dispatch = bench_dispatch()
         printers.append(lambda: print_dispatch(dispatch))
     if "cwblock" in only:  # last: it clears JAX's caches between its settings
-        blocking = bench_cw_blocking(*SIZES[size]["cwblock"])
+        blocking = bench_cw_blocking(*SIZES[size]["cwblock"], repeats=11)
         printers.append(lambda: print_cw_blocking(blocking))
     kind = getattr(device, "device_kind", "")
     limits = device_limit(kind) if device.platform == "gpu" else None

@@ -103,25 +103,37 @@ def _hubbard_stratonovich_masked(u: Array, beta: Array, n: Array, mask: Array, n
     return _hubbard_stratonovich_core(u, beta, n, num_nodes, gap_nodes, newton_steps, lambda v: jnp.sum(v * mask, axis=-1))
 
 
-#: Bytes of one (rows, length) block of u on the CPU: the quadrature makes ~100 passes over a handful of arrays
-#: of that size (Newton updates, nodes), so the block is sized to keep them in a core's L2 cache (cost per
-#: element then stays flat in batch × length instead of rising once the arrays fall out of cache).
-_CPU_BLOCK_BYTES = 2**17
+#: Row blocks of u on the CPU (bytes of u per block). The quadrature makes ~100 passes over a handful of arrays of the
+#: block's size; XLA runs an operation on a large array on all of its threads, at a fixed cost per operation that a
+#: small block does not repay. Measured on 2 cores (`python benchmarks/bench.py --only cwblock`, one Euler–Maruyama
+#: step at N = 1024): up to `_CPU_SMALL_BYTES` of u, blocks of `_CPU_SMALL_BLOCK_BYTES` (one core, the arrays in its
+#: L2 cache) are the fastest; above, blocks of at most `_CPU_BLOCK_BYTES` run on both cores, 1.2× faster than
+#: small blocks at 1e5 particle·spins and 1.4–1.7× from 2.6e5 to 1e7, with the cost per element flat where one block
+#: of the whole batch falls out of cache (2.2× slower at 1e7).
+_CPU_SMALL_BYTES, _CPU_SMALL_BLOCK_BYTES, _CPU_BLOCK_BYTES = 2**18, 2**17, 2**21
+
+
+def _cpu_block_rows(batch: int, length: int, itemsize: int) -> int:
+    """Rows per block of u (batch, length) on the CPU (the block sizes above), in equal blocks with the fewest
+    padding rows; batch itself when one block holds everything."""
+    row_bytes = length * itemsize
+    block_bytes = _CPU_SMALL_BLOCK_BYTES if batch * row_bytes <= _CPU_SMALL_BYTES else _CPU_BLOCK_BYTES
+    blocks = -(-batch // max(1, block_bytes // row_bytes))
+    return -(-batch // blocks)
 
 
 def _hubbard_stratonovich_core(u: Array, beta: Array, n, num_nodes: int, gap_nodes: int, newton_steps: int,
                                spin_sum) -> Array:
     """The quadrature of `hubbard_stratonovich_mean`; spin_sum sums over the spins that enter ln w.
 
-    Every row of u is independent, so on the CPU a batch larger than one cache-sized block (`_CPU_BLOCK_BYTES`)
-    runs as a `lax.map` over equal blocks of rows (padded with u = 0 rows, dropped from the result); the
-    arithmetic of each row is unchanged. Other backends take the whole batch at once."""
+    Every row of u is independent, so on the CPU a batch larger than one block (`_cpu_block_rows`) runs as a
+    `lax.map` over equal blocks of rows (padded with u = 0 rows, dropped from the result); the arithmetic of each
+    row is unchanged. Other backends take the whole batch at once."""
     batch, length = u.shape
-    rows = max(1, _CPU_BLOCK_BYTES // (length * u.dtype.itemsize))
-    if jax.default_backend() != "cpu" or batch <= rows:
+    rows = _cpu_block_rows(batch, length, u.dtype.itemsize)
+    if jax.default_backend() != "cpu" or rows >= batch:
         return _hubbard_stratonovich_block(u, beta, n, num_nodes, gap_nodes, newton_steps, spin_sum)
     blocks = -(-batch // rows)
-    rows = -(-batch // blocks)  # the fewest padding rows for this number of blocks
     padded = jnp.pad(u, ((0, blocks * rows - batch), (0, 0))).reshape(blocks, rows, length)
     out = jax.lax.map(
         lambda block: _hubbard_stratonovich_block(block, beta, n, num_nodes, gap_nodes, newton_steps, spin_sum), padded)

@@ -99,9 +99,11 @@ def compile_times() -> CompileTimes:
     return CompileTimes(**_TOTALS)
 
 
-def enable_compilation_cache(directory: str | os.PathLike | None = None) -> pathlib.Path:
+def enable_compilation_cache(directory: str | os.PathLike | None = None) -> pathlib.Path | None:
     """JAX's persistent compilation cache, so that a second run of a study loads its compiled functions instead
-    of compiling them again: `directory`, else $STATPHYS_JAX_CACHE, else ~/.cache/statphys/jax.
+    of compiling them again: `directory`, else $STATPHYS_JAX_CACHE, else ~/.cache/statphys/jax. With
+    STATPHYS_JAX_CACHE=off (and no directory) the cache stays off and None is returned (the test suite sets it:
+    its in-process `statphys run`s must not read or fill the user's cache).
 
     Every compiled module is stored, however small or quick to compile: the many primitives a study runs
     eagerly compile in milliseconds each (below JAX's default threshold of 1 s, and on a loaded machine
@@ -109,8 +111,10 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> path
     per run."""
     import jax
 
-    path = pathlib.Path(directory or os.environ.get("STATPHYS_JAX_CACHE") or
-                        pathlib.Path.home() / ".cache" / "statphys" / "jax")
+    setting = os.environ.get("STATPHYS_JAX_CACHE")
+    if directory is None and setting == "off":
+        return None
+    path = pathlib.Path(directory or setting or pathlib.Path.home() / ".cache" / "statphys" / "jax")
     path.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -3,6 +3,7 @@
 import os
 
 os.environ["NETKET_ENABLE_X64"] = "1"  # tests run in float64; keep NetKet from changing it
+os.environ["STATPHYS_JAX_CACHE"] = "off"  # `statphys run` inside a test leaves the user's compilation cache alone
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

@@ -252,22 +252,24 @@ def test_reduced_bad_input_is_named():
                                   x_init=jnp.zeros((2, 3)))
 
 
-def test_blocked_curie_weiss_quadrature_equals_the_unblocked_one():
-    """Batch 40 × N = 1024 in float64 runs (on the CPU) as 3 cache-sized blocks of 14 rows with 2 padding rows;
-    each row equals the same row evaluated in a batch of 8 (one block, no padding) to float64 rounding, with and
-    without a spin mask."""
+@pytest.mark.parametrize("batch", [31, 601])
+def test_blocked_curie_weiss_quadrature_equals_the_unblocked_one(batch):
+    """Batch × N = 1024 in float64 runs (on the CPU) as blocks of rows with padding rows: batch 31 as 2 small
+    blocks of 16 rows (one core), batch 601 as 3 large blocks of 201 rows; each row equals the same row evaluated in
+    a batch of 8 (one block, no padding) to float64 rounding, with and without a spin mask."""
     from statphys.models import hubbard_stratonovich as hs
 
-    n, batch = 1024, 40
-    rows = hs._CPU_BLOCK_BYTES // (8 * n)
+    n = 1024
+    rows = hs._cpu_block_rows(batch, n, 8)
     assert rows < batch and batch % rows  # several blocks, padding included
     u = 0.3 + 1.5 * jax.random.normal(jax.random.PRNGKey(20), (batch, n))
     mask = (jnp.arange(n) % 3 > 0).astype(u.dtype)
+    starts = sorted({0, rows - 4, rows, batch - 8} | set(range(0, batch, max(8, batch // 8))))
     for beta in (0.7, 1.0, 1.6):
         beta = jnp.asarray(beta)
         blocked = hs.hubbard_stratonovich_mean(u, beta, n)
         masked = hs.hubbard_stratonovich_mean(u, beta, jnp.sum(mask), mask=mask)
-        for a in range(0, batch, 8):
+        for a in starts:
             np.testing.assert_allclose(blocked[a : a + 8], hs.hubbard_stratonovich_mean(u[a : a + 8], beta, n),
                                        rtol=0, atol=1e-13)
             np.testing.assert_allclose(masked[a : a + 8],

@@ -121,6 +121,20 @@ def test_compile_times_split_tracing_lowering_and_compiling():
     assert compilation.compile_times() - middle == compilation.CompileTimes()
 
 
+def test_compilation_cache_stays_off_when_the_environment_says_off(tmp_path, monkeypatch):
+    """STATPHYS_JAX_CACHE=off (set by conftest for the whole suite): `enable_compilation_cache()` leaves JAX's
+    cache directory as it was and returns None; an explicit directory still turns the cache on there."""
+    monkeypatch.setenv("STATPHYS_JAX_CACHE", "off")
+    before = jax.config.jax_compilation_cache_dir
+    assert compilation.enable_compilation_cache() is None
+    assert jax.config.jax_compilation_cache_dir == before
+    try:
+        assert compilation.enable_compilation_cache(tmp_path / "cache") == tmp_path / "cache"
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "cache")
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)
+
+
 @pytest.mark.slow
 def test_second_run_compiles_nothing(tmp_path):
     """Two `statphys run`s of a study into fresh folders with one persistent cache: the second loads every
