@@ -33,6 +33,8 @@ import tempfile
 import time
 from typing import Callable, TypeVar
 
+from .compilation import release_compiled_code
+
 _DIRECTORY = contextvars.ContextVar("statphys_chunk_stages", default=None)
 Result = TypeVar("Result")
 
@@ -78,8 +80,10 @@ def _to_numpy(tree):
 
 
 def stored(name: str, compute: Callable[[], Result]) -> Result:
-    """``compute()`` with its JAX arrays as NumPy arrays, or the stored result of the stage ``name`` of this chunk."""
+    """``compute()`` with its JAX arrays as NumPy arrays, or the stored result of the stage ``name`` of this chunk.
+    Before a stage the process gives its compiled programs back if it holds too many (`release_compiled_code`)."""
     counts = _DIRECTORY.get()
+    release_compiled_code()
     if counts is None:
         return _to_numpy(compute())
     directory = counts.directory

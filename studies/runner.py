@@ -23,7 +23,7 @@ import time
 
 from . import checkpoints
 from . import progress as progress_module
-from .compilation import CompileTimes, compile_times
+from .compilation import CompileTimes, compile_times, release_compiled_code
 from .datasets import combine, describe_variables, write_atomic
 from .provenance import PACKAGE_VERSION, provenance, source_revision
 from .study_file import Study, StudyError, load
@@ -177,6 +177,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
             if path.exists():
                 reused += 1
             else:
+                release_compiled_code()
                 chunk_started, compile_started = time.time(), compile_times()
                 label = f"chunk {index + 1}/{len(points)}"
                 stages = _stages_path(study, out, point)

@@ -15,6 +15,17 @@ def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow or gpu")
 
 
+def pytest_runtest_teardown(item, nextitem):
+    """After each test file, give compiled programs back once the process holds half the kernel's limit on memory
+    mappings (`studies.compilation.release_compiled_code`): the whole suite in one process (`pytest tests`, no -n)
+    compiles more programs than that limit allows and crashed in XLA without it (one file added at most 7 800
+    mappings, far from the other half)."""
+    if nextitem is None or nextitem.path != item.path:
+        from statphys.studies.compilation import release_compiled_code
+
+        release_compiled_code()
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--runslow"):
         return

@@ -9,6 +9,7 @@ import sys
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import xarray as xr
@@ -106,7 +107,6 @@ def test_compile_times_split_tracing_lowering_and_compiling():
     """A new jitted function's first call traces, lowers and compiles (or loads) one module; its second call
     none, so a difference of compile_times() measures exactly the first call."""
     import jax
-    import jax.numpy as jnp
 
     x = jnp.arange(7.0)
     f = jax.jit(lambda x: jnp.cumsum(jnp.sin(x) * 3.25))
@@ -133,6 +133,25 @@ def test_compilation_cache_stays_off_when_the_environment_says_off(tmp_path, mon
         assert jax.config.jax_compilation_cache_dir == str(tmp_path / "cache")
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
+
+
+def test_release_compiled_code_gives_the_mappings_of_compiled_programs_back():
+    """Compiled programs hold memory mappings until `release_compiled_code` drops them (above its share of the
+    kernel's limit only); a dropped program compiles again at its next call and gives the same numbers."""
+    mappings = compilation.memory_mappings()
+    if mappings is None:
+        pytest.skip("no /proc: the mappings cannot be counted here")
+    x = jnp.linspace(0.0, 1.0, 16).reshape(4, 4)
+    functions = [jax.jit(lambda y, k=k: jnp.tanh(k * y) @ y) for k in range(40)]
+    first = [np.asarray(f(x)) for f in functions]
+    held = compilation.memory_mappings()[0]
+    assert held >= mappings[0] + 40  # several mappings per compiled program
+    assert not compilation.release_compiled_code(share=1.0)  # below the limit: nothing dropped
+    assert compilation.memory_mappings()[0] >= held - 5
+    assert compilation.release_compiled_code(share=0.0)
+    assert compilation.memory_mappings()[0] < held - 40
+    for f, value in zip(functions, first):
+        np.testing.assert_array_equal(np.asarray(f(x)), value)
 
 
 @pytest.mark.slow
