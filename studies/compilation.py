@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import sys
 import threading
 from typing import NamedTuple
 
@@ -150,14 +151,17 @@ def release_compiled_code(share: float = MAPPING_SHARE) -> bool:
     Measured here (XLA CPU, jax 0.10): a small jitted function holds about 9 mappings, a reverse run with the
     Curie–Weiss score about 200, and `jax.clear_caches` gives them back (27 518 → 588 mappings after 3000 small
     programs, the functions still alive). The whole test suite in one process reached the limit and crashed
-    (XLA's backend_compile_and_load or deserialize_executable) before this was called between tests. A program
-    dropped is compiled again (or loaded from the persistent cache) at its next call, with the same result.
+    (XLA's backend_compile_and_load or deserialize_executable) before this was called between test files. A
+    program dropped is compiled again (or loaded from the persistent cache) at its next call, with the same result.
     Call it where no function is being traced: the runner does between chunks, `checkpoints.stored` before each
-    stage, the test suite after each test."""
+    stage, the test suite after each test file; it says so on stderr when it drops them."""
     mappings = memory_mappings()
     if mappings is None or mappings[0] <= share * mappings[1]:
         return False
     import jax
 
     jax.clear_caches()
+    print(f"statphys: dropped the compiled JAX programs of this process ({mappings[0]} memory mappings of the "
+          f"kernel's limit {mappings[1]}); they compile again, or load from the persistent cache, at their next call",
+          file=sys.stderr)
     return True
