@@ -81,10 +81,11 @@ def _to_numpy(tree):
 
 def stored(name: str, compute: Callable[[], Result]) -> Result:
     """``compute()`` with its JAX arrays as NumPy arrays, or the stored result of the stage ``name`` of this chunk.
-    Before a stage the process gives its compiled programs back if it holds too many (`release_compiled_code`)."""
+    Before computing a stage the process gives its compiled programs back if it holds too many
+    (`release_compiled_code`; not before a stored stage is loaded, which compiles nothing)."""
     counts = _DIRECTORY.get()
-    release_compiled_code()
     if counts is None:
+        release_compiled_code()
         return _to_numpy(compute())
     directory = counts.directory
     path = _stage_path(directory, name)
@@ -105,6 +106,7 @@ def stored(name: str, compute: Callable[[], Result]) -> Result:
 
     from .provenance import device_label
 
+    release_compiled_code()
     started = time.perf_counter()
     result = _to_numpy(compute())
     seconds = counts.wall_times[name] = round(time.perf_counter() - started, 3)

@@ -225,19 +225,15 @@ def test_overlap_log_probs_matches_brute_force(beta, h):
 
 
 def elementary_symmetric_denoiser(n, beta, u):
-    """E[sᵢ | x] for one row u = α x/σ² (h = 0) from the law of the other spins' up count: P(sᵢ = ±1 | x) ∝
-    Σ_k exp(β(2k − N)²/(2N)) (e^{2uᵢ} e_{k−1} or e_k) of e^{2u_j}, j ≠ i (elementary symmetric sums, log domain,
-    NumPy float64): exact at any N in O(N³), independent of the Hubbard–Stratonovich integral."""
-    log_w = 2 * np.asarray(u, float)
-    log_e = np.full((n, n), -np.inf)  # log e_k over the spins j ≠ i: row i, k = 0 … N − 1
-    log_e[:, 0] = 0.0
-    for j in range(n):
-        others = np.arange(n) != j
-        log_e[others, 1:] = np.logaddexp(log_e[others, 1:], log_e[others, :-1] + log_w[j])
-    k = np.arange(n + 1)
-    log_prior = beta * (2 * k - n) ** 2 / (2 * n)
-    up = scipy.special.logsumexp(log_prior[None, 1:] + log_w[:, None] + log_e, axis=1)
-    down = scipy.special.logsumexp(log_prior[None, :n] + log_e, axis=1)
+    """E[sᵢ | x] for one row u = α x/σ² (h = 0) from the law of the other spins' up count k: P(sᵢ = ±1 | x) ∝
+    Σ_k exp(β(2(k + [sᵢ = 1]) − N)²/(2N)) e^{±uᵢ} e_k, with e_k the elementary symmetric sums of the spins j ≠ i
+    (`log_elementary_symmetric` with a mask): exact at any N, independent of the Hubbard–Stratonovich integral."""
+    u = jnp.asarray(u, jnp.float64)
+    others = np.asarray(log_elementary_symmetric(jnp.broadcast_to(u, (n, n)), ~np.eye(n, dtype=bool)))[:, :n]
+    k = np.arange(n)
+    u = np.asarray(u)[:, None]
+    up = scipy.special.logsumexp(beta * (2 * k + 2 - n) ** 2 / (2 * n) + u + others, axis=1)
+    down = scipy.special.logsumexp(beta * (2 * k - n) ** 2 / (2 * n) - u + others, axis=1)
     return np.tanh(0.5 * (up - down))
 
 
