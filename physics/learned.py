@@ -130,13 +130,15 @@ class TrainResult(NamedTuple):
 def train(
     key: Array, target: Any, schedule: Schedule, *, steps: int = 1500, batch: int = 256, lr: float = 3e-3,
     hidden: int = 64, depth: int = 2, num_freq: int = 4, fp_weight: float = 0.0, fp_batch: int = 32,
-    fp_form: str = "score",
+    fp_form: str = "score", with_regulariser: bool | None = None,
 ) -> TrainResult:
     """Denoising score matching on fresh exact samples of `target` each step (Adam, cosine-decayed lr).
 
     fp_form "score": network for s, regulariser λ E‖σ_t⁴ R_s‖²; "log_density": network for u_θ,
     regulariser λ E[R_u²] (module docstring); both over fp_batch noised points at independent uniform times.
-    fp_weight = λ ≥ 0 (λ = 0: plain score matching).
+    fp_weight = λ ≥ 0 (λ = 0: plain score matching). with_regulariser: compile the regulariser into the training
+    loop (default: when λ > 0); True for a sweep over λ that includes 0, so that one compiled loop trains every λ
+    (at λ = 0 a `lax.cond` skips the regulariser: plain score matching, equal to the default's to float rounding).
     """
     for name, value in (("steps", steps), ("batch", batch), ("fp_batch", fp_batch)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
@@ -146,11 +148,15 @@ def train(
     if not (fp_weight >= 0 and math.isfinite(fp_weight)):
         raise ValueError(f"fp_weight must be >= 0, got {fp_weight!r}")
     _check_form(fp_form)
+    if with_regulariser is None:
+        with_regulariser = fp_weight > 0
+    elif fp_weight > 0 and not with_regulariser:
+        raise ValueError(f"fp_weight = {fp_weight!r} > 0 needs the regulariser: with_regulariser must not be False")
     shape = {"n": target.n, "hidden": hidden, "depth": depth, "num_freq": num_freq,
              "out": target.n if fp_form == "score" else 1}
     _layer_sizes(**shape)
     params, dsm, res = _train(key, target, schedule, jnp.asarray(fp_weight, jnp.result_type(float)), lr=float(lr),
-                              steps=steps, batch=batch, regularised=fp_weight > 0, fp_batch=fp_batch, form=fp_form,
+                              steps=steps, batch=batch, regularised=bool(with_regulariser), fp_batch=fp_batch, form=fp_form,
                               shape=tuple(shape.items()))
     return TrainResult(params, dsm, res, fp_form)
 
@@ -159,8 +165,9 @@ def train(
 def _train(key, target, schedule, fp_weight, *, lr, steps, batch, regularised, fp_batch, form, shape):
     """The training loop of `train`, from the initialisation `init_mlp(**dict(shape))`. The target, the schedule
     (pytrees: the fields of an OU or VPLinear schedule are traced, `physics.schedules`) and the regulariser's
-    weight are traced, so that one compiled loop trains every network of a sweep over them; static: what fixes
-    array shapes, the learning rate and the regulariser's form and presence (``regularised``)."""
+    weight are traced, so that one compiled loop trains every network of a sweep over them (with ``regularised``,
+    λ = 0 included: the regulariser is a `lax.cond` on λ > 0); static: what fixes array shapes, the learning rate
+    and the regulariser's form and presence in the program (``regularised``)."""
     k_init, k_run = jax.random.split(key)
     params = init_mlp(k_init, **dict(shape))
     opt = optax.adam(optax.cosine_decay_schedule(lr, steps))
@@ -177,13 +184,16 @@ def _train(key, target, schedule, fp_weight, *, lr, steps, batch, regularised, f
         dsm = jnp.mean(jnp.sum((sig * s + xi) ** 2, axis=-1))
         if not regularised:
             return dsm, (dsm, 0.0)
-        tr = jax.random.uniform(k_r, (fp_batch,), minval=schedule.t_min, maxval=schedule.T)
-        xr = schedule.alpha(tr)[:, None] * x0[:fp_batch] + schedule.sigma(tr)[:, None] * xi[:fp_batch]
-        if form == "score":
-            r = schedule.sigma(tr)[:, None] ** 4 * fp_residual(score, schedule, xr, tr)
-            res = jnp.mean(jnp.sum(r**2, axis=-1))
-        else:
-            res = jnp.mean(fp_residual_log_density(score.log_density, schedule, xr, tr) ** 2)
+
+        def mean_squared_residual(_):
+            tr = jax.random.uniform(k_r, (fp_batch,), minval=schedule.t_min, maxval=schedule.T)
+            xr = schedule.alpha(tr)[:, None] * x0[:fp_batch] + schedule.sigma(tr)[:, None] * xi[:fp_batch]
+            if form == "score":
+                r = schedule.sigma(tr)[:, None] ** 4 * fp_residual(score, schedule, xr, tr)
+                return jnp.mean(jnp.sum(r**2, axis=-1))
+            return jnp.mean(fp_residual_log_density(score.log_density, schedule, xr, tr) ** 2)
+
+        res = jax.lax.cond(fp_weight > 0, mean_squared_residual, lambda _: jnp.zeros((), dsm.dtype), None)
         return dsm + fp_weight * res, (dsm, res)
 
     def body(carry, k):

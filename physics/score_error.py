@@ -84,11 +84,14 @@ class PerturbedScore:
         return value + alpha * error / sigma**2, state
 
 
-def perturb(base: Any, schedule: Schedule, noise: float, bias: float) -> PerturbedScore:
+def perturb(base: Any, schedule: Schedule, noise: float, bias: float, *,
+            exact_at_zero: bool = True) -> PerturbedScore:
     """`PerturbedScore` of a pure score_fn(x, t) with denoiser noise ε = ``noise`` and shrinkage b = ``bias``
-    (checked, `check_error`); ε = b = 0 gives the inactive score (bit for bit the exact-score run)."""
+    (checked, `check_error`); ε = b = 0 gives the inactive score (bit for bit the exact-score run), unless
+    ``exact_at_zero`` is False: then the levels are traced at zero too, so that one compiled program serves every
+    level, zero included (equal to the exact-score run to float rounding)."""
     check_error(float(noise), float(bias))
-    active = not (float(noise) == 0.0 and float(bias) == 0.0)
+    active = not (exact_at_zero and float(noise) == 0.0 and float(bias) == 0.0)
     return PerturbedScore(base, schedule, jnp.asarray(noise, jnp.result_type(float)),
                           jnp.asarray(bias, jnp.result_type(float)), active)
 

@@ -79,6 +79,8 @@ def test_bad_input():
         init_mlp(jax.random.PRNGKey(0), 1, hidden=0)
     with pytest.raises(ValueError, match="fp_form"):
         train(jax.random.PRNGKey(0), MIXTURE, OU, fp_form="density")
+    with pytest.raises(ValueError, match="with_regulariser"):
+        train(jax.random.PRNGKey(0), MIXTURE, OU, fp_weight=1.0, with_regulariser=False)
     with pytest.raises(ValueError, match="fp_form"):
         learned_score({}, OU, "eps")
     with pytest.raises(ValueError, match="equal sizes"):
@@ -111,6 +113,23 @@ def test_fp_regulariser_lowers_the_residual():
     plain = train(jax.random.PRNGKey(0), MIXTURE, OU, steps=300)
     regular = train(jax.random.PRNGKey(0), MIXTURE, OU, steps=300, fp_weight=10.0)
     assert residual(regular.params) < 0.5 * residual(plain.params)
+
+
+@pytest.mark.parametrize("form", ["score", "log_density"])
+def test_the_loop_compiled_with_the_regulariser_trains_plainly_at_zero_weight(form):
+    """with_regulariser=True at λ = 0 (one program for a sweep over λ, `lax.cond` on λ > 0): the plain score
+    matching of the default loop to float rounding, no residual recorded; at λ > 0 the same loop as the default."""
+    kwargs = dict(steps=40, batch=32, hidden=8, fp_batch=4, fp_form=form)
+    plain = train(jax.random.PRNGKey(0), MIXTURE, OU, **kwargs)
+    swept = train(jax.random.PRNGKey(0), MIXTURE, OU, with_regulariser=True, **kwargs)
+    for name in plain.params:
+        np.testing.assert_allclose(np.asarray(swept.params[name]), np.asarray(plain.params[name]), rtol=1e-10,
+                                   atol=1e-12)
+    np.testing.assert_allclose(np.asarray(swept.loss), np.asarray(plain.loss), rtol=1e-10)
+    assert np.all(np.asarray(swept.residual) == 0)
+    regular = train(jax.random.PRNGKey(0), MIXTURE, OU, fp_weight=1.0, **kwargs)
+    assert np.all(np.asarray(regular.residual) > 0)
+    assert not np.allclose(np.asarray(regular.params["w0"]), np.asarray(plain.params["w0"]))
 
 
 def _log_p(target, schedule, time_factor=1.0):

@@ -26,8 +26,10 @@ def test_zero_error_reproduces_the_exact_score_run_bit_for_bit(sampler):
     zero = reverse_sample(key, se.perturb(exact, SCHEDULE, 0.0, 0.0), SCHEDULE, **args, keep_info=True)
     np.testing.assert_array_equal(np.asarray(zero.x), np.asarray(reference.x))
     # the active score at ε = b = 0 (traced levels) differs only by XLA's fusion of s + 0: float rounding
-    traced = reverse_sample(key, se.PerturbedScore(exact, SCHEDULE, jnp.asarray(0.0), jnp.asarray(0.0)), SCHEDULE,
-                            **args, keep_info=True)
+    # (what the study runs: one compiled program for every level, zero included)
+    traced_zero = se.perturb(exact, SCHEDULE, 0.0, 0.0, exact_at_zero=False)
+    assert traced_zero.active
+    traced = reverse_sample(key, traced_zero, SCHEDULE, **args, keep_info=True)
     np.testing.assert_allclose(np.asarray(traced.x), np.asarray(reference.x), rtol=1e-11, atol=1e-11)
     noisy = reverse_sample(key, se.perturb(exact, SCHEDULE, 0.1, 0.0), SCHEDULE, **args, keep_info=True)
     assert not np.array_equal(np.asarray(noisy.x), np.asarray(reference.x))

@@ -118,7 +118,8 @@ def run(params: dict, key) -> xr.Dataset:
     for seed in range(int(params["seeds"])):
         k_train, k_gap, k_err = jax.random.split(jax.random.fold_in(key, seed), 3)
         result = train(k_train, target, schedule, steps=int(params["train_steps"]), batch=int(params["train_batch"]),
-                       hidden=int(params["hidden"]), fp_weight=lam, fp_batch=int(params["fp_batch"]), fp_form=form)
+                       hidden=int(params["hidden"]), fp_weight=lam, fp_batch=int(params["fp_batch"]), fp_form=form,
+                       with_regulariser=True)
         score = learned_score(result.params, schedule, form)
         gaps.append(ode_sde_gap(k_gap, score, target, schedule, num_steps=int(params["num_steps"]),
                                 batch=int(params["batch"]), ode=ODE, sde=SDE, bootstrap=int(params["bootstrap"])))

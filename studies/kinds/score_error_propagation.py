@@ -3,8 +3,9 @@
 For each target (Curie–Weiss at any N, an SK instance by enumeration at small N) the exact score is perturbed
 on the denoiser, D̂ = (1 − b) D + ε ζ with ζ ~ N(0, I) fresh at every step (`physics.score_error`), in two
 one-parameter families: unbiased noise (b = 0, ε on ``noise``) and shrinkage (ε = 0, b on ``bias``). Every run
-uses the same key, so the runs are coupled (the same prior draw and sampler noise; ζ has its own keys) and the
-level 0 run is the exact-score run bit for bit. Generated spins are sign(x_{t_min}), m = Σ sign(x)/N.
+uses the same key, so the runs are coupled (the same prior draw and sampler noise; ζ has its own keys); every
+level, zero included, runs through one compiled program per target (traced ε and b), so the level 0 run is the
+exact-score run to float rounding (`physics.score_error.perturb`). Generated spins are sign(x_{t_min}), m = Σ sign(x)/N.
 
 Per level, against the exact law (enumeration / the Curie–Weiss law of m):
   - TV of P(m) with its bootstrap standard error and the sampling floor (TV of the same number of exact draws:
@@ -173,8 +174,8 @@ def _denoiser2(x, denoised, t):
 
 def generate(key, score, schedule, params: dict, n: int, noise: float, bias: float) -> tuple[np.ndarray, np.ndarray]:
     """Spins sign(x_{t_min}) (num_samples, n) and E|D_k|² at the start of each step (num_steps,), batch by batch
-    (batch b: key fold_in(key, b)); one compilation for the exact-score run, one for every other (ε, b)."""
-    perturbed = se.perturb(score, schedule, noise, bias)
+    (batch b: key fold_in(key, b)); one compilation serves every (ε, b), zero included."""
+    perturbed = se.perturb(score, schedule, noise, bias, exact_at_zero=False)
     spins, d2 = [], []
     num, size = params["num_samples"], params["batch_size"]
     for index, start in enumerate(range(0, num, size)):
