@@ -89,13 +89,16 @@ def time_for_abar(name: str, abar: float, *, beta_min: float = 0.1, beta_max: fl
 
 def vp_schedule_for_abar(name: str, abar_T: float, abar_min: float, *, beta_min: float = 0.1,
                          beta_max: float = 20.0) -> Schedule:
-    """OU (`ou`) or Franzese's linear VP (`vp_linear`) with ᾱ(T) = abar_T and ᾱ(t_min) = abar_min."""
+    """OU (`ou`) or Franzese's linear VP (`vp_linear`) with ᾱ(T) = abar_T and ᾱ(t_min) = abar_min. OU is built as
+    the linear VP schedule with β ≡ 2 (α = e^{−t}, σ² = 1 − e^{−2t}, f = −1, g² = 2, bit for bit those of
+    `make_schedule("ou")`), so that both schedules of a sweep are one pytree class, whose fields are traced: one
+    compiled function serves both."""
     if not 0 < abar_T < abar_min < 1:
         raise ValueError(f"need 0 < abar_T < abar_min < 1, got {abar_T!r}, {abar_min!r}")
     T = time_for_abar(name, abar_T, beta_min=beta_min, beta_max=beta_max)
     t_min = time_for_abar(name, abar_min, beta_min=beta_min, beta_max=beta_max)
     if name == "ou":
-        return make_schedule("ou", T=T, t_min=t_min)
+        return make_schedule("vp_linear", T=T, t_min=t_min, beta_min=2.0, beta_max=2.0)
     return franzese_vp(T, beta_min=beta_min, beta_max=beta_max, t_min=t_min)
 
 

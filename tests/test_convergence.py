@@ -209,6 +209,12 @@ def test_franzese_vp_truncates_a_fixed_beta_and_matches_ou_through_abar():
             pytest.approx(abar, rel=1e-10)
         ou, vp = (vp_schedule_for_abar(name, abar, math.exp(-0.02)) for name in ("ou", "vp_linear"))
         assert float(ou.alpha(ou.t_min)) == pytest.approx(float(vp.alpha(vp.t_min)), rel=1e-12)
+        # OU as the VP schedule with β ≡ 2: the OU schedule's coefficients bit for bit, the pytree class of vp
+        plain, grid = make_schedule("ou", T=ou.T, t_min=ou.t_min), jnp.geomspace(1e-4, ou.T, 301)
+        coefficients = jax.jit(lambda s, t: (s.alpha(t), s.sigma(t), s.sigma2(t), s.drift(t), s.diffusion2(t)))
+        for built, closed in zip(coefficients(ou, grid), coefficients(plain, grid)):
+            np.testing.assert_array_equal(np.asarray(built), np.asarray(closed))
+        assert jax.tree_util.tree_structure(ou) == jax.tree_util.tree_structure(vp)
         kl = [prior_kl(gauss, s, prior_variance=float(s.sigma2(s.T))) for s in (ou, vp)]
         assert kl[0] == pytest.approx(kl[1], rel=1e-10)
     with pytest.raises(ValueError, match="schedule"):
