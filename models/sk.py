@@ -109,6 +109,19 @@ class SherringtonKirkpatrick(PairwiseIsing):
         return cls(sk_couplings(n, seed), beta, h, **kwargs)
 
 
+@pytree_dataclass(static=("chunk_size",))
+class IsingForm(PairwiseIsing):
+    """The pairwise form ln w(s) = −β H(s) + h Σs, H = −½ sᵀJs, of any target with ``couplings``, ``beta`` and
+    ``h`` (SK, EA, Hopfield with its zero-diagonal J = ξᵀξ/N: the same law, ln w up to a constant), as one pytree
+    class: scores built on it (`physics.scores.ExactScore`) share one compiled function across those targets of
+    one size. Build it with `ising_form`."""
+
+
+def ising_form(target) -> IsingForm:
+    """The `IsingForm` of a target with couplings, beta, h and chunk_size (SK, EA, Hopfield)."""
+    return IsingForm(target.couplings, target.beta, target.h, target.chunk_size)
+
+
 def sk_couplings(n: int, seed: int = 0) -> np.ndarray:
     """Symmetric Gaussian couplings with variance 1/N off the diagonal and a zero diagonal, shape (n, n)."""
     check_positive_int("n", n)

@@ -13,7 +13,7 @@ from statphys.models.dataset import DataSet
 from statphys.models.edwards_anderson import EdwardsAnderson
 from statphys.models.equilibrium import equilibrium
 from statphys.models.hopfield import Hopfield
-from statphys.models.sk import SherringtonKirkpatrick
+from statphys.models.sk import IsingForm, SherringtonKirkpatrick, ising_form
 from statphys.physics import ExactScore, make_schedule, reverse_sample
 from statphys.physics.total_variation import total_variation
 
@@ -134,6 +134,24 @@ def test_hopfield_pairwise_form():
     np.testing.assert_allclose(np.asarray(hop.energy(jnp.asarray(s))), pair - 3 / 2, atol=1e-12)
     x = np.random.default_rng(3).normal(size=(4, 9))
     np.testing.assert_allclose(hop.posterior_mean(x, 0.5, 0.7), brute_posterior_mean(hop, x, 0.5, 0.7), atol=1e-12)
+
+
+def test_ising_form_has_the_denoiser_of_its_target_and_one_tree_structure_for_all():
+    """SK, EA and Hopfield (K = 3, through its zero-diagonal J) in their pairwise form: the target's own denoiser
+    (brute force) and one pytree structure, so that one compiled run serves all three."""
+    targets = [SherringtonKirkpatrick.random(9, 1.3, h=0.2, seed=4),
+               EdwardsAnderson.from_graph(nk.graph.Square(3, pbc=True), 0.8, seed=2, h=-0.1),
+               Hopfield.random(9, 3, 1.1, h=0.3, seed=2)]
+    x = np.random.default_rng(3).normal(size=(4, 9))
+    forms = [ising_form(target) for target in targets]
+    for target, form in zip(targets, forms):
+        assert isinstance(form, IsingForm)
+        np.testing.assert_allclose(np.asarray(form.posterior_mean(x, 0.5, 0.7)),
+                                   brute_posterior_mean(target, x, 0.5, 0.7), atol=1e-12)
+    schedule = make_schedule("ou")
+    structures = {jax.tree_util.tree_structure(ExactScore(form, schedule)) for form in forms}
+    assert len(structures) == 1
+    assert jax.tree_util.tree_structure(ExactScore(targets[0], schedule)) not in structures
 
 
 def test_dataset_denoiser_is_enumeration_of_its_law():

@@ -2,7 +2,9 @@
 
 For one target (SK, Hopfield, Edwards–Anderson or an empirical data set of SK samples) at small N, every
 sampler integrates the reverse dynamics from x_T ~ N(0, σ_T² I) with the exact score
-∇ ln p_t = (α E[s|x] − x)/σ² (E[s|x] by enumeration of the 2ᴺ states, or attention over the data). The
+∇ ln p_t = (α E[s|x] − x)/σ² (E[s|x] by enumeration of the 2ᴺ states, for SK, Hopfield and EA in their common
+pairwise form `models.sk.ising_form`, so that one compiled run per sampler serves all three; or attention over the
+data). The
 generated spins sign(x_{t_min}) are compared with the exact law of the magnetisation m = Σs/N: total
 variation TV = ½ Σ_m |P̂(m) − P(m)| with its bootstrap standard error (multinomial resamples of the generated
 law, BOOTSTRAP of them) and its null distribution for the same number of exact samples (mean, standard
@@ -24,7 +26,7 @@ from statphys.models.dataset import DataSet
 from statphys.models.edwards_anderson import EdwardsAnderson
 from statphys.models.equilibrium import equilibrium
 from statphys.models.hopfield import Hopfield
-from statphys.models.sk import SherringtonKirkpatrick
+from statphys.models.sk import SherringtonKirkpatrick, ising_form
 from statphys.physics import ExactScore, make_schedule, reverse_sample
 from statphys.physics.total_variation import total_variation
 
@@ -139,7 +141,7 @@ def run(params: dict, key) -> xr.Dataset:
     target = make_target(params, jax.device_put(k_target))
     exact = equilibrium(target)
     schedule = make_schedule(params["schedule"], T=params["T"], t_min=params["t_min"])
-    score = ExactScore(target, schedule)
+    score = ExactScore(target if isinstance(target, DataSet) else ising_form(target), schedule)
     has_energy = hasattr(target, "energy")
     rows = []
     m_laws, tv_err = [], []
