@@ -261,14 +261,19 @@ LN2 = math.log(2.0)
 
 
 def import_netket():
-    """Import NetKet without changing the package's precision.
+    """Import NetKet without changing JAX's global state: the package's precision and the default mesh.
 
     NetKet sets JAX's x64 flag from NETKET_ENABLE_X64 at import time (default: on); match it to the current
-    setting so that importing NetKet neither turns float64 on nor off.
+    setting so that importing NetKet neither turns float64 on nor off. With NETKET_SHARDING on (its default)
+    it also sets a global mesh over all devices (`jax.sharding.set_mesh`, axis "S"), which every later trace
+    carries: a jitted function called before and after the import is traced and compiled twice. The package
+    shards on its own (`physics.sharding`) and uses NetKet for graphs and Hilbert spaces, so NETKET_SHARDING
+    defaults to off here (a value set in the environment is kept).
     """
     import os
 
     os.environ["NETKET_ENABLE_X64"] = "1" if jax.config.jax_enable_x64 else "0"
+    os.environ.setdefault("NETKET_SHARDING", "0")
     import netket
 
     return netket

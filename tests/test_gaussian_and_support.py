@@ -1,5 +1,7 @@
 """Gaussian closed forms and the streamed finite-support denoiser."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 
@@ -74,6 +76,22 @@ def test_spin_states_match_netket_enumeration():
     n = 6
     nk = import_netket()
     np.testing.assert_array_equal(np.asarray(spin_states(n)), np.asarray(nk.hilbert.Spin(0.5, n).all_states()))
+
+
+def test_import_netket_keeps_jax_precision_and_default_mesh():
+    """In a fresh process: importing NetKet through the package leaves x64 as it was and sets no global mesh
+    (NetKet's default NETKET_SHARDING would, and every later trace would carry it); an explicit setting is kept."""
+    import subprocess
+    import sys
+
+    code = ("import jax; from statphys.models.base import import_netket; import_netket(); "
+            "print(jax.config.jax_enable_x64, jax.sharding.get_abstract_mesh().empty)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETKET_")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "NETKET_SHARDING": "1"}, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
 
 
 def test_enumeration_beyond_limit_is_refused():
