@@ -98,7 +98,7 @@ def vp_schedule_for_abar(name: str, abar_T: float, abar_min: float, *, beta_min:
     T = time_for_abar(name, abar_T, beta_min=beta_min, beta_max=beta_max)
     t_min = time_for_abar(name, abar_min, beta_min=beta_min, beta_max=beta_max)
     if name == "ou":
-        return make_schedule("vp_linear", T=T, t_min=t_min, beta_min=2.0, beta_max=2.0)
+        beta_min = beta_max = 2.0
     return franzese_vp(T, beta_min=beta_min, beta_max=beta_max, t_min=t_min)
 
 
