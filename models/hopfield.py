@@ -119,7 +119,7 @@ class Hopfield:
         (n ≤ 20)."""
         if self.num_patterns > 2 or not is_concrete(self.patterns, self.beta, self.h) or float(self.h) != 0.0:
             return enumeration.sample(self, key, num, self.chunk_size)
-        return _group_sample(key, num, self.patterns, self.beta)
+        return group_sample(key, num, self.patterns, self.beta)
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x]: Curie–Weiss through the gauge map for K = 1, two masked Curie–Weiss
@@ -174,8 +174,10 @@ def pair_overlap_moments(size_a: int, size_b: int, beta: float) -> tuple[float, 
 
 
 @functools.partial(jax.jit, static_argnums=1)
-def _group_sample(key: Array, num: int, patterns: Array, beta: Array) -> Array:
-    """K ≤ 2, h = 0: s = ξ¹ ⊙ τ with τ two masked Curie–Weiss samples on the groups ξ^K_i = ξ¹_i and ≠ (module doc)."""
+def group_sample(key: Array, num: int, patterns: Array, beta: Array) -> Array:
+    """K ≤ 2, h = 0: s = ξ¹ ⊙ τ with τ two masked Curie–Weiss samples on the groups ξ^K_i = ξ¹_i and ≠ (module doc),
+    shape (num, n). What `Hopfield.sample` calls for concrete patterns; patterns and β may also be traced (inside
+    another jitted function), where `sample` would fall back to enumeration."""
     num_patterns, n = patterns.shape
     same = (patterns[-1] == patterns[0]).astype(patterns.dtype)
     tau = jnp.zeros((num, n), patterns.dtype)

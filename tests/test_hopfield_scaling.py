@@ -3,10 +3,11 @@ the sampled disorder average against the exact one (studies/kinds/hopfield_scali
 
 import math
 
+import jax
 import numpy as np
 import pytest
 
-from statphys.models.hopfield import Hopfield, pair_overlap_moments
+from statphys.models.hopfield import Hopfield, group_sample, pair_overlap_moments
 from statphys.physics import disorder
 from statphys.physics import scaling as sc
 from statphys.studies.kinds import hopfield_scaling as hs
@@ -97,3 +98,19 @@ def test_sampler_bias_script_has_the_exact_k2_overlap_law():
     w /= w.sum()
     expected = [w @ np.sum(m**2, 1), w @ np.max(np.abs(m), 1)]
     np.testing.assert_allclose(tool["exact_overlaps"](target), expected, rtol=1e-10)
+
+
+def test_group_sample_with_traced_patterns_is_the_hopfield_sampler():
+    """`group_sample` called inside jit with the patterns and β as traced arguments (as `_trajectory_overlaps` calls it:
+    one compilation per N for every disorder sample) draws the configurations `Hopfield.sample` draws from the same
+    key, bit for bit, for two pattern pairs with different group sizes."""
+    key = jax.random.PRNGKey(3)
+    traced = jax.jit(lambda k, patterns, beta: group_sample(k, 64, patterns, beta))
+    sizes = set()
+    for seed in (0, 1):
+        target = Hopfield.random(32, 2, 1.2, seed=seed)
+        sizes.add(target.group_sizes)
+        expected = np.asarray(target.sample(key, 64))
+        assert set(np.unique(expected)) == {-1.0, 1.0}
+        np.testing.assert_array_equal(np.asarray(traced(key, target.patterns, target.beta)), expected)
+    assert len(sizes) == 2

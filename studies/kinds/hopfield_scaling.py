@@ -28,13 +28,12 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import scipy.stats
 import xarray as xr
 
 from statphys.models.curie_weiss import CurieWeiss
-from statphys.models.hopfield import Hopfield, group_beta, pair_overlap_moments
+from statphys.models.hopfield import Hopfield, group_beta, group_sample, pair_overlap_moments
 from statphys.physics import disorder
 from statphys.physics import scaling as sc
 from statphys.physics import transitions as tr
@@ -145,20 +144,18 @@ def _disorder_average(per_sample: dict[str, sc.Estimate]) -> dict[str, sc.Estima
     return disorder.disorder_average({k: e.value for k, e in per_sample.items()}, disorder.binder_of_averages("m"))
 
 
-@functools.partial(jax.jit, static_argnames=("num",))
-def _sample_keys(key, *, num: int):
-    """(k_data, k_path) = split(fold_in(key, j)) for j = 0 … num − 1, shape (num, 2, ...)."""
-    return jax.vmap(lambda j: jax.random.split(jax.random.fold_in(key, j)))(jnp.arange(num))
+@functools.partial(jax.jit, static_argnames=("batch",))
+def _trajectory_overlaps(key, index, target, times, *, batch: int):
+    """Overlaps ξ^μ·E[s | x_t]/N along exact forward paths from `batch` exact end points, shape (times, batch, 2),
+    with (k_data, k_path) = split(fold_in(key, index)); the target is an argument, so one compilation per N serves
+    every disorder sample."""
+    k_data, k_path = jax.random.split(jax.random.fold_in(key, index))
+    s0 = group_sample(k_data, batch, target.patterns, target.beta)
 
-
-@jax.jit
-def _trajectory_overlaps(key, target, s0, times):
-    """Overlaps ξ^μ·E[s | x_t]/N along exact forward paths from the end points s0, shape (times, batch, 2); the
-    target is an argument, so one compilation per N serves every disorder sample."""
     def overlaps(s0, x, denoised):
         return denoised @ target.patterns.T / target.n
 
-    return tr.observe_along_path(key, target, s0, make_schedule("ou"), times, overlaps)
+    return tr.observe_along_path(k_path, target, s0, make_schedule("ou"), times, overlaps)
 
 
 def _equilibrium_overlaps(rng, n: int, size_a: int, beta: float, num: int) -> np.ndarray:
@@ -181,7 +178,6 @@ def run(params: dict, key) -> xr.Dataset:
     lambdas = np.geomspace(params["lambda_min"], params["lambda_max"], params["num_lambdas"])
     times = 0.5 * np.log1p(1 / lambdas)  # decreasing
 
-    sample_keys = np.asarray(_sample_keys(key, num=len(sizes) * num_disorder))
     eq_samples, eq_exact, eq_orthogonal, traj_samples, group_sizes = [], [], [], [], []
     for i, n in enumerate(sizes):
         n = int(n)
@@ -192,9 +188,8 @@ def run(params: dict, key) -> xr.Dataset:
             size_a.append(int(np.sum(patterns[0] == patterns[1])))  # N_A of target.group_sizes, on the host
             draws = np.stack([_equilibrium_overlaps(rng, n, size_a[-1], float(b), params["eq_samples"]) for b in betas], 1)
             per_sample_eq.append(sc.overlap_bootstrap(draws, n, seed=d, num_resamples=boot))
-            k_data, k_path = (jax.device_put(k) for k in sample_keys[i * num_disorder + d])
-            overlaps = _trajectory_overlaps(k_path, target, target.sample(k_data, params["batch"]),
-                                            jax.device_put(times[::-1].copy()))
+            overlaps = _trajectory_overlaps(key, i * num_disorder + d, target, jax.device_put(times[::-1].copy()),
+                                            batch=params["batch"])
             vector = np.moveaxis(np.asarray(overlaps)[::-1], -1, 0)  # (2, lambdas, batch)
             per_sample_traj.append(sc.overlap_bootstrap(vector, n, seed=d, num_resamples=boot))
         eq_samples.append(_stack_samples(per_sample_eq))
