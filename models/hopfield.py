@@ -179,6 +179,8 @@ def group_sample(key: Array, num: int, patterns: Array, beta: Array) -> Array:
     shape (num, n). What `Hopfield.sample` calls for concrete patterns; patterns and β may also be traced (inside
     another jitted function), where `sample` would fall back to enumeration."""
     num_patterns, n = patterns.shape
+    if num_patterns > 2:
+        raise ValueError(f"group_sample needs K <= 2 patterns (two Curie–Weiss groups), got K = {num_patterns}")
     same = (patterns[-1] == patterns[0]).astype(patterns.dtype)
     tau = jnp.zeros((num, n), patterns.dtype)
     for i, mask in enumerate((same, 1 - same)):

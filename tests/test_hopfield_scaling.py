@@ -114,3 +114,5 @@ def test_group_sample_with_traced_patterns_is_the_hopfield_sampler():
         assert set(np.unique(expected)) == {-1.0, 1.0}
         np.testing.assert_array_equal(np.asarray(traced(key, target.patterns, target.beta)), expected)
     assert len(sizes) == 2
+    with pytest.raises(ValueError, match="K <= 2"):
+        group_sample(key, 4, Hopfield.random(8, 3, 1.0).patterns, 1.0)
