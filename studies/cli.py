@@ -101,9 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-pdf", action="store_true", help="stop after the figures and numbers")
     p.add_argument("--quiet", action="store_true", help="no progress bars within studies")
     args = parser.parse_args(argv)
-    if args.command in ("run", "reproduce"):
-        compilation.enable_compilation_cache()
     try:
+        if args.command in ("run", "reproduce"):
+            compilation.enable_compilation_cache()
         if args.command == "paper":
             return _paper(args.out, args.profile, args.figures, args.allow_missing, args.pdf)
         if args.command == "reproduce":
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         if summary is not None:
             print(summary)
         return 0
-    except study_file.StudyError as err:
+    except (study_file.StudyError, compilation.CacheDirectoryError) as err:
         print(f"statphys: error: {err}", file=sys.stderr)
         return 2
 

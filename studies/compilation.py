@@ -106,11 +106,19 @@ def compile_times() -> CompileTimes:
     return CompileTimes(**_TOTALS)
 
 
+class CacheDirectoryError(ValueError):
+    """The compilation cache directory that $STATPHYS_JAX_CACHE (or the caller) names cannot be created or written."""
+
+
 def enable_compilation_cache(directory: str | os.PathLike | None = None) -> pathlib.Path | None:
     """JAX's persistent compilation cache, so that a second run of a study loads its compiled functions instead
     of compiling them again: `directory`, else $STATPHYS_JAX_CACHE, else ~/.cache/statphys/jax. With
     STATPHYS_JAX_CACHE=off (and no directory) the cache stays off and None is returned (the test suite sets it:
     its in-process `statphys run`s must not read or fill the user's cache).
+
+    A directory that cannot be created or written: CacheDirectoryError when it was named (`directory` or
+    $STATPHYS_JAX_CACHE); at the default location (a read-only home, as on some cluster nodes) a warning on
+    stderr, the cache stays off and None is returned (it saves time, it changes no result).
 
     Every compiled module is stored, however small or quick to compile: the many primitives a study runs
     eagerly compile in milliseconds each (below JAX's default threshold of 1 s, and on a loaded machine
@@ -121,8 +129,20 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> path
     setting = os.environ.get("STATPHYS_JAX_CACHE")
     if directory is None and setting == "off":
         return None
-    path = pathlib.Path(directory or setting or pathlib.Path.home() / ".cache" / "statphys" / "jax")
-    path.mkdir(parents=True, exist_ok=True)
+    named = directory or setting
+    path = pathlib.Path(named or pathlib.Path.home() / ".cache" / "statphys" / "jax")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        problem = None if os.access(path, os.W_OK | os.X_OK) else "not writable"
+    except OSError as error:
+        problem = error.strerror or str(error)
+    if problem is not None:
+        message = f"the compilation cache directory {path} cannot be used ({problem})"
+        if named:
+            raise CacheDirectoryError(f"{message}; set STATPHYS_JAX_CACHE to a writable directory, or to off")
+        print(f"statphys: {message}; running without the persistent compilation cache (set STATPHYS_JAX_CACHE to "
+              f"a writable directory to keep compiled functions between runs)", file=sys.stderr)
+        return None
     jax.config.update("jax_compilation_cache_dir", str(path))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)

@@ -135,6 +135,25 @@ def test_compilation_cache_stays_off_when_the_environment_says_off(tmp_path, mon
         jax.config.update("jax_compilation_cache_dir", before)
 
 
+def test_compilation_cache_directory_that_cannot_be_written(tmp_path, monkeypatch, capsys):
+    """A cache directory that cannot be created (here: below a file): named by $STATPHYS_JAX_CACHE, a clear error
+    and `statphys run` exits 2 before any compute; at the default location (a read-only home) a warning, the cache
+    stays off, JAX's cache directory is left as it was."""
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    before = jax.config.jax_compilation_cache_dir
+    monkeypatch.setenv("STATPHYS_JAX_CACHE", str(blocked / "cache"))
+    with pytest.raises(compilation.CacheDirectoryError, match="cannot be used"):
+        compilation.enable_compilation_cache()
+    assert cli.main(["run", "no_such_study.toml"]) == 2
+    assert "STATPHYS_JAX_CACHE to a writable directory" in capsys.readouterr().err
+    monkeypatch.delenv("STATPHYS_JAX_CACHE")
+    monkeypatch.setenv("HOME", str(blocked))
+    assert compilation.enable_compilation_cache() is None
+    assert "running without the persistent compilation cache" in capsys.readouterr().err
+    assert jax.config.jax_compilation_cache_dir == before
+
+
 def test_release_compiled_code_gives_the_mappings_of_compiled_programs_back():
     """Compiled programs hold memory mappings until `release_compiled_code` drops them (above its share of the
     kernel's limit only); a dropped program compiles again at its next call and gives the same numbers."""
