@@ -65,6 +65,18 @@ def output_dir(study: Study, out: pathlib.Path) -> pathlib.Path:
     return pathlib.Path(out) / study.name / study.profile
 
 
+def _check_writable(directory: pathlib.Path) -> None:
+    """Create the results folder before any compute: a folder that cannot be written is a StudyError now, not an
+    OSError after the first chunk has run."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StudyError(f"cannot create the results folder {directory}: {error.strerror or error}; "
+                         f"choose another with --out") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise StudyError(f"the results folder {directory} is not writable; choose another with --out")
+
+
 def _chunk_path(study: Study, out: pathlib.Path, point: dict) -> pathlib.Path:
     return output_dir(study, out) / "chunks" / f"{chunk_id(study, point)}.nc"
 
@@ -165,6 +177,7 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     process, processes = split
     mine = [index for index in range(len(points)) if index % processes == process]
     revision = source_revision()
+    _check_writable(output_dir(study, out) / "chunks")
     if processes == 1:  # with several writers, a .tmp file may belong to a live process
         for stale in (output_dir(study, out) / "chunks").glob("*.tmp*"):  # left by a killed writer
             stale.unlink(missing_ok=True)

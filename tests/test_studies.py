@@ -63,6 +63,20 @@ def test_every_shipped_study_file_validates():
             study_file.load(str(path), profile)
 
 
+def test_results_folder_that_cannot_be_written_is_refused_before_any_compute(tmp_path, monkeypatch, capsys):
+    """--out below a file: a StudyError naming the folder before the first chunk runs (the study's run is never
+    called), and `statphys run` exits 2 with the message instead of an OSError after the compute."""
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    study = runner.load(str(write(tmp_path, TINY.format(beta="1.0"))))
+    monkeypatch.setattr(study.module, "run", lambda *args: pytest.fail("a chunk ran"))
+    with pytest.raises(study_file.StudyError, match="cannot create the results folder"):
+        runner.run(study, blocked / "out", progress=False)
+    monkeypatch.undo()
+    assert cli.main(["run", str(write(tmp_path, TINY.format(beta="1.0"))), "--out", str(blocked / "out")]) == 2
+    assert "choose another with --out" in capsys.readouterr().err
+
+
 def test_sweep_runs_in_chunks_with_provenance_and_reuses_them(tmp_path):
     study = runner.load(str(write(tmp_path, TINY.format(beta="[0.5, 1.5]"))))
     assert len(study.points()) == 2
