@@ -28,12 +28,17 @@ TINY = {
                                      "num_times": 4, "bootstrap": 5},
                                     ("N = 4", "β = 0.5, 1.5", "disorder samples = 3")),
     "speciation": ({"n": [16, 32], "batch": 64, "num_times": 5}, ("N = 16, 32", "β = 1.5", "paths = 64")),
+    "speciation:one_size": ({"n": 16, "batch": 64, "num_times": 5}, ("N = 16", "β = 1.5", "paths = 64")),
     "collapse": ({"num_points": 128, "d": [16, 32], "batch": 32, "num_times": 6, "bootstrap": 20},
                  ("n = 128", "d = 16, 32", "paths = 32")),
     "entropy_production": ({"n": [4, 8], "num_times": 6, "num_samples": 100, "num_bootstrap": 10},
                            ("N = 4, 8", "β = 1.5", "samples per time = 100")),
     "fluctuation_theorems": ({"schedule": ["ou", "cosine"], "num_trajectories": 256, "num_steps": 20,
                               "num_times": 10}, ("schedule = ou, cosine", "μ = 1", "paths = 256", "steps = 20")),
+    "fluctuation_theorems:two_targets": ({"schedule": ["ou", "vp_linear"], "target": ["mixture", "gaussian"],
+                                          "num_trajectories": 256, "num_steps": 20, "num_times": 10},
+                                         ("target = mixture, gaussian", "schedule = ou, vp_linear", "s₀ = 2",
+                                          "paths = 256")),
     "sampler_convergence": ({"target": "curie_weiss", "sampler": ["pf_euler", "li_ddim"], "num_steps": [10, 20, 40],
                              "batch": 500, "seeds": 2}, ("N = 8", "beta = 1.2")),
     "spin_glass_scaling": ({"sizes": [8, 16], "num_disorder": 3, "batch": 8, "num_steps": 10, "burn_in": 10,
@@ -71,6 +76,26 @@ def result(request, tmp_path_factory):
     path.write_text(text)
     ds = runner.run(runner.load(str(path)), tmp / "out", progress=False)
     return kind, ds, expected
+
+
+def test_every_default_profile_shape_of_a_drawn_kind_has_a_tiny_run():
+    """What `statphys run <study>` draws without --profile: for every shipped study whose kind has tiny runs here,
+    the set of swept names of its default profile is that of one of its kind's tiny runs (drawn by the slow tests)
+    or of its small profile (drawn by `statphys reproduce`), so that no default figure meets a dataset shape its
+    plot was never run on (the speciation plot once failed on a scalar N)."""
+    import importlib
+
+    from statphys.studies import study_file
+
+    for path in sorted(study_file.STUDIES_DIR.glob("*.toml")):
+        default, small = runner.load(str(path), "default"), runner.load(str(path), "small")
+        tiny = [params for name, (params, _) in TINY.items() if name.partition(":")[0] == default.kind]
+        if not tiny:
+            continue
+        sweep = importlib.import_module(f"statphys.studies.kinds.{default.kind}").SWEEP
+        shapes = {frozenset(k for k in sweep if isinstance(params.get(k), list)) for params in tiny}
+        shapes.add(frozenset(small.swept))
+        assert frozenset(default.swept) in shapes, (path.name, sorted(default.swept), shapes)
 
 
 def _data_points(artist) -> np.ndarray:

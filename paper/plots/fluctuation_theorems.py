@@ -40,7 +40,7 @@ def plot(ds: xr.Dataset):
     panels = style.sweep_panels(ds, "ift_forward_path", ())
     rows = len(panels)
     fig, axes = style.figure(ncols=2, nrows=rows, width=style.DOUBLE, height=2.3 if rows <= 2 else 1.7,
-                             squeeze=False, gridspec_kw={"width_ratios": [1.2, 1]})
+                             squeeze=False, gridspec_kw={"width_ratios": [1.2, 1] if rows <= 2 else [1, 1]})
     grid = axes[0, 1].get_gridspec()
     for ax in axes[:, 1]:
         ax.remove()
@@ -85,15 +85,16 @@ def plot(ds: xr.Dataset):
     summary.set_title(f"({chr(97 + rows)}) fluctuation theorems (standard errors)", loc="left")
     config = json.loads(ds.attrs.get("config", "{}"))
     targets = set(np.atleast_1d(ds["target"].values if "target" in ds.coords else config.get("target", [])))
-    names = ["target", "schedule"]
+    models = []
     if "mixture" in targets:
-        names += ["mixture ½N(μ, σ²) + ½N(−μ, σ²): μ=mu", "σ=sigma"]
+        models += ["mixture ½N(μ, σ²) + ½N(−μ, σ²): μ=mu", "σ=sigma"]
     if "gaussian" in targets:
-        names += ["Gaussian N(0, s₀²): s₀=s0"]
+        models += ["Gaussian N(0, s₀²): s₀=s0"]
     style.subtitle(fig, "One-dimensional data, exact score: " + _parameters.lines(
-        ds, names, ("paths=num_trajectories", "steps=num_steps", "T", "t_min", "quadrature times=num_times"),
+        ds, ["target", "schedule"], models,
+        ("paths=num_trajectories", "steps=num_steps", "T", "t_min", "quadrature times=num_times"),
         extra="errors: standard error"))
-    _legend.place(summary)
+    _legend.place(summary, **({} if rows <= 2 else {"fontsize": 6}))  # smaller for 3+ series: narrower than the panel
     return fig
 
 

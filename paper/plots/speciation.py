@@ -9,6 +9,8 @@ line; Biroli & Mézard 2024, with the exact Curie–Weiss Λ = N⟨m²⟩) and i
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import xarray as xr
 
@@ -21,6 +23,8 @@ def _name(label: str) -> str:
 
 
 def plot(ds: xr.Dataset):
+    if "n" not in ds.variables:  # N not swept (the default profile): the run's N, from its config
+        ds = ds.assign_coords(n=json.loads(ds.attrs["config"])["n"])
     fig, (ax1, ax2) = style.figure(ncols=2, width=style.DOUBLE, height=2.5)
     panels = style.sweep_panels(ds, "t_s", ())
     grid = np.unique(np.round(ds["time_shift"].values.ravel(), 10))
