@@ -29,6 +29,8 @@ TINY = {
                                     ("N = 4", "β = 0.5, 1.5", "disorder samples = 3")),
     "speciation": ({"n": [16, 32], "batch": 64, "num_times": 5}, ("N = 16, 32", "β = 1.5", "paths = 64")),
     "speciation:one_size": ({"n": 16, "batch": 64, "num_times": 5}, ("N = 16", "β = 1.5", "paths = 64")),
+    "speciation:two_betas": ({"n": [16, 32], "beta": [1.0, 1.5], "batch": 64, "num_times": 5},
+                             ("N = 16, 32", "β = 1, 1.5", "paths = 64")),
     "collapse": ({"num_points": 128, "d": [16, 32], "batch": 32, "num_times": 6, "bootstrap": 20},
                  ("n = 128", "d = 16, 32", "paths = 32")),
     "entropy_production": ({"n": [4, 8], "num_times": 6, "num_samples": 100, "num_bootstrap": 10},
@@ -78,24 +80,26 @@ def result(request, tmp_path_factory):
     return kind, ds, expected
 
 
-def test_every_default_profile_shape_of_a_drawn_kind_has_a_tiny_run():
-    """What `statphys run <study>` draws without --profile: for every shipped study whose kind has tiny runs here,
-    the set of swept names of its default profile is that of one of its kind's tiny runs (drawn by the slow tests)
-    or of its small profile (drawn by `statphys reproduce`), so that no default figure meets a dataset shape its
-    plot was never run on (the speciation plot once failed on a scalar N)."""
+def test_every_profile_shape_of_a_drawn_kind_has_a_tiny_run():
+    """What `statphys run <study>` draws without --profile and with --profile full: for every shipped study whose
+    kind has tiny runs here, the set of swept names of its default and full profiles is that of one of its kind's
+    tiny runs (drawn by the slow tests) or of its small profile (drawn by `statphys reproduce`), so that no figure
+    meets a dataset shape its plot was never run on (the speciation plot once failed on a scalar N)."""
     import importlib
 
     from statphys.studies import study_file
 
     for path in sorted(study_file.STUDIES_DIR.glob("*.toml")):
-        default, small = runner.load(str(path), "default"), runner.load(str(path), "small")
-        tiny = [params for name, (params, _) in TINY.items() if name.partition(":")[0] == default.kind]
+        small = runner.load(str(path), "small")
+        tiny = [params for name, (params, _) in TINY.items() if name.partition(":")[0] == small.kind]
         if not tiny:
             continue
-        sweep = importlib.import_module(f"statphys.studies.kinds.{default.kind}").SWEEP
+        sweep = importlib.import_module(f"statphys.studies.kinds.{small.kind}").SWEEP
         shapes = {frozenset(k for k in sweep if isinstance(params.get(k), list)) for params in tiny}
         shapes.add(frozenset(small.swept))
-        assert frozenset(default.swept) in shapes, (path.name, sorted(default.swept), shapes)
+        for profile in ("default", "full"):
+            swept = runner.load(str(path), profile).swept
+            assert frozenset(swept) in shapes, (path.name, profile, sorted(swept), shapes)
 
 
 def _data_points(artist) -> np.ndarray:

@@ -37,7 +37,8 @@ def plot(ds: xr.Dataset):
                      label=rf"$I(t)$, {_name(label)}" if label else r"$I(t)$")
         ax1.errorbar(float(one.t_s - one.t_s_theory) + shifts[k], float(one.threshold), xerr=float(one.t_s_err),
                      fmt="*", ms=6, color=color, mec="k", mew=0.4, zorder=5,
-                     label=rf"$t_S$: $I = I^*$" + (f", {_name(label)}" if label else ""))
+                     label=rf"$t_S$: $I = I^*$" + (" (in the colour of its series)" if len(panels) > 1 else "")
+                     if k == 0 else "_nolegend_")
     ax1.axhline(float(ds.threshold.max()), color="k", lw=0.6, ls="--",
                 label=rf"$I^* = {float(ds.threshold.max()):.4f}$ (binary channel, SNR 1)")
     ax1.axvline(0.0, color="0.4", lw=0.6, ls=":", label=r"theory $t_S = \frac{1}{2}\ln\Lambda$")
@@ -51,7 +52,6 @@ def plot(ds: xr.Dataset):
     ax1.set_title(f"(a) series offset by up to ±{abs(shifts).max():.3f} in t for legibility" if len(panels) > 1
                   else "(a)", loc="left")
 
-    extra = [d for d in ds["t_s"].dims if d != "n"]
     groups = style.sweep_panels(ds, "t_s", ("n",)) if "n" in ds["t_s"].dims else [("", ds.expand_dims(n=[ds.n.item()]))]
     for k, (label, one) in enumerate(groups):
         n = one.n.values
@@ -74,7 +74,7 @@ def plot(ds: xr.Dataset):
     style.subtitle(fig, "Curie–Weiss speciation, exact forward law (OU): " + _parameters.lines(
         ds, ("N=n", "β=beta"), ("paths=batch", "times=num_times"),
         extra="errors: standard error over paths, bootstrap ($t_S$)"))
-    _legend.place(ax2, corners=("upper center",) + _legend.CORNERS, ncols=1 + (len(extra) > 0))
+    ax2.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncols=2)  # under the panel, as (a)'s: none on the data
     return fig
 
 
