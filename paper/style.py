@@ -141,10 +141,11 @@ def save(fig, path) -> list[pathlib.Path]:
     return written
 
 
-def sweep_panels(ds, variable: str, core_dims: tuple[str, ...]):
+def sweep_panels(ds, variable: str, core_dims: tuple[str, ...], symbols: dict[str, str] | None = None):
     """One (title, sub-dataset) per point of the swept dimensions of ``variable`` other than ``core_dims``.
 
-    Study datasets carry their swept parameters as extra dimensions; a figure draws one panel per point.
+    Study datasets carry their swept parameters as extra dimensions; a figure draws one panel per point. Titles
+    read "name = value, …", each name written as ``symbols`` gives it (e.g. {"beta": "β"}: a figure's notation).
     """
     extra = [d for d in ds[variable].dims if d not in core_dims]
     if not extra:
@@ -152,6 +153,7 @@ def sweep_panels(ds, variable: str, core_dims: tuple[str, ...]):
     flat = ds.stack(point=extra)
     panels = []
     for point in flat["point"].values:
-        title = ", ".join(f"{d} = {v}" for d, v in zip(extra, point if isinstance(point, tuple) else (point,)))
+        title = ", ".join(f"{(symbols or {}).get(d, d)} = {v}"
+                          for d, v in zip(extra, point if isinstance(point, tuple) else (point,)))
         panels.append((title, flat.sel(point=point)))
     return panels

@@ -126,16 +126,14 @@ def enable_compilation_cache(directory: str | os.PathLike | None = None) -> path
     per run."""
     import jax
 
+    from .datasets import unusable_directory
+
     setting = os.environ.get("STATPHYS_JAX_CACHE")
     if directory is None and setting == "off":
         return None
     named = directory or setting
     path = pathlib.Path(named or pathlib.Path.home() / ".cache" / "statphys" / "jax")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        problem = None if os.access(path, os.W_OK | os.X_OK) else "not writable"
-    except OSError as error:
-        problem = error.strerror or str(error)
+    problem = unusable_directory(path)
     if problem is not None:
         message = f"the compilation cache directory {path} cannot be used ({problem})"
         if named:

@@ -9,6 +9,15 @@ import pathlib
 from .study_file import StudyError
 
 
+def unusable_directory(directory: pathlib.Path) -> str | None:
+    """Create the directory (and its parents): None when it can then be written, else why not (for a message)."""
+    try:
+        pathlib.Path(directory).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        return error.strerror or str(error)
+    return None if os.access(directory, os.W_OK | os.X_OK) else "not writable"
+
+
 def write_atomic(ds, path: pathlib.Path) -> None:
     """Write a netCDF file so that a crash leaves either the old file or the complete new one."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ import time
 from . import checkpoints
 from . import progress as progress_module
 from .compilation import CompileTimes, compile_times, release_compiled_code
-from .datasets import combine, describe_variables, write_atomic
+from .datasets import combine, describe_variables, unusable_directory, write_atomic
 from .provenance import PACKAGE_VERSION, provenance, source_revision
 from .study_file import Study, StudyError, load
 
@@ -63,18 +63,6 @@ def _stage_devices(chunks) -> dict:
 
 def output_dir(study: Study, out: pathlib.Path) -> pathlib.Path:
     return pathlib.Path(out) / study.name / study.profile
-
-
-def _check_writable(directory: pathlib.Path) -> None:
-    """Create the results folder before any compute: a folder that cannot be written is a StudyError now, not an
-    OSError after the first chunk has run."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise StudyError(f"cannot create the results folder {directory}: {error.strerror or error}; "
-                         f"choose another with --out") from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise StudyError(f"the results folder {directory} is not writable; choose another with --out")
 
 
 def _chunk_path(study: Study, out: pathlib.Path, point: dict) -> pathlib.Path:
@@ -177,9 +165,12 @@ def _run(study: Study, out: pathlib.Path, progress: bool, split: tuple[int, int]
     process, processes = split
     mine = [index for index in range(len(points)) if index % processes == process]
     revision = source_revision()
-    _check_writable(output_dir(study, out) / "chunks")
+    chunks_dir = output_dir(study, out) / "chunks"
+    problem = unusable_directory(chunks_dir)  # before any compute, not as an OSError after the first chunk
+    if problem is not None:
+        raise StudyError(f"cannot use the results folder {chunks_dir} ({problem}); choose another with --out")
     if processes == 1:  # with several writers, a .tmp file may belong to a live process
-        for stale in (output_dir(study, out) / "chunks").glob("*.tmp*"):  # left by a killed writer
+        for stale in chunks_dir.glob("*.tmp*"):  # left by a killed writer
             stale.unlink(missing_ok=True)
     reused = 0
     desc = study.name if processes == 1 else f"{study.name} [{process}/{processes}]"

@@ -70,7 +70,7 @@ def test_results_folder_that_cannot_be_written_is_refused_before_any_compute(tmp
     blocked.write_text("")
     study = runner.load(str(write(tmp_path, TINY.format(beta="1.0"))))
     monkeypatch.setattr(study.module, "run", lambda *args: pytest.fail("a chunk ran"))
-    with pytest.raises(study_file.StudyError, match="cannot create the results folder"):
+    with pytest.raises(study_file.StudyError, match="cannot use the results folder"):
         runner.run(study, blocked / "out", progress=False)
     monkeypatch.undo()
     assert cli.main(["run", str(write(tmp_path, TINY.format(beta="1.0"))), "--out", str(blocked / "out")]) == 2

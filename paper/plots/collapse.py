@@ -17,13 +17,13 @@ from statphys.paper import style
 from statphys.paper.plots import _legend, _parameters
 
 
-def _name(label: str) -> str:
-    return label.replace("num_points = ", "n = ")
+#: Panel labels in the figure's notation (`style.sweep_panels`).
+SYMBOLS = {"num_points": "n"}
 
 
 def plot(ds: xr.Dataset):
     fig, (ax1, ax2) = style.figure(ncols=2, width=style.DOUBLE, height=2.5)
-    panels = style.sweep_panels(ds, "t_c", ())
+    panels = style.sweep_panels(ds, "t_c", (), SYMBOLS)
     ratio = (ds.time / ds.t_c_theory).values.ravel()
     grid = np.unique(np.round(ratio, 8))
     step = float(np.min(np.diff(grid))) if grid.size > 1 else 0.1
@@ -32,7 +32,7 @@ def plot(ds: xr.Dataset):
         color = f"C{k}"
         theory = float(one.t_c_theory)
         ax1.errorbar(one.time.values / theory + shifts[k], one.overlap, one.overlap_err, fmt="o-", ms=2.5, lw=0.7,
-                     color=color, label=rf"$E\,q(t)$, {_name(label)}" if label else r"$E\,q(t)$")
+                     color=color, label=rf"$E\,q(t)$, {label}" if label else r"$E\,q(t)$")
         ax1.errorbar(float(one.t_c) / theory + shifts[k], 0.5, xerr=float(one.t_c_err) / theory, fmt="*", ms=6,
                      color=color, mec="k", mew=0.4, zorder=5, label=None)
     ax1.axhline(0.5, color="k", lw=0.6, ls="--", label=r"$E\,q = 1/2$: measured $t_C$ (stars)")
@@ -50,13 +50,13 @@ def plot(ds: xr.Dataset):
     excess_err = ds.t_c_err / ds.t_c_theory
     inverse_d = 1.0 / np.unique(np.atleast_1d(ds.d.values))
     width = (inverse_d.max() if inverse_d.size else 1.0) * 0.04
-    groups = style.sweep_panels(ds, "t_c", ("d",)) if "d" in ds["t_c"].dims else [("", ds.expand_dims(d=[ds.d.item()]))]
+    groups = style.sweep_panels(ds, "t_c", ("d",), SYMBOLS) if "d" in ds["t_c"].dims else [("", ds.expand_dims(d=[ds.d.item()]))]
     offsets = (np.arange(len(groups)) - (len(groups) - 1) / 2) * width
     for k, (label, one) in enumerate(groups):
         e = (one.t_c / one.t_c_theory - 1).values
         de = (one.t_c_err / one.t_c_theory).values
         ax2.errorbar(1.0 / one.d.values + offsets[k], e, de, fmt="o", color=f"C{k}",
-                     label=f"measured, {_name(label)}" if label else "measured")
+                     label=f"measured, {label}" if label else "measured")
     ax2.axhline(0.0, color="k", lw=0.6, label=r"Eq. 8 ($d \to \infty$ at fixed $\ln n/d$)")
     ax2.set_xlim(0, 1.25 * inverse_d.max())
     high, low = float((excess + excess_err).max()), float((excess - excess_err).min())

@@ -19,13 +19,12 @@ import xarray as xr
 from statphys.paper import style
 from statphys.paper.plots import _parameters
 
-
-def _name(title: str) -> str:
-    return title.replace("beta = ", "β = ").replace("n = ", "N = ")
+#: Panel titles in the figure's notation (`style.sweep_panels`).
+SYMBOLS = {"n": "N", "beta": "β"}
 
 
 def plot(ds: xr.Dataset):
-    panels = style.sweep_panels(ds, "tv", ("sampler",))
+    panels = style.sweep_panels(ds, "tv", ("sampler",), SYMBOLS)
     samplers = [str(s) for s in ds["sampler"].values]
     single = len(panels) == 1
     if single:
@@ -50,7 +49,7 @@ def plot(ds: xr.Dataset):
             err = np.sqrt(c * (1 - c / total)) / total / width
             ax.errorbar(m[ok] + offsets[j] * width, (c / total / width)[ok], yerr=err[ok], fmt="o", ms=1.8,
                         elinewidth=0.6, capsize=0, color=f"C{j}", label=sampler.replace("_", "-"))
-        ax.set_title(_name(title), loc="left")
+        ax.set_title(title, loc="left")
         ax.set_xlabel("magnetisation $m$")
         ax.set_ylabel(r"density $P(m)/\Delta m$")
 
@@ -69,7 +68,7 @@ def plot(ds: xr.Dataset):
         ax.set_xlim(-0.5, len(samplers) - 0.5)
         ax.set_xlabel("sampler")
     else:
-        ax.set_xticks(np.arange(len(panels)), [_name(title).replace(", ", "\n") for title, _ in panels])
+        ax.set_xticks(np.arange(len(panels)), [title.replace(", ", "\n") for title, _ in panels])
         ax.set_xlim(-0.6, len(panels) - 0.4)
     top = max(float((ds["tv"] + ds["tv_err"]).max()), float((ds["tv_floor"] + ds["tv_floor_sd"]).max()))
     ax.set_ylim(0, 1.15 * top)

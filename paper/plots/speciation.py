@@ -15,18 +15,18 @@ import numpy as np
 import xarray as xr
 
 from statphys.paper import style
-from statphys.paper.plots import _legend, _parameters
+from statphys.paper.plots import _parameters
 
 
-def _name(label: str) -> str:
-    return label.replace("n = ", "N = ").replace("beta = ", "β = ")
+#: Panel labels in the figure's notation (`style.sweep_panels`).
+SYMBOLS = {"n": "N", "beta": "β"}
 
 
 def plot(ds: xr.Dataset):
     if "n" not in ds.variables:  # N not swept (the default profile): the run's N, from its config
         ds = ds.assign_coords(n=json.loads(ds.attrs["config"])["n"])
     fig, (ax1, ax2) = style.figure(ncols=2, width=style.DOUBLE, height=2.5)
-    panels = style.sweep_panels(ds, "t_s", ())
+    panels = style.sweep_panels(ds, "t_s", (), SYMBOLS)
     grid = np.unique(np.round(ds["time_shift"].values.ravel(), 10))
     step = float(np.min(np.diff(grid))) if grid.size > 1 else 0.1
     shifts = (np.arange(len(panels)) - (len(panels) - 1) / 2) * 0.25 * step / max(len(panels) - 1, 1)
@@ -34,7 +34,7 @@ def plot(ds: xr.Dataset):
         color = f"C{k}"
         x = one.time_shift.values + shifts[k]
         ax1.errorbar(x, one.class_information, one.class_information_err, fmt="o-", ms=2.5, lw=0.7, color=color,
-                     label=rf"$I(t)$, {_name(label)}" if label else r"$I(t)$")
+                     label=rf"$I(t)$, {label}" if label else r"$I(t)$")
         ax1.errorbar(float(one.t_s - one.t_s_theory) + shifts[k], float(one.threshold), xerr=float(one.t_s_err),
                      fmt="*", ms=6, color=color, mec="k", mew=0.4, zorder=5,
                      label=rf"$t_S$: $I = I^*$" + (" (in the colour of its series)" if len(panels) > 1 else "")
@@ -52,13 +52,13 @@ def plot(ds: xr.Dataset):
     ax1.set_title(f"(a) series offset by up to ±{abs(shifts).max():.3f} in t for legibility" if len(panels) > 1
                   else "(a)", loc="left")
 
-    groups = style.sweep_panels(ds, "t_s", ("n",)) if "n" in ds["t_s"].dims else [("", ds.expand_dims(n=[ds.n.item()]))]
+    groups = style.sweep_panels(ds, "t_s", ("n",), SYMBOLS) if "n" in ds["t_s"].dims else [("", ds.expand_dims(n=[ds.n.item()]))]
     for k, (label, one) in enumerate(groups):
         n = one.n.values
         ax2.errorbar(n, (one.t_s - one.t_s_theory).values, one.t_s_err.values, fmt="o", color=f"C{k}",
-                     label="measured $t_S$" + (f", {_name(label)}" if label else ""))
+                     label="measured $t_S$" + (f", {label}" if label else ""))
         ax2.plot(n, (one.t_s_limit - one.t_s_theory).values, "x--", lw=0.6, color=f"C{k}",
-                 label="large-$N$ form (exact)" + (f", {_name(label)}" if label else ""))
+                 label="large-$N$ form (exact)" + (f", {label}" if label else ""))
     ax2.axhline(0.0, color="k", lw=0.6, label=r"$t_S = \frac{1}{2}\ln\Lambda$ (exact $\Lambda$)")
     ax2.set_xscale("log")
     ax2.set_xlabel("number of spins $N$")

@@ -67,14 +67,13 @@ def _curves(ax, s, statistical: bool, first: bool) -> None:
         ax.set_ylabel(r"$v_2^2(t)$, $v_{\rm loss}^2(t)$ (length$^2$/time$^2$)")
 
 
-def _name(title: str) -> str:
-    """A panel's swept values in the notation of the figure's header."""
-    return title.replace("cw_n = ", "N = ").replace("cw_beta = ", "β = ").replace("mu = ", "μ = ")
+#: Panel titles in the notation of the figure's header (`style.sweep_panels`).
+SYMBOLS = {"cw_n": "N", "cw_beta": "β", "mu": "μ"}
 
 
 def plot(ds: xr.Dataset):
     statistical = "c2_err" in ds  # the Curie–Weiss check; the mixture results are exact quadrature
-    panels = style.sweep_panels(ds, "eta", ("schedule",))
+    panels = style.sweep_panels(ds, "eta", ("schedule",), SYMBOLS)
     ncols = min(len(panels), 4)
     nrows = -(-len(panels) // ncols)
     compact = ncols > 1
@@ -83,7 +82,7 @@ def plot(ds: xr.Dataset):
     for i, (title, s) in enumerate(panels):
         row, col = 2 * (i // ncols), i % ncols
         _hierarchy(axes[row, col], s, statistical, col == 0, compact)
-        axes[row, col].set_title(_name(title))
+        axes[row, col].set_title(title)
         _curves(axes[row + 1, col], s, statistical, col == 0)
     for i in range(len(panels), nrows * ncols):
         axes[2 * (i // ncols), i % ncols].set_visible(False)

@@ -22,8 +22,8 @@ from statphys.paper.plots import _parameters
 SHIFT = 1.06  # the second series of a panel is drawn at SHIFT · t
 
 
-def _name(label: str) -> str:
-    return label.replace("beta = ", "β = ").replace("n = ", "N = ")
+#: Panel labels in the figure's notation (`style.sweep_panels`).
+SYMBOLS = {"n": "N", "beta": "β"}
 
 
 def plot(ds: xr.Dataset):
@@ -35,9 +35,9 @@ def plot(ds: xr.Dataset):
         (axes[1, 1], (("q2", "--", "s"),), r"$[\langle q_{ab}^2\rangle]$", "q2"),
     )
     colours = []
-    for i, (label, one) in enumerate(style.sweep_panels(ds, "q12", ("disorder", "time"))):
+    for i, (label, one) in enumerate(style.sweep_panels(ds, "q12", ("disorder", "time"), SYMBOLS)):
         color = f"C{i}"
-        colours.append(mpatches.Patch(color=color, label=_name(label) or "SK"))
+        colours.append(mpatches.Patch(color=color, label=label or "SK"))
         t = one.time.values
         for ax, curves, _, reference in panels:
             for j, (name, ls, marker) in enumerate(curves):
