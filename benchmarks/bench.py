@@ -39,8 +39,9 @@ Kernels:
                   to name the first non-finite step; mixture: also with rbg and unsafe_rbg keys, the opt-in PRNG
                   implementations, and bare loops drawing the noise per step and 10 steps at a time), the exact
                   reduction (one compiled function; a second call with another step count compiles nothing),
-                  and diffrax (Euler + UnsafeBrownianPath, same score) when importable (not a dependency); law
-                  check: z-score of ⟨(Σx)²⟩/n against reverse_sample
+                  the exact path sampler (physics.exact_paths: the continuous-time law at every grid time, no
+                  discretisation error), and diffrax (Euler + UnsafeBrownianPath, same score) when importable
+                  (not a dependency); law check: z-score of ⟨(Σx)²⟩/n against reverse_sample
   cw_blocking     cost per particle·spin·step of the Curie–Weiss Euler–Maruyama step (N = 1024) from 1e5 to 1e7
                   particle·spins, Hubbard–Stratonovich quadrature blocked in cache-sized row blocks (the CPU
                   default) vs one block, timed in rounds over the two; compile time (ahead of time) apart;
@@ -81,6 +82,7 @@ from statphys.physics import ExactScore, get_sampler, make_schedule, reverse_sam
 from statphys.physics import cloning, trajectory
 from statphys.physics.integrator import as_score
 from statphys.physics.normal_draws import standard_normal
+from statphys.physics.exact_paths import exact_reverse_paths
 from statphys.physics.reduced import reduced_reverse_sample, reduction_of
 from statphys.studies.compilation import compile_times
 
@@ -588,13 +590,15 @@ def bare_euler_maruyama(score, schedule, num_steps: int, block: int, draw=jax.ra
 
 def bench_reverse_sde(name: str, target, score, schedule, n: int, batch: int, num_steps: int, reduced=None,
                       key_impls: tuple[str, ...] = (), noise_blocks: tuple[int, ...] = (), rounds: int = 3,
-                      per_step_check: bool = True) -> dict:
+                      per_step_check: bool = True, exact_paths: bool = False) -> dict:
     """Reverse SDE (Euler–Maruyama, exact score) of one target: reverse_sample, the same with keys of other PRNG
     implementations (opt-in through the key: ``jax.random.key(seed, impl=...)``; the default PRNGKey is
     threefry2x32), bare loops with the noise drawn per step (by jax.random.normal and by the package's
     `standard_normal`: the same numbers) and in blocks of steps (`bare_euler_maruyama`), the
-    exact reduction when given (and a second reduced call with another step count: no compilation), diffrax in
-    the same run. End to end = the first call (compilations counted); warm = best of
+    exact reduction when given (and a second reduced call with another step count: no compilation), with
+    exact_paths the exact path sampler (`physics.exact_paths`: a posterior draw, then the forward bridge to every
+    one of the num_steps grid times; the law of the continuous-time reverse SDE, which Euler–Maruyama approximates
+    with its step), diffrax in the same run. End to end = the first call (compilations counted); warm = best of
     `rounds` calls taken in rounds over the implementations (so load from other jobs hits all alike). Law check:
     z-score of ⟨(Σx)²⟩/n between each row and reverse_sample. XLA temp: the compiled program's temporary buffers
     (`memory_analysis`), at num_steps and at num_steps / 10 for reverse_sample (flat in steps: nothing of size
@@ -625,6 +629,10 @@ def bench_reverse_sde(name: str, target, score, schedule, n: int, batch: int, nu
         fns.append((f"reduced_reverse_sample, then {other} steps (same compiled function)",
                     lambda: reduced_reverse_sample(keys[2], reduced, schedule, num_steps=other, batch=batch,
                                                    dtype=jnp.float32).x, other))
+    if exact_paths:
+        fns.append(("exact_reverse_paths (all grid times; no discretisation error: the continuous-time law)",
+                    lambda: exact_reverse_paths(keys[1], target, schedule, num_steps=num_steps, batch=batch,
+                                                record_every=1, dtype=jnp.float32).x, num_steps))
     x_init = schedule.sigma(schedule.T) * jax.random.normal(jax.random.PRNGKey(2), (batch, n), jnp.float32)
     if per_step_check:
         label = ("reverse_sample's scan with a finiteness check after every step (before; now run only to name "
@@ -1018,7 +1026,7 @@ def main() -> None:
                                 steps, reduced=reduction_of(mix) if args.issue_rows or not core else None,
                                 key_impls=() if core else ("rbg", "unsafe_rbg"),
                                 noise_blocks=() if args.issue_rows else (1,) if core else (1, 10),
-                                rounds=args.rounds or 2, per_step_check=not core)
+                                rounds=args.rounds or 2, per_step_check=not core, exact_paths=True)
         printers.append(lambda: print_reverse_sde(gmm))
     cwsdes = []
     if "cwsde" in only:
@@ -1028,7 +1036,7 @@ def main() -> None:
             schedule = make_schedule("ou", T=5.0, t_min=1e-3)
             cwsdes.append(bench_reverse_sde(f"Curie–Weiss N = {n}, β = 1.2", target, ExactScore(target, schedule),
                                             schedule, n, batch, steps, rounds=args.rounds or 3,
-                                            per_step_check=not args.issue_rows))
+                                            per_step_check=not args.issue_rows, exact_paths=True))
             printers.append(lambda result=cwsdes[-1]: print_reverse_sde(result))
     if "mcscore" in only:
         mcscore = bench_mc_score(*SIZES[size]["mcscore"])

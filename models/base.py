@@ -78,6 +78,16 @@ class OverlapLaw(Protocol):
 
 
 @runtime_checkable
+class PosteriorSampler(Protocol):
+    """Capability: exact draws of the data given its noised version, x₀ ~ P(x₀ | x_t = x) (Gaussians and
+    mixtures in closed form, Curie–Weiss through the magnetisation): the input of `physics.exact_paths`."""
+
+    def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """One draw per row of x (batch, n) -> (batch, n)."""
+        ...
+
+
+@runtime_checkable
 class GaussianMarginal(Protocol):
     """Capability: the noised law p_t = N(α μ, α² Σ + σ² I) is returned in closed form (a Gaussian target)."""
 

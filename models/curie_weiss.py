@@ -116,6 +116,21 @@ class CurieWeiss:
         logp = log_elementary_symmetric(u) + self.beta * M**2 / (2 * self.n)
         return logp - jax.nn.logsumexp(logp, axis=-1, keepdims=True)
 
+    def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """One exact draw s ~ P(s | x_t = x) ∝ exp(β M²/(2N) + Σᵢ uᵢsᵢ), uᵢ = h + α xᵢ/σ², per row of x (batch, n):
+        M from `magnetization_posterior` (O(N²) per row), the Hubbard–Stratonovich field z | M ~ N(βM/N, β/N)
+        (the density ∝ exp(−N z²/(2β) + zM)), then the spins independently, P(sᵢ = +1 | z, x) = 1/(1 + e^{−2(z + uᵢ)}).
+        Given M the field does not depend on x, so z is a draw of P(z | x) and (z, s) one of P(z, s | x)."""
+        x = jnp.asarray(x)
+        k_m, k_z, k_s = jax.random.split(key, 3)
+        logp = self.magnetization_posterior(x, alpha, sigma)
+        up = jax.random.categorical(k_m, logp, axis=-1)
+        beta = jnp.asarray(self.beta, logp.dtype)
+        z = beta * (2 * up - self.n) / self.n + jnp.sqrt(beta / self.n) * jax.random.normal(k_z, up.shape, logp.dtype)
+        u = self.h + alpha * x / sigma**2
+        p_up = jax.nn.sigmoid(2 * (z[..., None] + u))
+        return jnp.where(jax.random.uniform(k_s, x.shape, p_up.dtype) < p_up, 1.0, -1.0).astype(p_up.dtype)
+
     def committor(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """Exact two-class committor φ(x) = p² + (1 − p)², p = P(M > 0 | x_t = x) from `magnetization_posterior`
         (the probability that two independent continuations of the generative run from x end in the same class;

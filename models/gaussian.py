@@ -69,6 +69,12 @@ class Gaussian:
         check_noise_level(alpha, sigma)
         return self.mean + self._apply(lambda lam: alpha * lam / (alpha**2 * lam + sigma**2), x - alpha * self.mean)
 
+    def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """One draw x₀ ~ P(x₀ | x) = N(E[x₀ | x], Σ − α² Σ C⁻¹ Σ) per row of x, the covariance U diag(λσ²/(α²λ + σ²)) Uᵀ."""
+        xi = jax.random.normal(key, jnp.shape(x), jnp.result_type(x, float))
+        return self.posterior_mean(x, alpha, sigma) + self._apply(
+            lambda lam: jnp.sqrt(lam * sigma**2 / (alpha**2 * lam + sigma**2)), xi)
+
     def marginal_score(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """∇ ln p_t(x) = −(α² Σ + σ² I)⁻¹ (x − α μ)."""
         return -self._apply(lambda lam: 1.0 / (alpha**2 * lam + sigma**2), x - alpha * self.mean)
@@ -176,6 +182,19 @@ class GaussianMixture:
         r = jax.nn.softmax(logits, axis=-1)
         gain = alpha * self.variances / c
         return r @ ((1 - alpha * gain)[:, None] * self.means) + (r @ gain)[..., None] * x
+
+    def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """One draw x₀ ~ P(x₀ | x) per row of x (..., d): the component k with probability r_k(x), then
+        x₀ ~ N(μ_k + g_k (x − α μ_k), v_k σ²/c_k I), g_k = α v_k/c_k, c_k = α² v_k + σ²."""
+        check_noise_level(alpha, sigma)
+        k_comp, k_noise = jax.random.split(key)
+        logits, c = self._responsibility_logits(x, alpha, sigma)
+        comp = jax.random.categorical(k_comp, logits, axis=-1)
+        v = self.variances[comp][..., None]
+        c = c[comp][..., None]
+        means = self.means[comp]
+        xi = jax.random.normal(k_noise, jnp.shape(x), jnp.result_type(x, float))
+        return means + alpha * v / c * (x - alpha * means) + jnp.sqrt(v * sigma**2 / c) * xi
 
     def orthogonal_split(self, rtol: float = 1e-10) -> tuple[np.ndarray, "GaussianMixture", float]:
         """Exact reduction of a mixture with one shared variance v: p₀(x) = p_∥(Qᵀx) N(P⊥x; 0, v P⊥).

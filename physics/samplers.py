@@ -49,14 +49,20 @@ def _euler_maruyama(key, state, t, s, score, schedule):
 def _ddpm(key, state, t, s, score, schedule):
     x = state.x
     value, score_state = evaluate(score, key, 1, x, t, state.score_state)
+    denoised = denoiser_from_score(value, x, schedule.alpha(t), schedule.sigma(t))
+    noise = standard_normal(key, x.shape, x.dtype)
+    x_s = forward_bridge(x, denoised, t, s, schedule, noise)
+    return state._replace(x=x_s, score_state=score_state), Info(value, noise)
+
+
+def forward_bridge(x: Array, data: Array, t: Array, s: Array, schedule: Any, noise: Array) -> Array:
+    """A draw of the forward bridge q(x_s | x_t = x, x₀ = data), s < t, from standard normal ``noise``: mean
+    (α_{t|s} σ_s²/σ_t²) x + (α_s σ²_{t|s}/σ_t²) data, variance σ²_{t|s} σ_s²/σ_t² (the ddpm step above)."""
     alpha_t, sigma_t, alpha_s, sigma_s = schedule.alpha(t), schedule.sigma(t), schedule.alpha(s), schedule.sigma(s)
-    denoised = denoiser_from_score(value, x, alpha_t, sigma_t)
     alpha_ts = alpha_t / alpha_s
     var_ts = sigma_t**2 - alpha_ts**2 * sigma_s**2
-    mean = (alpha_ts * sigma_s**2 * x + alpha_s * var_ts * denoised) / sigma_t**2
-    noise = standard_normal(key, x.shape, x.dtype)
-    x_s = mean + jnp.sqrt(var_ts * sigma_s**2 / sigma_t**2) * noise
-    return state._replace(x=x_s, score_state=score_state), Info(value, noise)
+    mean = (alpha_ts * sigma_s**2 * x + alpha_s * var_ts * data) / sigma_t**2
+    return mean + jnp.sqrt(var_ts * sigma_s**2 / sigma_t**2) * noise
 
 
 def _ode_velocity(x, t, score, schedule):
