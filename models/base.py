@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Protocol, runtime_checkable
 
 import jax
 import jax.numpy as jnp
@@ -80,7 +80,8 @@ class OverlapLaw(Protocol):
 @runtime_checkable
 class PosteriorSampler(Protocol):
     """Capability: exact draws of the data given its noised version, x₀ ~ P(x₀ | x_t = x) (Gaussians and
-    mixtures in closed form, Curie–Weiss through the magnetisation): the input of `physics.exact_paths`."""
+    mixtures in closed form, Curie–Weiss through the magnetisation, spin targets with N ≤ 20 and data sets by
+    Gumbel-max): the input of `physics.exact_paths`."""
 
     def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
         """One draw per row of x (batch, n) -> (batch, n)."""
@@ -302,3 +303,36 @@ def as_float_array(value: Any) -> Array:
     if not is_concrete(value):
         return jnp.asarray(value, dtype=float)
     return jax.device_put(np.asarray(value, dtype=jnp.result_type(float)))
+
+
+#: States per step of the streamed posterior sampler (its Gumbel noise is batch × replicas × chunk).
+SAMPLE_CHUNK_SIZE = 4096
+
+
+def enumerated_posterior_sample(log_weight: Callable[[Array], Array], n: int, key: Array, x: Array, alpha: Array,
+                                sigma: Array, num_replicas: int = 1, chunk_size: int = SAMPLE_CHUNK_SIZE) -> Array:
+    """Independent exact draws from P(s | x_t = x) ∝ w(s) exp(α x·s/σ²) for every row of x (batch, n), shape
+    (batch, num_replicas, n), by Gumbel-max: s = argmax_s [ln w(s) + α x·s/σ² + G_s], G_s iid standard Gumbel,
+    streamed over chunks of the 2ⁿ states (the maximum over all states is the maximum of the chunk maxima); the
+    Gumbel noise of chunk c is drawn from fold_in(key, c)."""
+    check_enumerable(n, "posterior sampling")
+    check_noise_level(alpha, sigma)
+    x = jnp.asarray(x)
+    dtype = jnp.result_type(x.dtype, float)
+    u = (alpha / sigma**2 * x).astype(dtype)
+    chunk = min(1 << (int(chunk_size).bit_length() - 1), 2**n)
+    shape = (x.shape[0], num_replicas)
+
+    def body(carry, c):
+        best, index = carry
+        states = c * chunk + jnp.arange(chunk, dtype=jnp.int32)
+        s = spins_from_index(states, n, dtype)
+        logits = log_weight(s)[None, :] + u @ s.T
+        z = logits[:, None, :] + jax.random.gumbel(jax.random.fold_in(key, c), shape + (chunk,), dtype)
+        top = jnp.max(z, axis=-1)
+        better = top > best
+        return (jnp.where(better, top, best), jnp.where(better, states[jnp.argmax(z, axis=-1)], index)), None
+
+    init = (jnp.full(shape, -jnp.inf, dtype), jnp.zeros(shape, jnp.int32))
+    (_, index), _ = jax.lax.scan(body, init, jnp.arange(2**n // chunk, dtype=jnp.int32))
+    return spins_from_index(index, n, dtype)

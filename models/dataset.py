@@ -52,6 +52,10 @@ class DataSet:
         """Rows drawn uniformly with replacement, shape (num, n)."""
         return self.support.sample(key, num)
 
+    def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """One exact draw of a data row from P(a | x_t = x) per row of x (`FiniteSupport.posterior_sample`)."""
+        return self.support.posterior_sample(key, x, alpha, sigma)
+
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x] by streamed attention over the data (`FiniteSupport.posterior_mean`)."""
         x = jnp.asarray(x)

@@ -320,3 +320,4 @@ def sample(target: Any, key: Array, num: int, chunk_size: int = CHUNK_SIZE) -> A
 def _draw_states(key: Array, log_w: Array, num: int, n: int, dtype) -> Array:
     index = jax.random.categorical(key, log_w, shape=(num,))
     return spins_from_index(index.astype(jnp.int32), n, dtype)
+

@@ -68,13 +68,46 @@ class FiniteSupport:
         """num support points drawn with the weights w_a, shape (num, n)."""
         return _draw_rows(key, self.states, self.log_weights, num)
 
+    def _posterior_logits(self, alpha: Array, sigma: Array) -> tuple[Array, Array]:
+        """(ln w_a − α²|s^a|²/(2σ²), α/σ²): the posterior logit of point a is the first plus the second × x·s^a."""
+        return self.log_weights - 0.5 * alpha**2 * jnp.sum(self.states**2, axis=-1) / sigma**2, alpha / sigma**2
+
+    def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """One exact draw of a support point from P(a | x_t = x) ∝ w_a N(x; α s^a, σ² I) per row of x (batch, n):
+        Gumbel-max over the support, streamed over chunks (chunk c draws its noise from fold_in(key, c))."""
+        check_noise_level(alpha, sigma)
+        log_prior, scale = self._posterior_logits(alpha, sigma)
+        keys, log_prior = _padded_chunks(self.states, log_prior, self.chunk_size)
+        query = scale * jnp.asarray(x)
+
+        def body(carry, inputs):
+            best, point = carry
+            c, k, lp = inputs
+            z = lp + query @ k.T + jax.random.gumbel(jax.random.fold_in(key, c), (query.shape[0], k.shape[0]), query.dtype)
+            top = jnp.max(z, axis=-1)
+            better = (top > best)[:, None]
+            return (jnp.maximum(top, best), jnp.where(better, k[jnp.argmax(z, axis=-1)], point)), None
+
+        init = (jnp.full(query.shape[:1], -jnp.inf, query.dtype), jnp.zeros_like(query))
+        chunks = jnp.arange(keys.shape[0], dtype=jnp.int32)
+        (_, point), _ = jax.lax.scan(body, init, (chunks, keys, log_prior))
+        return point
+
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x] by streamed attention over the support (module docstring); x of shape (batch, n)."""
         check_noise_level(alpha, sigma)
-        return streamed_attention(
-            x, self.states, self.log_weights - 0.5 * alpha**2 * jnp.sum(self.states**2, axis=-1) / sigma**2,
-            alpha / sigma**2, self.chunk_size,
-        )
+        log_prior, scale = self._posterior_logits(alpha, sigma)
+        return streamed_attention(x, self.states, log_prior, scale, self.chunk_size)
+
+
+def _padded_chunks(keys: Array, log_prior: Array, chunk_size: int) -> tuple[Array, Array]:
+    """keys (P, n) and log_prior (P,) cut into chunks of min(chunk_size, P) rows, the last padded with zero keys of
+    log-prior −inf (they never count): (chunks, chunk, n) and (chunks, chunk)."""
+    num = keys.shape[0]
+    chunk = min(chunk_size, num)
+    pad = (-num) % chunk
+    keys = jnp.concatenate([keys, jnp.zeros((pad, keys.shape[1]), keys.dtype)]).reshape(-1, chunk, keys.shape[1])
+    return keys, jnp.concatenate([log_prior, jnp.full((pad,), -jnp.inf, log_prior.dtype)]).reshape(-1, chunk)
 
 
 def streamed_attention(x: Array, keys: Array, log_prior: Array, scale: Array, chunk_size: int) -> Array:
@@ -84,11 +117,7 @@ def streamed_attention(x: Array, keys: Array, log_prior: Array, scale: Array, ch
     rescaled by e^{M_old − M_new} at each chunk. Shapes: x (batch, n), keys (P, n), log_prior (P,).
     """
     batch = x.shape[0]
-    num = keys.shape[0]
-    chunk = min(chunk_size, num)
-    pad = (-num) % chunk
-    keys = jnp.concatenate([keys, jnp.zeros((pad, keys.shape[1]), keys.dtype)]).reshape(-1, chunk, keys.shape[1])
-    log_prior = jnp.concatenate([log_prior, jnp.full((pad,), -jnp.inf, log_prior.dtype)]).reshape(-1, chunk)
+    keys, log_prior = _padded_chunks(keys, log_prior, chunk_size)
     query = scale * x
 
     def body(carry, chunk_data):

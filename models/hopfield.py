@@ -27,7 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import enumeration
-from .base import Array, check_noise_level, check_positive_int, check_temperature, is_concrete, pytree_dataclass, set_fields
+from .base import (Array, check_noise_level, check_positive_int, check_temperature, enumerated_posterior_sample, is_concrete,
+                   pytree_dataclass, set_fields)
 from .curie_weiss import CurieWeiss, masked_sample
 from .hubbard_stratonovich import hubbard_stratonovich_mean
 
@@ -120,6 +121,11 @@ class Hopfield:
         if self.num_patterns > 2 or not is_concrete(self.patterns, self.beta, self.h) or float(self.h) != 0.0:
             return enumeration.sample(self, key, num, self.chunk_size)
         return group_sample(key, num, self.patterns, self.beta)
+
+    def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """One exact draw s ~ P(s | x_t = x) per row of x (batch, n), by enumeration (n ≤ 20, any K;
+        `models.base.enumerated_posterior_sample`)."""
+        return enumerated_posterior_sample(self.log_weight, self.n, key, x, alpha, sigma)[:, 0]
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x]: Curie–Weiss through the gauge map for K = 1, two masked Curie–Weiss

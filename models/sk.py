@@ -19,6 +19,7 @@ from . import enumeration
 from .base import (
     Array,
     check_finite,
+    enumerated_posterior_sample,
     check_positive_int,
     check_temperature,
     is_concrete,
@@ -84,6 +85,10 @@ class PairwiseIsing:
     def sample(self, key: Array, num: int) -> Array:
         """Exact samples by enumeration (n ≤ 20; larger n: Monte Carlo), shape (num, n)."""
         return enumeration.sample(self, key, num, self.chunk_size)
+
+    def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
+        """One exact draw s ~ P(s | x_t = x) per row of x (batch, n), by enumeration (`models.base.enumerated_posterior_sample`)."""
+        return enumerated_posterior_sample(self.log_weight, self.n, key, x, alpha, sigma)[:, 0]
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x] by enumeration of the 2ⁿ states, with the pairwise log-weight ½ sᵀ(βJ)s + h1·s in the

@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from statphys.models.base import check_enumerable, check_noise_level, check_positive_int, spins_from_index
+from statphys.models.base import SAMPLE_CHUNK_SIZE, check_enumerable, check_noise_level, check_positive_int, enumerated_posterior_sample
 
 from . import transitions as tr
 from .scaling import Estimate, bootstrap
@@ -44,8 +44,8 @@ from .schedules import Schedule
 
 Array = Any
 METHODS = ("jackknife", "bootstrap")
-#: States per step of the streamed posterior sampler (as models.enumeration.CHUNK_SIZE).
-CHUNK_SIZE = 4096
+#: States per step of the streamed posterior sampler.
+CHUNK_SIZE = SAMPLE_CHUNK_SIZE
 
 
 # ---- hierarchical estimates ----------------------------------------------------------------------------------
@@ -162,11 +162,8 @@ def paramagnet_overlap(snr: Array, num_nodes: int = 120) -> np.ndarray:
 # ---- exact posterior replicas --------------------------------------------------------------------------------
 def posterior_sample(key: Array, target: Any, x: Array, alpha: Array, sigma: Array, num_replicas: int,
                      chunk_size: int = CHUNK_SIZE) -> Array:
-    """Independent exact draws from P(s | x_t = x) ∝ w(s) exp(α x·s/σ²) for every row of x.
-
-    Gumbel-max: s = argmax_s [ln w(s) + α x·s/σ² + G_s], G_s iid standard Gumbel, streamed over chunks of the
-    2ᴺ states (the maximum over all states is the maximum of the chunk maxima); the Gumbel noise of chunk c is
-    drawn from fold_in(key, c).
+    """Independent exact draws from P(s | x_t = x) ∝ w(s) exp(α x·s/σ²) for every row of x: the Gumbel-max
+    sampler of `models.base.enumerated_posterior_sample` (chunk c of the 2ᴺ states draws from fold_in(key, c)).
 
     Args:
         target: a spin target with ``n`` (≤ 20) and ``log_weight``.
@@ -183,24 +180,7 @@ def posterior_sample(key: Array, target: Any, x: Array, alpha: Array, sigma: Arr
     x = jnp.asarray(x)
     if x.ndim != 2 or x.shape[-1] != n:
         raise ValueError(f"x must have shape (batch, n = {n}), got {x.shape}")
-    dtype = jnp.result_type(x.dtype, float)
-    u = (alpha / sigma**2 * x).astype(dtype)
-    chunk = min(1 << (int(chunk_size).bit_length() - 1), 2**n)
-    shape = (x.shape[0], num_replicas)
-
-    def body(carry, c):
-        best, index = carry
-        states = c * chunk + jnp.arange(chunk, dtype=jnp.int32)
-        s = spins_from_index(states, n, dtype)
-        logits = target.log_weight(s)[None, :] + u @ s.T
-        z = logits[:, None, :] + jax.random.gumbel(jax.random.fold_in(key, c), shape + (chunk,), dtype)
-        top = jnp.max(z, axis=-1)
-        better = top > best
-        return (jnp.where(better, top, best), jnp.where(better, states[jnp.argmax(z, axis=-1)], index)), None
-
-    init = (jnp.full(shape, -jnp.inf, dtype), jnp.zeros(shape, jnp.int32))
-    (_, index), _ = jax.lax.scan(body, init, jnp.arange(2**n // chunk, dtype=jnp.int32))
-    return spins_from_index(index, n, dtype)
+    return enumerated_posterior_sample(target.log_weight, n, key, x, alpha, sigma, num_replicas, chunk_size)
 
 
 # ---- order parameters along the trajectory -------------------------------------------------------------------

@@ -16,7 +16,9 @@ steps shrink, not the law of a discretised run (to measure a sampler's discretis
 the probability-flow ODE has other paths (the same marginals only from the exact p_T).
 
 The target needs the `models.base.PosteriorSampler` capability: `models.Gaussian`, `models.GaussianMixture`
-(closed form) and `models.CurieWeiss` (the magnetisation posterior, O(N²) per row, then independent spins).
+(closed form), `models.CurieWeiss` (the magnetisation posterior, O(N²) per row, then independent spins), the
+pairwise Ising targets (SK, Edwards–Anderson) and Hopfield at N ≤ 20 (Gumbel-max over the 2ᴺ states, the cost of
+one score evaluation), and `models.DataSet` / `models.FiniteSupport` (Gumbel-max over the support).
 """
 
 from __future__ import annotations
@@ -70,8 +72,8 @@ def exact_reverse_paths(
     """
     if not isinstance(target, PosteriorSampler):
         raise ValueError(f"exact_reverse_paths needs exact posterior draws (posterior_sample(key, x, alpha, sigma): "
-                         f"Gaussian, GaussianMixture, CurieWeiss), {type(target).__name__} has none; run "
-                         "physics.trajectory.reverse_sample with its score instead")
+                         f"Gaussians, Curie–Weiss, spin targets with N <= 20, data sets), {type(target).__name__} "
+                         "has none; run physics.trajectory.reverse_sample with its score instead")
     check_positive_int("num_steps", num_steps)
     record_every = num_steps if record_every is None else record_every
     if not isinstance(record_every, int) or record_every <= 0 or num_steps % record_every:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from statphys.models import CurieWeiss, Gaussian, GaussianMixture
+from statphys.models import CurieWeiss, DataSet, Gaussian, GaussianMixture, Hopfield, SherringtonKirkpatrick
 from statphys.physics.exact_paths import exact_reverse_paths
 from statphys.physics.schedules import make_schedule
 from statphys.physics.trajectory import reverse_sample, sign_magnetization
@@ -102,14 +102,8 @@ def test_curie_weiss_posterior_draws_are_the_enumerated_posterior():
     draws = np.asarray(target.posterior_sample(jax.random.PRNGKey(4), jnp.tile(jnp.asarray(x_row), (num, 1)),
                                                alpha, sigma))
     assert set(np.unique(draws)) <= {-1.0, 1.0}
-    states = np.array(list(itertools.product([1.0, -1.0], repeat=n)))
-    M = states.sum(1)
-    logits = beta * M**2 / (2 * n) + h * M + alpha * states @ x_row / sigma**2
-    probs = np.exp(logits - logits.max())
-    probs /= probs.sum()
-    index = ((1 - draws) / 2) @ (2 ** np.arange(n - 1, -1, -1))
-    counts = np.bincount(index.astype(int), minlength=2**n)
-    assert _chi_square_p(counts, probs) > 1e-4
+    _, probs = _enumerated_posterior(target.log_weight, x_row, alpha, sigma)
+    assert _chi_square_p(_state_counts(draws, n), probs) > 1e-4
 
 
 def test_curie_weiss_paths_from_the_exact_p_t_end_in_the_exact_magnetisation_law():
@@ -149,12 +143,76 @@ def test_curie_weiss_paths_agree_with_fine_euler_maruyama_from_the_prior():
         assert abs(a.mean() - b.mean()) < 4.5 * np.sqrt(a.var() / num + b.var() / num)
 
 
+def _enumerated_posterior(log_weight, x_row, alpha, sigma):
+    n = len(x_row)
+    states = np.array(list(itertools.product([1.0, -1.0], repeat=n)))
+    logits = np.asarray(log_weight(jnp.asarray(states))) + alpha * states @ x_row / sigma**2
+    probs = np.exp(logits - logits.max())
+    return states, probs / probs.sum()
+
+
+def _state_counts(draws, n):
+    index = ((1 - draws) / 2) @ (2 ** np.arange(n - 1, -1, -1))
+    return np.bincount(index.astype(int), minlength=2**n)
+
+
+@pytest.mark.parametrize("kind", ["sk", "hopfield"])
+def test_enumerated_spin_posterior_draws_are_the_enumerated_posterior(kind):
+    """Gumbel-max over the 2ᴺ states (`models.base.enumerated_posterior_sample`, chunks of 8 states here so that the
+    maximum runs over several chunks) against the enumerated P(s | x), χ² over the 32 states."""
+    n, alpha, sigma, num = 5, 0.6, 0.8, 40_000
+    target = (SherringtonKirkpatrick.random(n, 1.3, h=0.1, seed=3, chunk_size=8) if kind == "sk"
+              else Hopfield.random(n, 3, 1.2, seed=2, chunk_size=8))
+    x_row = np.array([0.5, -0.9, 0.2, 1.1, -0.3])
+    draws = np.asarray(target.posterior_sample(jax.random.PRNGKey(10), jnp.tile(jnp.asarray(x_row), (num, 1)),
+                                               alpha, sigma))
+    _, probs = _enumerated_posterior(target.log_weight, x_row, alpha, sigma)
+    assert _chi_square_p(_state_counts(draws, n), probs) > 1e-4
+
+
+def test_data_set_posterior_draws_pick_rows_by_their_posterior_weight():
+    rows = np.array([[1, 1, -1, 1], [-1, 1, 1, 1], [1, -1, -1, -1], [1, 1, -1, 1], [-1, -1, 1, -1]], float)
+    target = DataSet(rows, chunk_size=2)  # three chunks, the last padded
+    alpha, sigma, num = 0.7, 0.9, 40_000
+    x_row = np.array([0.4, 0.3, -0.8, 0.1])
+    draws = np.asarray(target.posterior_sample(jax.random.PRNGKey(11), jnp.tile(jnp.asarray(x_row), (num, 1)),
+                                               alpha, sigma))
+    logits = alpha * rows @ x_row / sigma**2
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    expected = np.bincount(inverse.ravel(), weights=probs, minlength=len(distinct))
+    drawn = np.array([np.sum(np.all(draws == d, axis=1)) for d in distinct])
+    assert drawn.sum() == num
+    assert _chi_square_p(drawn, expected) > 1e-4
+
+
+def test_sk_paths_from_the_exact_p_t_end_in_the_enumerated_law():
+    n, num = 6, 30_000
+    target = SherringtonKirkpatrick.random(n, 1.5, seed=4)
+    schedule = make_schedule("ou", T=1.5, t_min=1e-3)
+    data = target.sample(jax.random.PRNGKey(12), num)
+    a, s = schedule.alpha(schedule.T), schedule.sigma(schedule.T)
+    x_init = a * data + s * jax.random.normal(jax.random.PRNGKey(13), data.shape)
+    traj = exact_reverse_paths(jax.random.PRNGKey(14), target, schedule, num_steps=20, x_init=x_init, record_every=5)
+    states = np.array(list(itertools.product([1.0, -1.0], repeat=n)))
+    logits = np.asarray(target.log_weight(jnp.asarray(states)))
+    probs = np.exp(logits - logits.max())
+    assert _chi_square_p(_state_counts(np.sign(np.asarray(traj.x)), n), probs / probs.sum()) > 1e-4
+
+
 def test_refuses_targets_without_posterior_draws_and_bad_starts():
-    from statphys.models import SherringtonKirkpatrick
+    class ScoreOnly:
+        n = 4
+
+        def posterior_mean(self, x, alpha, sigma):
+            return jnp.tanh(alpha * x / sigma**2)
 
     schedule = make_schedule("ou")
     with pytest.raises(ValueError, match="posterior_sample"):
-        exact_reverse_paths(jax.random.PRNGKey(0), SherringtonKirkpatrick.random(6, 1.0), schedule, num_steps=4,
+        exact_reverse_paths(jax.random.PRNGKey(0), ScoreOnly(), schedule, num_steps=4, batch=3)
+    with pytest.raises(ValueError, match="too large"):
+        exact_reverse_paths(jax.random.PRNGKey(0), SherringtonKirkpatrick.random(24, 1.0), schedule, num_steps=4,
                             batch=3)
     target = CurieWeiss(4, 1.0)
     with pytest.raises(ValueError, match="NaN"):
