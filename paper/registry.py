@@ -50,6 +50,7 @@ FIGURES: tuple[Figure, ...] = (
            "generated vs exact magnetisation law, Curie-Weiss", (
                Headline("tv_sde", "tv", "tv_err", {"sampler": "euler_maruyama", "beta": 1.2}),
                Headline("tv_ode", "tv", "tv_err", {"sampler": "pf_heun", "beta": 1.2}),
+               Headline("tv_exact", "tv", "tv_err", {"sampler": "exact_paths", "beta": 1.2}),
                Headline("tv_floor", "tv_floor", "tv_floor_sd", {"beta": 1.2}),
            )),
     Figure("spin_glass_generation", "spin_glass_generation",
