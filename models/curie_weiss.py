@@ -27,7 +27,12 @@ from .base import (
     pytree_dataclass,
     set_fields,
 )
-from .hubbard_stratonovich import GAP_POINTS, NEWTON_STEPS, QUADRATURE_POINTS, hubbard_stratonovich_mean
+from .hubbard_stratonovich import (GAP_POINTS, NEWTON_STEPS, QUADRATURE_POINTS, hubbard_stratonovich_field_sample,
+                                   hubbard_stratonovich_mean)
+
+
+#: Above this N, `CurieWeiss.posterior_sample` draws the Hubbard–Stratonovich field by rejection instead of through P(M | x).
+FIELD_SAMPLER_MIN_N = 1024
 
 
 @pytree_dataclass(static=("n", "quadrature_points", "gap_points", "newton_steps"))
@@ -117,18 +122,26 @@ class CurieWeiss:
         return logp - jax.nn.logsumexp(logp, axis=-1, keepdims=True)
 
     def posterior_sample(self, key: Array, x: Array, alpha: Array, sigma: Array) -> Array:
-        """One exact draw s ~ P(s | x_t = x) ∝ exp(β M²/(2N) + Σᵢ uᵢsᵢ), uᵢ = h + α xᵢ/σ², per row of x (batch, n):
-        M from `magnetization_posterior` (O(N²) per row), the Hubbard–Stratonovich field z | M ~ N(βM/N, β/N)
-        (the density ∝ exp(−N z²/(2β) + zM)), then the spins independently, P(sᵢ = +1 | z, x) = 1/(1 + e^{−2(z + uᵢ)}).
-        Given M the field does not depend on x, so z is a draw of P(z | x) and (z, s) one of P(z, s | x)."""
+        """One exact draw s ~ P(s | x_t = x) ∝ exp(β M²/(2N) + Σᵢ uᵢsᵢ), uᵢ = h + α xᵢ/σ², per row of x (batch, n),
+        through the Hubbard–Stratonovich field: the joint law ∝ exp(−N z²/(2β) + Σᵢ (z + uᵢ) sᵢ) has the posterior
+        as its marginal in s, and given z the spins are independent, P(sᵢ = +1 | z, x) = 1/(1 + e^{−2(z + uᵢ)}).
+        z ~ P(z | x) is drawn
+          * for N ≤ FIELD_SAMPLER_MIN_N, as M from `magnetization_posterior` (O(N²) per row) and then
+            z | M ~ N(βM/N, β/N) (the density ∝ exp(−N z²/(2β) + zM), which does not depend on x);
+          * above, by rejection (`models.hubbard_stratonovich.hubbard_stratonovich_field_sample`, O(N^{3/2}) per
+            row but 0.6 s more XLA compile; `benchmarks/RESULTS.md`, 2026-12-05, eighth session)."""
+        check_noise_level(alpha, sigma)
         x = jnp.asarray(x)
-        k_m, k_z, k_s = jax.random.split(key, 3)
-        logp = self.magnetization_posterior(x, alpha, sigma)
-        up = jax.random.categorical(k_m, logp, axis=-1)
-        beta = jnp.asarray(self.beta, logp.dtype)
-        z = beta * (2 * up - self.n) / self.n + jnp.sqrt(beta / self.n) * jax.random.normal(k_z, up.shape, logp.dtype)
-        u = self.h + alpha * x / sigma**2
-        p_up = jax.nn.sigmoid(2 * (z[..., None] + u))
+        k_z, k_s = jax.random.split(key)
+        u = (self.h + alpha * x / sigma**2).reshape(-1, self.n)
+        if self.n > FIELD_SAMPLER_MIN_N:
+            z = hubbard_stratonovich_field_sample(k_z, u, self.beta)
+        else:
+            k_m, k_z = jax.random.split(k_z)
+            up = jax.random.categorical(k_m, self.magnetization_posterior(x.reshape(-1, self.n), alpha, sigma), axis=-1)
+            beta = jnp.asarray(self.beta, u.dtype)
+            z = beta * (2 * up - self.n) / self.n + jnp.sqrt(beta / self.n) * jax.random.normal(k_z, up.shape, u.dtype)
+        p_up = jax.nn.sigmoid(2 * (z[:, None] + u)).reshape(x.shape)
         return jnp.where(jax.random.uniform(k_s, x.shape, p_up.dtype) < p_up, 1.0, -1.0).astype(p_up.dtype)
 
     def committor(self, x: Array, alpha: Array, sigma: Array) -> Array:

@@ -16,7 +16,8 @@ steps shrink, not the law of a discretised run (to measure a sampler's discretis
 the probability-flow ODE has other paths (the same marginals only from the exact p_T).
 
 The target needs the `models.base.PosteriorSampler` capability: `models.Gaussian`, `models.GaussianMixture`
-(closed form), `models.CurieWeiss` (the magnetisation posterior, O(N²) per row, then independent spins), the
+(closed form), `models.CurieWeiss` (the Hubbard–Stratonovich field through the magnetisation posterior, O(N²) per
+row, or above N = 1024 by rejection, O(N^{3/2}); then independent spins), the
 pairwise Ising targets (SK, Edwards–Anderson) and Hopfield at N ≤ 20 (Gumbel-max over the 2ᴺ states, the cost of
 one score evaluation), and `models.DataSet` / `models.FiniteSupport` (Gumbel-max over the support).
 """

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from statphys.models import curie_weiss
 from statphys.models import CurieWeiss, DataSet, Gaussian, GaussianMixture, Hopfield, SherringtonKirkpatrick
+from statphys.models.hubbard_stratonovich import hubbard_stratonovich_field_sample
 from statphys.physics.exact_paths import exact_reverse_paths
 from statphys.physics.schedules import make_schedule
 from statphys.physics.trajectory import reverse_sample, sign_magnetization
@@ -94,7 +96,12 @@ def test_mixture_posterior_draws_pick_components_by_responsibility():
     assert np.all(_z(draws.var(0), total_var, total_var * 2.5, num) < 4.5)
 
 
-def test_curie_weiss_posterior_draws_are_the_enumerated_posterior():
+@pytest.mark.parametrize("field_sampler", [False, True])
+def test_curie_weiss_posterior_draws_are_the_enumerated_posterior(field_sampler, monkeypatch):
+    """Both routes to the Hubbard–Stratonovich field: through P(M | x) (N ≤ FIELD_SAMPLER_MIN_N) and by rejection
+    (above; forced here by lowering the threshold)."""
+    if field_sampler:
+        monkeypatch.setattr(curie_weiss, "FIELD_SAMPLER_MIN_N", 0)
     n, beta, h = 5, 1.4, 0.15
     target = CurieWeiss(n, beta, h)
     alpha, sigma, num = 0.5, 0.7, 60_000
@@ -141,6 +148,32 @@ def test_curie_weiss_paths_agree_with_fine_euler_maruyama_from_the_prior():
     np.testing.assert_allclose(np.asarray(exact.times), np.asarray(euler.times), rtol=1e-12)
     for a, b in zip(np.asarray(exact.observables["m"]) ** 2, np.asarray(euler.observables["m"]) ** 2):
         assert abs(a.mean() - b.mean()) < 4.5 * np.sqrt(a.var() / num + b.var() / num)
+
+
+@pytest.mark.parametrize("n, beta, scale, intervals", [(64, 1.5, 0.3, None), (64, 1.05, 0.05, None),
+                                                       (16, 3.0, 0.5, None), (256, 0.5, 1.0, None),
+                                                       (1024, 1.2, 0.03, None), (64, 1.5, 0.3, 6)])
+def test_field_draws_follow_the_hubbard_stratonovich_density(n, beta, scale, intervals):
+    """z ~ w(z) ∝ exp(−N z²/(2β) + Σⱼ ln 2cosh(z + uⱼ)) by rejection, against w on a grid of 40 001 points
+    (Kolmogorov–Smirnov): bimodal, near-critical, β = 3 at N = 16, paramagnetic, narrow peaks at N = 1024, and an
+    envelope of 6 intervals only (loose: there the rejection step makes the law; the default envelope is so tight
+    that its proposals alone pass this test)."""
+    u_row = scale * np.random.default_rng(n).normal(size=n) + 0.001
+    num = 20_000 if n < 1024 else 4_000
+    z = np.asarray(hubbard_stratonovich_field_sample(jax.random.PRNGKey(n), jnp.tile(jnp.asarray(u_row), (num, 1)),
+                                                     beta, intervals=intervals, max_trials=400))
+    assert not np.isnan(z).any()
+    radius = beta + 12 * np.sqrt(beta / n) + 0.5
+    grid = np.linspace(-radius, radius, 40_001)
+    log_w = np.concatenate([-n * g**2 / (2 * beta) + np.logaddexp(g[:, None] + u_row, -g[:, None] - u_row).sum(1)
+                            for g in np.array_split(grid, 80)])
+    cdf = np.cumsum(np.exp(log_w - log_w.max()))
+    assert scipy.stats.kstest(z, lambda q: np.interp(q, grid, cdf / cdf[-1])).pvalue > 1e-4
+
+
+def test_field_draws_at_beta_zero_are_zero():
+    z = hubbard_stratonovich_field_sample(jax.random.PRNGKey(0), jnp.ones((3, 8)), 0.0)
+    np.testing.assert_array_equal(np.asarray(z), 0.0)
 
 
 def _enumerated_posterior(log_weight, x_row, alpha, sigma):
