@@ -36,7 +36,7 @@ from statphys.models.base import PosteriorSampler, check_memory, check_positive_
 from .normal_draws import standard_normal
 from .samplers import forward_bridge
 from .schedules import Schedule
-from .trajectory import Observable, Trajectory
+from .trajectory import Observable, Trajectory, recording_stride
 
 Array = Any
 
@@ -76,9 +76,7 @@ def exact_reverse_paths(
                          f"Gaussians, Curie–Weiss, spin targets with N <= 20, data sets), {type(target).__name__} "
                          "has none; run physics.trajectory.reverse_sample with its score instead")
     check_positive_int("num_steps", num_steps)
-    record_every = num_steps if record_every is None else record_every
-    if not isinstance(record_every, int) or record_every <= 0 or num_steps % record_every:
-        raise ValueError(f"record_every must be a positive divisor of num_steps = {num_steps}, got {record_every!r}")
+    record_every = recording_stride(num_steps, record_every)
     n = int(target.n)
     if x_init is None:
         check_positive_int("batch", batch)

@@ -33,7 +33,7 @@ from .forward import prior_sample
 from .samplers import SAMPLERS
 from .schedules import TIME_SPACINGS, Schedule
 from .scores import ExactScore
-from .trajectory import Observable, Trajectory
+from .trajectory import Observable, Trajectory, recording_stride
 
 Array = Any
 
@@ -195,9 +195,7 @@ def reduced_reverse_sample(
     if not isinstance(num_steps, (int, np.integer)) or isinstance(num_steps, bool) or num_steps <= 0:
         raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
     num_steps = int(num_steps)
-    record_every = num_steps if record_every is None else record_every
-    if not isinstance(record_every, (int, np.integer)) or record_every <= 0 or num_steps % record_every:
-        raise ValueError(f"record_every must be a positive divisor of num_steps = {num_steps}, got {record_every!r}")
+    record_every = recording_stride(num_steps, record_every)
     if x_init is None:
         check_positive_int("batch", batch)
         dtype = jax.dtypes.canonicalize_dtype(dtype or float)

@@ -61,6 +61,15 @@ _RUN_SETTINGS = ("schedule", "num_steps", "sampler", "spacing", "observables", "
                  "keep_info", "prior_shape", "prior_dtype", "check_every_step")  # compile-time arguments of `_run`
 
 
+def recording_stride(num_steps: int, record_every: int | None) -> int:
+    """The recording stride of a run of num_steps steps: record_every (None: num_steps, only the start and the
+    end), refused unless it is a positive divisor of num_steps."""
+    record_every = num_steps if record_every is None else record_every
+    if not isinstance(record_every, (int, np.integer)) or record_every <= 0 or num_steps % record_every:
+        raise ValueError(f"record_every must be a positive divisor of num_steps = {num_steps}, got {record_every!r}")
+    return int(record_every)
+
+
 def reverse_sample(
     key: Array,
     score_fn: Any,
@@ -160,9 +169,7 @@ def _prepare(key, score_fn, schedule, num_steps, batch, n, x_init, sampler, spac
         raise ValueError(f"unknown time spacing {spacing!r}; choose one of {list(TIME_SPACINGS)}")
     if not isinstance(num_steps, int) or num_steps <= 0:
         raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
-    record_every = num_steps if record_every is None else record_every
-    if not isinstance(record_every, int) or record_every <= 0 or num_steps % record_every:
-        raise ValueError(f"record_every must be a positive divisor of num_steps = {num_steps}, got {record_every!r}")
+    record_every = recording_stride(num_steps, record_every)
     if x_init is None:
         if batch is None or n is None:
             raise ValueError("give either x_init or both batch and n")
