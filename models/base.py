@@ -323,16 +323,31 @@ def enumerated_posterior_sample(log_weight: Callable[[Array], Array], n: int, ke
     chunk = min(1 << (int(chunk_size).bit_length() - 1), 2**n)
     shape = (x.shape[0], num_replicas)
 
+    def logits(c):
+        s = spins_from_index(c * chunk + jnp.arange(chunk, dtype=jnp.int32), n, dtype)
+        return (log_weight(s)[None, :] + u @ s.T)[:, None, :]
+
+    block, position = streamed_gumbel_argmax(key, logits, 2**n // chunk, shape, dtype)
+    index = block * chunk + position
+    return spins_from_index(index, n, dtype)
+
+
+def streamed_gumbel_argmax(key: Array, logits_of_chunk: Callable[[Array], Array], num_chunks: int,
+                           shape: tuple[int, ...], dtype) -> tuple[Array, Array]:
+    """Gumbel-max draws from softmax(ℓ) over entries streamed in chunks: argmax_a [ℓ_a + G_a], G_a iid standard
+    Gumbel, where logits_of_chunk(c) gives ℓ of chunk c (broadcastable to shape + (chunk,)) and its noise comes from
+    fold_in(key, c); the maximum over all entries is the maximum of the chunk maxima. Returns the chunk and the
+    position in it of every draw, int32 arrays of ``shape``."""
+
     def body(carry, c):
-        best, index = carry
-        states = c * chunk + jnp.arange(chunk, dtype=jnp.int32)
-        s = spins_from_index(states, n, dtype)
-        logits = log_weight(s)[None, :] + u @ s.T
-        z = logits[:, None, :] + jax.random.gumbel(jax.random.fold_in(key, c), shape + (chunk,), dtype)
+        best, block, position = carry
+        logits = logits_of_chunk(c)
+        z = logits + jax.random.gumbel(jax.random.fold_in(key, c), shape + (logits.shape[-1],), dtype)
         top = jnp.max(z, axis=-1)
         better = top > best
-        return (jnp.where(better, top, best), jnp.where(better, states[jnp.argmax(z, axis=-1)], index)), None
+        return (jnp.where(better, top, best), jnp.where(better, c, block),
+                jnp.where(better, jnp.argmax(z, axis=-1).astype(jnp.int32), position)), None
 
-    init = (jnp.full(shape, -jnp.inf, dtype), jnp.zeros(shape, jnp.int32))
-    (_, index), _ = jax.lax.scan(body, init, jnp.arange(2**n // chunk, dtype=jnp.int32))
-    return spins_from_index(index, n, dtype)
+    init = (jnp.full(shape, -jnp.inf, dtype), jnp.zeros(shape, jnp.int32), jnp.zeros(shape, jnp.int32))
+    (_, block, position), _ = jax.lax.scan(body, init, jnp.arange(num_chunks, dtype=jnp.int32))
+    return block, position

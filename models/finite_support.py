@@ -14,7 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .base import Array, check_finite, check_noise_level, check_positive_int, is_concrete, pytree_dataclass, set_fields
+from .base import (Array, check_finite, check_noise_level, check_positive_int, is_concrete, pytree_dataclass, set_fields,
+                   streamed_gumbel_argmax)
 
 
 @pytree_dataclass(static=("chunk_size",))
@@ -79,19 +80,9 @@ class FiniteSupport:
         log_prior, scale = self._posterior_logits(alpha, sigma)
         keys, log_prior = _padded_chunks(self.states, log_prior, self.chunk_size)
         query = scale * jnp.asarray(x)
-
-        def body(carry, inputs):
-            best, point = carry
-            c, k, lp = inputs
-            z = lp + query @ k.T + jax.random.gumbel(jax.random.fold_in(key, c), (query.shape[0], k.shape[0]), query.dtype)
-            top = jnp.max(z, axis=-1)
-            better = (top > best)[:, None]
-            return (jnp.maximum(top, best), jnp.where(better, k[jnp.argmax(z, axis=-1)], point)), None
-
-        init = (jnp.full(query.shape[:1], -jnp.inf, query.dtype), jnp.zeros_like(query))
-        chunks = jnp.arange(keys.shape[0], dtype=jnp.int32)
-        (_, point), _ = jax.lax.scan(body, init, (chunks, keys, log_prior))
-        return point
+        block, position = streamed_gumbel_argmax(key, lambda c: log_prior[c] + query @ keys[c].T, keys.shape[0],
+                                                 query.shape[:1], query.dtype)
+        return keys[block, position]
 
     def posterior_mean(self, x: Array, alpha: Array, sigma: Array) -> Array:
         """E[s | x_t = x] by streamed attention over the support (module docstring); x of shape (batch, n)."""

@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from statphys.models.base import SAMPLE_CHUNK_SIZE, check_enumerable, check_noise_level, check_positive_int, enumerated_posterior_sample
+from statphys.models.base import SAMPLE_CHUNK_SIZE, check_positive_int, enumerated_posterior_sample
 
 from . import transitions as tr
 from .scaling import Estimate, bootstrap
@@ -173,10 +173,8 @@ def posterior_sample(key: Array, target: Any, x: Array, alpha: Array, sigma: Arr
         spins of shape (batch, num_replicas, n).
     """
     n = target.n
-    check_enumerable(n, "posterior sampling")
     check_positive_int("num_replicas", num_replicas)
     check_positive_int("chunk_size", chunk_size)
-    check_noise_level(alpha, sigma)
     x = jnp.asarray(x)
     if x.ndim != 2 or x.shape[-1] != n:
         raise ValueError(f"x must have shape (batch, n = {n}), got {x.shape}")
